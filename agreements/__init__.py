@@ -1,0 +1,1 @@
+"""Data-sharing agreements and their parties (vendors, states)."""

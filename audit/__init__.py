@@ -1,0 +1,1 @@
+"""Audit trail and (later) sampling: the hash-chained event log lives here."""

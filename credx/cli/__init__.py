@@ -1,0 +1,44 @@
+"""The `credx` command: a thin shell over the packages' services.
+
+Exit codes: 0 success; 1 a user-facing error (the message says what to do);
+2 wrong usage; 3 `ingest` finished but the delivery was rejected;
+4 `log verify` found the chain broken.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from credx.cli import credentials, deliveries, demo, keys, log, setup, vendors
+from credx.cli.common import err_console
+from credx.errors import CredxError
+
+app = typer.Typer(
+    name="credx",
+    help="Secure exchange and audit of industry-recognized credential records.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("init")(setup.init)
+app.command("demo")(demo.demo)
+app.command("ingest")(deliveries.ingest)
+app.command("sweep")(deliveries.sweep_command)
+app.command("rejections")(deliveries.rejections)
+app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
+app.add_typer(credentials.app, name="credentials", help="The credential-code registry.")
+app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
+app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
+app.add_typer(log.app, name="log", help="The hash-chained event log.")
+
+
+def main() -> None:
+    os.umask(0o077)  # files credx writes (database, blobs, reports) are for its own user only
+    try:
+        app()
+    except CredxError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)

@@ -1,0 +1,42 @@
+"""Creating and upgrading an installation: home, master key, schema, registry seed."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from audit.events import Action, EventLog, cli_actor
+from credx.app import App
+from credx.database import session_scope
+from credx.migrations import upgrade
+from schemas.credentials import Credential, seed_registry
+
+
+def initialise(app: App) -> dict:
+    """Create home, keys and schema; seed the registry once.  Never overwrites a key."""
+    settings = app.settings
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.reports_dir.mkdir(mode=0o700, exist_ok=True)
+    master_id, key_created = app.keyring.ensure()
+    before, after = upgrade(app.engine)
+    with session_scope(app.engine) as session:
+        registry_empty = session.exec(select(func.count()).select_from(Credential)).one() == 0
+        seeded = seed_registry(session) if registry_empty else None
+        if key_created:
+            EventLog(session).record(Action.KEY_CREATED, f"key:{master_id}", cli_actor())
+    return {
+        "home": str(settings.home),
+        "database": _redacted(settings.resolved_database_url),
+        "blob_store": settings.resolved_blob_url,
+        "keys_dir": str(settings.resolved_keys_dir),
+        "master_key_id": master_id,
+        "key_created": key_created,
+        "schema_revision_before": before,
+        "schema_revision": after,
+        "credentials_added": seeded.added if seeded else 0,
+    }
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,112 @@
+"""One validated `Settings` object, read from the environment and an optional TOML file.
+
+Every setting has a `CREDX_` environment variable; a TOML file named by
+`CREDX_CONFIG` (or `credx.toml` inside `CREDX_HOME`) supplies the rest.
+Environment variables win over the file.  `describe_settings()` feeds the
+README table and the test that fails when a setting is undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("CREDX_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("CREDX_HOME", "var")) / "credx.toml"
+
+
+class Settings(BaseSettings):
+    """Where credx keeps its state and how it reaches it."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDX_", extra="forbid")
+
+    home: Path = Field(
+        default=Path("var"),
+        description="Directory for the SQLite database, blob store, keys and reports.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: SQLite file `credx.db` in the home. "
+        "PostgreSQL: `postgresql+psycopg://user@host:5432/db`.",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where encrypted files are stored. Default: directory `blobs` in the home "
+        "(`file:///path` or a plain path).",
+    )
+    keys_dir: Path | None = Field(
+        default=None,
+        description="Directory of master key files (mode 0700, files 0600). Default: `keys` "
+        "in the home. Keep it out of database and blob backups.",
+    )
+    ingest_batch_rows: int = Field(
+        default=100_000,
+        ge=1_000,
+        le=2_000_000,
+        description="Rows validated and loaded per batch; bounds ingest memory.",
+    )
+    drop_settle_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A file in a drop folder must be unchanged this long before it is swept.",
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'credx.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or str(self.home / "blobs")
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return (self.keys_dir or self.home / "keys").expanduser().resolve()
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings now (not at import), so tests and the CLI see the current environment."""
+    return Settings(**overrides)
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every setting, for docs and tests."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((f"CREDX_{name.upper()}", default, field.description or ""))
+    return rows

@@ -1,0 +1,1 @@
+"""Moving data in: sources, ingest pipeline, blob storage and encryption."""

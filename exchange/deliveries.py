@@ -1,0 +1,101 @@
+"""Delivery jobs and queries: the boundary that commits, used by the CLI and connectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from audit.events import Action, EventLog
+from credx.app import App
+from credx.database import session_scope
+from credx.errors import NotFound
+from exchange.ingest import Ingestor, IngestOutcome
+from exchange.mapping import ColumnMapping
+from exchange.models import Delivery, DeliveryStatus, RejectedRow
+
+
+def ingest_file(
+    app: App, path: Path, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None,
+    source: str = "cli", original_name: str | None = None,
+) -> IngestOutcome:  # fmt: skip
+    """Receive (committed first, so the original is never lost) and then process a file."""
+    mapping = mapping or ColumnMapping()
+    batch_rows = app.settings.ingest_batch_rows
+    with session_scope(app.engine) as session:
+        delivery = Ingestor(session, app.vault(session), actor=actor).receive(
+            path, vendor_id, source=source, original_name=original_name or path.name
+        )
+    try:
+        with session_scope(app.engine) as session:
+            ingestor = Ingestor(session, app.vault(session), actor=actor, batch_rows=batch_rows)
+            return ingestor.process(session.get(Delivery, delivery.id), path, mapping)
+    except Exception as exc:
+        _record_failure(app, delivery.id, actor, exc)
+        raise
+
+
+def _record_failure(app: App, delivery_id: int, actor: str, exc: Exception) -> None:
+    """A bug or outage mid-processing: the delivery stays `received`, the log says why."""
+    with session_scope(app.engine) as session:
+        delivery = session.get(Delivery, delivery_id)
+        delivery.error = f"processing failed ({type(exc).__name__}); it can be processed again"
+        EventLog(session).record(
+            Action.DELIVERY_FAILED, f"delivery:{delivery_id}", actor, error=type(exc).__name__
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    vendor_id: str | None = None
+    status: DeliveryStatus | None = None
+    limit: int = 50
+
+
+def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
+    query = select(Delivery).order_by(col(Delivery.id).desc()).limit(where.limit)
+    if where.vendor_id:
+        query = query.where(Delivery.vendor_id == where.vendor_id)
+    if where.status:
+        query = query.where(Delivery.status == where.status)
+    return list(session.exec(query))
+
+
+def get_delivery(session: Session, delivery_id: int) -> Delivery:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} (see `credx deliveries list`)")
+    return delivery
+
+
+def rejections_of(session: Session, delivery_id: int) -> list[RejectedRow]:
+    get_delivery(session, delivery_id)
+    return list(
+        session.exec(
+            select(RejectedRow)
+            .where(RejectedRow.delivery_id == delivery_id)
+            .order_by(col(RejectedRow.row_number).nulls_first(), col(RejectedRow.id))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SweptFile:
+    name: str
+    outcome: IngestOutcome
+
+
+def sweep(
+    app: App, source, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None
+) -> list[SweptFile]:
+    """Ingest every ready file of a source; the source cleans up only after each commit."""
+    swept = []
+    for item in source.ready_files():
+        outcome = ingest_file(
+            app, source.local_path(item), vendor_id, actor=actor, mapping=mapping,
+            source=source.label, original_name=item.name,
+        )  # fmt: skip
+        source.committed(item)
+        swept.append(SweptFile(item.name, outcome))
+    return swept

@@ -1,0 +1,284 @@
+"""The ingest pipeline: a vendor file becomes a delivery, loaded rows and rejected rows.
+
+Two steps with a commit between them, so a crash never loses a file:
+`receive` stores the original encrypted and records the delivery; `process`
+parses, validates (Pandera, lazily: every error at once) and loads it in one
+transaction.  Every row ends either in `exam_results` or, with its reasons,
+in `rejected_rows`: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+from sqlmodel import Session, col, select
+
+from agreements.vendors import get_vendor
+from audit.events import Action, EventLog
+from credx.clock import today as utc_today
+from exchange.bulk import insert_columns
+from exchange.mapping import ColumnMapping
+from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
+from exchange.readers import (
+    FileRejected,
+    NeedsExactReader,
+    RowProblem,
+    VendorFile,
+    open_vendor_file,
+)
+from exchange.vault import Vault
+from schemas.credentials import known_codes
+from schemas.exam_results import (
+    CANONICAL_COLUMNS,
+    MISSING_VALUE,
+    exam_result_schema,
+    typed_columns,
+)
+
+ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
+DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    delivery_id: int
+    sha256: str
+    status: str
+    rows_total: int
+    rows_loaded: int
+    rows_rejected: int
+    error: str | None = None
+    duplicate_of: int | None = None
+    columns_ignored: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def outcome_of(delivery: Delivery) -> IngestOutcome:
+    summary = json.loads(delivery.summary or "{}")
+    return IngestOutcome(
+        delivery_id=delivery.id,
+        sha256=delivery.sha256,
+        status=delivery.status,
+        rows_total=delivery.rows_total,
+        rows_loaded=delivery.rows_loaded,
+        rows_rejected=delivery.rows_rejected,
+        error=delivery.error,
+        duplicate_of=delivery.duplicate_of,
+        columns_ignored=summary.get("columns_ignored", []),
+    )
+
+
+@dataclass
+class Tally:
+    total: int = 0
+    loaded: int = 0
+    rejected: int = 0
+
+
+class Ingestor:
+    def __init__(
+        self, session: Session, vault: Vault, *, actor: str, batch_rows: int = 100_000,
+        today: date | None = None,
+    ):  # fmt: skip
+        self.session = session
+        self.vault = vault
+        self.events = EventLog(session)
+        self.actor = actor
+        self.batch_rows = batch_rows
+        self.today = today or utc_today()
+
+    def receive(self, path: Path, vendor_id: str, *, source: str, original_name: str) -> Delivery:
+        """Store the original encrypted and record the delivery (status `received`)."""
+        vendor = get_vendor(self.session, vendor_id)
+        blob = self.vault.put_file(path)
+        delivery = Delivery(
+            vendor_id=vendor.id, source=source, original_name=original_name[:500],
+            size=blob.size, sha256=blob.sha256, blob_id=blob.id,
+        )  # fmt: skip
+        self.session.add(delivery)
+        self.session.flush()
+        self.events.record(
+            Action.DELIVERY_RECEIVED, f"delivery:{delivery.id}", self.actor,
+            vendor=vendor.id, source=source, sha256=blob.sha256, size=blob.size,
+        )  # fmt: skip
+        return delivery
+
+    def process(self, delivery: Delivery, path: Path, mapping: ColumnMapping) -> IngestOutcome:
+        """Validate and load a received delivery; the caller commits."""
+        prior = self._accepted_copy(delivery)
+        if prior is not None:
+            return self._mark_duplicate(delivery, prior)
+        try:
+            vendor_file = open_vendor_file(path, mapping)
+            tally = self._load_with_fallback(delivery, vendor_file)
+        except FileRejected as exc:
+            return self._reject_file(delivery, str(exc))
+        delivery.rows_total, delivery.rows_loaded, delivery.rows_rejected = (
+            tally.total,
+            tally.loaded,
+            tally.rejected,
+        )
+        delivery.status = _status_of(tally)
+        delivery.summary = json.dumps({
+            "format": vendor_file.format,
+            "encoding": mapping.encoding,
+            "columns_ignored": vendor_file.ignored,
+            "columns_absent": vendor_file.absent,
+        })  # fmt: skip
+        self._record_outcome(delivery)
+        return outcome_of(delivery)
+
+    # steps ----------------------------------------------------------------
+    def _accepted_copy(self, delivery: Delivery) -> Delivery | None:
+        return self.session.exec(
+            select(Delivery)
+            .where(Delivery.vendor_id == delivery.vendor_id, Delivery.sha256 == delivery.sha256)
+            .where(Delivery.id != delivery.id, col(Delivery.status).in_(ACCEPTED))
+            .order_by(col(Delivery.id))
+            .limit(1)
+        ).first()
+
+    def _mark_duplicate(self, delivery: Delivery, prior: Delivery) -> IngestOutcome:
+        """Same bytes again: point at the first copy's blob, load nothing."""
+        spare = self.session.get(StoredBlob, delivery.blob_id)
+        delivery.blob_id = prior.blob_id
+        delivery.status = DeliveryStatus.DUPLICATE
+        delivery.duplicate_of = prior.id
+        self.session.flush()
+        if spare is not None and spare.id != prior.blob_id:
+            self.vault.discard(spare)
+        self.events.record(
+            Action.DELIVERY_DUPLICATE, f"delivery:{delivery.id}", self.actor,
+            duplicate_of=prior.id, sha256=delivery.sha256,
+        )  # fmt: skip
+        return outcome_of(delivery)
+
+    def _reject_file(self, delivery: Delivery, reason: str) -> IngestOutcome:
+        delivery.status = DeliveryStatus.REJECTED
+        delivery.error = reason
+        self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
+        self.session.flush()
+        self.events.record(
+            Action.DELIVERY_REJECTED, f"delivery:{delivery.id}", self.actor, reason=reason
+        )
+        return outcome_of(delivery)
+
+    def _load_with_fallback(self, delivery: Delivery, vendor_file: VendorFile) -> Tally:
+        savepoint = self.session.begin_nested()
+        try:
+            tally = self._load(delivery, vendor_file, vendor_file.batches(self.batch_rows))
+        except NeedsExactReader:
+            savepoint.rollback()
+            savepoint = self.session.begin_nested()
+            tally = self._load(
+                delivery, vendor_file, vendor_file.batches(self.batch_rows, exact=True)
+            )
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        return tally
+
+    def _load(self, delivery: Delivery, vendor_file: VendorFile, batches: Iterator) -> Tally:
+        schema = exam_result_schema(known_codes(self.session), self.today)
+        headers = vendor_file.source_header
+        seen_ids: set[str] = set()
+        tally = Tally()
+        for batch in batches:
+            failures = _failures(schema, batch.frame, headers, seen_ids)
+            bad_rows = set(failures["row_number"]) | {p.row_number for p in batch.problems}
+            good = batch.frame.drop(index=list(bad_rows & set(batch.frame.index)))
+            self._insert_results(delivery.id, good)
+            self._insert_rejections(delivery.id, failures, batch.problems)
+            tally.total += len(batch.frame) + len(batch.problems)
+            tally.loaded += len(good)
+            tally.rejected += len(bad_rows)
+        return tally
+
+    def _insert_results(self, delivery_id: int, good: pd.DataFrame) -> None:
+        if good.empty:
+            return
+        data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
+        data.update(typed_columns(good))
+        insert_columns(self.session, ExamResult.__table__, data)
+
+    def _insert_rejections(
+        self, delivery_id: int, failures: pd.DataFrame, problems: list[RowProblem]
+    ) -> None:
+        data = {
+            "delivery_id": [delivery_id] * (len(failures) + len(problems)),
+            "row_number": failures["row_number"].tolist() + [p.row_number for p in problems],
+            "column": failures["column"].tolist() + [None] * len(problems),
+            "value": failures["value"].tolist() + [p.value for p in problems],
+            "reason": failures["reason"].tolist() + [p.reason for p in problems],
+        }
+        insert_columns(self.session, RejectedRow.__table__, data)
+
+    def _record_outcome(self, delivery: Delivery) -> None:
+        self.session.flush()
+        subject = f"delivery:{delivery.id}"
+        if delivery.rows_rejected:
+            self.events.record(
+                Action.ROWS_REJECTED, subject, self.actor, rows_rejected=delivery.rows_rejected
+            )
+        action = (
+            Action.DELIVERY_REJECTED
+            if delivery.status == DeliveryStatus.REJECTED
+            else (Action.DELIVERY_LOADED)
+        )
+        self.events.record(
+            action, subject, self.actor, status=delivery.status, rows_total=delivery.rows_total,
+            rows_loaded=delivery.rows_loaded, rows_rejected=delivery.rows_rejected,
+        )  # fmt: skip
+
+
+def _status_of(tally: Tally) -> DeliveryStatus:
+    if tally.rejected == 0:
+        return DeliveryStatus.LOADED
+    if tally.loaded == 0:
+        return DeliveryStatus.REJECTED
+    return DeliveryStatus.PARTIALLY_LOADED
+
+
+def _failures(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, headers: dict[str, str], seen_ids: set[str]
+) -> pd.DataFrame:
+    """One row per failing cell: row_number, column (vendor's header), value as sent, reason."""
+    parts = []
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna() & cases["column"].isin(CANONICAL_COLUMNS)]
+        parts.append(pd.DataFrame({
+            "row_number": cases["index"].astype("int64"),
+            "canonical": cases["column"].astype(str),
+            "value": cases["failure_case"].astype(object),
+            "reason": cases["check"].astype(str).replace({"not_nullable": MISSING_VALUE}),
+        }))  # fmt: skip
+    ids = frame["vendor_record_id"]
+    repeated = ids.notna() & (ids.isin(seen_ids) | ids.duplicated(keep="first"))
+    seen_ids.update(ids.dropna().tolist())
+    if repeated.any():
+        parts.append(pd.DataFrame({
+            "row_number": frame.index[repeated].astype("int64"),
+            "canonical": "vendor_record_id",
+            "value": ids[repeated].astype(object),
+            "reason": DUPLICATE_ID,
+        }))  # fmt: skip
+    if not parts:
+        return pd.DataFrame({"row_number": [], "column": [], "value": [], "reason": []})
+    found = pd.concat(parts, ignore_index=True)
+    found = found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+    found = found.sort_values(["row_number"], kind="stable")
+    found["column"] = found["canonical"].map(lambda c: headers.get(c, c))
+    found["value"] = found["value"].map(lambda v: None if v is None or v != v else str(v))
+    return found[["row_number", "column", "value", "reason"]]

@@ -1,0 +1,99 @@
+"""Deliveries, the rows they carried, and the encrypted blobs that hold the originals."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+import credx.database  # noqa: F401
+from credx.clock import utcnow
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"  # stored and recorded, not yet processed (or processing crashed)
+    LOADED = "loaded"
+    PARTIALLY_LOADED = "partially_loaded"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class StoredBlob(SQLModel, table=True):
+    """An encrypted file in the blob store; its data key is wrapped by a master key.
+
+    Destroying `wrapped_key` crypto-shreds the blob, backups included.
+    """
+
+    __tablename__ = "blobs"
+
+    id: str = Field(primary_key=True, max_length=32)
+    store_key: str = Field(max_length=200)
+    sha256: str = Field(max_length=64, index=True)
+    size: int = Field(sa_type=sa.BigInteger)
+    master_key_id: str = Field(max_length=64, index=True)
+    wrapped_key: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    shredded_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Delivery(SQLModel, table=True):
+    """One file received from a vendor, whatever became of it."""
+
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_id: str = Field(foreign_key="vendors.id", index=True, max_length=64)
+    source: str = Field(max_length=500)
+    original_name: str = Field(max_length=500)
+    size: int = Field(sa_type=sa.BigInteger)
+    sha256: str = Field(max_length=64, index=True)
+    blob_id: str = Field(foreign_key="blobs.id", max_length=32)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    status: str = Field(default=DeliveryStatus.RECEIVED, max_length=20, index=True)
+    duplicate_of: int | None = Field(default=None, foreign_key="deliveries.id")
+    rows_total: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    summary: str = Field(default="{}", sa_type=sa.Text)
+
+
+class ExamResult(SQLModel, table=True):
+    """A student-level exam result (Ed-Fi: CertificationExamResult), traceable to its file row."""
+
+    __tablename__ = "exam_results"
+    __table_args__ = (sa.UniqueConstraint("delivery_id", "row_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id")
+    row_number: int
+    vendor_record_id: str = Field(max_length=64)
+    candidate_id: str = Field(max_length=64)
+    state_student_id: str | None = Field(default=None, max_length=32)
+    first_name: str = Field(max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    last_name: str = Field(max_length=100)
+    birth_date: date
+    state: str = Field(max_length=2)
+    district_code: str = Field(max_length=16)
+    school_code: str | None = Field(default=None, max_length=16)
+    credential_code: str = Field(max_length=8)
+    exam_code: str = Field(max_length=32)
+    exam_date: date
+    score: float | None = None
+    passing_score: float | None = None
+    result: str = Field(max_length=4)
+    attempt: int | None = None
+
+
+class RejectedRow(SQLModel, table=True):
+    """One reason one row (or the whole file, row_number NULL) was not loaded."""
+
+    __tablename__ = "rejected_rows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id", index=True)
+    row_number: int | None = None
+    column: str | None = Field(default=None, max_length=100)
+    value: str | None = Field(default=None, sa_type=sa.Text)
+    reason: str = Field(sa_type=sa.Text)

@@ -1,0 +1,300 @@
+"""Reading vendor files (CSV, gzip'd CSV, Parquet) into batches of text columns.
+
+Each batch is a pandas frame with canonical column names, every value a
+string or null, and the index equal to the row number in the file (1 = the
+first data row after the header; blank lines are not counted).  CSV is parsed
+by pyarrow; if a record has the wrong number of fields the file is re-read
+with Python's csv module, which numbers every record exactly and reports the
+broken ones as `RowProblem`s instead of losing them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from credx.errors import InvalidInput
+from exchange.mapping import ColumnMapping
+from schemas.exam_results import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+ZIP_MAGIC = b"PK\x03\x04"
+BLOCK_SIZE = 8 << 20
+
+
+class FileRejected(InvalidInput):
+    """The file as a whole cannot be read; the message tells the vendor why."""
+
+
+class NeedsExactReader(Exception):
+    """Raised by the fast CSV path when a record is malformed; the caller re-reads exactly."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row_number: int
+    reason: str
+    value: str | None
+
+
+@dataclass
+class Batch:
+    frame: pd.DataFrame
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass
+class VendorFile:
+    """An opened vendor file: its format, header resolution, and a way to iterate batches."""
+
+    path: Path
+    format: str
+    header: list[str]
+    columns: dict[str, str]  # file header -> canonical
+    ignored: list[str]
+    absent: list[str]  # optional canonical columns the file does not carry
+    mapping: ColumnMapping
+
+    @property
+    def source_header(self) -> dict[str, str]:
+        """canonical -> the file's own header, for error reports the vendor recognises."""
+        return {canonical: header for header, canonical in self.columns.items()}
+
+    def batches(self, rows: int, exact: bool = False) -> Iterator[Batch]:
+        if self.format == "parquet":
+            return self._parquet_batches(rows)
+        if exact:
+            return self._exact_csv_batches(rows)
+        return self._fast_csv_batches(rows)
+
+    # CSV, fast path -------------------------------------------------------
+    def _fast_csv_batches(self, rows: int) -> Iterator[Batch]:
+        def on_invalid_row(_row) -> str:
+            return "error"
+
+        reader = pacsv.open_csv(
+            _binary_stream(self.path, self.format),
+            read_options=pacsv.ReadOptions(
+                column_names=self.header, skip_rows=1, block_size=BLOCK_SIZE,
+                encoding=self.mapping.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid_row
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in self.header},
+                include_columns=list(self.columns),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )  # fmt: skip
+        try:
+            yield from self._rebatch(reader, rows)
+        except pa.ArrowInvalid as exc:
+            if "Expected" in str(exc) and "columns" in str(exc):
+                raise NeedsExactReader(str(exc)) from None
+            raise FileRejected(f"the file could not be parsed as CSV: {exc}") from None
+
+    def _rebatch(self, record_batches, rows: int) -> Iterator[Batch]:
+        pending: list[pa.RecordBatch] = []
+        pending_rows, next_row = 0, 1
+        for record_batch in record_batches:
+            pending.append(record_batch)
+            pending_rows += record_batch.num_rows
+            if pending_rows >= rows:
+                table = pa.Table.from_batches(pending)
+                for start in range(0, pending_rows - pending_rows % rows, rows):
+                    yield Batch(self._frame(table.slice(start, rows), next_row))
+                    next_row += rows
+                rest = table.slice(pending_rows - pending_rows % rows)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            yield Batch(self._frame(pa.Table.from_batches(pending), next_row))
+
+    # CSV, exact path ------------------------------------------------------
+    def _exact_csv_batches(self, rows: int) -> Iterator[Batch]:
+        width = len(self.header)
+        wanted = [self.header.index(h) for h in self.columns]
+        with _text_stream(self.path, self.format, self.mapping.encoding) as text:
+            records = csv.reader(text)
+            next(records, None)  # header
+            cells: list[list[str | None]] = [[] for _ in wanted]
+            problems: list[RowProblem] = []
+            row_number, first_row = 0, 1
+            for record in records:
+                if not record:
+                    continue  # blank line, as pyarrow skips them
+                row_number += 1
+                if len(record) != width:
+                    problems.append(RowProblem(
+                        row_number,
+                        f"expected {width} fields, found {len(record)} "
+                        "(check for an unquoted comma or a missing delimiter)",
+                        ",".join(record)[:1000],
+                    ))  # fmt: skip
+                    continue
+                for target, index in zip(cells, wanted, strict=True):
+                    target.append(record[index] or None)
+                if row_number - first_row + 1 >= rows:
+                    yield self._exact_batch(cells, problems, first_row, row_number)
+                    cells, problems, first_row = [[] for _ in wanted], [], row_number + 1
+            if row_number >= first_row or problems:
+                yield self._exact_batch(cells, problems, first_row, row_number)
+
+    def _exact_batch(self, cells, problems, first_row: int, last_row: int) -> Batch:
+        broken = {p.row_number for p in problems}
+        index = [n for n in range(first_row, last_row + 1) if n not in broken]
+        table = pa.table(
+            {h: pa.array(c, pa.string()) for h, c in zip(self.columns, cells, strict=True)}
+        )
+        frame = self._frame(table, first_row)
+        frame.index = pd.Index(index, dtype="int64")
+        return Batch(frame, list(problems))
+
+    # Parquet --------------------------------------------------------------
+    def _parquet_batches(self, rows: int) -> Iterator[Batch]:
+        parquet = pq.ParquetFile(self.path)
+        next_row = 1
+        for record_batch in parquet.iter_batches(batch_size=rows, columns=list(self.columns)):
+            table = pa.Table.from_batches([record_batch])
+            table = pa.table({name: _as_text(table[name]) for name in table.column_names})
+            yield Batch(self._frame(table, next_row))
+            next_row += table.num_rows
+
+    # shared ---------------------------------------------------------------
+    def _frame(self, table: pa.Table, first_row: int) -> pd.DataFrame:
+        data = {}
+        for header, canonical in self.columns.items():
+            column = pc.utf8_trim(table[header], characters=" ")
+            data[canonical] = pc.if_else(pc.equal(column, ""), None, column)
+        for canonical in self.absent:
+            default = self.mapping.defaults.get(canonical)
+            data[canonical] = (
+                pa.nulls(table.num_rows, pa.string())
+                if default is None
+                else (pa.array([default] * table.num_rows, pa.string()))
+            )
+        frame = pa.table(data).to_pandas()
+        frame.index = pd.RangeIndex(first_row, first_row + table.num_rows)
+        return frame
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.date32())
+    return pc.cast(column, pa.string())
+
+
+def sniff_format(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise FileRejected("the file is empty (0 bytes)")
+    if head.startswith(GZIP_MAGIC):
+        return "csv.gz"
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(ZIP_MAGIC):
+        raise FileRejected("the file is a ZIP archive; send CSV, gzip'd CSV or Parquet")
+    return "csv"
+
+
+def _binary_stream(path: Path, fmt: str):
+    return pa.input_stream(str(path), compression="gzip" if fmt == "csv.gz" else None)
+
+
+def _text_stream(path: Path, fmt: str, encoding: str) -> io.TextIOWrapper:
+    raw = gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")  # noqa: SIM115
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+def check_encoding(path: Path, fmt: str, encoding: str) -> None:
+    """Refuse text that is not valid in the declared encoding, naming the line and byte."""
+    if codecs.lookup(encoding).name != "utf-8":
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    raw = gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")  # noqa: SIM115
+    line, offset = 1, 0
+    with raw:
+        try:
+            while chunk := raw.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad = chunk[exc.start : exc.start + 1]
+                    line += chunk.count(b"\n", 0, exc.start)
+                    raise FileRejected(
+                        f"the file is not valid UTF-8: byte 0x{bad.hex().upper()} on line {line} "
+                        f"(byte offset {offset + exc.start}); export the file as UTF-8, or ask the "
+                        "state to declare its encoding (e.g. latin-1) in your column mapping"
+                    ) from None
+                line += chunk.count(b"\n")
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            if isinstance(exc, FileRejected):
+                raise
+            raise FileRejected(f"the gzip stream is damaged or truncated: {exc}") from None
+        except UnicodeDecodeError:
+            raise FileRejected("the file is not valid UTF-8: it ends inside a character") from None
+
+
+def _csv_header(path: Path, fmt: str, encoding: str) -> list[str]:
+    with _text_stream(path, fmt, encoding) as text:
+        try:
+            header = next(csv.reader(text), None)
+        except csv.Error as exc:
+            raise FileRejected(f"the header line could not be parsed: {exc}") from None
+    if not header:
+        raise FileRejected("the file has no header line")
+    return header
+
+
+def open_vendor_file(path: Path, mapping: ColumnMapping) -> VendorFile:
+    """Sniff, check encoding and header; `FileRejected` says why a file cannot be read at all."""
+    fmt = sniff_format(path)
+    if fmt == "parquet":
+        try:
+            header = pq.ParquetFile(path).schema_arrow.names
+        except (pa.ArrowException, OSError) as exc:
+            raise FileRejected(f"the Parquet file could not be read: {exc}") from None
+    else:
+        check_encoding(path, fmt, mapping.encoding)
+        header = _csv_header(path, fmt, mapping.encoding)
+    return describe_header(path, fmt, header, mapping)
+
+
+def describe_header(path: Path, fmt: str, header: list[str], mapping: ColumnMapping) -> VendorFile:
+    stripped = [h.strip() for h in header]
+    repeated = sorted({h for h in stripped if stripped.count(h) > 1})
+    if repeated:
+        raise FileRejected(f"the header repeats column(s) {', '.join(repeated)}")
+    if any(not h for h in stripped):
+        raise FileRejected("the header has an empty column name")
+    columns, ignored = mapping.resolve(header)
+    present = set(columns.values()) | set(mapping.defaults)
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if missing:
+        raise FileRejected(
+            f"missing required column(s): {', '.join(missing)}. The header was: "
+            f"{', '.join(header)}. Rename the columns or add them to the vendor's column mapping."
+        )
+    absent = [
+        c for c in (*REQUIRED_COLUMNS, *sorted(OPTIONAL_COLUMNS)) if c not in columns.values()
+    ]
+    return VendorFile(path, fmt, header, columns, ignored, absent, mapping)

@@ -1,0 +1,45 @@
+"""Per-row error reports a vendor can act on.
+
+Values are written as received, except that a value a spreadsheet would run
+as a formula is prefixed with an apostrophe (OWASP's CSV-injection advice):
+the report must be safe to open in Excel even when the file it describes was
+not.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import TextIO
+
+from exchange.models import RejectedRow
+
+REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str | None) -> str:
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def write_csv(rows: list[RejectedRow], stream: TextIO) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.delivery_id,
+            "" if row.row_number is None else row.row_number,
+            neutralise(row.column),
+            neutralise(row.value),
+            row.reason,
+        ])  # fmt: skip
+
+
+def write_json(rows: list[RejectedRow], stream: TextIO) -> None:
+    json.dump(
+        [{name: getattr(row, name) for name in REPORT_COLUMNS} for row in rows],
+        stream, ensure_ascii=False, indent=1,
+    )  # fmt: skip
+    stream.write("\n")

@@ -1,0 +1,79 @@
+"""Where encrypted blobs live: one `BlobStore` interface, a local implementation.
+
+Implementations translate their own errors into builtins (`FileNotFoundError`)
+so callers never depend on a vendor SDK's exceptions.  The store only ever sees
+ciphertext.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import urlparse
+
+from credx.errors import CredxError
+
+STORE_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
+
+
+class BlobStore(Protocol):
+    def write(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store `chunks` under `key` atomically; return bytes written."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Open for reading; `FileNotFoundError` if absent."""
+
+    def delete(self, key: str) -> None:
+        """Remove; a missing key is not an error."""
+
+    def exists(self, key: str) -> bool: ...
+
+
+def store_key_for(blob_id: str) -> str:
+    return f"{blob_id[:2]}/{blob_id[2:4]}/{blob_id}"
+
+
+class LocalBlobStore:
+    """Blobs as files under a root directory, written via temp file, fsync and rename."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        if not STORE_KEY.fullmatch(key):  # keys are ours; anything else is a bug or an attack
+            raise ValueError(f"invalid blob key {key!r}")
+        return self.root / key
+
+    def write(self, key: str, chunks: Iterable[bytes]) -> int:
+        path = self._path(key)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        written = 0
+        with open(temp, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                written += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+        return written
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self._path(key), "rb")
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """A store from `CREDX_BLOB_URL`: a path or `file://` URL (S3 arrives with connectors)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return LocalBlobStore(Path(parsed.path if parsed.scheme else url))
+    raise CredxError(f"unsupported blob store URL {url!r}: use a directory path or file:///path")

@@ -1,0 +1,127 @@
+"""The vault: put files in encrypted, get them back verified, rotate master keys.
+
+It ties the blob store (ciphertext only), the key ring (master keys) and the
+`blobs` table (wrapped data keys, plaintext hash and size) together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from credx.clock import utcnow
+from credx.errors import CredxError, IntegrityFailure, NotFound
+from exchange import crypto
+from exchange.models import StoredBlob
+from exchange.storage import BlobStore, store_key_for
+
+READ_CHUNK = 1 << 20
+
+
+def file_chunks(path: Path, size: int = READ_CHUNK) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+class Vault:
+    def __init__(self, session: Session, store: BlobStore, keyring: crypto.KeyRing):
+        self.session = session
+        self.store = store
+        self.keyring = keyring
+
+    def put(self, chunks: Iterable[bytes]) -> StoredBlob:
+        """Encrypt and store a stream; hash and size are of the plaintext as received."""
+        master_id = self.keyring.active_id()
+        master = self.keyring.get(master_id)
+        blob_id = uuid.uuid4().hex
+        data_key = crypto.new_data_key()
+        digest = hashlib.sha256()
+        size = 0
+
+        def measured() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        key = store_key_for(blob_id)
+        self.store.write(key, crypto.encrypt_stream(data_key, blob_id, measured()))
+        blob = StoredBlob(
+            id=blob_id,
+            store_key=key,
+            sha256=digest.hexdigest(),
+            size=size,
+            master_key_id=master_id,
+            wrapped_key=crypto.wrap_key(master, blob_id, data_key),
+        )
+        self.session.add(blob)
+        self.session.flush()
+        return blob
+
+    def put_file(self, path: Path) -> StoredBlob:
+        return self.put(file_chunks(path))
+
+    def open(self, blob_id: str) -> Iterator[bytes]:
+        """Yield the plaintext; `IntegrityFailure` if the blob was altered in any way."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None:
+            raise NotFound(f"no blob {blob_id}")
+        if blob.wrapped_key is None:
+            raise CredxError(
+                f"blob {blob_id} was destroyed (crypto-shredded) on {blob.shredded_at}"
+            )
+        data_key = crypto.unwrap_key(
+            self.keyring.get(blob.master_key_id), blob_id, blob.wrapped_key
+        )
+        digest = hashlib.sha256()
+        with self.store.open(blob.store_key) as stream:
+            header = crypto.read_header(stream)
+            if header.blob_id != blob_id:
+                raise IntegrityFailure(f"blob {blob_id} holds the content of blob {header.blob_id}")
+            for chunk in crypto.decrypt_stream(data_key, header, stream):
+                digest.update(chunk)
+                yield chunk
+        if digest.hexdigest() != blob.sha256:
+            raise IntegrityFailure(f"blob {blob_id} does not match its recorded sha256")
+
+    def read_bytes(self, blob_id: str) -> bytes:
+        return b"".join(self.open(blob_id))
+
+    def rotate_master_key(self) -> tuple[str, int]:
+        """Create a new master key and re-wrap every live data key under it."""
+        new_id = self.keyring.create()
+        new_key = self.keyring.get(new_id)
+        old_keys: dict[str, bytes] = {}
+        count = 0
+        live = select(StoredBlob).where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        for blob in self.session.exec(live):
+            if blob.master_key_id not in old_keys:
+                old_keys[blob.master_key_id] = self.keyring.get(blob.master_key_id)
+            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, blob.wrapped_key)
+            blob.wrapped_key = crypto.wrap_key(new_key, blob.id, data_key)
+            blob.master_key_id = new_id
+            count += 1
+        self.session.flush()
+        return new_id, count
+
+    def discard(self, blob: StoredBlob) -> None:
+        """Remove a blob nothing refers to (e.g. the second copy of a duplicate delivery)."""
+        self.session.delete(blob)
+        self.session.flush()
+        self.store.delete(blob.store_key)
+
+    def shred(self, blob_id: str) -> None:
+        """Destroy the data key (crypto-shredding) and delete the ciphertext."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None:
+            raise NotFound(f"no blob {blob_id}")
+        blob.wrapped_key = None
+        blob.shredded_at = utcnow()
+        self.session.flush()
+        self.store.delete(blob.store_key)

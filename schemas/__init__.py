@@ -1,0 +1,1 @@
+"""Pandera schemas for what credx accepts, and the credential-code registry."""

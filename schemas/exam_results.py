@@ -1,0 +1,141 @@
+"""The vendor exam-result file: canonical columns and the Pandera schema that checks them.
+
+Files are read as text (every column a string, empty cells null) so that a
+rejected value is reported exactly as the vendor sent it; `typed_columns`
+converts the rows that passed.  Validation is lazy: every problem of every
+row is reported at once, one reason per cell.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow_
+import pyarrow.compute as pc
+
+from schemas import values
+from schemas.credentials import CODE_PATTERN
+
+CANONICAL_COLUMNS = (
+    "vendor_record_id", "candidate_id", "state_student_id", "first_name", "middle_name",
+    "last_name", "birth_date", "state", "district_code", "school_code", "credential_code",
+    "exam_code", "exam_date", "score", "passing_score", "result", "attempt",
+)  # fmt: skip
+OPTIONAL_COLUMNS = frozenset(
+    {"state_student_id", "middle_name", "school_code", "score", "passing_score", "attempt"}
+)
+REQUIRED_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in OPTIONAL_COLUMNS)
+NUMERIC_COLUMNS = frozenset({"score", "passing_score", "attempt"})
+DATE_COLUMNS = frozenset({"birth_date", "exam_date"})
+
+MISSING_VALUE = "required value is missing"
+FORMULA = "starts with a spreadsheet formula character (= + - @); send the plain value"
+EARLIEST_BIRTH = date(1900, 1, 1)
+EARLIEST_EXAM = date(2000, 1, 1)
+
+
+def _check(fn, error: str) -> pa.Check:
+    return pa.Check(fn, error=error, name=error)
+
+
+def _text(limit: int, pattern: str | None = None, shape: str = "") -> list[pa.Check]:
+    checks = [_check(values.no_formula_prefix, FORMULA)]
+    if pattern:
+        checks.append(_check(lambda s: values.matches(s, pattern), shape))
+    checks.append(_check(lambda s: values.max_length(s, limit), f"longer than {limit} characters"))
+    return checks
+
+
+def _identifier(limit: int) -> list[pa.Check]:
+    return _text(
+        limit, r"[A-Za-z0-9][A-Za-z0-9._/\-]*", "must be letters, digits, '.', '_', '/' or '-'"
+    )
+
+
+def _name() -> list[pa.Check]:
+    return _text(100, values.NAME, "must be a name: letters, spaces, apostrophes, hyphens, periods")
+
+
+def _date(earliest: date, latest: date, what: str) -> list[pa.Check]:
+    return [
+        _check(values.no_formula_prefix, FORMULA),
+        _check(values.is_date, "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"),
+        _check(
+            lambda s: values.is_date_between(s, earliest, latest),
+            f"{what} must be between {earliest.isoformat()} and {latest.isoformat()}",
+        ),
+    ]
+
+
+def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrameSchema:
+    """The schema for one file's rows, given the registry and the date of receipt."""
+
+    def column(checks: list[pa.Check], name: str) -> pa.Column:
+        return pa.Column(checks=checks, nullable=name in OPTIONAL_COLUMNS, required=True)
+
+    credential_checks = [
+        _check(values.no_formula_prefix, FORMULA),
+        _check(
+            lambda s: values.matches(s, CODE_PATTERN),
+            "not a credential code: five capital letters and three digits, e.g. ADESK002",
+        ),
+        _check(
+            lambda s: values.in_set(s, known_codes),
+            "unknown credential code: not in the credential registry (ask the state to add it)",
+        ),
+    ]
+    columns = {
+        "vendor_record_id": _identifier(64),
+        "candidate_id": _identifier(64),
+        "state_student_id": _text(32, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
+        "first_name": _name(),
+        "middle_name": _name(),
+        "last_name": _name(),
+        "birth_date": _date(EARLIEST_BIRTH, today, "birth date"),
+        "state": [
+            _check(lambda s: values.in_set(s, values.USPS_STATES, casefold=True),
+                   "not a two-letter USPS state code (e.g. LA, TN)"),
+        ],
+        "district_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
+        "school_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
+        "credential_code": credential_checks,
+        "exam_code": _identifier(32),
+        "exam_date": _date(EARLIEST_EXAM, today, "exam date"),
+        "score": [_check(values.is_number, "must be a number of at least 0, e.g. 712 or 85.5")],
+        "passing_score": [
+            _check(values.is_number, "must be a number of at least 0, e.g. 700 or 70")
+        ],
+        "result": [
+            _check(lambda s: values.in_set(s, frozenset({"PASS", "FAIL"}), casefold=True),
+                   "must be pass or fail"),
+        ],
+        "attempt": [_check(lambda s: values.matches(s, r"[1-9][0-9]{0,2}"),
+                           "must be a whole number from 1 to 999")],
+    }  # fmt: skip
+    return pa.DataFrameSchema(
+        {name: column(checks, name) for name, checks in columns.items()},
+        strict=False,
+        coerce=False,
+    )
+
+
+def typed_columns(frame: pd.DataFrame) -> dict[str, list]:
+    """Python values per column for rows that passed the schema."""
+    out: dict[str, list] = {}
+    for name in CANONICAL_COLUMNS:
+        series = frame[name]
+        if name in DATE_COLUMNS:
+            out[name] = values.parse_dates(series).tolist()
+        elif name in ("score", "passing_score"):
+            out[name] = values.parse_numbers(series).to_pylist()
+        elif name == "attempt":
+            out[name] = pc.cast(values.as_arrow(series), pyarrow_.int32()).to_pylist()
+        elif name in ("state",):
+            out[name] = series.str.upper().tolist()
+        elif name == "result":
+            out[name] = series.str.lower().tolist()
+        else:
+            out[name] = [None if v is None or v != v else v for v in series.tolist()]
+    return out

@@ -1,0 +1,155 @@
+"""Vectorised value checks shared by the schemas.
+
+Patterns are RE2 syntax run through pyarrow, so `\\p{L}` means any letter in
+any script and a million rows take milliseconds.  Dates are parsed per
+distinct value (files hold few distinct dates), exactly, with no rollover:
+2025-02-30 is an error, not March 2nd.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+FORMULA_PREFIX = r"[=+\-@\t\r]"
+NAME = r"[\p{L}\p{M}](?:[\p{L}\p{M}'’. \-]*[\p{L}\p{M}.])?"
+USPS_STATES = frozenset(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "AS",
+        "GU",
+        "MP",
+        "PR",
+        "VI",
+    ]
+)
+
+
+def as_arrow(series: pd.Series) -> pa.Array:
+    return pa.array(series, type=pa.string(), from_pandas=True)
+
+
+def _as_series(result: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(result.fill_null(True).to_numpy(zero_copy_only=False), index=index, dtype=bool)
+
+
+def matches(series: pd.Series, pattern: str) -> pd.Series:
+    """True where the whole value matches `pattern` (nulls pass: nullability is its own check)."""
+    return _as_series(pc.match_substring_regex(as_arrow(series), f"^(?:{pattern})$"), series.index)
+
+
+def no_formula_prefix(series: pd.Series) -> pd.Series:
+    return ~_as_series(
+        pc.match_substring_regex(as_arrow(series), f"^{FORMULA_PREFIX}"), series.index
+    ).where(series.notna(), False)
+
+
+def max_length(series: pd.Series, limit: int) -> pd.Series:
+    return _as_series(pc.less_equal(pc.utf8_length(as_arrow(series)), limit), series.index)
+
+
+def parse_date(text: str) -> date | None:
+    """ISO `YYYY-MM-DD` or US `MM/DD/YYYY`; anything else (or an impossible day) is None."""
+    if match := ISO_DATE.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := US_DATE.fullmatch(text):
+        month, day, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def parse_dates(series: pd.Series) -> pd.Series:
+    """Dates (object dtype, None where unparseable), parsed once per distinct value."""
+    distinct = {value: parse_date(value) for value in series.dropna().unique()}
+    return series.map(distinct, na_action="ignore").astype(object)
+
+
+def is_date_between(series: pd.Series, earliest: date, latest: date) -> pd.Series:
+    parsed = parse_dates(series)
+    valid = parsed.map(lambda d: d is not None and earliest <= d <= latest, na_action="ignore")
+    return valid.where(series.notna(), True).astype(bool)
+
+
+def is_date(series: pd.Series) -> pd.Series:
+    return is_date_between(series, date.min, date.max)
+
+
+def parse_numbers(series: pd.Series) -> pa.Array:
+    return (
+        pc.cast(as_arrow(series), pa.float64(), safe=False)
+        if len(series)
+        else pa.array([], pa.float64())
+    )
+
+
+def is_number(series: pd.Series, minimum: float = 0) -> pd.Series:
+    shaped = matches(series, r"[0-9]{1,9}(?:\.[0-9]{1,4})?")
+    return shaped & _as_series(
+        pc.greater_equal(pc.cast(as_arrow(series.where(shaped)), pa.float64()), minimum),
+        series.index,
+    )
+
+
+def in_set(series: pd.Series, allowed: frozenset[str], *, casefold: bool = False) -> pd.Series:
+    values = series.str.upper() if casefold else series
+    return values.isin(allowed) | series.isna()
