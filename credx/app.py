@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from pathlib import Path
+
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from credx.database import create_db_engine
@@ -42,7 +46,17 @@ class App:
         return Vault(session, self.store, self.keyring)
 
     def check_ready(self) -> None:
-        current = current_revision(self.engine)
+        url = make_url(self.settings.resolved_database_url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            current = None  # connecting would create an empty file; say what to do instead
+        else:
+            try:
+                current = current_revision(self.engine)
+            except OperationalError as exc:
+                raise CredxError(
+                    f"cannot reach the database {url.render_as_string(hide_password=True)}: "
+                    f"{exc.orig}"
+                ) from None
         if current is None:
             raise CredxError(
                 f"credx is not initialised at {self.settings.home}: run `credx init` "

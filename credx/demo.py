@@ -73,9 +73,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                     Action.VENDOR_CREATED, f"vendor:{vendor_id}", cli_actor(), name=name
                 )
     _write_vendor_files(settings.home, rows, seed)
-    say(
-        f"generated {rows} exam results per vendor ({FLAW_RATE:.0%} with mistakes) in drop folders"
-    )
+    say(f"generated {rows} exam results per vendor ({FLAW_RATE:.0%} with mistakes) in drop folders")
     summary: dict = {"home": setup["home"], "vendors": {}}
     for vendor_id, _, _ in VENDORS:
         source = LocalDropFolder(settings.home / "drop" / vendor_id, settle_seconds=0)

@@ -26,7 +26,6 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from credx.clock import utcnow
 from credx.errors import CredxError, IntegrityFailure
 
 MAGIC = b"CRDXBLB1"
@@ -34,7 +33,7 @@ SEGMENT_SIZE = 1 << 20
 TAG_SIZE = 16
 NONCE_PREFIX_SIZE = 7
 HEADER = struct.Struct(">8sI16s7s")  # magic, segment size, blob id, nonce prefix
-KEY_ID = re.compile(r"^mk-\d{8}T\d{6}Z-[0-9a-f]{8}$")
+KEY_ID = re.compile(r"^mk-(\d{6})-[0-9a-f]{8}$")
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,8 @@ def unwrap_key(master_key: bytes, blob_id: str, wrapped: bytes) -> bytes:
 class KeyRing:
     """Master keys as files in one directory (0700), one key per file (0600).
 
-    The newest key (ids sort by creation time) wraps new data keys; older keys
+    The newest key (ids carry a generation number, so they sort in creation
+    order whatever the clock does) wraps new data keys; older keys
     stay to unwrap what they wrapped until a rotation re-wraps it.  Keys live
     apart from the database and blob store so a stolen backup of either is
     useless alone.
@@ -171,7 +171,9 @@ class KeyRing:
         """Write a new master key; never overwrites an existing file."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
-        key_id = f"mk-{utcnow():%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+        ids = self.key_ids()
+        generation = int(KEY_ID.match(ids[-1]).group(1)) + 1 if ids else 1
+        key_id = f"mk-{generation:06d}-{secrets.token_hex(4)}"
         path = self.directory / f"{key_id}.key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -162,6 +162,7 @@ class Ingestor:
         return outcome_of(delivery)
 
     def _reject_file(self, delivery: Delivery, reason: str) -> IngestOutcome:
+        reason = storable(reason)
         delivery.status = DeliveryStatus.REJECTED
         delivery.error = reason
         self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
@@ -217,7 +218,7 @@ class Ingestor:
             "delivery_id": [delivery_id] * (len(failures) + len(problems)),
             "row_number": failures["row_number"].tolist() + [p.row_number for p in problems],
             "column": failures["column"].tolist() + [None] * len(problems),
-            "value": failures["value"].tolist() + [p.value for p in problems],
+            "value": [storable(v) for v in failures["value"].tolist() + [p.value for p in problems]],
             "reason": failures["reason"].tolist() + [p.reason for p in problems],
         }
         insert_columns(self.session, RejectedRow.__table__, data)
@@ -238,6 +239,11 @@ class Ingestor:
             action, subject, self.actor, status=delivery.status, rows_total=delivery.rows_total,
             rows_loaded=delivery.rows_loaded, rows_rejected=delivery.rows_rejected,
         )  # fmt: skip
+
+
+def storable(text: str | None) -> str | None:
+    """Text as received, except NUL, which no database text column can hold: shown as \\x00."""
+    return None if text is None else text.replace("\x00", "\\x00")
 
 
 def _status_of(tally: Tally) -> DeliveryStatus:

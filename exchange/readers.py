@@ -84,28 +84,33 @@ class VendorFile:
         def on_invalid_row(_row) -> str:
             return "error"
 
-        reader = pacsv.open_csv(
-            _binary_stream(self.path, self.format),
-            read_options=pacsv.ReadOptions(
-                column_names=self.header, skip_rows=1, block_size=BLOCK_SIZE,
-                encoding=self.mapping.encoding,
-            ),
-            parse_options=pacsv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=on_invalid_row
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in self.header},
-                include_columns=list(self.columns),
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )  # fmt: skip
         try:
+            # open_csv already parses the first block, so its errors are handled here too
+            reader = pacsv.open_csv(
+                _binary_stream(self.path, self.format),
+                read_options=pacsv.ReadOptions(
+                    column_names=self.header, skip_rows=1, block_size=BLOCK_SIZE,
+                    encoding=self.mapping.encoding,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=on_invalid_row
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in self.header},
+                    include_columns=list(self.columns),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                    null_values=[""],
+                ),
+            )  # fmt: skip
             yield from self._rebatch(reader, rows)
         except pa.ArrowInvalid as exc:
-            if "Expected" in str(exc) and "columns" in str(exc):
-                raise NeedsExactReader(str(exc)) from None
+            message = str(exc)
+            if ("Expected" in message and "columns" in message) or (
+                # a header-only file without a final newline: pyarrow cannot skip the header
+                "Could not skip initial" in message
+            ):
+                raise NeedsExactReader(message) from None
             raise FileRejected(f"the file could not be parsed as CSV: {exc}") from None
 
     def _rebatch(self, record_batches, rows: int) -> Iterator[Batch]:
@@ -225,9 +230,17 @@ def _text_stream(path: Path, fmt: str, encoding: str) -> io.TextIOWrapper:
 
 def check_encoding(path: Path, fmt: str, encoding: str) -> None:
     """Refuse text that is not valid in the declared encoding, naming the line and byte."""
-    if codecs.lookup(encoding).name != "utf-8":
-        return
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    codec = codecs.lookup(encoding).name
+    if codec == "utf-8":
+        what = "UTF-8"
+        advice = (
+            "export the file as UTF-8, or ask the state to declare its encoding (e.g. latin-1) "
+            "in your column mapping"
+        )
+    else:
+        what = f"{encoding} (the encoding declared in the column mapping)"
+        advice = "export the file in that encoding, or ask the state to correct the mapping"
+    decoder = codecs.getincrementaldecoder(codec)()
     raw = gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")  # noqa: SIM115
     line, offset = 1, 0
     with raw:
@@ -239,9 +252,8 @@ def check_encoding(path: Path, fmt: str, encoding: str) -> None:
                     bad = chunk[exc.start : exc.start + 1]
                     line += chunk.count(b"\n", 0, exc.start)
                     raise FileRejected(
-                        f"the file is not valid UTF-8: byte 0x{bad.hex().upper()} on line {line} "
-                        f"(byte offset {offset + exc.start}); export the file as UTF-8, or ask the "
-                        "state to declare its encoding (e.g. latin-1) in your column mapping"
+                        f"the file is not valid {what}: byte 0x{bad.hex().upper()} on line {line} "
+                        f"(byte offset {offset + exc.start}); {advice}"
                     ) from None
                 line += chunk.count(b"\n")
                 offset += len(chunk)
@@ -251,7 +263,9 @@ def check_encoding(path: Path, fmt: str, encoding: str) -> None:
                 raise
             raise FileRejected(f"the gzip stream is damaged or truncated: {exc}") from None
         except UnicodeDecodeError:
-            raise FileRejected("the file is not valid UTF-8: it ends inside a character") from None
+            raise FileRejected(
+                f"the file is not valid {what}: it ends inside a character"
+            ) from None
 
 
 def _csv_header(path: Path, fmt: str, encoding: str) -> list[str]:

@@ -1,0 +1,273 @@
+"""Ingest benchmark: credx's CSV ingest against a plain pyarrow + sqlite3 bulk load.
+
+What is measured
+----------------
+1. A vendor exam-result CSV of N rows (1% flawed rows) is generated with
+   `credx.demo_data.ExamResultFaker(seed).rows(N, flaw_rate=0.01)` and
+   `credx.demo_data.write_csv`.  Generation time is printed but not compared.
+2. **credx**: in a fresh subprocess, a new SQLite installation is set up in a temp
+   home (`Settings(home=...)`, `App`, `installation.initialise`, vendor "bench"),
+   then `exchange.deliveries.ingest_file(app, path, "bench", actor="bench")` is
+   timed: receive (encrypt + store the original) plus parse, validate and load.
+3. **baseline**: in another fresh subprocess, `pyarrow.csv.read_csv` of the same
+   file (every column as a string) plus `sqlite3` `executemany` of every row into
+   a bare 17-column table (no indexes, no constraints, no validation) in one
+   transaction, in a file database with the pragmas credx uses
+   (journal_mode=WAL, synchronous=NORMAL).
+
+Each phase's peak RSS is its own process's high-water mark (`getrusage(RUSAGE_SELF)`
+inside the child, imports and setup included), reported back as JSON on stdout.
+Throughput is rows in the file / timed seconds.  Targets: credx throughput at least
+0.5x the baseline's, credx peak RSS below 2048 MB.  The exit status is 0 whatever
+the result; PASS/FAIL is printed per target.
+
+Re-run
+------
+    . .venv/bin/activate
+    python bench/ingest.py                  # 1,000,000 rows
+    python bench/ingest.py --rows 200000    # quicker
+    python bench/ingest.py --json           # JSON on stdout, the table on stderr
+
+A single phase can be run (and profiled) against an existing CSV:
+
+    python -m cProfile -s cumtime bench/ingest.py --phase credx --csv FILE --workdir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # `python bench/ingest.py` without an installed credx
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+DEFAULT_ROWS = 1_000_000
+DEFAULT_SEED = 20240801
+FLAW_RATE = 0.01
+VENDOR_ID = "bench"
+TARGET_RATIO = 0.5
+TARGET_RSS_MB = 2048.0
+BASELINE_BATCH_ROWS = 100_000
+
+
+# child phases ---------------------------------------------------------------
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def phase_credx(csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """Fresh SQLite installation, one vendor, then the timed `ingest_file`."""
+    started = time.perf_counter()
+    from agreements.vendors import add_vendor
+    from credx.app import App
+    from credx.database import session_scope
+    from credx.installation import initialise
+    from credx.settings import Settings
+    from exchange.deliveries import ingest_file
+
+    home = workdir / "credx-home"
+    app = App(Settings(home=home))
+    initialise(app)
+    with session_scope(app.engine) as session:
+        add_vendor(session, vendor_id=VENDOR_ID, name="Bench")
+    setup_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    outcome = ingest_file(app, csv_path, VENDOR_ID, actor="bench")
+    seconds = time.perf_counter() - started
+    app.engine.dispose()
+    return {
+        "seconds": seconds,
+        "setup_seconds": setup_seconds,
+        "status": outcome.status,
+        "rows_total": outcome.rows_total,
+        "rows_loaded": outcome.rows_loaded,
+        "rows_rejected": outcome.rows_rejected,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def phase_baseline(csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """pyarrow read_csv (all strings) + one-transaction executemany into a bare table."""
+    import csv
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # the file's own header (the 17 canonical columns), without importing credx/pandas
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    db_path = workdir / "baseline.db"
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    columns = ", ".join(f'"{c}" TEXT' for c in header)
+    connection.execute(f"CREATE TABLE exam_results ({columns})")
+    insert = (
+        f"INSERT INTO exam_results ({', '.join(header)}) VALUES ({', '.join('?' for _ in header)})"
+    )
+
+    started = time.perf_counter()
+    table = pacsv.read_csv(
+        csv_path,
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header}),
+    )
+    read_seconds = time.perf_counter() - started
+    connection.execute("BEGIN")
+    for batch in table.to_batches(max_chunksize=BASELINE_BATCH_ROWS):
+        connection.executemany(insert, zip(*(c.to_pylist() for c in batch.columns), strict=True))
+    connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+
+    (loaded,) = connection.execute("SELECT count(*) FROM exam_results").fetchone()
+    connection.close()
+    return {
+        "seconds": seconds,
+        "read_seconds": read_seconds,
+        "rows_total": table.num_rows,
+        "rows_loaded": loaded,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+PHASES = {"credx": phase_credx, "baseline": phase_baseline}
+
+
+# parent ---------------------------------------------------------------------
+def child_env(workdir: Path) -> dict[str, str]:
+    """The caller's environment without CREDX_* settings, so no real installation is touched."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDX_")}
+    env["CREDX_HOME"] = str(workdir / "credx-home")  # where Settings looks for credx.toml
+    return env
+
+
+def run_phase(name: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--phase", name,
+        "--csv", str(csv_path), "--workdir", str(workdir),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=child_env(workdir), check=False
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"the {name} phase failed with exit status {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def summarise(rows: int, generate_seconds: float, credx: dict, baseline: dict) -> dict[str, Any]:
+    for result in (credx, baseline):
+        result["rows_per_second"] = rows / result["seconds"] if result["seconds"] else 0.0
+    ratio = (
+        credx["rows_per_second"] / baseline["rows_per_second"]
+        if baseline["rows_per_second"]
+        else 0.0
+    )
+    return {
+        "rows": rows,
+        "flaw_rate": FLAW_RATE,
+        "generate_seconds": generate_seconds,
+        "credx": credx,
+        "baseline": baseline,
+        "throughput_ratio": ratio,
+        "targets": {
+            "throughput_ratio": {
+                "target": f">= {TARGET_RATIO}",
+                "value": ratio,
+                "pass": ratio >= TARGET_RATIO,
+            },
+            "credx_peak_rss_mb": {
+                "target": f"< {TARGET_RSS_MB:.0f}",
+                "value": credx["peak_rss_mb"],
+                "pass": credx["peak_rss_mb"] < TARGET_RSS_MB,
+            },
+        },
+    }
+
+
+def render_table(summary: dict[str, Any]) -> str:
+    credx, baseline = summary["credx"], summary["baseline"]
+    lines = [
+        f"{'phase':<10} {'rows':>10} {'seconds':>9} {'rows/s':>11} {'peak RSS MB':>12}",
+        *(
+            f"{name:<10} {result['rows_total']:>10,} {result['seconds']:>9.2f} "
+            f"{result['rows_per_second']:>11,.0f} {result['peak_rss_mb']:>12,.0f}"
+            for name, result in (("credx", credx), ("baseline", baseline))
+        ),
+        "",
+        f"credx: {credx['status']}, {credx['rows_loaded']:,} loaded, "
+        f"{credx['rows_rejected']:,} rejected (setup {credx['setup_seconds']:.2f} s, untimed)",
+        f"baseline: read_csv {baseline['read_seconds']:.2f} s of {baseline['seconds']:.2f} s",
+        f"generation of the CSV: {summary['generate_seconds']:.2f} s (not compared)",
+        "",
+    ]
+    for name, target in summary["targets"].items():
+        verdict = "PASS" if target["pass"] else "FAIL"
+        lines.append(f"{verdict}  {name} = {target['value']:,.2f} (target {target['target']})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows in the CSV")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="faker seed")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.phase:
+        if args.csv is None or args.workdir is None:
+            parser.error("--phase needs --csv and --workdir")
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        result = PHASES[args.phase](args.csv.resolve(), args.workdir.resolve())
+        print(json.dumps(result))
+        return 0
+
+    from credx.demo_data import ExamResultFaker, write_csv
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="credx-bench-") as tmp:
+        root = Path(tmp)
+        csv_path = root / "exam_results.csv"
+        progress(f"generating {args.rows:,} rows ...")
+        started = time.perf_counter()
+        write_csv(csv_path, ExamResultFaker(args.seed).rows(args.rows, flaw_rate=FLAW_RATE))
+        generate_seconds = time.perf_counter() - started
+        progress(f"generated {csv_path.stat().st_size / 1e6:,.1f} MB in {generate_seconds:.2f} s")
+
+        progress("credx ingest ...")
+        credx = run_phase("credx", csv_path, root / "credx")
+        progress(f"credx ingest: {credx['seconds']:.2f} s")
+        progress("baseline ...")
+        baseline = run_phase("baseline", csv_path, root / "baseline")
+        progress(f"baseline: {baseline['seconds']:.2f} s")
+
+    summary = summarise(args.rows, generate_seconds, credx, baseline)
+    table = render_table(summary)
+    if args.json:
+        print(table, file=sys.stderr)
+        print(json.dumps(summary, indent=2))
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

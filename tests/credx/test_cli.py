@@ -1,0 +1,100 @@
+"""The `credx` command as operators run it: a real subprocess, real exit codes, real JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.factories import csv_text, exam_row, exam_rows, write_file
+
+CREDX = [sys.executable, "-c", "from credx.cli import main; main()"]
+
+
+def credx(*args: str, env: dict[str, str], check: int | None = 0) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [*CREDX, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
+    if check is not None:
+        assert result.returncode == check, result.stderr + result.stdout
+    return result
+
+
+def test_init_on_a_fresh_home_creates_a_private_key_and_is_safe_to_repeat(tmp_path):
+    env = {"CREDX_HOME": str(tmp_path / "fresh")}
+    first = json.loads(credx("init", "--json", env=env).stdout)
+    assert first["key_created"] and first["schema_revision_before"] is None
+    assert first["credentials_added"] > 30
+    key_file = Path(first["keys_dir"]) / f"{first['master_key_id']}.key"
+    key_bytes = key_file.read_bytes()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    again = json.loads(credx("init", "--json", env=env).stdout)
+    assert not again["key_created"] and again["master_key_id"] == first["master_key_id"]
+    assert key_file.read_bytes() == key_bytes and again["credentials_added"] == 0
+
+
+def test_commands_refuse_an_uninitialised_home(tmp_path):
+    result = credx("vendors", "list", env={"CREDX_HOME": str(tmp_path / "nothing")}, check=1)
+    assert "credx init" in result.stderr
+
+
+def test_ingest_json_reports_the_documented_fields(cli_env, tmp_path):
+    credx("init", env=cli_env)
+    credx("vendors", "add", "certiport", "--name", "Certiport", env=cli_env)
+    rows = [*exam_rows(4), exam_row(5, credential_code="ZZZZZ999")]
+    path = write_file(tmp_path, "nightly.csv", csv_text(rows))
+    result = json.loads(credx("ingest", str(path), "--vendor", "certiport", "--json", env=cli_env).stdout)
+    assert {"delivery_id", "sha256", "status", "rows_total", "rows_loaded", "rows_rejected"} <= set(result)
+    assert (result["status"], result["rows_loaded"], result["rows_rejected"]) == ("partially_loaded", 4, 1)
+    report = credx("rejections", str(result["delivery_id"]), "--format", "csv", env=cli_env).stdout
+    lines = report.strip().splitlines()
+    assert lines[0] == "delivery_id,row_number,column,value,reason"
+    assert lines[1].startswith(f"{result['delivery_id']},5,credential_code,ZZZZZ999,unknown credential code")
+    again = json.loads(credx("ingest", str(path), "--vendor", "certiport", "--json", env=cli_env).stdout)
+    assert again["status"] == "duplicate" and again["duplicate_of"] == result["delivery_id"]
+
+
+def test_ingest_refuses_an_unknown_vendor_and_exits_3_on_a_rejected_file(cli_env, tmp_path):
+    credx("init", env=cli_env)
+    path = write_file(tmp_path, "x.csv", csv_text(exam_rows(2)))
+    unknown = credx("ingest", str(path), "--vendor", "nobody", env=cli_env, check=1)
+    assert "unknown vendor 'nobody'" in unknown.stderr and "credx vendors add" in unknown.stderr
+    credx("vendors", "add", "nccer", "--name", "NCCER", env=cli_env)
+    empty = write_file(tmp_path, "empty.csv", b"")
+    rejected = credx("ingest", str(empty), "--vendor", "nccer", "--json", env=cli_env, check=3)
+    assert json.loads(rejected.stdout)["status"] == "rejected"
+
+
+def test_credentials_load_adds_and_updates_codes(cli_env, tmp_path):
+    credx("init", env=cli_env)
+    path = write_file(
+        tmp_path, "codes.csv",
+        "code,agency,name\nTXCOD001,Texas Board,Some Credential\nADESK001,Autodesk,Renamed\n",
+    )  # fmt: skip
+    result = json.loads(credx("credentials", "load", str(path), "--json", env=cli_env).stdout)
+    assert (result["added"], result["updated"]) == (1, 1)
+    bad = write_file(tmp_path, "bad.csv", "code,agency,name\nbad,Agency,Name\n")
+    refused = credx("credentials", "load", str(bad), env=cli_env, check=1)
+    assert "line 2" in refused.stderr and "ADESK002" in refused.stderr
+
+
+def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
+    credx("init", env=cli_env)
+    credx("vendors", "add", "nccer", "--name", "NCCER", env=cli_env)
+    path = write_file(tmp_path, "r.csv", csv_text(exam_rows(3)))
+    credx("ingest", str(path), "--vendor", "nccer", env=cli_env)
+    rotated = json.loads(credx("keys", "rotate", "--json", env=cli_env).stdout)
+    assert rotated["data_keys_rewrapped"] == 1
+    assert json.loads(credx("log", "verify", "--json", env=cli_env).stdout)["ok"] is True
+    from sqlalchemy import text
+
+    from tests.audit.test_events import disable_guard
+
+    with app.engine.begin() as connection:
+        disable_guard(connection)
+        connection.execute(text("UPDATE events SET actor = 'cli:mallory' WHERE seq = 2"))
+    broken = credx("log", "verify", "--json", env=cli_env, check=4)
+    assert json.loads(broken.stdout)["first_bad_seq"] == 2
