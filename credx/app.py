@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-
 from pathlib import Path
 
 from sqlalchemy import Engine

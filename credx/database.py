@@ -41,7 +41,8 @@ def is_sqlite(url: str) -> bool:
 def create_db_engine(url: str) -> Engine:
     """An engine with the pragmas credx relies on (foreign keys, WAL) on SQLite."""
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # check_same_thread off: ingest hands its connection to one writer thread at a time
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

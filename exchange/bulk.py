@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
-from sqlmodel import Session
 
 
-def _iso(values: list) -> list:
-    return [v.isoformat() if isinstance(v, date) else v for v in values]
+def insert_columns(connection: sa.Connection, table: sa.Table, data: dict[str, list]) -> int:
+    """Insert column-major `data` without the ORM's per-object cost; returns the row count.
 
-
-def insert_columns(session: Session, table: sa.Table, data: dict[str, list]) -> int:
-    """Insert column-major `data` without the ORM's per-object cost; returns the row count."""
+    Values must be ready for the database as they are: dates as ISO text (which
+    both SQLite, where SQLAlchemy stores dates as text, and COPY accept).
+    """
     columns = list(data)
     if not columns or not data[columns[0]]:
         return 0
-    connection = session.connection()
     dbapi = connection.connection.driver_connection
     names = ", ".join(f'"{c}"' for c in columns)
     if connection.dialect.name == "postgresql":
@@ -29,17 +25,12 @@ def insert_columns(session: Session, table: sa.Table, data: dict[str, list]) -> 
             for row in rows:
                 copy.write_row(row)
     else:
-        # sqlite3's implicit date adapter is deprecated; SQLAlchemy stores dates as ISO text.
-        converted = [
-            _iso(values) if isinstance(table.c[name].type, sa.Date) else values
-            for name, values in data.items()
-        ]
         marks = ", ".join("?" for _ in columns)
         cursor = dbapi.cursor()
         try:
             cursor.executemany(
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                zip(*converted, strict=True),
+                zip(*data.values(), strict=True),
             )
         finally:
             cursor.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from exchange.models import Delivery, DeliveryStatus, RejectedRow
 def ingest_file(
     app: App, path: Path, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None,
     source: str = "cli", original_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> IngestOutcome:  # fmt: skip
     """Receive (committed first, so the original is never lost) and then process a file."""
     mapping = mapping or ColumnMapping()
@@ -29,7 +31,9 @@ def ingest_file(
         )
     try:
         with session_scope(app.engine) as session:
-            ingestor = Ingestor(session, app.vault(session), actor=actor, batch_rows=batch_rows)
+            ingestor = Ingestor(
+                session, app.vault(session), actor=actor, batch_rows=batch_rows, progress=progress
+            )
             return ingestor.process(session.get(Delivery, delivery.id), path, mapping)
     except Exception as exc:
         _record_failure(app, delivery.id, actor, exc)

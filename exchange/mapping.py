@@ -14,7 +14,7 @@ Headers that already carry a canonical name (in any case) need no entry.
 
 from __future__ import annotations
 
-import codecs
+import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,11 @@ def parse_mapping(document: dict, source: str) -> ColumnMapping:
         )
     columns = document.get("columns", {})
     defaults = document.get("defaults", {})
+    for key, table in (("columns", columns), ("defaults", defaults)):
+        if not isinstance(table, dict):
+            raise InvalidInput(
+                f"{source}: [{key}] must be a table of name = value lines, not {table!r}"
+            )
     for header, target in columns.items():
         if target not in CANONICAL_COLUMNS:
             raise InvalidInput(
@@ -79,7 +84,11 @@ def parse_mapping(document: dict, source: str) -> ColumnMapping:
             raise InvalidInput(f"{source}: [defaults] {name!r} must be a canonical column = text")
     encoding = document.get("encoding", "utf-8")
     try:
-        codecs.lookup(encoding)
+        # the readers decode through TextIOWrapper, which refuses codecs such as rot13 or base64
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
     except (LookupError, TypeError):
-        raise InvalidInput(f"{source}: unknown encoding {encoding!r}") from None
+        raise InvalidInput(
+            f"{source}: unknown encoding {encoding!r}; use a text encoding such as utf-8, "
+            "latin-1 or cp1252"
+        ) from None
     return ColumnMapping(columns=dict(columns), defaults=dict(defaults), encoding=encoding)

@@ -300,7 +300,10 @@ def describe_header(path: Path, fmt: str, header: list[str], mapping: ColumnMapp
         raise FileRejected(f"the header repeats column(s) {', '.join(repeated)}")
     if any(not h for h in stripped):
         raise FileRejected("the header has an empty column name")
-    columns, ignored = mapping.resolve(header)
+    try:
+        columns, ignored = mapping.resolve(header)
+    except InvalidInput as exc:  # two headers for one column: the file cannot be read
+        raise FileRejected(str(exc)) from None
     present = set(columns.values()) | set(mapping.defaults)
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:

@@ -122,20 +122,20 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
 
 
 def typed_columns(frame: pd.DataFrame) -> dict[str, list]:
-    """Python values per column for rows that passed the schema."""
+    """Database-ready values per column for rows that passed the schema (dates as ISO text)."""
     out: dict[str, list] = {}
     for name in CANONICAL_COLUMNS:
         series = frame[name]
         if name in DATE_COLUMNS:
-            out[name] = values.parse_dates(series).tolist()
+            out[name] = values.iso_dates(series)
         elif name in ("score", "passing_score"):
             out[name] = values.parse_numbers(series).to_pylist()
         elif name == "attempt":
             out[name] = pc.cast(values.as_arrow(series), pyarrow_.int32()).to_pylist()
-        elif name in ("state",):
-            out[name] = series.str.upper().tolist()
+        elif name == "state":
+            out[name] = pc.utf8_upper(values.as_arrow(series)).to_pylist()
         elif name == "result":
-            out[name] = series.str.lower().tolist()
+            out[name] = pc.utf8_lower(values.as_arrow(series)).to_pylist()
         else:
-            out[name] = [None if v is None or v != v else v for v in series.tolist()]
+            out[name] = values.as_list(series)
     return out

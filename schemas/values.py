@@ -9,7 +9,10 @@ distinct value (files hold few distinct dates), exactly, with no rollover:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -82,7 +85,8 @@ USPS_STATES = frozenset(
 
 
 def as_arrow(series: pd.Series) -> pa.Array:
-    return pa.array(series, type=pa.string(), from_pandas=True)
+    array = pa.array(series, type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _as_series(result: pa.Array, index: pd.Index) -> pd.Series:
@@ -104,6 +108,7 @@ def max_length(series: pd.Series, limit: int) -> pd.Series:
     return _as_series(pc.less_equal(pc.utf8_length(as_arrow(series)), limit), series.index)
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_date(text: str) -> date | None:
     """ISO `YYYY-MM-DD` or US `MM/DD/YYYY`; anything else (or an impossible day) is None."""
     if match := ISO_DATE.fullmatch(text):
@@ -118,20 +123,37 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def parse_dates(series: pd.Series) -> pd.Series:
-    """Dates (object dtype, None where unparseable), parsed once per distinct value."""
-    distinct = {value: parse_date(value) for value in series.dropna().unique()}
-    return series.map(distinct, na_action="ignore").astype(object)
+def per_distinct_value(series: pd.Series, fn: Callable[[str], Any], kind: pa.DataType) -> pa.Array:
+    """`fn` applied once per distinct value (files repeat dates and codes), spread back by index."""
+    encoded = pc.dictionary_encode(as_arrow(series))
+    mapped = pa.array([fn(value) for value in encoded.dictionary.to_pylist()], type=kind)
+    return mapped.take(encoded.indices)
+
+
+def _passes(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    return _as_series(per_distinct_value(series, test, pa.bool_()), series.index)
+
+
+def iso_dates(series: pd.Series) -> list[str | None]:
+    """Dates as ISO text (the form both databases load fastest); None where not a date."""
+
+    def iso(value: str) -> str | None:
+        parsed = parse_date(value)
+        return parsed.isoformat() if parsed else None
+
+    return per_distinct_value(series, iso, pa.string()).to_pylist()
 
 
 def is_date_between(series: pd.Series, earliest: date, latest: date) -> pd.Series:
-    parsed = parse_dates(series)
-    valid = parsed.map(lambda d: d is not None and earliest <= d <= latest, na_action="ignore")
-    return valid.where(series.notna(), True).astype(bool)
+    def within(value: str) -> bool:
+        parsed = parse_date(value)
+        return parsed is not None and earliest <= parsed <= latest
+
+    return _passes(series, within)
 
 
 def is_date(series: pd.Series) -> pd.Series:
-    return is_date_between(series, date.min, date.max)
+    return _passes(series, lambda v: parse_date(v) is not None)
 
 
 def parse_numbers(series: pd.Series) -> pa.Array:
@@ -148,6 +170,11 @@ def is_number(series: pd.Series, minimum: float = 0) -> pd.Series:
         pc.greater_equal(pc.cast(as_arrow(series.where(shaped)), pa.float64()), minimum),
         series.index,
     )
+
+
+def as_list(series: pd.Series) -> list:
+    """Python values with None for missing, straight from Arrow."""
+    return as_arrow(series).to_pylist()
 
 
 def in_set(series: pd.Series, allowed: frozenset[str], *, casefold: bool = False) -> pd.Series:

@@ -393,6 +393,28 @@ def test_a_broken_record_past_the_first_batch_keeps_row_numbers_exact(app, tmp_p
     assert_accounted(app, outcome)
 
 
+def test_a_broken_record_found_after_batches_were_loaded_is_reread_exactly(
+    app, tmp_path, monkeypatch
+):
+    # small parse blocks: pyarrow meets the broken record only after loading 2 batches
+    monkeypatch.setattr("exchange.readers.BLOCK_SIZE", 1 << 16)
+    app.settings.ingest_batch_rows = 1000
+    vendor = make_vendor(app)
+    path, rows = broken_record_file(tmp_path, {2400: 16}, count=2500)
+    assert path.stat().st_size > 4 * (1 << 16)
+
+    outcome = ingest(app, path, vendor)
+
+    assert (outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected) == (2500, 2499, 1)
+    assert loaded_rows(app, outcome.delivery_id) == {
+        n: rows[n - 1]["vendor_record_id"] for n in range(1, 2501) if n != 2400
+    }
+    (problem,) = rejections_of(app, outcome.delivery_id)
+    assert problem.row_number == 2400
+    assert "expected 17 fields, found 16" in problem.reason
+    assert_accounted(app, outcome)
+
+
 def test_a_large_clean_file_in_batches_numbers_every_row(app, tmp_path):
     app.settings.ingest_batch_rows = 1000
     vendor = make_vendor(app)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -24,3 +26,13 @@ def app_context() -> App:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def row_progress(label: str, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A live "N rows processed" line on stderr for long work (silent when not a terminal)."""
+    if quiet or not err_console.is_terminal:
+        yield lambda _rows: None
+        return
+    with err_console.status(f"{label}: storing and checking the file") as status:
+        yield lambda rows: status.update(f"{label}: {rows:,} rows validated and loaded")

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from audit.events import Action, EventLog, cli_actor
-from credx.cli.common import JsonFlag, app_context, console, print_json
+from credx.cli.common import JsonFlag, app_context, console, print_json, row_progress
 from credx.database import session_scope
 from credx.errors import InvalidInput
 from exchange import rejections as reports
@@ -70,7 +70,10 @@ def ingest(
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
     ctx = app_context()
-    outcome = ingest_file(ctx, path, vendor, actor=cli_actor(), mapping=_mapping(mapping))
+    with row_progress(f"ingesting {path.name}", quiet=json_output) as progress:
+        outcome = ingest_file(
+            ctx, path, vendor, actor=cli_actor(), mapping=_mapping(mapping), progress=progress
+        )
     if json_output:
         print_json(
             {

@@ -46,14 +46,18 @@ def test_ingest_json_reports_the_documented_fields(cli_env, tmp_path):
     credx("vendors", "add", "certiport", "--name", "Certiport", env=cli_env)
     rows = [*exam_rows(4), exam_row(5, credential_code="ZZZZZ999")]
     path = write_file(tmp_path, "nightly.csv", csv_text(rows))
-    result = json.loads(credx("ingest", str(path), "--vendor", "certiport", "--json", env=cli_env).stdout)
-    assert {"delivery_id", "sha256", "status", "rows_total", "rows_loaded", "rows_rejected"} <= set(result)
-    assert (result["status"], result["rows_loaded"], result["rows_rejected"]) == ("partially_loaded", 4, 1)
-    report = credx("rejections", str(result["delivery_id"]), "--format", "csv", env=cli_env).stdout
+    ingest = ("ingest", str(path), "--vendor", "certiport", "--json")
+    result = json.loads(credx(*ingest, env=cli_env).stdout)
+    fields = {"delivery_id", "sha256", "status", "rows_total", "rows_loaded", "rows_rejected"}
+    assert fields <= set(result)
+    counts = (result["status"], result["rows_loaded"], result["rows_rejected"])
+    assert counts == ("partially_loaded", 4, 1)
+    delivery = str(result["delivery_id"])
+    report = credx("rejections", delivery, "--format", "csv", env=cli_env).stdout
     lines = report.strip().splitlines()
     assert lines[0] == "delivery_id,row_number,column,value,reason"
-    assert lines[1].startswith(f"{result['delivery_id']},5,credential_code,ZZZZZ999,unknown credential code")
-    again = json.loads(credx("ingest", str(path), "--vendor", "certiport", "--json", env=cli_env).stdout)
+    assert lines[1].startswith(f"{delivery},5,credential_code,ZZZZZ999,unknown credential code")
+    again = json.loads(credx(*ingest, env=cli_env).stdout)
     assert again["status"] == "duplicate" and again["duplicate_of"] == result["delivery_id"]
 
 

@@ -1,11 +1,11 @@
 """Migrations: one head, upgrade and downgrade on both backends, models match the DDL."""
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from alembic import command
 from credx.database import create_db_engine, import_models
 from credx.migrations import alembic_config, current_revision, head_revision
 
