@@ -39,6 +39,7 @@ from schemas.credentials import known_codes
 from schemas.exam_results import (
     MISSING_VALUE,
     exam_result_schema,
+    explain,
     typed_columns,
 )
 
@@ -207,8 +208,8 @@ class Ingestor:
             writing: Future | None = None
             for batch in batches:
                 failures = _failures(schema, batch.frame, headers, seen_ids)
-                bad_rows = set(failures["row_number"]) | {p.row_number for p in batch.problems}
-                good = batch.frame.drop(index=list(bad_rows & set(batch.frame.index)))
+                failed = batch.frame.index.isin(failures["row_number"])
+                good = batch.frame[~failed]
                 results = _result_columns(delivery.id, good)
                 rejections = _rejection_columns(delivery.id, failures, batch.problems)
                 if writing is not None:
@@ -216,7 +217,7 @@ class Ingestor:
                 writing = writer.submit(_write, connection, results, rejections)
                 tally.total += len(batch.frame) + len(batch.problems)
                 tally.loaded += len(good)
-                tally.rejected += len(bad_rows)
+                tally.rejected += int(failed.sum()) + len(batch.problems)
                 self.progress(tally.total)
             if writing is not None:
                 writing.result()
@@ -311,8 +312,10 @@ def _failures(
     found = found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
     found = found.sort_values(["row_number"], kind="stable")
     found["column"] = found["canonical"].map(lambda c: headers.get(c, c))
-    found["value"] = pd.Series(
-        [None if v is None or v != v else str(v) for v in found["value"].tolist()],
-        index=found.index, dtype=object,
-    )  # fmt: skip
+    sent = [None if v is None or v != v else str(v) for v in found["value"].tolist()]
+    found["value"] = pd.Series(sent, index=found.index, dtype=object)
+    found["reason"] = [
+        explain(c, v, r)
+        for c, v, r in zip(found["canonical"], sent, found["reason"].tolist(), strict=True)
+    ]
     return found[["row_number", "column", "value", "reason"]]

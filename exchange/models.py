@@ -59,14 +59,18 @@ class Delivery(SQLModel, table=True):
 
 
 class ExamResult(SQLModel, table=True):
-    """A student-level exam result (Ed-Fi: CertificationExamResult), traceable to its file row."""
+    """A student-level exam result (Ed-Fi: CertificationExamResult).
+
+    Its key is where it came from: (delivery, row number in the file).  On
+    SQLite the table is clustered on that key (WITHOUT ROWID), so a bulk load
+    appends to one B-tree instead of maintaining a rowid table and an index.
+    """
 
     __tablename__ = "exam_results"
-    __table_args__ = (sa.UniqueConstraint("delivery_id", "row_number"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: int | None = Field(default=None, primary_key=True)
-    delivery_id: int = Field(foreign_key="deliveries.id")
-    row_number: int
+    delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
+    row_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     vendor_record_id: str = Field(max_length=64)
     candidate_id: str = Field(max_length=64)
     state_student_id: str | None = Field(default=None, max_length=32)

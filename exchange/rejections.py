@@ -13,15 +13,15 @@ import json
 from typing import TextIO
 
 from exchange.models import RejectedRow
+from schemas.values import looks_like_formula
 
 REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: str | None) -> str:
     if value is None:
         return ""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    return "'" + value if looks_like_formula(value) else value
 
 
 def write_csv(rows: list[RejectedRow], stream: TextIO) -> None:

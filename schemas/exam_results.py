@@ -41,7 +41,7 @@ def _check(fn, error: str) -> pa.Check:
 
 
 def _text(limit: int, pattern: str | None = None, shape: str = "") -> list[pa.Check]:
-    checks = [_check(values.no_formula_prefix, FORMULA)]
+    checks = []
     if pattern:
         checks.append(_check(lambda s: values.matches(s, pattern), shape))
     checks.append(_check(lambda s: values.max_length(s, limit), f"longer than {limit} characters"))
@@ -60,13 +60,26 @@ def _name() -> list[pa.Check]:
 
 def _date(earliest: date, latest: date, what: str) -> list[pa.Check]:
     return [
-        _check(values.no_formula_prefix, FORMULA),
         _check(values.is_date, "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"),
         _check(
             lambda s: values.is_date_between(s, earliest, latest),
             f"{what} must be between {earliest.isoformat()} and {latest.isoformat()}",
         ),
     ]
+
+
+def explain(column: str, value: object, reason: str) -> str:
+    """The reason a vendor is shown for a refused value.
+
+    Every column's rule already refuses values starting with = + - @ tab or
+    CR (none of the patterns allows them), so rather than checking each
+    column twice, a refused value that looks like a spreadsheet formula is
+    named as one: that is the problem the vendor must fix.  Numbers keep
+    their own reason ("-5" is a negative score, not an attack).
+    """
+    if column in NUMERIC_COLUMNS or not values.looks_like_formula(value):
+        return reason
+    return FORMULA
 
 
 def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrameSchema:
@@ -76,7 +89,6 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
         return pa.Column(checks=checks, nullable=name in OPTIONAL_COLUMNS, required=True)
 
     credential_checks = [
-        _check(values.no_formula_prefix, FORMULA),
         _check(
             lambda s: values.matches(s, CODE_PATTERN),
             "not a credential code: five capital letters and three digits, e.g. ADESK002",

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-FORMULA_PREFIX = r"[=+\-@\t\r]"
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
 NAME = r"[\p{L}\p{M}](?:[\p{L}\p{M}'’. \-]*[\p{L}\p{M}.])?"
 USPS_STATES = frozenset(
     [
@@ -98,10 +98,9 @@ def matches(series: pd.Series, pattern: str) -> pd.Series:
     return _as_series(pc.match_substring_regex(as_arrow(series), f"^(?:{pattern})$"), series.index)
 
 
-def no_formula_prefix(series: pd.Series) -> pd.Series:
-    return ~_as_series(
-        pc.match_substring_regex(as_arrow(series), f"^{FORMULA_PREFIX}"), series.index
-    ).where(series.notna(), False)
+def looks_like_formula(value: object) -> bool:
+    """A value a spreadsheet would run as a formula when the file is opened."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
 
 def max_length(series: pd.Series, limit: int) -> pd.Series:

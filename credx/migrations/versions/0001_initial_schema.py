@@ -101,9 +101,8 @@ def upgrade() -> None:
 
     op.create_table(
         "exam_results",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=False),
-        sa.Column("row_number", sa.Integer(), nullable=False),
+        sa.Column("row_number", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("vendor_record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("candidate_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("state_student_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
@@ -124,8 +123,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["delivery_id"], ["deliveries.id"], name=op.f("fk_exam_results_delivery_id_deliveries")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_exam_results")),
-        sa.UniqueConstraint("delivery_id", "row_number", name=op.f("uq_exam_results_delivery_id")),
+        sa.PrimaryKeyConstraint("delivery_id", "row_number", name=op.f("pk_exam_results")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "rejected_rows",
