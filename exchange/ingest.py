@@ -192,7 +192,7 @@ class Ingestor:
         return tally
 
     def _load(self, delivery: Delivery, vendor_file: VendorFile, batches: Iterator) -> Tally:
-        """Validate batch n+1 while batch n is written.
+        """Validate batch n+1 while batch n is converted and written.
 
         Validation is Python and Arrow work; the insert is mostly SQLite's or
         PostgreSQL's own, which releases the GIL, so two cores overlap them.
@@ -210,11 +210,10 @@ class Ingestor:
                 failures = _failures(schema, batch.frame, headers, seen_ids)
                 failed = batch.frame.index.isin(failures["row_number"])
                 good = batch.frame[~failed]
-                results = _result_columns(delivery.id, good)
                 rejections = _rejection_columns(delivery.id, failures, batch.problems)
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(_write, connection, results, rejections)
+                writing = writer.submit(_write, connection, delivery.id, good, rejections)
                 tally.total += len(batch.frame) + len(batch.problems)
                 tally.loaded += len(good)
                 tally.rejected += int(failed.sum()) + len(batch.problems)
@@ -259,8 +258,11 @@ def _rejection_columns(
     }
 
 
-def _write(connection: Connection, results: dict[str, list], rejections: dict[str, list]) -> None:
-    insert_columns(connection, ExamResult.__table__, results)
+def _write(
+    connection: Connection, delivery_id: int, good: pd.DataFrame, rejections: dict[str, list]
+) -> None:
+    """The writer thread's share: convert the good rows to values and insert everything."""
+    insert_columns(connection, ExamResult.__table__, _result_columns(delivery_id, good))
     insert_columns(connection, RejectedRow.__table__, rejections)
 
 

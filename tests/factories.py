@@ -6,10 +6,13 @@ import csv
 import io
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from agreements.vendors import add_vendor
 from credx.app import App
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker
+from exchange.models import Delivery, ExamResult, RejectedRow
 from schemas.exam_results import CANONICAL_COLUMNS
 
 
@@ -44,3 +47,20 @@ def write_file(directory: Path, name: str, content: str | bytes, encoding: str =
     path = directory / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
     return path
+
+
+def delivery_of(app: App, delivery_id: int) -> Delivery:
+    with session_scope(app.engine) as session:
+        return session.get(Delivery, delivery_id)
+
+
+def results_of(app: App, delivery_id: int) -> list[ExamResult]:
+    with session_scope(app.engine) as session:
+        query = select(ExamResult).where(ExamResult.delivery_id == delivery_id)
+        return list(session.exec(query.order_by(col(ExamResult.row_number))))
+
+
+def rejections_of(app: App, delivery_id: int) -> list[RejectedRow]:
+    with session_scope(app.engine) as session:
+        query = select(RejectedRow).where(RejectedRow.delivery_id == delivery_id)
+        return list(session.exec(query.order_by(col(RejectedRow.id))))

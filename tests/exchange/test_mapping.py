@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import col, select
 
 from credx.database import session_scope
 from credx.errors import InvalidInput
 from exchange.deliveries import ingest_file
 from exchange.mapping import ColumnMapping, load_mapping, parse_mapping
-from exchange.models import Delivery, ExamResult, RejectedRow
+from exchange.models import Delivery
 from schemas.exam_results import CANONICAL_COLUMNS
-from tests.factories import csv_text, exam_rows, make_vendor, write_file
+from tests.factories import csv_text, exam_rows, make_vendor, rejections_of, results_of, write_file
 
 NCCER_TOML = """\
 # NCCER's export, as agreed with the state
@@ -49,18 +48,6 @@ def vendor_csv(rows, headers: dict[str, str], extra: tuple[str, ...] = ()) -> st
 
 def write_mapping(tmp_path, text: str | bytes, name: str = "nccer.toml"):
     return write_file(tmp_path, name, text)
-
-
-def results_of(app, delivery_id: int) -> list[ExamResult]:
-    with session_scope(app.engine) as session:
-        query = select(ExamResult).where(ExamResult.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(ExamResult.row_number))))
-
-
-def rejections_of(app, delivery_id: int) -> list[RejectedRow]:
-    with session_scope(app.engine) as session:
-        query = select(RejectedRow).where(RejectedRow.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(RejectedRow.id))))
 
 
 # reading mappings ------------------------------------------------------------------------

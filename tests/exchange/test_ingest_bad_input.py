@@ -22,30 +22,22 @@ from exchange.deliveries import ingest_file
 from exchange.mapping import ColumnMapping
 from exchange.models import Delivery, ExamResult, RejectedRow, StoredBlob
 from schemas.exam_results import CANONICAL_COLUMNS
-from tests.factories import csv_text, exam_row, exam_rows, make_vendor, write_file
+from tests.factories import (
+    csv_text,
+    delivery_of,
+    exam_row,
+    exam_rows,
+    make_vendor,
+    rejections_of,
+    results_of,
+    write_file,
+)
 
 ASCII_NAMES = {"first_name": "Ann", "middle_name": "", "last_name": "Lee"}
 
 
 def ingest(app, path, vendor, mapping=None):
     return ingest_file(app, path, vendor, actor="test", mapping=mapping)
-
-
-def delivery_of(app, delivery_id: int) -> Delivery:
-    with session_scope(app.engine) as session:
-        return session.get(Delivery, delivery_id)
-
-
-def results_of(app, delivery_id: int) -> list[ExamResult]:
-    with session_scope(app.engine) as session:
-        query = select(ExamResult).where(ExamResult.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(ExamResult.row_number))))
-
-
-def rejections_of(app, delivery_id: int) -> list[RejectedRow]:
-    with session_scope(app.engine) as session:
-        query = select(RejectedRow).where(RejectedRow.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(RejectedRow.id))))
 
 
 def loaded_rows(app, delivery_id: int) -> dict[int, str]:

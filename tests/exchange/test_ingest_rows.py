@@ -7,16 +7,21 @@ import unicodedata
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import col, select
 
 from credx.clock import today
-from credx.database import session_scope
 from credx.demo_data import ExamResultFaker
 from exchange.deliveries import ingest_file
 from exchange.ingest import DUPLICATE_ID
-from exchange.models import ExamResult, RejectedRow
 from schemas.exam_results import CANONICAL_COLUMNS, FORMULA, MISSING_VALUE
-from tests.factories import csv_text, exam_row, exam_rows, make_vendor, write_file
+from tests.factories import (
+    csv_text,
+    exam_row,
+    exam_rows,
+    make_vendor,
+    rejections_of,
+    results_of,
+    write_file,
+)
 
 NOT_A_DATE = "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"
 NOT_A_NUMBER = "must be a number of at least 0"
@@ -26,18 +31,6 @@ MALFORMED_CODE = "not a credential code: five capital letters and three digits"
 
 def ingest(app, path, vendor):
     return ingest_file(app, path, vendor, actor="test")
-
-
-def results_of(app, delivery_id: int) -> list[ExamResult]:
-    with session_scope(app.engine) as session:
-        query = select(ExamResult).where(ExamResult.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(ExamResult.row_number))))
-
-
-def rejections_of(app, delivery_id: int) -> list[RejectedRow]:
-    with session_scope(app.engine) as session:
-        query = select(RejectedRow).where(RejectedRow.delivery_id == delivery_id)
-        return list(session.exec(query.order_by(col(RejectedRow.id))))
 
 
 def assert_accounted(app, outcome) -> None:
