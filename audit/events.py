@@ -37,6 +37,11 @@ class Action(StrEnum):
     KEY_CREATED = "keys:master:created"
     KEY_ROTATED = "keys:master:rotated"
     LOG_VERIFIED = "log:chain:verified"
+    AGREEMENT_APPLIED = "agreement:document:applied"
+    AGREEMENT_EXPIRING = "agreement:term:expiring"
+    AGREEMENT_PURGED = "agreement:data:destroyed"
+    DELIVERY_QUARANTINED = "delivery:file:quarantined"
+    DISCLOSURE_RECORDED = "disclosure:records:released"
 
 
 def cli_actor() -> str:

@@ -16,6 +16,7 @@ class DeliveryStatus(StrEnum):
     PARTIALLY_LOADED = "partially_loaded"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"  # no agreement in force: kept whole, nothing loaded
 
 
 class StoredBlob(SQLModel, table=True):
@@ -71,6 +72,8 @@ class ExamResult(SQLModel, table=True):
 
     delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
     row_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # None only for rows loaded before agreements were enforced (schema revision 0001)
+    agreement_id: str | None = Field(default=None, foreign_key="agreements.id", max_length=64)
     vendor_record_id: str = Field(max_length=64)
     candidate_id: str = Field(max_length=64)
     state_student_id: str | None = Field(default=None, max_length=32)

@@ -12,7 +12,17 @@ import sys
 
 import typer
 
-from credx.cli import credentials, deliveries, demo, keys, log, setup, vendors
+from credx.cli import (
+    agreements,
+    credentials,
+    deliveries,
+    demo,
+    keys,
+    log,
+    retention,  # noqa: F401  (registers purge and verify-certificate)
+    setup,
+    vendors,
+)
 from credx.cli.common import err_console
 from credx.errors import CredxError
 
@@ -29,6 +39,7 @@ app.command("ingest")(deliveries.ingest)
 app.command("sweep")(deliveries.sweep_command)
 app.command("rejections")(deliveries.rejections)
 app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
+app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
 app.add_typer(credentials.app, name="credentials", help="The credential-code registry.")
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")

@@ -1,0 +1,7 @@
+"""`credx agreements ...` (apply, list, show, history)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
