@@ -23,7 +23,6 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
 ) -> IngestOutcome:  # fmt: skip
     """Receive (committed first, so the original is never lost) and then process a file."""
-    mapping = mapping or ColumnMapping()
     batch_rows = app.settings.ingest_batch_rows
     with session_scope(app.engine) as session:
         delivery = Ingestor(session, app.vault(session), actor=actor).receive(

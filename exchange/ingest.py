@@ -21,11 +21,16 @@ import pandera.pandas as pa
 from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
+from agreements.enforcement import assign_rows, minimise
+from agreements.models import DeliveryAgreement
+from agreements.store import agreements_in_force
+from agreements.terms import Terms
 from agreements.vendors import get_vendor
 from audit.events import Action, EventLog
+from credx.clock import as_utc
 from credx.clock import today as utc_today
 from exchange.bulk import insert_columns
-from exchange.mapping import ColumnMapping
+from exchange.mapping import ColumnMapping, parse_mapping
 from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
 from exchange.readers import (
     FileRejected,
@@ -58,6 +63,8 @@ class IngestOutcome:
     error: str | None = None
     duplicate_of: int | None = None
     columns_ignored: list[str] = field(default_factory=list)
+    columns_dropped: list[str] = field(default_factory=list)
+    agreements: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -75,6 +82,8 @@ def outcome_of(delivery: Delivery) -> IngestOutcome:
         error=delivery.error,
         duplicate_of=delivery.duplicate_of,
         columns_ignored=summary.get("columns_ignored", []),
+        columns_dropped=summary.get("columns_dropped", []),
+        agreements=summary.get("agreements", []),
     )
 
 
@@ -83,6 +92,8 @@ class Tally:
     total: int = 0
     loaded: int = 0
     rejected: int = 0
+    agreements: set[str] = field(default_factory=set)
+    columns_dropped: set[str] = field(default_factory=set)
 
 
 class Ingestor:
@@ -97,6 +108,7 @@ class Ingestor:
         self.batch_rows = batch_rows
         self.today = today or utc_today()
         self.progress = progress or (lambda _rows: None)
+        self.agreements: list[Terms] = []
 
     def receive(self, path: Path, vendor_id: str, *, source: str, original_name: str) -> Delivery:
         """Store the original encrypted and record the delivery (status `received`)."""
@@ -114,29 +126,57 @@ class Ingestor:
         )  # fmt: skip
         return delivery
 
-    def process(self, delivery: Delivery, path: Path, mapping: ColumnMapping) -> IngestOutcome:
-        """Validate and load a received delivery; the caller commits."""
+    def process(
+        self, delivery: Delivery, path: Path, mapping: ColumnMapping | None = None
+    ) -> IngestOutcome:
+        """Validate and load a received delivery under the agreements in force; the caller commits.
+
+        `mapping` overrides the column mapping the vendor's agreement carries.
+        """
         prior = self._accepted_copy(delivery)
         if prior is not None:
             return self._mark_duplicate(delivery, prior)
+        day = as_utc(delivery.received_at).date()
+        self.agreements = agreements_in_force(self.session, delivery.vendor_id, day)
+        if not self.agreements:
+            return self._quarantine(delivery, day)
+        mapping = mapping or _agreed_mapping(self.agreements)
         try:
             vendor_file = open_vendor_file(path, mapping)
             tally = self._load_with_fallback(delivery, vendor_file)
         except FileRejected as exc:
             return self._reject_file(delivery, str(exc))
         delivery.rows_total, delivery.rows_loaded, delivery.rows_rejected = (
-            tally.total,
-            tally.loaded,
-            tally.rejected,
-        )
+            tally.total, tally.loaded, tally.rejected
+        )  # fmt: skip
         delivery.status = _status_of(tally)
         delivery.summary = json.dumps({
             "format": vendor_file.format,
             "encoding": mapping.encoding,
+            "agreements": sorted(tally.agreements),
             "columns_ignored": vendor_file.ignored,
             "columns_absent": vendor_file.absent,
+            "columns_dropped": sorted(tally.columns_dropped),
         })  # fmt: skip
+        for agreement_id in sorted(tally.agreements):
+            self.session.add(DeliveryAgreement(delivery_id=delivery.id, agreement_id=agreement_id))
         self._record_outcome(delivery)
+        return outcome_of(delivery)
+
+    def _quarantine(self, delivery: Delivery, day: date) -> IngestOutcome:
+        """No agreement covers this file: keep it whole and encrypted, load nothing."""
+        reason = (
+            f"no data-sharing agreement with vendor {delivery.vendor_id} is in force on "
+            f"{day.isoformat()}; the file is kept encrypted and nothing was loaded. Ask the state "
+            "to apply an agreement covering this date (`credx agreements list`)"
+        )
+        delivery.status = DeliveryStatus.QUARANTINED
+        delivery.error = reason
+        self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
+        self.session.flush()
+        self.events.record(
+            Action.DELIVERY_QUARANTINED, f"delivery:{delivery.id}", self.actor, reason=reason
+        )
         return outcome_of(delivery)
 
     # steps ----------------------------------------------------------------
@@ -201,22 +241,29 @@ class Ingestor:
         """
         schema = exam_result_schema(known_codes(self.session), self.today)
         headers = vendor_file.source_header
+        day = as_utc(delivery.received_at).date()
         connection = self.session.connection()
         seen_ids: set[str] = set()
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             writing: Future | None = None
             for batch in batches:
-                failures = _failures(schema, batch.frame, headers, seen_ids)
-                failed = batch.frame.index.isin(failures["row_number"])
-                good = batch.frame[~failed]
-                rejections = _rejection_columns(delivery.id, failures, batch.problems)
+                failures = _failures(schema, batch.frame, seen_ids)
+                good = batch.frame[~batch.frame.index.isin(failures["row_number"])]
+                assignment = assign_rows(good, self.agreements, delivery.vendor_id, day)
+                good = good[assignment.agreement_ids.notna()].assign(
+                    agreement_id=assignment.agreement_ids.dropna()
+                )
+                tally.columns_dropped |= minimise(good, good["agreement_id"], self.agreements)
+                tally.agreements.update(good["agreement_id"].unique())
+                shown = _presented(pd.concat([failures, assignment.refusals]), headers)
+                rejections = _rejection_columns(delivery.id, shown, batch.problems)
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(_write, connection, delivery.id, good, rejections)
                 tally.total += len(batch.frame) + len(batch.problems)
                 tally.loaded += len(good)
-                tally.rejected += int(failed.sum()) + len(batch.problems)
+                tally.rejected += len(batch.frame) - len(good) + len(batch.problems)
                 self.progress(tally.total)
             if writing is not None:
                 writing.result()
@@ -243,6 +290,7 @@ class Ingestor:
 def _result_columns(delivery_id: int, good: pd.DataFrame) -> dict[str, list]:
     data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
     data.update(typed_columns(good))
+    data["agreement_id"] = good["agreement_id"].tolist()
     return data
 
 
@@ -271,6 +319,14 @@ def storable(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\x00")
 
 
+def _agreed_mapping(agreements: list[Terms]) -> ColumnMapping:
+    """The column mapping the vendor's agreements carry (templates share one), else none."""
+    for terms in agreements:
+        if terms.mapping:
+            return parse_mapping(terms.mapping, f"agreement {terms.id} mapping")
+    return ColumnMapping()
+
+
 def _status_of(tally: Tally) -> DeliveryStatus:
     if tally.rejected == 0:
         return DeliveryStatus.LOADED
@@ -279,11 +335,9 @@ def _status_of(tally: Tally) -> DeliveryStatus:
     return DeliveryStatus.PARTIALLY_LOADED
 
 
-def _failures(
-    schema: pa.DataFrameSchema, frame: pd.DataFrame, headers: dict[str, str], seen_ids: set[str]
-) -> pd.DataFrame:
-    """One row per failing cell: row_number, column (vendor's header), value as sent, reason."""
-    parts = []
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str]) -> pd.DataFrame:
+    """One row per failing cell: row_number, canonical column, value as sent, reason."""
+    parts = [_EMPTY_FAILURES]
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -308,16 +362,26 @@ def _failures(
             "value": ids[repeated].astype(object),
             "reason": DUPLICATE_ID,
         }))  # fmt: skip
-    if not parts:
-        return pd.DataFrame({"row_number": [], "column": [], "value": [], "reason": []})
     found = pd.concat(parts, ignore_index=True)
-    found = found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+    return found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+
+
+_EMPTY_FAILURES = pd.DataFrame(
+    {"row_number": pd.Series([], dtype="int64"), "canonical": [], "value": [], "reason": []}
+)
+
+
+def _presented(found: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """Failures as the vendor reads them: their own header, the value as sent, the reason."""
     found = found.sort_values(["row_number"], kind="stable")
-    found["column"] = found["canonical"].map(lambda c: headers.get(c, c))
     sent = [None if v is None or v != v else str(v) for v in found["value"].tolist()]
-    found["value"] = pd.Series(sent, index=found.index, dtype=object)
-    found["reason"] = [
+    reasons = [
         explain(c, v, r)
         for c, v, r in zip(found["canonical"], sent, found["reason"].tolist(), strict=True)
     ]
-    return found[["row_number", "column", "value", "reason"]]
+    return pd.DataFrame({
+        "row_number": found["row_number"].astype("int64").to_numpy(),
+        "column": [headers.get(c, c) for c in found["canonical"]],
+        "value": pd.Series(sent, dtype=object),
+        "reason": reasons,
+    })  # fmt: skip

@@ -4,22 +4,51 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import col, select
 
+from agreements.store import store_terms
+from agreements.terms import FerpaBasis, Terms
 from agreements.vendors import add_vendor
 from credx.app import App
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker
 from exchange.models import Delivery, ExamResult, RejectedRow
+from schemas.credentials import known_codes
 from schemas.exam_results import CANONICAL_COLUMNS
+from schemas.values import USPS_STATES
 
 
-def make_vendor(app: App, vendor_id: str = "nccer", name: str = "NCCER") -> str:
+def make_vendor(
+    app: App, vendor_id: str = "nccer", name: str = "NCCER", *, agreement: bool = True
+) -> str:
+    """A registered vendor; with `agreement`, also one broad agreement covering every state,
+    credential and column, so ingest tests exercise validation, not enforcement."""
     with session_scope(app.engine) as session:
         add_vendor(session, vendor_id=vendor_id, name=name)
+        if agreement:
+            terms = blanket_terms(vendor_id, codes=sorted(known_codes(session)))
+            store_terms(session, terms, document=f"test agreement {vendor_id}", actor="test")
     return vendor_id
+
+
+def blanket_terms(vendor_id: str, codes: list[str], **overrides) -> Terms:
+    fields = {
+        "id": f"{vendor_id}-all",
+        "title": f"All results from {vendor_id}",
+        "vendor": vendor_id,
+        "states": tuple(sorted(USPS_STATES)),
+        "effective_from": date(2000, 1, 1),
+        "effective_to": date(2099, 12, 31),
+        "credentials": tuple(codes),
+        "data_elements": CANONICAL_COLUMNS,
+        "purpose": "test",
+        "ferpa_basis": FerpaBasis.AUDIT_EVALUATION,
+        "retention_days": 365,
+    }
+    return Terms(**{**fields, **overrides})
 
 
 def exam_row(number: int = 1, seed: int = 7, **overrides: str) -> dict[str, str]:

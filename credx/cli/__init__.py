@@ -17,6 +17,7 @@ from credx.cli import (
     credentials,
     deliveries,
     demo,
+    disclosures,
     keys,
     log,
     retention,  # noqa: F401  (registers purge and verify-certificate)
@@ -38,6 +39,8 @@ app.command("demo")(demo.demo)
 app.command("ingest")(deliveries.ingest)
 app.command("sweep")(deliveries.sweep_command)
 app.command("rejections")(deliveries.rejections)
+app.command("results")(disclosures.results)
+app.command("disclosures")(disclosures.disclosures)
 app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
 app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
 app.add_typer(credentials.app, name="credentials", help="The credential-code registry.")
