@@ -6,20 +6,28 @@ Run twice on the same home, the second run shows duplicate detection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
+from sqlmodel import select
+
+from agreements.disclosures import Release, release_results
+from agreements.documents import apply_file
 from agreements.models import Vendor
+from agreements.scope import Scope, scoped_session
 from agreements.vendors import add_vendor
 from audit.events import Action, EventLog, cli_actor
 from credx.app import App
+from credx.clock import today
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker, write_csv
 from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
 from exchange.deliveries import rejections_of, sweep
-from exchange.mapping import parse_mapping
+from exchange.models import ExamResult
 from exchange.sources import LocalDropFolder
 
 NCCER_HEADERS = {
@@ -34,6 +42,60 @@ VENDORS = (
     ("nccer", "NCCER", ("NCCER001", "NCCER007", "NCCER027", "AMWEL001", "OSHAE001")),
 )  # fmt: skip
 FLAW_RATE = 0.03
+ALL_COLUMNS = "[" + ", ".join(NCCER_HEADERS) + "]"
+NOT_KEPT = ("state_student_id", "middle_name", "attempt")
+MINIMAL_COLUMNS = "[" + ", ".join(c for c in NCCER_HEADERS if c not in NOT_KEPT) + "]"
+AGREEMENTS = {
+    "southern-certiport.yaml": """\
+# Consortium template: the terms LA, TN and FL share with Certiport.
+id: southern-certiport
+template: true
+title: Southern consortium / Certiport exam results
+vendor: certiport
+states: [LA, TN, FL]
+effective_from: {start}
+effective_to: {end}
+credentials: [MICRO001, MICRO002, ADOBE001, ADESK001, COMPT001]
+data_elements: {all_columns}
+purpose: Count industry credentials for school accountability; verify district claims.
+ferpa_basis: audit_evaluation
+retention_days_after_termination: 365
+""",
+    "la-certiport.yaml": """\
+# Louisiana adopts the template; its Jump Start list leaves out CompTIA A+.
+id: la-certiport
+adopts: southern-certiport
+title: Louisiana / Certiport exam results
+states: [LA]
+credentials: [MICRO001, MICRO002, ADOBE001, ADESK001]
+retention_days_after_termination: 1461
+""",
+    "tn-certiport.yaml": """\
+# Tennessee adopts the template as it is.  Florida has not adopted it yet.
+id: tn-certiport
+adopts: southern-certiport
+title: Tennessee / Certiport exam results
+states: [TN]
+""",
+    "nccer.yaml": """\
+# A standalone agreement carrying NCCER's column mapping; it keeps no state
+# student id, middle name or attempt number (data minimisation: those columns
+# of NCCER's file are left unmapped, so they are never loaded).
+id: nccer-la-tn-fl
+title: NCCER craft exam results for LA, TN and FL
+vendor: nccer
+states: [LA, TN, FL]
+effective_from: {start}
+effective_to: {end}
+credentials: [NCCER001, NCCER007, NCCER027, AMWEL001, OSHAE001]
+data_elements: {minimal_columns}
+purpose: Count industry credentials for school accountability.
+ferpa_basis: audit_evaluation
+retention_days_after_termination: 365
+mapping:
+  columns: {mapping}
+""",
+}
 
 Say = Callable[[str], None] | None
 
@@ -56,8 +118,24 @@ def _write_vendor_files(home: Path, rows: int, seed: int) -> dict[str, Path]:
     return files
 
 
-def _nccer_mapping():
-    return parse_mapping({"columns": {v: k for k, v in NCCER_HEADERS.items()}}, "demo mapping")
+def _apply_agreements(app: App, home: Path) -> list[str]:
+    """Write the demo's agreement documents (in force from a year ago for three years) and
+    apply them as an operator would with `credx agreements apply`."""
+    folder = home / "agreements"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    start = today() - timedelta(days=365)
+    values = {
+        "start": start.isoformat(), "end": (start + timedelta(days=3 * 365)).isoformat(),
+        "all_columns": ALL_COLUMNS, "minimal_columns": MINIMAL_COLUMNS,
+        "mapping": json.dumps({v: k for k, v in NCCER_HEADERS.items() if k not in NOT_KEPT}),
+    }  # fmt: skip
+    applied = []
+    with session_scope(app.engine) as session:
+        for name, template in AGREEMENTS.items():
+            path = folder / name
+            path.write_text(template.format(**values), encoding="utf-8")
+            applied.append(apply_file(session, path, cli_actor()).agreement_id)
+    return applied
 
 
 def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say = print) -> dict:
@@ -72,13 +150,14 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 EventLog(session).record(
                     Action.VENDOR_CREATED, f"vendor:{vendor_id}", cli_actor(), name=name
                 )
+    agreements = _apply_agreements(app, settings.home)
+    say(f"agreements applied from {settings.home / 'agreements'}: {', '.join(agreements)}")
     _write_vendor_files(settings.home, rows, seed)
     say(f"generated {rows} exam results per vendor ({FLAW_RATE:.0%} with mistakes) in drop folders")
     summary: dict = {"home": setup["home"], "vendors": {}}
     for vendor_id, _, _ in VENDORS:
         source = LocalDropFolder(settings.home / "drop" / vendor_id, settle_seconds=0)
-        mapping = _nccer_mapping() if vendor_id == "nccer" else None
-        for swept in sweep(app, source, vendor_id, actor=cli_actor(), mapping=mapping):
+        for swept in sweep(app, source, vendor_id, actor=cli_actor()):
             outcome = swept.outcome
             report = _write_report(app, outcome.delivery_id)
             summary["vendors"][vendor_id] = {
@@ -96,12 +175,33 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                     else ""
                 )
             )
+    summary["states"] = _show_state_views(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     say("next: `credx deliveries list`, `credx rejections ID --format csv`, `credx log verify`")
     return summary
+
+
+def _show_state_views(app: App, say) -> dict:
+    """Each state sees only its own students; a release to a state is a recorded disclosure."""
+    views = {}
+    for state in ("LA", "TN", "FL"):
+        with scoped_session(app.engine, Scope.for_states([state], "demo")) as session:
+            seen = session.exec(select(ExamResult.state)).all()
+        views[state] = {"rows_visible": len(seen), "other_states_visible": len(set(seen) - {state})}
+        say(f"state {state} sees {len(seen)} exam results, none of another state's")
+    scope = Scope.for_states(["LA"], cli_actor())
+    release = Release("LDOE Accountability (demo)", "school performance scores", "LA results")
+    with scoped_session(app.engine, scope) as session, session.begin():
+        rows = release_results(session, scope, release, actor=cli_actor())
+    student = next((r["state_student_id"] for r in rows if r["state_student_id"]), None)
+    say(f"released {len(rows)} LA results to {release.recipient}: recorded as a disclosure")
+    if student:
+        say(f"  try: credx disclosures --student {student}")
+    views["disclosed_rows"] = len(rows)
+    return views
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:

@@ -53,6 +53,11 @@ def _print_outcome(outcome: IngestOutcome, label: str) -> None:
         console.print(f"  same content as delivery {outcome.duplicate_of}; nothing loaded twice")
     if outcome.columns_ignored:
         console.print(f"  columns not loaded: {', '.join(outcome.columns_ignored)}")
+    if outcome.columns_dropped:
+        dropped = ", ".join(outcome.columns_dropped)
+        console.print(f"  not permitted by the agreement, not stored: {dropped}")
+    if outcome.agreements:
+        console.print(f"  taken in under: {', '.join(outcome.agreements)}")
     if outcome.rows_rejected or outcome.error:
         console.print(f"  error report: credx rejections {outcome.delivery_id} --format csv")
 
@@ -65,7 +70,7 @@ def ingest(
 ) -> None:
     """Ingest one vendor file: store it encrypted, validate every row, load the good ones.
 
-    Exit code 3 when the delivery as a whole was rejected.
+    Exit code 3 when the delivery as a whole was rejected or quarantined.
     """
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
@@ -75,25 +80,10 @@ def ingest(
             ctx, path, vendor, actor=cli_actor(), mapping=_mapping(mapping), progress=progress
         )
     if json_output:
-        print_json(
-            {
-                k: getattr(outcome, k)
-                for k in (
-                    "delivery_id",
-                    "sha256",
-                    "status",
-                    "rows_total",
-                    "rows_loaded",
-                    "rows_rejected",
-                    "error",
-                    "duplicate_of",
-                    "columns_ignored",
-                )
-            }
-        )
+        print_json(outcome.as_json())
     else:
         _print_outcome(outcome, path.name)
-    if outcome.status == DeliveryStatus.REJECTED:
+    if outcome.status in (DeliveryStatus.REJECTED, DeliveryStatus.QUARANTINED):
         sys.exit(EXIT_REJECTED)
 
 
