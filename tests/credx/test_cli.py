@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from credx.demo_data import ExamResultFaker
+from schemas.exam_results import CANONICAL_COLUMNS
 from tests.factories import csv_text, exam_row, exam_rows, write_file
 
 CREDX = [sys.executable, "-c", "from credx.cli import main; main()"]
@@ -21,6 +23,29 @@ def credx(*args: str, env: dict[str, str], check: int | None = 0) -> subprocess.
     if check is not None:
         assert result.returncode == check, result.stderr + result.stdout
     return result
+
+
+def agreement_document(tmp_path: Path, vendor: str, states: str = "[LA, TN, FL]") -> Path:
+    columns = ", ".join(CANONICAL_COLUMNS)
+    text = f"""\
+id: {vendor}-test
+title: {vendor} results
+vendor: {vendor}
+states: {states}
+effective_from: 2020-01-01
+effective_to: 2099-12-31
+credentials: [{", ".join(ExamResultFaker(1).codes)}]
+data_elements: [{columns}]
+purpose: testing
+ferpa_basis: audit_evaluation
+retention_days_after_termination: 30
+"""
+    return write_file(tmp_path, f"{vendor}.yaml", text)
+
+
+def register(vendor: str, env: dict[str, str], tmp_path: Path) -> None:
+    credx("vendors", "add", vendor, "--name", vendor.title(), env=env)
+    credx("agreements", "apply", str(agreement_document(tmp_path, vendor)), env=env)
 
 
 def test_init_on_a_fresh_home_creates_a_private_key_and_is_safe_to_repeat(tmp_path):
@@ -43,7 +68,7 @@ def test_commands_refuse_an_uninitialised_home(tmp_path):
 
 def test_ingest_json_reports_the_documented_fields(cli_env, tmp_path):
     credx("init", env=cli_env)
-    credx("vendors", "add", "certiport", "--name", "Certiport", env=cli_env)
+    register("certiport", cli_env, tmp_path)
     rows = [*exam_rows(4), exam_row(5, credential_code="ZZZZZ999")]
     path = write_file(tmp_path, "nightly.csv", csv_text(rows))
     ingest = ("ingest", str(path), "--vendor", "certiport", "--json")
@@ -66,10 +91,13 @@ def test_ingest_refuses_an_unknown_vendor_and_exits_3_on_a_rejected_file(cli_env
     path = write_file(tmp_path, "x.csv", csv_text(exam_rows(2)))
     unknown = credx("ingest", str(path), "--vendor", "nobody", env=cli_env, check=1)
     assert "unknown vendor 'nobody'" in unknown.stderr and "credx vendors add" in unknown.stderr
-    credx("vendors", "add", "nccer", "--name", "NCCER", env=cli_env)
+    register("nccer", cli_env, tmp_path)
     empty = write_file(tmp_path, "empty.csv", b"")
     rejected = credx("ingest", str(empty), "--vendor", "nccer", "--json", env=cli_env, check=3)
     assert json.loads(rejected.stdout)["status"] == "rejected"
+    credx("vendors", "add", "pearson", "--name", "Pearson VUE", env=cli_env)  # no agreement
+    held = credx("ingest", str(path), "--vendor", "pearson", "--json", env=cli_env, check=3)
+    assert json.loads(held.stdout)["status"] == "quarantined"
 
 
 def test_credentials_load_adds_and_updates_codes(cli_env, tmp_path):
@@ -87,7 +115,7 @@ def test_credentials_load_adds_and_updates_codes(cli_env, tmp_path):
 
 def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
     credx("init", env=cli_env)
-    credx("vendors", "add", "nccer", "--name", "NCCER", env=cli_env)
+    register("nccer", cli_env, tmp_path)
     path = write_file(tmp_path, "r.csv", csv_text(exam_rows(3)))
     credx("ingest", str(path), "--vendor", "nccer", env=cli_env)
     rotated = json.loads(credx("keys", "rotate", "--json", env=cli_env).stdout)
