@@ -123,20 +123,21 @@ def _compose(text: str, source: str) -> _Document:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise InvalidInput(f"{source} line {line}: not valid YAML: {exc.reason}") from None
+        problem = f"character U+{exc.character:04X} is not allowed ({exc.reason})"
+        raise InvalidInput(f"{source} line {line}: not valid YAML: {problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context
+        problem = ", ".join(filter(None, (exc.context, exc.problem)))
         raise InvalidInput(f"{source} line {line}: not valid YAML: {problem}") from None
     if root is None:
         raise InvalidInput(f"{source} line 1: the document is empty (see deploy/agreements/)")
     if not isinstance(root, yaml.MappingNode):
-        raise InvalidInput(f"{source} line {_line(root)}: an agreement is a list of `field: value`")
+        raise InvalidInput(f"{source} line {_line(root)}: an agreement is `field: value` lines")
     nodes: dict[str, yaml.Node] = {}
     key_lines: dict[str, int] = {}
     for key_node, value_node in root.value:
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(not a name)"
         where = f"{source} line {_line(key_node)}, {key}"
         if key in key_lines:
             raise InvalidInput(f"{where}: repeats line {key_lines[key]}; keep one of them")

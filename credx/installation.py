@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from agreements.certificates import ensure_signing_key, key_id, public_bytes, signing_key_path
 from audit.events import Action, EventLog, cli_actor
 from credx.app import App
 from credx.database import session_scope
@@ -19,12 +20,18 @@ def initialise(app: App) -> dict:
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings.reports_dir.mkdir(mode=0o700, exist_ok=True)
     master_id, key_created = app.keyring.ensure()
+    signing_existed = signing_key_path(app.keyring.directory).is_file()
+    signing_id = key_id(public_bytes(ensure_signing_key(app.keyring.directory).public_key()))
     before, after = upgrade(app.engine)
     with session_scope(app.engine) as session:
         registry_empty = session.exec(select(func.count()).select_from(Credential)).one() == 0
         seeded = seed_registry(session) if registry_empty else None
         if key_created:
             EventLog(session).record(Action.KEY_CREATED, f"key:{master_id}", cli_actor())
+        if not signing_existed:
+            EventLog(session).record(
+                Action.SIGNING_KEY_CREATED, f"key:signing:{signing_id}", cli_actor()
+            )
     return {
         "home": str(settings.home),
         "database": _redacted(settings.resolved_database_url),
@@ -32,6 +39,8 @@ def initialise(app: App) -> dict:
         "keys_dir": str(settings.resolved_keys_dir),
         "master_key_id": master_id,
         "key_created": key_created,
+        "signing_key_id": signing_id,
+        "signing_key_created": not signing_existed,
         "schema_revision_before": before,
         "schema_revision": after,
         "credentials_added": seeded.added if seeded else 0,

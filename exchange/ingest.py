@@ -181,10 +181,14 @@ class Ingestor:
 
     # steps ----------------------------------------------------------------
     def _accepted_copy(self, delivery: Delivery) -> Delivery | None:
+        """An earlier, still-held delivery of the same bytes (a purged one does not count:
+        a file sent again after its agreement's data was destroyed is new data)."""
         return self.session.exec(
             select(Delivery)
+            .join(StoredBlob, col(StoredBlob.id) == Delivery.blob_id)
             .where(Delivery.vendor_id == delivery.vendor_id, Delivery.sha256 == delivery.sha256)
             .where(Delivery.id != delivery.id, col(Delivery.status).in_(ACCEPTED))
+            .where(col(StoredBlob.wrapped_key).is_not(None))
             .order_by(col(Delivery.id))
             .limit(1)
         ).first()

@@ -1,8 +1,9 @@
 """The `credx` command: a thin shell over the packages' services.
 
 Exit codes: 0 success; 1 a user-facing error (the message says what to do);
-2 wrong usage; 3 `ingest` finished but the delivery was rejected;
-4 `log verify` found the chain broken.
+2 wrong usage; 3 `ingest` finished but the delivery was rejected or
+quarantined; 4 `log verify` found the chain broken, or a certificate of
+destruction is not genuine.
 """
 
 from __future__ import annotations

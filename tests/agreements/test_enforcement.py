@@ -114,3 +114,14 @@ def test_the_agreements_column_mapping_is_used_when_none_is_given(app, tmp_path)
     [loaded] = results_of(app, outcome.delivery_id)
     assert loaded.candidate_id == row["candidate_id"]
     assert loaded.birth_date == date(2008, 3, 4)
+
+
+def test_a_file_sent_again_after_its_original_was_destroyed_is_new_data(app, tmp_path):
+    vendor = make_vendor(app)
+    path = write_file(tmp_path, "n.csv", csv_text([exam_row(1), exam_row(2)]))
+    first = ingest_file(app, path, vendor, actor="test")
+    assert ingest_file(app, path, vendor, actor="test").status == "duplicate"
+    with session_scope(app.engine) as session:
+        app.vault(session).shred(session.get(Delivery, first.delivery_id).blob_id)
+    again = ingest_file(app, path, vendor, actor="test")
+    assert again.status == "loaded" and again.duplicate_of is None
