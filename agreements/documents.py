@@ -54,12 +54,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from enum import StrEnum
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +66,9 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from agreements.models import Agreement, AgreementVersion, Vendor
-from agreements.store import Stored, get_agreement, store_terms, terms_of
+from agreements.store import Stored, store_terms, terms_of
 from agreements.terms import Contact, FerpaBasis, Terms
 from agreements.vendors import VENDOR_ID
-from audit.events import Action, EventLog
 from credx.errors import InvalidInput
 from exchange.mapping import parse_mapping
 from schemas.credentials import CODE, known_codes
@@ -81,7 +78,6 @@ from schemas.values import USPS_STATES
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,5}")
 MAX_RETENTION_DAYS = 3650
-EXPIRY_WARNING_DAYS = 60
 NULL_TAG = "tag:yaml.org,2002:null"
 CONTACT_FIELDS = ("name", "email", "role")
 # YAML key -> Terms attribute, for the fields whose names differ
@@ -493,73 +489,3 @@ def _differences(mine: Terms, theirs: Terms) -> list[tuple[str, str]]:
 
 def _names(columns: list[str]) -> str:
     return ", ".join(columns) or "nothing more"
-
-
-class Status(StrEnum):
-    TEMPLATE = "template"
-    NOT_YET_IN_FORCE = "not_yet_in_force"
-    IN_FORCE = "in_force"
-    EXPIRED = "expired"
-    PURGED = "purged"
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where an agreement stands on a given day."""
-
-    agreement: Agreement
-    terms: Terms
-    status: Status
-    expiring_soon: bool  # in force and ending within EXPIRY_WARNING_DAYS
-
-
-def standing_of(agreement: Agreement, day: date) -> Standing:
-    if agreement.is_template:
-        status = Status.TEMPLATE
-    elif agreement.purged_at is not None:
-        status = Status.PURGED
-    elif day < agreement.effective_from:
-        status = Status.NOT_YET_IN_FORCE
-    elif day <= agreement.effective_to:
-        status = Status.IN_FORCE
-    else:
-        status = Status.EXPIRED
-    ending = agreement.effective_to <= day + timedelta(days=EXPIRY_WARNING_DAYS)
-    return Standing(agreement, terms_of(agreement), status, status is Status.IN_FORCE and ending)
-
-
-def list_agreements(session: Session, day: date) -> list[Standing]:
-    """Every agreement and template, by id, as it stands on `day`."""
-    rows = session.exec(select(Agreement).order_by(col(Agreement.id)))
-    return [standing_of(agreement, day) for agreement in rows]
-
-
-def record_expiry_warnings(session: Session, standings: list[Standing], actor: str) -> int:
-    """Log each agreement that is ending soon, once per end date (a re-listing adds nothing).
-
-    A new version with a later `effective_to` that again nears its end is warned
-    about again.  Returns how many warnings were recorded.
-    """
-    log = EventLog(session)
-    recorded = 0
-    for standing in standings:
-        if not standing.expiring_soon:
-            continue
-        subject = f"agreement:{standing.agreement.id}"
-        effective_to = standing.agreement.effective_to.isoformat()
-        warned = any(
-            event.action == Action.AGREEMENT_EXPIRING
-            and json.loads(event.payload).get("effective_to") == effective_to
-            for event in log.for_subject(subject)
-        )
-        if not warned:
-            log.record(Action.AGREEMENT_EXPIRING, subject, actor, effective_to=effective_to)
-            recorded += 1
-    return recorded
-
-
-def agreement_history(session: Session, agreement_id: str) -> list[AgreementVersion]:
-    """Every version ever applied, oldest first (NotFound for an unknown id)."""
-    get_agreement(session, agreement_id)
-    query = select(AgreementVersion).where(AgreementVersion.agreement_id == agreement_id)
-    return list(session.exec(query.order_by(col(AgreementVersion.version))))

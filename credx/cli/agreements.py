@@ -8,10 +8,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agreements.documents import (
+from agreements.documents import apply_file
+from agreements.standing import (
     Standing,
     agreement_history,
-    apply_file,
     list_agreements,
     record_expiry_warnings,
     standing_of,

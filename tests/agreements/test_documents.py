@@ -8,14 +8,14 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import func, select
 
-from agreements.documents import (
+from agreements.models import Agreement, AgreementVersion, Vendor
+from agreements.standing import (
     Status,
     agreement_history,
     list_agreements,
     record_expiry_warnings,
     standing_of,
 )
-from agreements.models import Agreement, AgreementVersion, Vendor
 from agreements.store import agreements_in_force
 from agreements.terms import Contact, FerpaBasis, Terms
 from audit.events import Action, EventLog
