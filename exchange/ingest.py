@@ -170,14 +170,7 @@ class Ingestor:
             f"{day.isoformat()}; the file is kept encrypted and nothing was loaded. Ask the state "
             "to apply an agreement covering this date (`credx agreements list`)"
         )
-        delivery.status = DeliveryStatus.QUARANTINED
-        delivery.error = reason
-        self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
-        self.session.flush()
-        self.events.record(
-            Action.DELIVERY_QUARANTINED, f"delivery:{delivery.id}", self.actor, reason=reason
-        )
-        return outcome_of(delivery)
+        return self._refuse_whole(delivery, DeliveryStatus.QUARANTINED, reason)
 
     # steps ----------------------------------------------------------------
     def _accepted_copy(self, delivery: Delivery) -> Delivery | None:
@@ -209,14 +202,22 @@ class Ingestor:
         return outcome_of(delivery)
 
     def _reject_file(self, delivery: Delivery, reason: str) -> IngestOutcome:
-        reason = storable(reason)
-        delivery.status = DeliveryStatus.REJECTED
+        return self._refuse_whole(delivery, DeliveryStatus.REJECTED, storable(reason))
+
+    def _refuse_whole(
+        self, delivery: Delivery, status: DeliveryStatus, reason: str
+    ) -> IngestOutcome:
+        """Nothing of this file is loaded; the original stays, the reason is recorded."""
+        delivery.status = status
         delivery.error = reason
         self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
         self.session.flush()
-        self.events.record(
-            Action.DELIVERY_REJECTED, f"delivery:{delivery.id}", self.actor, reason=reason
+        action = (
+            Action.DELIVERY_QUARANTINED
+            if status == DeliveryStatus.QUARANTINED
+            else Action.DELIVERY_REJECTED
         )
+        self.events.record(action, f"delivery:{delivery.id}", self.actor, reason=reason)
         return outcome_of(delivery)
 
     def _load_with_fallback(self, delivery: Delivery, vendor_file: VendorFile) -> Tally:
