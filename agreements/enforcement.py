@@ -42,25 +42,33 @@ def _decide(
 
 
 def assign_rows(frame: pd.DataFrame, agreements: list[Terms], vendor: str, day: date) -> Assignment:
-    """Decide per distinct (state, credential) pair, then spread the decision over the rows."""
-    states = frame["state"].str.upper()
-    codes = frame["credential_code"]
-    pairs = pd.MultiIndex.from_arrays([states, codes])
-    decisions = {pair: _decide(*pair, agreements, vendor, day) for pair in pairs.unique()}
-    chosen = pd.Series([decisions[p][0] or None for p in pairs], index=frame.index, dtype=object)
-    reasons = pd.Series([decisions[p][1] for p in pairs], index=frame.index, dtype=object)
+    """Decide once per distinct (state, credential) pair, then spread it over the rows."""
+    pairs = frame["state"].str.upper() + "|" + frame["credential_code"]
+
+    def decide(pair: str) -> tuple[str, str]:
+        state, code = pair.split("|", 1)
+        return _decide(state, code, agreements, vendor, day)
+
+    decided = {pair: decide(pair) for pair in pairs.unique()}
+    chosen = pairs.map({pair: d[0] or None for pair, d in decided.items()}).astype(object)
     refused = chosen.isna()
-    on_state = refused & reasons.str.startswith("state ")
+    if not refused.any():
+        return Assignment(chosen, _NO_REFUSALS)
+    rows = frame[refused]
+    reasons = pairs[refused].map({pair: d[1] for pair, d in decided.items()})
+    on_state = reasons.str.startswith("state ")
     refusals = pd.DataFrame({
-        "row_number": frame.index[refused].astype("int64"),
-        "canonical": ["state" if s else "credential_code" for s in on_state[refused]],
-        "value": [
-            frame.at[n, "state"] if s else frame.at[n, "credential_code"]
-            for n, s in zip(frame.index[refused], on_state[refused], strict=True)
-        ],
-        "reason": reasons[refused].tolist(),
+        "row_number": rows.index.astype("int64"),
+        "canonical": ["state" if s else "credential_code" for s in on_state],
+        "value": rows["state"].where(on_state, rows["credential_code"]).astype(object).tolist(),
+        "reason": reasons.tolist(),
     })  # fmt: skip
-    return Assignment(chosen, refusals)
+    return Assignment(chosen.where(~refused, None), refusals)
+
+
+_NO_REFUSALS = pd.DataFrame(
+    {"row_number": pd.Series([], dtype="int64"), "canonical": [], "value": [], "reason": []}
+)
 
 
 def columns_not_permitted(terms: Terms) -> list[str]:
