@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from credx.errors import NotFound
 from exchange.ingest import Ingestor, IngestOutcome
 from exchange.mapping import ColumnMapping
 from exchange.models import Delivery, DeliveryStatus, RejectedRow
+from exchange.sources import FileSource
 
 
 def ingest_file(
@@ -90,15 +92,21 @@ class SweptFile:
 
 
 def sweep(
-    app: App, source, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None
+    app: App,
+    source: FileSource,
+    vendor_id: str,
+    *,
+    actor: str,
+    mapping: ColumnMapping | None = None,
 ) -> list[SweptFile]:
     """Ingest every ready file of a source; the source cleans up only after each commit."""
     swept = []
-    for item in source.ready_files():
-        outcome = ingest_file(
-            app, source.local_path(item), vendor_id, actor=actor, mapping=mapping,
-            source=source.label, original_name=item.name,
-        )  # fmt: skip
-        source.committed(item)
-        swept.append(SweptFile(item.name, outcome))
+    with source, tempfile.TemporaryDirectory(prefix="credx-pull-", dir=app.settings.home) as tmp:
+        for item in source.ready_files():
+            outcome = ingest_file(
+                app, source.fetch(item, Path(tmp)), vendor_id, actor=actor, mapping=mapping,
+                source=source.label, original_name=item.name,
+            )  # fmt: skip
+            source.committed(item)
+            swept.append(SweptFile(item.name, outcome))
     return swept

@@ -1,9 +1,11 @@
-"""Where vendor files come from: one `FileSource` interface; the local drop folder first.
+"""Where vendor files come from: one `FileSource` interface for drop folders, SFTP and S3.
 
-SFTP and S3 sources implement the same interface.  A source lists files that
-are ready (complete, not still being written), fetches one to a local path,
-and is told when a file has been committed so it can clean up: the vendor's
-copy is never touched before credx has committed its own.
+A source is used as a context manager (connect on enter, always disconnect on
+exit).  It lists files that are ready (complete, not still being written),
+fetches one to a local file it has verified (size, and a checksum when the
+vendor provides one; a partial download raises and is never handed over), and
+is told when a file has been committed so it can perform its post-action: the
+vendor's copy is never moved or deleted before credx has committed its own.
 """
 
 from __future__ import annotations
@@ -13,28 +15,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from credx.errors import InvalidInput
+from credx.errors import CredxError, InvalidInput
 
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".filepart", ".crdownload")
 
 
 @dataclass(frozen=True)
 class RemoteFile:
+    """A file as the source lists it.  `name` is relative to the source's root and,
+    with `size` and `version` (mtime or ETag), identifies one delivery of it."""
+
     name: str
     size: int
     modified: float
+    version: str = ""  # ETag for S3, mtime for SFTP and folders
+    sha256: str | None = None  # from the vendor's checksum sidecar, when there is one
 
 
 class FileSource(Protocol):
     label: str
 
+    def __enter__(self) -> FileSource: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
     def ready_files(self) -> list[RemoteFile]: ...
 
-    def local_path(self, item: RemoteFile) -> Path:
-        """A local path to read the file from (a download for remote sources)."""
+    def fetch(self, item: RemoteFile, directory: Path) -> Path:
+        """A verified local copy of `item` (in `directory`, or the file itself for a local
+        folder).  Raises `SourceError` if it cannot be fetched whole."""
 
     def committed(self, item: RemoteFile) -> None:
         """Called after the delivery is committed; performs the post-action."""
+
+
+class SourceError(CredxError):
+    """A source could not be reached or a file not fetched whole; nothing was ingested."""
 
 
 class LocalDropFolder:
@@ -63,14 +79,26 @@ class LocalDropFolder:
                 continue
             info = path.stat()
             if now - info.st_mtime >= self.settle_seconds:
-                ready.append(RemoteFile(path.name, info.st_size, info.st_mtime))
+                ready.append(
+                    RemoteFile(path.name, info.st_size, info.st_mtime, str(info.st_mtime_ns))
+                )
         return ready
 
-    def local_path(self, item: RemoteFile) -> Path:
+    def __enter__(self) -> LocalDropFolder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def fetch(self, item: RemoteFile, directory: Path | None = None) -> Path:
+        """The file itself: it is already local."""
+        return self._path(item)
+
+    def _path(self, item: RemoteFile) -> Path:
         path = self.directory / item.name
         if path.parent != self.directory:  # names come from listdir, but never trust a name
             raise InvalidInput(f"refusing file name {item.name!r}")
         return path
 
     def committed(self, item: RemoteFile) -> None:
-        self.local_path(item).unlink(missing_ok=True)
+        self._path(item).unlink(missing_ok=True)
