@@ -61,8 +61,14 @@ BASELINE_BATCH_ROWS = 100_000
 
 # child phases ---------------------------------------------------------------
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident set size in MB of this process plus the largest of its children.
+
+    credx checks large files in a forked child while this process writes, so
+    both peaks are added: an upper bound on what the ingest held at once.
+    (ru_maxrss is KiB on Linux, bytes on macOS.)
+    """
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         le=2_000_000,
         description="Rows validated and loaded per batch; bounds ingest memory.",
     )
+    ingest_parallel_min_bytes: int = Field(
+        default=64 << 20,
+        ge=0,
+        description="Files at least this large are checked in a second process while the "
+        "first writes (two cores); smaller ones in one process.",
+    )
     drop_settle_seconds: float = Field(
         default=5.0,
         ge=0,

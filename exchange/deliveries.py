@@ -33,8 +33,9 @@ def ingest_file(
     try:
         with session_scope(app.engine) as session:
             ingestor = Ingestor(
-                session, app.vault(session), actor=actor, batch_rows=batch_rows, progress=progress
-            )
+                session, app.vault(session), actor=actor, batch_rows=batch_rows, progress=progress,
+                parallel_min_bytes=app.settings.ingest_parallel_min_bytes,
+            )  # fmt: skip
             return ingestor.process(session.get(Delivery, delivery.id), path, mapping)
     except Exception as exc:
         _record_failure(app, delivery.id, actor, exc)

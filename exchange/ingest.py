@@ -10,18 +10,16 @@ in `rejected_rows`: nothing is dropped silently.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
-from agreements.enforcement import assign_rows, minimise
 from agreements.models import DeliveryAgreement
 from agreements.store import agreements_in_force
 from agreements.terms import Terms
@@ -30,26 +28,23 @@ from audit.events import Action, EventLog
 from credx.clock import as_utc
 from credx.clock import today as utc_today
 from exchange.bulk import insert_columns
+from exchange.checking import CheckRules, can_fork, check_batches, checked_in_child, storable
 from exchange.mapping import ColumnMapping, parse_mapping
 from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
 from exchange.readers import (
     FileRejected,
     NeedsExactReader,
-    RowProblem,
     VendorFile,
     open_vendor_file,
 )
 from exchange.vault import Vault
 from schemas.credentials import known_codes
 from schemas.exam_results import (
-    MISSING_VALUE,
     exam_result_schema,
-    explain,
     typed_columns,
 )
 
 ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
-DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
 
 
 @dataclass(frozen=True)
@@ -100,6 +95,7 @@ class Ingestor:
     def __init__(
         self, session: Session, vault: Vault, *, actor: str, batch_rows: int = 100_000,
         today: date | None = None, progress: Callable[[int], None] | None = None,
+        parallel_min_bytes: int = 64 << 20,
     ):  # fmt: skip
         self.session = session
         self.vault = vault
@@ -109,6 +105,7 @@ class Ingestor:
         self.today = today or utc_today()
         self.progress = progress or (lambda _rows: None)
         self.agreements: list[Terms] = []
+        self.parallel_min_bytes = parallel_min_bytes
 
     def receive(self, path: Path, vendor_id: str, *, source: str, original_name: str) -> Delivery:
         """Store the original encrypted and record the delivery (status `received`)."""
@@ -223,52 +220,51 @@ class Ingestor:
     def _load_with_fallback(self, delivery: Delivery, vendor_file: VendorFile) -> Tally:
         savepoint = self.session.begin_nested()
         try:
-            tally = self._load(delivery, vendor_file, vendor_file.batches(self.batch_rows))
+            tally = self._load(delivery, vendor_file, exact=False)
         except NeedsExactReader:
             savepoint.rollback()
             savepoint = self.session.begin_nested()
-            tally = self._load(
-                delivery, vendor_file, vendor_file.batches(self.batch_rows, exact=True)
-            )
+            tally = self._load(delivery, vendor_file, exact=True)
         except BaseException:
             savepoint.rollback()
             raise
         savepoint.commit()
         return tally
 
-    def _load(self, delivery: Delivery, vendor_file: VendorFile, batches: Iterator) -> Tally:
-        """Validate batch n+1 while batch n is converted and written.
+    def _load(self, delivery: Delivery, vendor_file: VendorFile, *, exact: bool) -> Tally:
+        """Check batch n+1 while batch n is converted and written.
 
-        Validation is Python and Arrow work; the insert is mostly SQLite's or
-        PostgreSQL's own, which releases the GIL, so two cores overlap them.
-        The connection is used by one thread at a time: the writer finishes
-        a batch before it is handed the next.
+        Checking (Pandera, agreements) is Python and Arrow work; the insert is
+        mostly the database's own.  A large file is checked in a forked child
+        process (`exchange.checking`), a small one in this thread; either way
+        a writer thread converts and inserts, using the connection only while
+        the next batch is being checked.
         """
-        schema = exam_result_schema(known_codes(self.session), self.today)
-        headers = vendor_file.source_header
-        day = as_utc(delivery.received_at).date()
+        rules = CheckRules(
+            schema=exam_result_schema(known_codes(self.session), self.today),
+            agreements=self.agreements, vendor=delivery.vendor_id,
+            day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
+            delivery_id=delivery.id,
+        )  # fmt: skip
+        if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
+            checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
+        else:
+            checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
         connection = self.session.connection()
-        seen_ids: set[str] = set()
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             writing: Future | None = None
-            for batch in batches:
-                failures = _failures(schema, batch.frame, seen_ids)
-                good = batch.frame[~batch.frame.index.isin(failures["row_number"])]
-                assignment = assign_rows(good, self.agreements, delivery.vendor_id, day)
-                good = good[assignment.agreement_ids.notna()].assign(
-                    agreement_id=assignment.agreement_ids.dropna()
-                )
-                tally.columns_dropped |= minimise(good, good["agreement_id"], self.agreements)
-                tally.agreements.update(good["agreement_id"].unique())
-                shown = _presented(pd.concat([failures, assignment.refusals]), headers)
-                rejections = _rejection_columns(delivery.id, shown, batch.problems)
+            for batch in checked:
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(_write, connection, delivery.id, good, rejections)
-                tally.total += len(batch.frame) + len(batch.problems)
-                tally.loaded += len(good)
-                tally.rejected += len(batch.frame) - len(good) + len(batch.problems)
+                writing = writer.submit(
+                    _write, connection, delivery.id, batch.good, batch.rejections
+                )
+                tally.total += batch.total
+                tally.loaded += len(batch.good)
+                tally.rejected += batch.rejected
+                tally.columns_dropped |= batch.dropped
+                tally.agreements.update(batch.good["agreement_id"].unique())
                 self.progress(tally.total)
             if writing is not None:
                 writing.result()
@@ -299,29 +295,12 @@ def _result_columns(delivery_id: int, good: pd.DataFrame) -> dict[str, list]:
     return data
 
 
-def _rejection_columns(
-    delivery_id: int, failures: pd.DataFrame, problems: list[RowProblem]
-) -> dict[str, list]:
-    return {
-        "delivery_id": [delivery_id] * (len(failures) + len(problems)),
-        "row_number": failures["row_number"].tolist() + [p.row_number for p in problems],
-        "column": failures["column"].tolist() + [None] * len(problems),
-        "value": [storable(v) for v in failures["value"].tolist() + [p.value for p in problems]],
-        "reason": failures["reason"].tolist() + [p.reason for p in problems],
-    }
-
-
 def _write(
     connection: Connection, delivery_id: int, good: pd.DataFrame, rejections: dict[str, list]
 ) -> None:
     """The writer thread's share: convert the good rows to values and insert everything."""
     insert_columns(connection, ExamResult.__table__, _result_columns(delivery_id, good))
     insert_columns(connection, RejectedRow.__table__, rejections)
-
-
-def storable(text: str | None) -> str | None:
-    """Text as received, except NUL, which no database text column can hold: shown as \\x00."""
-    return None if text is None else text.replace("\x00", "\\x00")
 
 
 def _agreed_mapping(agreements: list[Terms]) -> ColumnMapping:
@@ -338,55 +317,3 @@ def _status_of(tally: Tally) -> DeliveryStatus:
     if tally.loaded == 0:
         return DeliveryStatus.REJECTED
     return DeliveryStatus.PARTIALLY_LOADED
-
-
-def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str]) -> pd.DataFrame:
-    """One row per failing cell: row_number, canonical column, value as sent, reason."""
-    parts = [_EMPTY_FAILURES]
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        unplaced = cases[cases["index"].isna()]
-        if not unplaced.empty:  # a check that crashed would otherwise pass every row
-            raise RuntimeError(f"schema check did not run: {unplaced.to_dict('records')}") from exc
-        parts.append(pd.DataFrame({
-            "row_number": cases["index"].astype("int64"),
-            "canonical": cases["column"].astype(str),
-            "value": cases["failure_case"].astype(object),
-            "reason": cases["check"].astype(str).replace({"not_nullable": MISSING_VALUE}),
-        }))  # fmt: skip
-    ids = frame["vendor_record_id"]
-    in_earlier_batch = [value in seen_ids for value in ids.tolist()]  # a set beats Series.isin
-    repeated = ids.notna() & (pd.Series(in_earlier_batch, index=ids.index) | ids.duplicated())
-    seen_ids.update(ids.dropna().tolist())
-    if repeated.any():
-        parts.append(pd.DataFrame({
-            "row_number": frame.index[repeated].astype("int64"),
-            "canonical": "vendor_record_id",
-            "value": ids[repeated].astype(object),
-            "reason": DUPLICATE_ID,
-        }))  # fmt: skip
-    found = pd.concat(parts, ignore_index=True)
-    return found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
-
-
-_EMPTY_FAILURES = pd.DataFrame(
-    {"row_number": pd.Series([], dtype="int64"), "canonical": [], "value": [], "reason": []}
-)
-
-
-def _presented(found: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
-    """Failures as the vendor reads them: their own header, the value as sent, the reason."""
-    found = found.sort_values(["row_number"], kind="stable")
-    sent = [None if v is None or v != v else str(v) for v in found["value"].tolist()]
-    reasons = [
-        explain(c, v, r)
-        for c, v, r in zip(found["canonical"], sent, found["reason"].tolist(), strict=True)
-    ]
-    return pd.DataFrame({
-        "row_number": found["row_number"].astype("int64").to_numpy(),
-        "column": [headers.get(c, c) for c in found["canonical"]],
-        "value": pd.Series(sent, dtype=object),
-        "reason": reasons,
-    })  # fmt: skip

@@ -10,8 +10,8 @@ import pytest
 
 from credx.clock import today
 from credx.demo_data import ExamResultFaker
+from exchange.checking import DUPLICATE_ID
 from exchange.deliveries import ingest_file
-from exchange.ingest import DUPLICATE_ID
 from schemas.exam_results import CANONICAL_COLUMNS, FORMULA, MISSING_VALUE
 from tests.factories import (
     csv_text,
@@ -311,3 +311,26 @@ def test_a_flawed_file_accounts_for_every_row_and_keeps_each_value(app, tmp_path
             sent["vendor_record_id"], sent["first_name"], sent["last_name"],
         )  # fmt: skip
     assert {r.column for r in rejections_of(app, outcome.delivery_id)} <= set(CANONICAL_COLUMNS)
+
+
+def test_checking_in_a_second_process_gives_the_same_result(app, tmp_path):
+    """Large files are checked in a forked child; the outcome must not depend on it."""
+    vendor = make_vendor(app)
+    faker = ExamResultFaker(99)
+    text = csv_text(list(faker.rows(3000, flaw_rate=0.05)))
+    app.settings.ingest_batch_rows = 1000
+    outcomes = []
+    for min_bytes in (1 << 40, 0):  # in process, then in a child process
+        app.settings.ingest_parallel_min_bytes = min_bytes
+        # the same bytes again would be a duplicate: vary a trailing blank line
+        path = write_file(tmp_path, f"f{min_bytes}.csv", text + ("\n" if min_bytes else ""))
+        outcome = ingest_file(app, path, vendor, actor="test")
+        rows = [(r.row_number, r.agreement_id, r.last_name, r.birth_date)
+                for r in results_of(app, outcome.delivery_id)]  # fmt: skip
+        rejected = [(r.row_number, r.column, r.value, r.reason)
+                    for r in rejections_of(app, outcome.delivery_id)]  # fmt: skip
+        outcomes.append(
+            (outcome.rows_total, outcome.rows_loaded, outcome.rows_rejected, rows, rejected)
+        )
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][2] > 0 and outcomes[0][1] > 2000

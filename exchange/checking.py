@@ -1,0 +1,210 @@
+"""Checking a vendor file's rows: the CPU-heavy half of ingest, runnable in a child process.
+
+For each batch the file yields, the rows are validated against the Pandera
+schema, assigned to the agreement that covers them and minimised; what fails
+becomes rejection rows with the vendor's header, the value as sent and the
+reason.  None of this touches the database, so for large files it runs in a
+forked child process while the parent converts and writes what the child
+has checked: two cores, no shared interpreter lock.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow_
+
+from agreements.enforcement import assign_rows, minimise
+from agreements.terms import Terms
+from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
+from schemas.exam_results import MISSING_VALUE, explain
+
+DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
+
+
+@dataclass(frozen=True)
+class CheckRules:
+    """What every row is checked against: plain data, so a forked child holds it too."""
+
+    schema: pa.DataFrameSchema
+    agreements: list[Terms]
+    vendor: str
+    day: date
+    headers: dict[str, str]  # canonical -> the vendor's own header
+    delivery_id: int
+
+
+@dataclass
+class CheckedBatch:
+    good: pd.DataFrame  # rows to load, index = row number, with their agreement_id
+    rejections: dict[str, list]  # rejected_rows columns
+    total: int
+    rejected: int
+    dropped: set[str] = field(default_factory=set)
+
+
+def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[CheckedBatch]:
+    seen_ids: set[str] = set()
+    for batch in batches:
+        yield check_batch(batch, rules, seen_ids)
+
+
+def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedBatch:
+    failures = _failures(rules.schema, batch.frame, seen_ids)
+    good = batch.frame[~batch.frame.index.isin(failures["row_number"])]
+    assignment = assign_rows(good, rules.agreements, rules.vendor, rules.day)
+    good = good[assignment.agreement_ids.notna()].assign(
+        agreement_id=assignment.agreement_ids.dropna()
+    )
+    dropped = minimise(good, good["agreement_id"], rules.agreements)
+    shown = _presented(pd.concat([failures, assignment.refusals]), rules.headers)
+    return CheckedBatch(
+        good=good,
+        rejections=_rejection_columns(rules.delivery_id, shown, batch.problems),
+        total=len(batch.frame) + len(batch.problems),
+        rejected=len(batch.frame) - len(good) + len(batch.problems),
+        dropped=dropped,
+    )
+
+
+# checking in a forked child ----------------------------------------------------
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def checked_in_child(
+    vendor_file: VendorFile, rules: CheckRules, rows: int, exact: bool
+) -> Iterator[CheckedBatch]:
+    """The same batches as `check_batches`, produced by a forked child process.
+
+    The child inherits the loaded modules and the rules, reads and checks the
+    file, and sends each batch back (rows as Arrow IPC) through a pipe whose
+    capacity of one message keeps memory flat.  Errors come back as the same
+    exceptions; the child is stopped if the parent gives up.
+    """
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_produce, args=(sender, vendor_file, rules, rows, exact), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            kind, *payload = pickle.loads(receiver.recv_bytes())  # noqa: S301 (our own child)
+            if kind == "done":
+                break
+            if kind == "error":
+                raise _rebuilt(*payload)
+            table_bytes, rejections, total, rejected, dropped = payload
+            table = pyarrow_.ipc.open_stream(table_bytes).read_all()
+            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped)
+    except EOFError:
+        raise RuntimeError(f"the checking process ended unexpectedly ({child.exitcode})") from None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _produce(sender, vendor_file: VendorFile, rules: CheckRules, rows: int, exact: bool) -> None:
+    try:
+        for checked in check_batches(vendor_file.batches(rows, exact=exact), rules):
+            sink = pyarrow_.BufferOutputStream()
+            table = pyarrow_.Table.from_pandas(checked.good, preserve_index=True)
+            with pyarrow_.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            message = ("batch", sink.getvalue().to_pybytes(), checked.rejections,
+                       checked.total, checked.rejected, checked.dropped)  # fmt: skip
+            sender.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        sender.send_bytes(pickle.dumps(("done",)))
+    except BaseException as exc:  # the parent decides what an error means
+        sender.send_bytes(pickle.dumps(("error", type(exc).__name__, str(exc))))
+    finally:
+        sender.close()
+        os._exit(0)  # never run the parent's cleanup (its database connections) in the child
+
+
+def _rebuilt(name: str, message: str) -> Exception:
+    if name == NeedsExactReader.__name__:
+        return NeedsExactReader(message)
+    if name == FileRejected.__name__:
+        return FileRejected(message)
+    return RuntimeError(f"checking failed: {name}: {message}")
+
+
+# failures ----------------------------------------------------------------------
+def _rejection_columns(
+    delivery_id: int, failures: pd.DataFrame, problems: list[RowProblem]
+) -> dict[str, list]:
+    return {
+        "delivery_id": [delivery_id] * (len(failures) + len(problems)),
+        "row_number": failures["row_number"].tolist() + [p.row_number for p in problems],
+        "column": failures["column"].tolist() + [None] * len(problems),
+        "value": [storable(v) for v in failures["value"].tolist() + [p.value for p in problems]],
+        "reason": failures["reason"].tolist() + [p.reason for p in problems],
+    }
+
+
+def storable(text: str | None) -> str | None:
+    """Text as received, except NUL, which no database text column can hold: shown as \\x00."""
+    return None if text is None else text.replace("\x00", "\\x00")
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str]) -> pd.DataFrame:
+    """One row per failing cell: row_number, canonical column, value as sent, reason."""
+    parts = [_EMPTY_FAILURES]
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        unplaced = cases[cases["index"].isna()]
+        if not unplaced.empty:  # a check that crashed would otherwise pass every row
+            raise RuntimeError(f"schema check did not run: {unplaced.to_dict('records')}") from exc
+        parts.append(pd.DataFrame({
+            "row_number": cases["index"].astype("int64"),
+            "canonical": cases["column"].astype(str),
+            "value": cases["failure_case"].astype(object),
+            "reason": cases["check"].astype(str).replace({"not_nullable": MISSING_VALUE}),
+        }))  # fmt: skip
+    ids = frame["vendor_record_id"]
+    in_earlier_batch = [value in seen_ids for value in ids.tolist()]  # a set beats Series.isin
+    repeated = ids.notna() & (pd.Series(in_earlier_batch, index=ids.index) | ids.duplicated())
+    seen_ids.update(ids.dropna().tolist())
+    if repeated.any():
+        parts.append(pd.DataFrame({
+            "row_number": frame.index[repeated].astype("int64"),
+            "canonical": "vendor_record_id",
+            "value": ids[repeated].astype(object),
+            "reason": DUPLICATE_ID,
+        }))  # fmt: skip
+    found = pd.concat(parts, ignore_index=True)
+    return found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+
+
+_EMPTY_FAILURES = pd.DataFrame(
+    {"row_number": pd.Series([], dtype="int64"), "canonical": [], "value": [], "reason": []}
+)
+
+
+def _presented(found: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """Failures as the vendor reads them: their own header, the value as sent, the reason."""
+    found = found.sort_values(["row_number"], kind="stable")
+    sent = [None if v is None or v != v else str(v) for v in found["value"].tolist()]
+    reasons = [
+        explain(c, v, r)
+        for c, v, r in zip(found["canonical"], sent, found["reason"].tolist(), strict=True)
+    ]
+    return pd.DataFrame({
+        "row_number": found["row_number"].astype("int64").to_numpy(),
+        "column": [headers.get(c, c) for c in found["canonical"]],
+        "value": pd.Series(sent, dtype=object),
+        "reason": reasons,
+    })  # fmt: skip
