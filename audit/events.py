@@ -43,6 +43,7 @@ class Action(StrEnum):
     AGREEMENT_PURGED = "agreement:data:destroyed"
     DELIVERY_QUARANTINED = "delivery:file:quarantined"
     DISCLOSURE_RECORDED = "disclosure:records:released"
+    CONNECTOR_APPLIED = "connector:document:applied"
 
 
 def cli_actor() -> str:

@@ -158,7 +158,19 @@ class Ingestor:
         for agreement_id in sorted(tally.agreements):
             self.session.add(DeliveryAgreement(delivery_id=delivery.id, agreement_id=agreement_id))
         self._record_outcome(delivery)
+        self._settle_interrupted(delivery)
         return outcome_of(delivery)
+
+    def _settle_interrupted(self, delivery: Delivery) -> None:
+        """Earlier receipts of these same bytes whose processing never finished (a crash
+        after `receive`) become duplicates of this one: they loaded nothing."""
+        stale = self.session.exec(
+            select(Delivery)
+            .where(Delivery.vendor_id == delivery.vendor_id, Delivery.sha256 == delivery.sha256)
+            .where(Delivery.id != delivery.id, Delivery.status == DeliveryStatus.RECEIVED)
+        ).all()
+        for earlier in stale:
+            self._mark_duplicate(earlier, delivery)
 
     def _quarantine(self, delivery: Delivery, day: date) -> IngestOutcome:
         """No agreement covers this file: keep it whole and encrypted, load nothing."""

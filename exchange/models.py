@@ -104,3 +104,39 @@ class RejectedRow(SQLModel, table=True):
     column: str | None = Field(default=None, max_length=100)
     value: str | None = Field(default=None, sa_type=sa.Text)
     reason: str = Field(sa_type=sa.Text)
+
+
+class Connector(SQLModel, table=True):
+    """A configured source of one vendor's files (`exchange.connectors.ConnectorConfig`)."""
+
+    __tablename__ = "connectors"
+
+    name: str = Field(primary_key=True, max_length=64)
+    vendor_id: str = Field(foreign_key="vendors.id", index=True, max_length=64)
+    kind: str = Field(max_length=10)
+    config: str = Field(sa_type=sa.Text)  # the validated configuration as JSON
+    document_sha256: str = Field(max_length=64)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    last_pull_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class PulledFile(SQLModel, table=True):
+    """The pull ledger: each remote file (name, size, version) taken in, and its post-action.
+
+    A file is pulled again only if it is not here; a crash between the
+    delivery's commit and this row costs a re-download that the content hash
+    turns into a `duplicate`, never a second load.
+    """
+
+    __tablename__ = "pulled_files"
+    __table_args__ = (sa.UniqueConstraint("connector", "name", "size", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connector: str = Field(foreign_key="connectors.name", max_length=64)
+    name: str = Field(max_length=1024)
+    size: int = Field(sa_type=sa.BigInteger)
+    version: str = Field(max_length=200)
+    delivery_id: int = Field(foreign_key="deliveries.id")
+    pulled_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    post_action_done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

@@ -15,6 +15,7 @@ import typer
 
 from credx.cli import (
     agreements,
+    connectors,
     credentials,
     deliveries,
     demo,
@@ -44,6 +45,7 @@ app.command("results")(disclosures.results)
 app.command("disclosures")(disclosures.disclosures)
 app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
 app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
+app.add_typer(connectors.app, name="connectors", help="Where vendors' files are pulled from.")
 app.add_typer(credentials.app, name="credentials", help="The credential-code registry.")
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")

@@ -1,0 +1,194 @@
+"""Pulling a connector's files: list, fetch, ingest, record, then the post-action.
+
+Exactly once: a remote file (name, size, version) is taken in only if the
+pull ledger does not have it; the vendor's copy is moved or deleted only
+after the delivery and its ledger row are committed.  A crash anywhere costs
+at most a re-download, which the content hash turns into a `duplicate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from agreements.vendors import get_vendor
+from audit.events import Action, EventLog
+from credx.app import App
+from credx.clock import utcnow
+from credx.database import session_scope
+from credx.errors import InvalidInput, NotFound
+from credx.settings import Settings
+from exchange.connectors import ConnectorConfig
+from exchange.deliveries import ingest_file
+from exchange.models import Connector, PulledFile
+from exchange.sources import FileSource, LocalDropFolder, RemoteFile
+
+
+@dataclass(frozen=True)
+class Applied:
+    name: str
+    version: int
+    changed: bool
+
+
+def parse_connector(text: str, source: str) -> ConnectorConfig:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{source}: a connector document is a mapping of fields")
+    try:
+        config = ConnectorConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"{source}: {problems}") from None
+    if getattr(config, config.kind) is None:
+        raise InvalidInput(
+            f"{source}: kind is {config.kind}, so a `{config.kind}:` section is needed"
+        )
+    others = [k for k in ("sftp", "s3", "local") if k != config.kind and getattr(config, k)]
+    if others:
+        raise InvalidInput(
+            f"{source}: kind is {config.kind}; remove the {', '.join(others)} section"
+        )
+    return config
+
+
+def apply_connector(session: Session, text: str, source: str, actor: str) -> Applied:
+    """Store a connector document; the same document again changes nothing."""
+    config = parse_connector(text, source)
+    get_vendor(session, config.vendor)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    connector = session.get(Connector, config.name)
+    if connector is not None and connector.document_sha256 == digest:
+        return Applied(config.name, connector.version, changed=False)
+    if connector is None:
+        connector = Connector(name=config.name, vendor_id=config.vendor, kind=config.kind,
+                              config="{}", document_sha256=digest, version=0)  # fmt: skip
+        session.add(connector)
+    connector.vendor_id, connector.kind = config.vendor, config.kind
+    connector.config = config.model_dump_json()
+    connector.document_sha256, connector.version = digest, connector.version + 1
+    connector.updated_at = utcnow()
+    session.flush()
+    EventLog(session).record(
+        Action.CONNECTOR_APPLIED, f"connector:{config.name}", actor,
+        version=connector.version, sha256=digest,
+    )  # fmt: skip
+    return Applied(config.name, connector.version, changed=True)
+
+
+def load_config(session: Session, name: str) -> ConnectorConfig:
+    connector = session.get(Connector, name)
+    if connector is None:
+        raise NotFound(f"no connector {name!r} (see `credx connectors list`)")
+    return ConnectorConfig.model_validate_json(connector.config)
+
+
+def list_connectors(session: Session) -> list[Connector]:
+    return list(session.exec(select(Connector).order_by(col(Connector.name))))
+
+
+def open_source(config: ConnectorConfig, settings: Settings) -> FileSource:
+    """The `FileSource` for a connector; vendor SDKs load only when used."""
+    label = f"{config.kind}:{config.name}"
+    if config.kind == "local":
+        return LocalDropFolder(config.local.directory, config.local.settle_seconds)
+    if config.kind == "sftp":
+        from exchange.sftp import SftpSource
+
+        return SftpSource(config.sftp, label=label)
+    from exchange.s3 import S3Source
+
+    return S3Source(config.s3, label=label)
+
+
+@dataclass
+class PulledItem:
+    name: str
+    size: int
+    status: str  # would_pull | pulled | already_pulled
+    delivery_id: int | None = None
+    outcome: dict | None = None
+
+
+@dataclass
+class PullReport:
+    connector: str
+    items: list[PulledItem] = field(default_factory=list)
+
+
+def pull(
+    app: App, name: str, *, actor: str, dry_run: bool = False,
+    on_file: Callable[[PulledItem], None] | None = None,
+) -> PullReport:  # fmt: skip
+    """Pull every ready file of a connector once (or, with `dry_run`, say what would come)."""
+    with session_scope(app.engine) as session:
+        config = load_config(session, name)
+    report = PullReport(name)
+    source = open_source(config, app.settings)
+    with source, tempfile.TemporaryDirectory(prefix="credx-pull-", dir=app.settings.home) as tmp:
+        for item in source.ready_files():
+            entry = _pull_one(app, config, source, item, Path(tmp), actor, dry_run)
+            report.items.append(entry)
+            if on_file:
+                on_file(entry)
+    if not dry_run:
+        with session_scope(app.engine) as session:
+            session.get(Connector, name).last_pull_at = utcnow()
+    return report
+
+
+def _pull_one(
+    app: App, config: ConnectorConfig, source: FileSource, item: RemoteFile, tmp: Path,
+    actor: str, dry_run: bool,
+) -> PulledItem:  # fmt: skip
+    with session_scope(app.engine) as session:
+        known = _ledger_entry(session, config.name, item)
+        known_id = known.id if known else None
+        needs_post_action = known is not None and known.post_action_done_at is None
+    if known_id is not None:
+        if needs_post_action and not dry_run:  # the commit happened; the clean-up did not
+            _post_action(app, source, item, known_id)
+        return PulledItem(item.name, item.size, "already_pulled", known.delivery_id)
+    if dry_run:
+        return PulledItem(item.name, item.size, "would_pull")
+    outcome = ingest_file(
+        app, source.fetch(item, tmp), config.vendor, actor=actor,
+        source=f"{config.kind}:{config.name}", original_name=item.name,
+    )  # fmt: skip
+    with session_scope(app.engine) as session:
+        entry = PulledFile(connector=config.name, name=item.name, size=item.size,
+                           version=item.version, delivery_id=outcome.delivery_id)  # fmt: skip
+        session.add(entry)
+        session.flush()
+        entry_id = entry.id
+    _post_action(app, source, item, entry_id)
+    return PulledItem(item.name, item.size, "pulled", outcome.delivery_id, outcome.as_json())
+
+
+def _ledger_entry(session: Session, connector: str, item: RemoteFile) -> PulledFile | None:
+    return session.exec(
+        select(PulledFile).where(
+            PulledFile.connector == connector,
+            PulledFile.name == item.name,
+            PulledFile.size == item.size,
+            PulledFile.version == item.version,
+        )
+    ).first()
+
+
+def _post_action(app: App, source: FileSource, item: RemoteFile, entry_id: int) -> None:
+    source.committed(item)
+    with session_scope(app.engine) as session:
+        session.get(PulledFile, entry_id).post_action_done_at = utcnow()

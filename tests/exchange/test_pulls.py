@@ -1,0 +1,118 @@
+"""Connectors and the pull ledger: each remote file taken in exactly once, clean-up after commit."""
+
+import pytest
+from sqlmodel import select
+
+from credx.database import session_scope
+from credx.errors import CredxError, InvalidInput
+from exchange.deliveries import ingest_file
+from exchange.ingest import Ingestor
+from exchange.models import Delivery, ExamResult, PulledFile
+from exchange.pulls import apply_connector, pull
+from exchange.sources import LocalDropFolder
+from tests.factories import csv_text, exam_rows, make_vendor, write_file
+
+
+def connector_text(vendor: str, drop) -> str:
+    return (
+        f"name: {vendor}-drop\nvendor: {vendor}\nkind: local\n"
+        f"local:\n  directory: {drop}\n  settle_seconds: 0\n"
+    )
+
+
+def local_connector(app, tmp_path, vendor: str) -> str:
+    drop = tmp_path / "drop"
+    drop.mkdir(exist_ok=True)
+    with session_scope(app.engine) as session:
+        return apply_connector(session, connector_text(vendor, drop), "drop.yaml", "test").name
+
+
+def counts(app) -> tuple[int, int, int]:
+    with session_scope(app.engine) as session:
+        return (
+            len(session.exec(select(Delivery)).all()),
+            len(session.exec(select(ExamResult)).all()),
+            len(session.exec(select(PulledFile)).all()),
+        )
+
+
+def test_apply_is_idempotent_and_refuses_bad_documents(app, tmp_path):
+    vendor = make_vendor(app)
+    assert local_connector(app, tmp_path, vendor) == "nccer-drop"
+    text = connector_text(vendor, tmp_path / "drop")
+    with session_scope(app.engine) as session:
+        assert apply_connector(session, text, "drop.yaml", "test").changed is False
+        with pytest.raises(InvalidInput, match="sftp"):
+            apply_connector(session, "name: x-sftp\nvendor: nccer\nkind: sftp\n", "x.yaml", "t")
+        bad_key = (
+            "name: x-sftp\nvendor: nccer\nkind: sftp\nsftp:\n  host: h\n  username: u\n"
+            "  key_file: /k\n  host_key: 'MD5:aa:bb'\n"
+        )
+        with pytest.raises(InvalidInput, match="host_key"):
+            apply_connector(session, bad_key, "x.yaml", "t")
+        with pytest.raises(CredxError, match="unknown vendor"):
+            apply_connector(session, text.replace("vendor: nccer", "vendor: nobody"), "y", "t")
+
+
+def test_a_pull_takes_each_file_once_and_cleans_up_after_commit(app, tmp_path):
+    vendor = make_vendor(app)
+    name = local_connector(app, tmp_path, vendor)
+    write_file(tmp_path / "drop", "a.csv", csv_text(exam_rows(3)))
+    preview = pull(app, name, actor="test", dry_run=True)
+    assert [i.status for i in preview.items] == ["would_pull"] and counts(app) == (0, 0, 0)
+    report = pull(app, name, actor="test")
+    assert [i.status for i in report.items] == ["pulled"] and counts(app) == (1, 3, 1)
+    assert not (tmp_path / "drop" / "a.csv").exists()
+
+
+class CrashingAfterCommit(LocalDropFolder):
+    """Dies where a worker could: after the delivery committed, before the clean-up."""
+
+    crashes = 1
+
+    def committed(self, item):
+        if CrashingAfterCommit.crashes:
+            CrashingAfterCommit.crashes -= 1
+            raise KeyboardInterrupt("killed")
+        super().committed(item)
+
+
+def test_a_crash_before_the_post_action_is_finished_on_the_next_run(app, tmp_path, monkeypatch):
+    vendor = make_vendor(app)
+    name = local_connector(app, tmp_path, vendor)
+    write_file(tmp_path / "drop", "a.csv", csv_text(exam_rows(4)))
+    CrashingAfterCommit.crashes = 1
+    monkeypatch.setattr("exchange.pulls.LocalDropFolder", CrashingAfterCommit)
+    with pytest.raises(KeyboardInterrupt):
+        pull(app, name, actor="test")
+    assert counts(app) == (1, 4, 1) and (tmp_path / "drop" / "a.csv").exists()
+    report = pull(app, name, actor="test")
+    assert [i.status for i in report.items] == ["already_pulled"]
+    assert counts(app) == (1, 4, 1) and not (tmp_path / "drop" / "a.csv").exists()
+
+
+def test_a_lost_ledger_row_costs_a_download_not_a_second_load(app, tmp_path):
+    vendor = make_vendor(app)
+    name = local_connector(app, tmp_path, vendor)
+    path = write_file(tmp_path / "drop", "a.csv", csv_text(exam_rows(5)))
+    ingest_file(app, path, vendor, actor="test")  # committed, but the ledger never heard of it
+    [item] = pull(app, name, actor="test").items
+    assert item.outcome["status"] == "duplicate"
+    assert counts(app) == (2, 5, 1)
+
+
+def test_a_crash_after_receipt_is_settled_when_the_file_comes_again(app, tmp_path):
+    vendor = make_vendor(app)
+    name = local_connector(app, tmp_path, vendor)
+    path = write_file(tmp_path / "drop", "a.csv", csv_text(exam_rows(2)))
+    with session_scope(app.engine) as session:  # received and committed, never processed
+        stale = (
+            Ingestor(session, app.vault(session), actor="t")
+            .receive(path, vendor, source="test", original_name="a.csv")
+            .id
+        )
+    [item] = pull(app, name, actor="test").items
+    assert item.outcome["status"] == "loaded" and counts(app) == (2, 2, 1)
+    with session_scope(app.engine) as session:
+        earlier = session.get(Delivery, stale)
+        assert (earlier.status, earlier.duplicate_of) == ("duplicate", item.delivery_id)
