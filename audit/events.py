@@ -44,6 +44,7 @@ class Action(StrEnum):
     DELIVERY_QUARANTINED = "delivery:file:quarantined"
     DISCLOSURE_RECORDED = "disclosure:records:released"
     CONNECTOR_APPLIED = "connector:document:applied"
+    JOB_FINISHED = "worker:job:finished"
 
 
 def cli_actor() -> str:

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         description="Files at least this large are checked in a second process while the "
         "first writes (two cores); smaller ones in one process.",
     )
+    worker_lease_seconds: int = Field(
+        default=1800,
+        ge=0,
+        description="A job claimed longer ago than this by a worker that has not finished it "
+        "is taken over (the worker died); pulls are exactly-once, so a re-run is safe.",
+    )
+    worker_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often an idle worker looks for new jobs."
+    )
     drop_settle_seconds: float = Field(
         default=5.0,
         ge=0,

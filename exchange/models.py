@@ -140,3 +140,28 @@ class PulledFile(SQLModel, table=True):
     delivery_id: int = Field(foreign_key="deliveries.id")
     pulled_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     post_action_done_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class Job(SQLModel, table=True):
+    """Work the scheduler enqueued; workers claim it through the database.
+
+    `key` is unique (e.g. `pull:nccer-sftp:2026-11-27`), so a run can be
+    enqueued any number of times and exists once.  A claim older than its
+    lease (the worker died) can be claimed again: pulls are exactly-once
+    through the pull ledger, so running one again is safe.
+    """
+
+    __tablename__ = "jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=20)
+    target: str = Field(max_length=64)
+    run_after: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True), index=True
+    )
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)

@@ -25,6 +25,7 @@ from credx.cli import (
     retention,  # noqa: F401  (registers purge and verify-certificate)
     setup,
     vendors,
+    worker,
 )
 from credx.cli.common import err_console
 from credx.errors import CredxError
@@ -43,6 +44,7 @@ app.command("sweep")(deliveries.sweep_command)
 app.command("rejections")(deliveries.rejections)
 app.command("results")(disclosures.results)
 app.command("disclosures")(disclosures.disclosures)
+app.command("worker")(worker.worker)
 app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
 app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
 app.add_typer(connectors.app, name="connectors", help="Where vendors' files are pulled from.")

@@ -1,0 +1,70 @@
+"""The job queue in the database: enqueue once per key, claim without collisions.
+
+On PostgreSQL several workers claim with `SELECT ... FOR UPDATE SKIP LOCKED`,
+so no job runs twice at once and none is lost; on SQLite one worker runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from credx.clock import utcnow
+from exchange.models import Job
+
+LEASE = timedelta(minutes=30)  # default: a claim older than this belongs to a dead worker
+MAX_ATTEMPTS = 5
+
+
+def enqueue(session: Session, *, kind: str, target: str, key: str) -> bool:
+    """Add a job unless one with `key` exists; True if this call added it."""
+    if session.exec(select(Job.id).where(Job.key == key)).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(Job(key=key, kind=kind, target=target))
+    except IntegrityError:  # another scheduler enqueued the same key first
+        return False
+    return True
+
+
+def claim(
+    session: Session, worker: str, *, lease: timedelta = LEASE, now: datetime | None = None
+) -> Job | None:
+    """Take the oldest runnable job; the caller commits at once so others see the claim."""
+    now = now or utcnow()
+    query = (
+        select(Job)
+        .where(col(Job.finished_at).is_(None), Job.run_after <= now)
+        .where(or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) <= now - lease))
+        .order_by(col(Job.run_after), col(Job.id))
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job = session.exec(query).first()
+    if job is None:
+        return None
+    job.claimed_by, job.claimed_at, job.attempts = worker, now, job.attempts + 1
+    session.flush()
+    return job
+
+
+def finish(session: Session, job_id: int, error: str | None = None) -> None:
+    """Done, or failed: retried later with backoff until MAX_ATTEMPTS, then given up."""
+    job = session.get(Job, job_id)
+    if error is None or job.attempts >= MAX_ATTEMPTS:
+        job.finished_at, job.error = utcnow(), error
+    else:
+        job.error, job.claimed_by, job.claimed_at = error, None, None
+        job.run_after = utcnow() + timedelta(minutes=2**job.attempts)
+    session.flush()
+
+
+def pending(session: Session) -> list[Job]:
+    return list(
+        session.exec(select(Job).where(col(Job.finished_at).is_(None)).order_by(col(Job.id)))
+    )

@@ -1,0 +1,91 @@
+"""The worker: cron runs enqueued once, jobs claimed once, and SIGKILL loses nothing."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+
+from credx.database import session_scope
+from exchange.jobs import claim, enqueue
+from exchange.models import ExamResult, Job
+from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
+from tests.exchange.test_pulls import local_connector
+from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
+
+WORKER = [sys.executable, "-c", "from credx.cli import main; main()", "worker", "--once"]
+
+
+def test_the_last_fire_time_of_a_nightly_schedule():
+    at = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    assert last_fire_time("30 2 * * *", "UTC", at) == datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
+    before = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    assert last_fire_time("30 2 * * *", "UTC", before).day == 26
+    chicago = last_fire_time("0 2 * * *", "America/Chicago", at)
+    assert chicago.astimezone(UTC) == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def test_due_runs_are_enqueued_once_and_run(app, tmp_path):
+    vendor = make_vendor(app)
+    local_connector(app, tmp_path, vendor)
+    write_file(tmp_path / "drop", "a.csv", csv_text([ExamResultFaker(1).row(1)]))
+    first = enqueue_due(app)
+    assert any(k.startswith("pull:nccer-drop:") for k in first)
+    assert enqueue_due(app) == []
+    assert run_until_idle(app, "w1") == 2  # the pull and the retention purge
+    with session_scope(app.engine) as session:
+        assert len(session.exec(select(ExamResult)).all()) == 1
+        assert all(j.finished_at and not j.error for j in session.exec(select(Job)))
+
+
+def test_two_workers_never_claim_the_same_job(app):
+    with session_scope(app.engine) as session:
+        for n in range(2):
+            enqueue(session, kind="pull", target="x", key=f"k{n}")
+    with Session(app.engine) as one, Session(app.engine) as two:
+        first = claim(one, "w1")
+        if app.engine.dialect.name == "postgresql":  # SKIP LOCKED: both get work, not the same
+            second = claim(two, "w2")
+            assert sorted([first.key, second.key]) == ["k0", "k1"]
+        else:  # SQLite has one writer: a second claimer is refused while the first holds it
+            two.connection().exec_driver_sql("PRAGMA busy_timeout=100")
+            with pytest.raises(OperationalError, match="locked"):
+                claim(two, "w2")
+        one.rollback()
+        two.rollback()
+
+
+def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_path, cli_env):
+    """30 trials: files arrive, a worker is SIGKILLed at a random moment, another finishes."""
+    vendor = make_vendor(app)
+    name = local_connector(app, tmp_path, vendor)
+    env = {**os.environ, **cli_env, "CREDX_WORKER_LEASE_SECONDS": "0"}
+    rng = random.Random(20261127)
+    rows_per_file, expected, killed = 300, 0, 0
+    for trial in range(30):
+        for f in range(2):
+            faker = ExamResultFaker(trial * 10 + f, vendor_prefix=f"T{trial}F{f}-")
+            write_file(tmp_path / "drop", f"t{trial}-{f}.csv",
+                       csv_text([faker.row(n) for n in range(1, rows_per_file + 1)]))  # fmt: skip
+            expected += rows_per_file
+        with session_scope(app.engine) as session:
+            enqueue(session, kind="pull", target=name, key=f"trial-{trial}")
+        victim = subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            victim.wait(timeout=rng.uniform(0.5, 3.5))
+        except subprocess.TimeoutExpired:
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            killed += 1
+        subprocess.run(WORKER, env=env, check=True, capture_output=True, timeout=120)
+    with session_scope(app.engine) as session:
+        loaded = session.exec(select(ExamResult.vendor_record_id)).all()
+    assert len(loaded) == expected and len(set(loaded)) == expected
+    assert list((tmp_path / "drop").iterdir()) == []
+    assert killed >= 10  # the trials really did kill workers mid-way
