@@ -35,7 +35,13 @@ class App:
 
     @cached_property
     def store(self) -> BlobStore:
-        return open_blob_store(self.settings.resolved_blob_url)
+        settings = self.settings
+        return open_blob_store(
+            settings.resolved_blob_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+            s3_profile=settings.s3_profile,
+        )
 
     @cached_property
     def keyring(self) -> KeyRing:

@@ -45,7 +45,22 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(
         default=None,
         description="Where encrypted files are stored. Default: directory `blobs` in the home "
-        "(`file:///path` or a plain path).",
+        "(`file:///path` or a plain path); `s3://bucket/prefix` for an S3 bucket.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible store (MinIO, Ceph, ...) for an `s3://` "
+        "blob URL. Default: AWS S3. Credentials come from the standard AWS chain, never "
+        "from credx settings.",
+    )
+    s3_region: str | None = Field(
+        default=None,
+        description="Region of the `s3://` blob bucket. Default: from the AWS configuration.",
+    )
+    s3_profile: str | None = Field(
+        default=None,
+        description="Named AWS profile for the `s3://` blob store. Default: the standard "
+        "credential chain (environment, instance or task role, ...).",
     )
     keys_dir: Path | None = Field(
         default=None,

@@ -1,4 +1,4 @@
-"""Where encrypted blobs live: one `BlobStore` interface, a local implementation.
+"""Where encrypted blobs live: one `BlobStore` interface; local here, S3 in `exchange.s3`.
 
 Implementations translate their own errors into builtins (`FileNotFoundError`)
 so callers never depend on a vendor SDK's exceptions.  The store only ever sees
@@ -71,9 +71,24 @@ class LocalBlobStore:
         return self._path(key).is_file()
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """A store from `CREDX_BLOB_URL`: a path or `file://` URL (S3 arrives with connectors)."""
+def open_blob_store(
+    url: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    s3_region: str | None = None,
+    s3_profile: str | None = None,
+) -> BlobStore:
+    """A store from `CREDX_BLOB_URL`: a path, a `file://` URL or `s3://bucket/prefix`."""
     parsed = urlparse(url)
     if parsed.scheme in ("", "file"):
         return LocalBlobStore(Path(parsed.path if parsed.scheme else url))
-    raise CredxError(f"unsupported blob store URL {url!r}: use a directory path or file:///path")
+    if parsed.scheme == "s3" and parsed.netloc:
+        from exchange.s3 import S3BlobStore  # boto3 loads only when S3 is used
+
+        return S3BlobStore.from_url(
+            url, endpoint_url=s3_endpoint_url, region=s3_region, profile=s3_profile
+        )
+    raise CredxError(
+        f"unsupported blob store URL {url!r}: use a directory path, file:///path "
+        "or s3://bucket/prefix"
+    )
