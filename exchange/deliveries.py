@@ -104,10 +104,15 @@ def sweep(
     swept = []
     with source, tempfile.TemporaryDirectory(prefix="credx-pull-", dir=app.settings.home) as tmp:
         for item in source.ready_files():
-            outcome = ingest_file(
-                app, source.fetch(item, Path(tmp)), vendor_id, actor=actor, mapping=mapping,
-                source=source.label, original_name=item.name,
-            )  # fmt: skip
+            fetched = source.fetch(item, Path(tmp))
+            try:
+                outcome = ingest_file(
+                    app, fetched, vendor_id, actor=actor, mapping=mapping,
+                    source=source.label, original_name=item.name,
+                )  # fmt: skip
+            finally:
+                if fetched.parent == Path(tmp):  # a downloaded plaintext copy: gone once stored
+                    fetched.unlink(missing_ok=True)
             source.committed(item)
             swept.append(SweptFile(item.name, outcome))
     return swept

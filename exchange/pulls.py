@@ -163,10 +163,15 @@ def _pull_one(
         return PulledItem(item.name, item.size, "already_pulled", known.delivery_id)
     if dry_run:
         return PulledItem(item.name, item.size, "would_pull")
-    outcome = ingest_file(
-        app, source.fetch(item, tmp), config.vendor, actor=actor,
-        source=f"{config.kind}:{config.name}", original_name=item.name,
-    )  # fmt: skip
+    fetched = source.fetch(item, tmp)
+    try:
+        outcome = ingest_file(
+            app, fetched, config.vendor, actor=actor,
+            source=f"{config.kind}:{config.name}", original_name=item.name,
+        )  # fmt: skip
+    finally:
+        if fetched.parent == tmp:  # a downloaded plaintext copy: gone as soon as it is stored
+            fetched.unlink(missing_ok=True)
     with session_scope(app.engine) as session:
         entry = PulledFile(connector=config.name, name=item.name, size=item.size,
                            version=item.version, delivery_id=outcome.delivery_id)  # fmt: skip
