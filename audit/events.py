@@ -45,6 +45,7 @@ class Action(StrEnum):
     DISCLOSURE_RECORDED = "disclosure:records:released"
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
+    FILE_MISSING = "connector:file:missing"
 
 
 def cli_actor() -> str:

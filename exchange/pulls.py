@@ -9,10 +9,13 @@ at most a re-download, which the content hash turns into a `duplicate`.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ValidationError
@@ -97,6 +100,45 @@ def load_config(session: Session, name: str) -> ConnectorConfig:
 
 def list_connectors(session: Session) -> list[Connector]:
     return list(session.exec(select(Connector).order_by(col(Connector.name))))
+
+
+def missing_today(session: Session, connector: Connector, now: datetime) -> bool:
+    """True when the connector expects a file by `expect_by` (its local time) today and
+    none has been pulled since the start of its local day."""
+    config = ConnectorConfig.model_validate_json(connector.config)
+    if config.expect_by is None:
+        return False
+    local = now.astimezone(ZoneInfo(config.timezone))
+    hour, minute = (int(part) for part in config.expect_by.split(":"))
+    if (local.hour, local.minute) < (hour, minute):
+        return False
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    pulled = session.exec(
+        select(PulledFile.id)
+        .where(PulledFile.connector == connector.name, PulledFile.pulled_at >= day_start)
+        .limit(1)
+    ).first()
+    return pulled is None
+
+
+def record_missing_files(session: Session, now: datetime, actor: str) -> list[str]:
+    """Alert (once per connector and local day) for nightly files that did not come."""
+    alerted = []
+    log = EventLog(session)
+    for connector in list_connectors(session):
+        if not missing_today(session, connector, now):
+            continue
+        config = ConnectorConfig.model_validate_json(connector.config)
+        day = now.astimezone(ZoneInfo(config.timezone)).date().isoformat()
+        subject = f"connector:{connector.name}"
+        if any(
+            e.action == Action.FILE_MISSING and json.loads(e.payload).get("day") == day
+            for e in log.for_subject(subject)
+        ):
+            continue
+        log.record(Action.FILE_MISSING, subject, actor, day=day, expect_by=config.expect_by)
+        alerted.append(connector.name)
+    return alerted
 
 
 def open_source(config: ConnectorConfig, settings: Settings) -> FileSource:

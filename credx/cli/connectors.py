@@ -10,9 +10,17 @@ from rich.table import Table
 
 from audit.events import cli_actor
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
+from credx.clock import utcnow
 from credx.database import session_scope
 from credx.errors import InvalidInput
-from exchange.pulls import PulledItem, apply_connector, list_connectors, pull
+from exchange.pulls import (
+    PulledItem,
+    apply_connector,
+    list_connectors,
+    missing_today,
+    pull,
+    record_missing_files,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -38,21 +46,25 @@ def apply(
 
 @app.command("list")
 def list_(json_output: JsonFlag = False) -> None:
-    """Connectors with their vendor, kind, schedule and last pull."""
+    """Connectors with their vendor, kind and last pull; flags a nightly file that has not
+    come by the connector's `expect_by` time (and records that alert in the event log)."""
     ctx = app_context()
+    now = utcnow()
     with session_scope(ctx.engine) as session:
+        record_missing_files(session, now, cli_actor())
         rows = [
             {"name": c.name, "vendor": c.vendor_id, "kind": c.kind, "version": c.version,
-             "last_pull_at": c.last_pull_at}
+             "last_pull_at": c.last_pull_at, "file_missing": missing_today(session, c, now)}
             for c in list_connectors(session)
         ]  # fmt: skip
     if json_output:
         print_json(rows)
         return
-    table = Table("name", "vendor", "kind", "version", "last pull (UTC)")
+    table = Table("name", "vendor", "kind", "version", "last pull (UTC)", "today's file")
     for r in rows:
         last = f"{r['last_pull_at']:%Y-%m-%d %H:%M}" if r["last_pull_at"] else "never"
-        table.add_row(r["name"], r["vendor"], r["kind"], str(r["version"]), last)
+        missing = "[bold red]MISSING[/]" if r["file_missing"] else ""
+        table.add_row(r["name"], r["vendor"], r["kind"], str(r["version"]), last, missing)
     console.print(table)
 
 

@@ -116,3 +116,27 @@ def test_a_crash_after_receipt_is_settled_when_the_file_comes_again(app, tmp_pat
     with session_scope(app.engine) as session:
         earlier = session.get(Delivery, stale)
         assert (earlier.status, earlier.duplicate_of) == ("duplicate", item.delivery_id)
+
+
+def test_a_nightly_file_that_did_not_come_is_flagged_once(app, tmp_path):
+    from datetime import UTC, datetime
+
+    from audit.events import EventLog
+    from exchange.models import Connector
+    from exchange.pulls import missing_today, record_missing_files
+
+    vendor = make_vendor(app)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    text = connector_text(vendor, drop) + 'expect_by: "06:00"\ntimezone: America/Chicago\n'
+    with session_scope(app.engine) as session:
+        apply_connector(session, text, "drop.yaml", "test")
+    early = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)  # 05:00 in Chicago
+    late = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 07:00 in Chicago
+    with session_scope(app.engine) as session:
+        connector = session.get(Connector, "nccer-drop")
+        assert not missing_today(session, connector, early)
+        assert missing_today(session, connector, late)
+        assert record_missing_files(session, late, "test") == ["nccer-drop"]
+        assert record_missing_files(session, late, "test") == []
+        assert len(EventLog(session).for_subject("connector:nccer-drop")) == 2  # applied, missing
