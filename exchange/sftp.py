@@ -14,7 +14,7 @@ file is ready when its size and mtime are the same in two listings
 `sidecar: sha256` when `NAME.sha256` exists, whose digest the download must
 then match.
 
-Downloads keep up to `max_requests` reads in flight (`_ReadPipeline`), like
+Downloads keep up to `max_requests` reads in flight (`ReadPipeline`), like
 OpenSSH's own client.  paramiko's `SFTPFile.prefetch(max_concurrent_requests=)`
 is not used: its bounded mode has a race (paramiko PR #2519, open in 4.0) in
 which a reader that drains every outstanding request during the prefetch
@@ -33,7 +33,6 @@ because a blocked paramiko read does not always notice a dead peer.
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import functools
 import hashlib
@@ -46,17 +45,22 @@ import stat
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import paramiko
-from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
 from exchange.connectors import SftpSettings
 from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError
+from exchange.ssh import (
+    SAFE_READ_SIZE,
+    PinnedHostKey,
+    ReadPipeline,
+    RemoteChanged,
+    SftpTransport,
+)
 
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
@@ -67,7 +71,6 @@ T = TypeVar("T")
 # OpenSSH's sftp-server serves reads up to 255 KiB and its own client asks for that much;
 # servers that cap lower answer short, and the pipeline then asks for the rest.
 READ_SIZE = 255 * 1024
-SAFE_READ_SIZE = 32 * 1024  # what every SFTP server serves whole
 MAX_IN_FLIGHT = 64 * 1024 * 1024  # bytes requested but not yet read: bounds memory
 MAX_PACKET = 256 * 1024  # lets a 255 KiB read arrive in one SSH packet
 # The channel window: how much the server may send ahead of our reads.  OpenSSH's client uses
@@ -84,131 +87,6 @@ SIDECAR_MAX_BYTES = 4096
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 # what a dropped or stalled connection raises, whatever state paramiko's threads are in
 DROPPED = (paramiko.SSHException, EOFError, ConnectionError, TimeoutError)
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """`SHA256:` + unpadded base64 of the key blob's SHA-256, exactly as `ssh-keygen -l`."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
-
-
-class HostKeyRefused(SourceError):
-    """The server's host key is not the pinned one; nothing was sent to it."""
-
-
-class _PinnedHostKey(paramiko.MissingHostKeyPolicy):
-    """Accepts exactly the pinned key.  SSHClient consults it for every server because we
-    load no known_hosts; raising here aborts the connection before authentication."""
-
-    def __init__(self, expected: str, where: str):
-        self.expected = expected
-        self.where = where
-
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
-        offered = fingerprint(key)
-        if offered != self.expected:
-            raise HostKeyRefused(
-                f"the SFTP server {self.where} offered host key {offered} ({key.get_name()}), "
-                f"but the connector pins {self.expected}; nothing was downloaded. Do not just "
-                "accept the new key: it can mean someone is between us and the vendor. Confirm "
-                "the fingerprint with the vendor by another channel (phone, signed mail) before "
-                "changing host_key."
-            )
-
-
-class _Transport(paramiko.Transport):
-    """paramiko's transport preferring AES-GCM, an AEAD cipher that needs no separate MAC
-    pass: on loopback it moved ~40% more per second than paramiko's first choice
-    (aes128-ctr with hmac-sha2-256).  Every other cipher stays on offer, after it, for
-    servers without GCM; `algorithms` can still disable any of them."""
-
-    _preferred_ciphers = (
-        "aes128-gcm@openssh.com",
-        "aes256-gcm@openssh.com",
-        *(name for name in paramiko.Transport._preferred_ciphers if "-gcm@" not in name),
-    )
-
-
-class _RemoteChanged(SourceError):
-    """The vendor's file changed between listing and download (or during it)."""
-
-
-class _ReadPipeline:
-    """Reads a remote file front to back with at most `depth` READ requests in flight, and
-    yields the data in file order.  Memory stays at `depth` x `read_size` at most.
-
-    A server may answer a read with fewer bytes than asked (older OpenSSH caps at 64 KiB);
-    the rest is asked for again at once and later reads use the smaller size.  A server that
-    refuses large reads outright gets them again at 32 KiB.  End of file before `size`
-    means the file shrank, which `_RemoteChanged` reports.
-    """
-
-    def __init__(
-        self, sftp: paramiko.SFTPClient, handle: bytes, size: int, read_size: int, depth: int
-    ):
-        self._sftp, self._handle, self._size = sftp, handle, size
-        self._read_size, self._depth = read_size, depth
-        self._in_flight: deque[tuple[int, int, int, int]] = deque()  # num, offset, wanted, asked
-        self._responses: dict[int, tuple[int, paramiko.Message]] = {}
-        self._next = 0
-
-    def _async_response(self, kind: int, msg: paramiko.Message, num: int) -> None:
-        """Called by `SFTPClient._read_response` for each answer to one of our requests."""
-        self._responses[num] = (kind, msg)
-
-    def chunks(self) -> Iterator[bytes]:
-        while True:
-            self._fill()
-            if not self._in_flight:
-                return
-            num, offset, wanted, asked = self._in_flight.popleft()
-            data = self._answer(num, offset, asked)
-            if len(data) < wanted:
-                self._request(offset + len(data), wanted - len(data), front=True)
-            if data:
-                yield data
-
-    def _fill(self) -> None:
-        while self._next < self._size and len(self._in_flight) < self._depth:
-            length = min(self._read_size, self._size - self._next)
-            self._request(self._next, length)
-            self._next += length
-
-    def _request(self, offset: int, wanted: int, *, front: bool = False) -> None:
-        asked = min(wanted, self._read_size)
-        num = self._sftp._async_request(self, CMD_READ, self._handle, int64(offset), asked)
-        entry = (num, offset, wanted, asked)
-        if front:  # the rest of a short answer comes before everything asked for later
-            self._in_flight.appendleft(entry)
-        else:
-            self._in_flight.append(entry)
-
-    def _answer(self, num: int, offset: int, asked: int) -> bytes:
-        while num not in self._responses:
-            self._sftp._read_response()
-        kind, msg = self._responses.pop(num)
-        if kind == CMD_DATA:
-            data = msg.get_string()
-            if not data:
-                raise self._shrank(offset)
-            if len(data) < asked and offset + len(data) < self._size:
-                self._read_size = max(SAFE_READ_SIZE, min(self._read_size, len(data)))
-            return data
-        if kind != CMD_STATUS:
-            raise paramiko.SFTPError(f"unexpected SFTP response {kind} to a read")
-        try:
-            self._sftp._convert_status(msg)
-        except EOFError:
-            raise self._shrank(offset) from None
-        except OSError:
-            if asked <= SAFE_READ_SIZE:
-                raise
-            self._read_size = SAFE_READ_SIZE  # nothing read: the caller asks again, smaller
-            return b""
-        raise paramiko.SFTPError("the server answered a read with no data")
-
-    def _shrank(self, offset: int) -> _RemoteChanged:
-        return _RemoteChanged(f"it ended at byte {offset}, the listing said {self._size} bytes")
 
 
 class SftpSource:
@@ -297,7 +175,7 @@ class SftpSource:
         settings = self.settings
         key = self._private_key()
         client = paramiko.SSHClient()  # no known_hosts loaded: the pin below decides
-        client.set_missing_host_key_policy(_PinnedHostKey(settings.host_key, self.where))
+        client.set_missing_host_key_policy(PinnedHostKey(settings.host_key, self.where))
         try:
             client.connect(
                 settings.host, settings.port, settings.username, pkey=key, sock=self._socket(),
@@ -305,7 +183,7 @@ class SftpSource:
                 banner_timeout=settings.connect_timeout, auth_timeout=settings.connect_timeout,
                 channel_timeout=settings.connect_timeout,
                 disabled_algorithms=settings.algorithms,
-                transport_factory=functools.partial(_Transport,
+                transport_factory=functools.partial(SftpTransport,
                     default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET),
             )  # fmt: skip
             client.get_transport().set_keepalive(KEEPALIVE_SECONDS)
@@ -480,7 +358,7 @@ class SftpSource:
             final = partial.with_suffix("")
             os.replace(partial, final)
             return final
-        except _RemoteChanged as exc:
+        except RemoteChanged as exc:
             partial.unlink(missing_ok=True)
             raise SourceError(
                 f"{item.name} on {self.where} changed while it was being taken ({exc}); it is "
@@ -506,13 +384,13 @@ class SftpSource:
                 raise
         received = partial.stat().st_size
         if received != item.size:
-            raise _RemoteChanged(f"{received} bytes arrived, the listing said {item.size}")
+            raise RemoteChanged(f"{received} bytes arrived, the listing said {item.size}")
         return digest.hexdigest() if digest else None
 
     def _copy(
         self, handle: paramiko.SFTPFile, size: int, partial: Path, digest: Hash | None
     ) -> None:
-        pipeline = _ReadPipeline(self.sftp, handle.handle, size, self._read_size, self._depth)
+        pipeline = ReadPipeline(self.sftp, handle.handle, size, self._read_size, self._depth)
         with open(partial, "wb") as out:
             for data in pipeline.chunks():
                 self._check_deadline()
@@ -622,7 +500,7 @@ def _same_as_listed(item: RemoteFile, attrs: paramiko.SFTPAttributes) -> bool:
 
 def _check_unchanged(item: RemoteFile, attrs: paramiko.SFTPAttributes) -> None:
     if not _same_as_listed(item, attrs):
-        raise _RemoteChanged(
+        raise RemoteChanged(
             f"it is now {attrs.st_size} bytes with mtime {attrs.st_mtime}, the listing said "
             f"{item.size} bytes with mtime {item.version}"
         )

@@ -28,8 +28,9 @@ from exchange.connectors import SftpSettings
 from exchange.deliveries import DeliveryFilter, list_deliveries, sweep
 from exchange.models import Delivery
 from exchange.pulls import apply_connector, pull
-from exchange.sftp import SAFE_READ_SIZE, HostKeyRefused, SftpSource, fingerprint
+from exchange.sftp import SftpSource
 from exchange.sources import SourceError
+from exchange.ssh import SAFE_READ_SIZE, HostKeyRefused, fingerprint
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 from tests.sshd import Sshd, fingerprint_of, generate_key, start_sshd
 
@@ -88,7 +89,7 @@ def names_in(directory: Path) -> list[str]:
 def after_first_chunk(monkeypatch, action: Callable[[], None]) -> dict[str, int]:
     """Run `action` (kill, stop, freeze the server) once, as soon as the first chunk of the
     first download has arrived: the failure then really happens mid-transfer."""
-    original = sftp_module._ReadPipeline.chunks
+    original = sftp_module.ReadPipeline.chunks
     seen = {"bytes_before_failure": 0, "downloads": 0}
 
     def chunks(self) -> Iterator[bytes]:
@@ -99,7 +100,7 @@ def after_first_chunk(monkeypatch, action: Callable[[], None]) -> dict[str, int]
                 action()
             yield data
 
-    monkeypatch.setattr(sftp_module._ReadPipeline, "chunks", chunks)
+    monkeypatch.setattr(sftp_module.ReadPipeline, "chunks", chunks)
     return seen
 
 
