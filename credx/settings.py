@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="Directory of master key files (mode 0700, files 0600). Default: `keys` "
         "in the home. Keep it out of database and blob backups.",
     )
+    gnupg_home: Path | None = Field(
+        default=None,
+        description="GnuPG home holding the state's private keys, which decrypt connectors' "
+        "`.pgp`/`.gpg`/`.asc` files (`pgp_key`). Default: `gnupg` in the home.",
+    )
     ingest_batch_rows: int = Field(
         default=100_000,
         ge=1_000,
@@ -122,6 +127,10 @@ class Settings(BaseSettings):
     @property
     def resolved_keys_dir(self) -> Path:
         return (self.keys_dir or self.home / "keys").expanduser().resolve()
+
+    @property
+    def resolved_gnupg_home(self) -> Path:
+        return (self.gnupg_home or self.home / "gnupg").expanduser().resolve()
 
     @property
     def reports_dir(self) -> Path:

@@ -42,6 +42,17 @@ def ingest_file(
         raise
 
 
+def quarantine_file(
+    app: App, path: Path, vendor_id: str, *, actor: str, source: str, original_name: str,
+    reason: str,
+) -> IngestOutcome:  # fmt: skip
+    """Store a file as it arrived and record it `quarantined` with `reason`; nothing is read."""
+    with session_scope(app.engine) as session:
+        ingestor = Ingestor(session, app.vault(session), actor=actor)
+        delivery = ingestor.receive(path, vendor_id, source=source, original_name=original_name)
+        return ingestor.quarantine(delivery, reason)
+
+
 def _record_failure(app: App, delivery_id: int, actor: str, exc: Exception) -> None:
     """A bug or outage mid-processing: the delivery stays `received`, the log says why."""
     with session_scope(app.engine) as session:

@@ -181,6 +181,10 @@ class Ingestor:
         )
         return self._refuse_whole(delivery, DeliveryStatus.QUARANTINED, reason)
 
+    def quarantine(self, delivery: Delivery, reason: str) -> IngestOutcome:
+        """Keep a received file whole and load nothing (e.g. it could not be decrypted)."""
+        return self._refuse_whole(delivery, DeliveryStatus.QUARANTINED, storable(reason))
+
     # steps ----------------------------------------------------------------
     def _accepted_copy(self, delivery: Delivery) -> Delivery | None:
         """An earlier, still-held delivery of the same bytes (a purged one does not count:

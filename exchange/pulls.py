@@ -29,8 +29,10 @@ from credx.database import session_scope
 from credx.errors import InvalidInput, NotFound
 from credx.settings import Settings
 from exchange.connectors import ConnectorConfig
-from exchange.deliveries import ingest_file
+from exchange.deliveries import ingest_file, quarantine_file
+from exchange.ingest import IngestOutcome
 from exchange.models import Connector, PulledFile
+from exchange.pgp import PgpFailure, decrypt, is_encrypted_name, plaintext_name
 from exchange.sources import FileSource, LocalDropFolder, RemoteFile
 
 
@@ -207,21 +209,49 @@ def _pull_one(
         return PulledItem(item.name, item.size, "would_pull")
     fetched = source.fetch(item, tmp)
     try:
-        outcome = ingest_file(
-            app, fetched, config.vendor, actor=actor,
-            source=f"{config.kind}:{config.name}", original_name=item.name,
-        )  # fmt: skip
+        outcome, keep_vendor_copy = _ingest_fetched(app, config, fetched, item.name, tmp, actor)
     finally:
         if fetched.parent == tmp:  # a downloaded plaintext copy: gone as soon as it is stored
             fetched.unlink(missing_ok=True)
     with session_scope(app.engine) as session:
         entry = PulledFile(connector=config.name, name=item.name, size=item.size,
                            version=item.version, delivery_id=outcome.delivery_id)  # fmt: skip
+        if keep_vendor_copy:  # settled without a post-action: the vendor's file stays put
+            entry.post_action_done_at = utcnow()
         session.add(entry)
         session.flush()
         entry_id = entry.id
-    _post_action(app, source, item, entry_id)
+    if not keep_vendor_copy:
+        _post_action(app, source, item, entry_id)
     return PulledItem(item.name, item.size, "pulled", outcome.delivery_id, outcome.as_json())
+
+
+def _ingest_fetched(
+    app: App, config: ConnectorConfig, fetched: Path, name: str, tmp: Path, actor: str
+) -> tuple[IngestOutcome, bool]:
+    """Ingest a fetched file, decrypting an OpenPGP one first.  True with the outcome when
+    it could not be decrypted: it is then stored as it arrived, quarantined, and the
+    vendor's copy is left alone for investigation."""
+    source = f"{config.kind}:{config.name}"
+    if not is_encrypted_name(name) or (config.pgp_key is None and name.lower().endswith(".asc")):
+        return ingest_file(app, fetched, config.vendor, actor=actor, source=source,
+                           original_name=name), False  # fmt: skip
+    try:
+        if config.pgp_key is None:
+            raise PgpFailure(
+                f"{name} is OpenPGP-encrypted but connector {config.name} names no pgp_key; "
+                "add the state's key to the connector and have the vendor send it again"
+            )
+        plain = decrypt(fetched, tmp, config.pgp_key, app.settings.resolved_gnupg_home)
+    except PgpFailure as exc:
+        outcome = quarantine_file(app, fetched, config.vendor, actor=actor, source=source,
+                                  original_name=name, reason=str(exc))  # fmt: skip
+        return outcome, True
+    try:  # the delivery is the plaintext (sha256 and duplicates as for any file)
+        return ingest_file(app, plain, config.vendor, actor=actor, source=source,
+                           original_name=plaintext_name(name)), False  # fmt: skip
+    finally:
+        plain.unlink(missing_ok=True)
 
 
 def _ledger_entry(session: Session, connector: str, item: RemoteFile) -> PulledFile | None:
