@@ -26,9 +26,9 @@ from credx.demo_data import ExamResultFaker, write_csv
 from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
-from exchange.deliveries import rejections_of, sweep
+from exchange.deliveries import rejections_of
 from exchange.models import ExamResult
-from exchange.sources import LocalDropFolder
+from exchange.pulls import apply_connector, pull
 
 NCCER_HEADERS = {
     "vendor_record_id": "Record ID", "candidate_id": "Card Number", "state_student_id": "SSID",
@@ -156,32 +156,43 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     say(f"generated {rows} exam results per vendor ({FLAW_RATE:.0%} with mistakes) in drop folders")
     summary: dict = {"home": setup["home"], "vendors": {}}
     for vendor_id, _, _ in VENDORS:
-        source = LocalDropFolder(settings.home / "drop" / vendor_id, settle_seconds=0)
-        for swept in sweep(app, source, vendor_id, actor=cli_actor()):
-            outcome = swept.outcome
-            report = _write_report(app, outcome.delivery_id)
-            summary["vendors"][vendor_id] = {
-                **outcome.as_json(),
-                "file": swept.name,
-                "error_report": report,
-            }
+        connector = _apply_connector(app, settings.home, vendor_id)
+        for item in pull(app, connector, actor=cli_actor()).items:
+            outcome = item.outcome or {}
+            report = _write_report(app, item.delivery_id)
+            summary["vendors"][vendor_id] = {**outcome, "file": item.name, "error_report": report}
+            duplicate = outcome.get("duplicate_of")
             say(
-                f"{vendor_id:10} {swept.name}: {outcome.status}, {outcome.rows_loaded} loaded, "
-                f"{outcome.rows_rejected} rejected"
+                f"{vendor_id:10} {item.name} (connector {connector}): {outcome['status']}, "
+                f"{outcome['rows_loaded']} loaded, {outcome['rows_rejected']} rejected"
                 + (f"; error report {report}" if report else "")
-                + (
-                    f" (same file as delivery {outcome.duplicate_of})"
-                    if outcome.duplicate_of
-                    else ""
-                )
+                + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
-    say("next: `credx deliveries list`, `credx rejections ID --format csv`, `credx log verify`")
+    say(
+        "next: `credx deliveries list`, `credx rejections ID --format csv`, "
+        "`credx connectors list`, `credx agreements list`, `credx log verify`"
+    )
     return summary
+
+
+def _apply_connector(app: App, home: Path, vendor_id: str) -> str:
+    """A local drop-folder connector per vendor, applied like any connector document."""
+    name = f"{vendor_id}-drop"
+    path = home / "agreements" / f"{name}.connector.yaml"
+    path.write_text(
+        f"# Pulled nightly by `credx worker`; `credx connectors run {name}` pulls now.\n"
+        f'name: {name}\nvendor: {vendor_id}\nkind: local\nschedule: "30 2 * * *"\n'
+        f"local:\n  directory: {home / 'drop' / vendor_id}\n  settle_seconds: 0\n",
+        encoding="utf-8",
+    )
+    with session_scope(app.engine) as session:
+        apply_connector(session, path.read_text(encoding="utf-8"), path.name, cli_actor())
+    return name
 
 
 def _show_state_views(app: App, say) -> dict:
