@@ -175,14 +175,21 @@ class PullReport:
 def pull(
     app: App, name: str, *, actor: str, dry_run: bool = False,
     on_file: Callable[[PulledItem], None] | None = None,
+    on_listed: Callable[[list[RemoteFile]], None] | None = None,
 ) -> PullReport:  # fmt: skip
-    """Pull every ready file of a connector once (or, with `dry_run`, say what would come)."""
+    """Pull every ready file of a connector once (or, with `dry_run`, say what would come).
+
+    `on_listed` hears which files are ready before any is fetched, `on_file`
+    each result: enough for a progress display."""
     with session_scope(app.engine) as session:
         config = load_config(session, name)
     report = PullReport(name)
     source = open_source(config, app.settings)
     with source, tempfile.TemporaryDirectory(prefix="credx-pull-", dir=app.settings.home) as tmp:
-        for item in source.ready_files():
+        ready = source.ready_files()
+        if on_listed:
+            on_listed(ready)
+        for item in ready:
             entry = _pull_one(app, config, source, item, Path(tmp), actor, dry_run)
             report.items.append(entry)
             if on_file:

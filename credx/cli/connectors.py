@@ -6,6 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from audit.events import cli_actor
@@ -98,12 +106,24 @@ def run(
 ) -> None:
     """Pull now: every ready file not pulled before is fetched, ingested, then post-actioned."""
     ctx = app_context()
-    report = pull(ctx, name, actor=cli_actor(), on_file=None if json_output else _show)
-    items = [vars(i) for i in report.items]
     if json_output:
-        print_json({"connector": name, "files": items})
-    else:
-        pulled = sum(1 for i in report.items if i.status == "pulled")
-        console.print(
-            f"connector {name}: {pulled} file(s) pulled, {len(items) - pulled} already had"
-        )
+        report = pull(ctx, name, actor=cli_actor())
+        print_json({"connector": name, "files": [vars(i) for i in report.items]})
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               DownloadColumn(), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task(f"pulling {name}", total=None)
+
+        def listed(ready: list) -> None:
+            progress.update(task, total=sum(f.size for f in ready))
+
+        def done(item: PulledItem) -> None:
+            progress.advance(task, item.size)
+            progress.console.print(f"  {item.status:15} {item.name} ({item.size:,} bytes)")
+
+        report = pull(ctx, name, actor=cli_actor(), on_file=done, on_listed=listed)
+    pulled = sum(1 for i in report.items if i.status == "pulled")
+    console.print(
+        f"connector {name}: {pulled} file(s) pulled, {len(report.items) - pulled} already had"
+    )
