@@ -44,17 +44,27 @@ def create_db_engine(url: str) -> Engine:
         # check_same_thread off: ingest hands its connection to one writer thread at a time
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Python's sqlite3 begins transactions only before DML, so a SAVEPOINT after a
+    # SELECT would open (and its RELEASE commit) a transaction of its own: an ingest
+    # killed after that RELEASE left rows committed under an unfinished delivery.
+    # Take transaction control away from the driver; `_sqlite_begin` begins for real.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk loads keep index pages hot
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

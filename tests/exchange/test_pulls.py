@@ -140,3 +140,20 @@ def test_a_nightly_file_that_did_not_come_is_flagged_once(app, tmp_path):
         assert record_missing_files(session, late, "test") == ["nccer-drop"]
         assert record_missing_files(session, late, "test") == []
         assert len(EventLog(session).for_subject("connector:nccer-drop")) == 2  # applied, missing
+
+
+def test_a_crash_after_the_rows_are_written_but_before_the_commit_keeps_no_rows(
+    app, tmp_path, monkeypatch
+):
+    """On SQLite a savepoint outside a real transaction commits on release; the engine must
+    begin real transactions, or a killed ingest leaves rows under an unfinished delivery."""
+    vendor = make_vendor(app)
+    path = write_file(tmp_path, "a.csv", csv_text(exam_rows(3)))
+
+    def killed(*_args, **_kwargs):
+        raise KeyboardInterrupt("killed after the rows were written")
+
+    monkeypatch.setattr(Ingestor, "_record_outcome", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_file(app, path, vendor, actor="test")
+    assert counts(app)[:2] == (1, 0)  # the delivery was received; no row survived

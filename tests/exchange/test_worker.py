@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from credx.database import session_scope
 from exchange.jobs import claim, enqueue
-from exchange.models import ExamResult, Job
+from exchange.models import Delivery, ExamResult, Job
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
@@ -65,7 +65,7 @@ def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_pat
     vendor = make_vendor(app)
     name = local_connector(app, tmp_path, vendor)
     env = {**os.environ, **cli_env, "CREDX_WORKER_LEASE_SECONDS": "0"}
-    rng = random.Random(20261127)
+    rng = random.Random(int(os.environ.get("CREDX_KILL_SEED", "20261127")))
     rows_per_file, expected, killed = 300, 0, 0
     for trial in range(30):
         for f in range(2):
@@ -86,6 +86,10 @@ def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_pat
         subprocess.run(WORKER, env=env, check=True, capture_output=True, timeout=120)
     with session_scope(app.engine) as session:
         loaded = session.exec(select(ExamResult.vendor_record_id)).all()
-    assert len(loaded) == expected and len(set(loaded)) == expected
+        deliveries = [
+            (d.id, d.original_name, d.status, d.sha256[:8], d.duplicate_of, d.rows_loaded)
+            for d in session.exec(select(Delivery))
+        ]
+    assert len(loaded) == expected and len(set(loaded)) == expected, deliveries
     assert list((tmp_path / "drop").iterdir()) == []
     assert killed >= 10  # the trials really did kill workers mid-way
