@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/ingest.py` without an installed credx
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.common import peak_rss_mb, progress, verdict_lines  # noqa: E402
+
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 20240801
 FLAW_RATE = 0.01
@@ -60,16 +61,6 @@ BASELINE_BATCH_ROWS = 100_000
 
 
 # child phases ---------------------------------------------------------------
-def peak_rss_mb() -> float:
-    """Peak resident set size in MB of this process plus the largest of its children.
-
-    credx checks large files in a forked child while this process writes, so
-    both peaks are added: an upper bound on what the ingest held at once.
-    (ru_maxrss is KiB on Linux, bytes on macOS.)
-    """
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 def bench_agreement() -> str:
@@ -243,10 +234,7 @@ def render_table(summary: dict[str, Any]) -> str:
         f"generation of the CSV: {summary['generate_seconds']:.2f} s (not compared)",
         "",
     ]
-    for name, target in summary["targets"].items():
-        verdict = "PASS" if target["pass"] else "FAIL"
-        lines.append(f"{verdict}  {name} = {target['value']:,.2f} (target {target['target']})")
-    return "\n".join(lines)
+    return "\n".join([*lines, *verdict_lines(summary["targets"])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,9 +256,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from credx.demo_data import ExamResultFaker, write_csv
-
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="credx-bench-") as tmp:
         root = Path(tmp)

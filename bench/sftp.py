@@ -41,7 +41,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -53,6 +52,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/sftp.py` without an installed credx
     sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.common import peak_rss_mb, progress, verdict_lines  # noqa: E402
 
 DEFAULT_MB = 200
 DEFAULT_ROUNDS = 3
@@ -67,12 +68,6 @@ def sha256_of(path: Path) -> str:
         while block := handle.read(WRITE_BLOCK):
             digest.update(block)
     return digest.hexdigest()
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 # child: one credx pull ----------------------------------------------------------------
@@ -187,10 +182,7 @@ def render_table(summary: dict[str, Any]) -> str:
         f"every copy verified by SHA-256: {summary['all_verified']}",
         "",
     ]
-    for name, target in summary["targets"].items():
-        verdict = "PASS" if target["pass"] else "FAIL"
-        lines.append(f"{verdict}  {name} = {target['value']:,.2f} (target {target['target']})")
-    return "\n".join(lines)
+    return "\n".join([*lines, *verdict_lines(summary["targets"])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,9 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from tests.sshd import start_sshd
-
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="credx-bench-sftp-") as tmp:
         root = Path(tmp)

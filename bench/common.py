@@ -1,0 +1,30 @@
+"""What every benchmark shares: memory measurement, progress, and the PASS/FAIL lines."""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size in MB of this process plus the largest of its children.
+
+    credx checks large files in a forked child while the parent writes, so both
+    peaks are added: an upper bound on what was held at once.  (ru_maxrss is
+    KiB on Linux, bytes on macOS.)
+    """
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak += resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def verdict_lines(targets: dict[str, dict]) -> list[str]:
+    """One `PASS|FAIL  name = value (target ...)` line per target."""
+    return [
+        f"{'PASS' if t['pass'] else 'FAIL'}  {name} = {t['value']:,.2f} (target {t['target']})"
+        for name, t in targets.items()
+    ]
