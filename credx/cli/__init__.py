@@ -15,6 +15,7 @@ import typer
 
 from credx.cli import (
     agreements,
+    audit,
     connectors,
     credentials,
     deliveries,
@@ -52,6 +53,7 @@ app.add_typer(credentials.app, name="credentials", help="The credential-code reg
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
+app.add_typer(audit.app, name="audit", help="Audit sample sizes and reproducible samples.")
 
 
 def main() -> None:
