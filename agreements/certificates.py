@@ -289,11 +289,7 @@ def verify_certificate(path: Path, trusted_public_key: bytes) -> Certificate:
 def _read_document(path: Path) -> dict[str, Any]:
     not_ours = IntegrityFailure(f"{path.name} is not a credx certificate of destruction")
     try:
-        document = json.loads(
-            path.read_text(encoding="utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constants,
-        )
+        document = strict_json_loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise not_ours from None
     if not isinstance(document, dict) or set(document) != DOCUMENT_FIELDS:
@@ -301,6 +297,11 @@ def _read_document(path: Path) -> dict[str, Any]:
     if not isinstance(document["certificate"], dict):
         raise not_ours
     return document
+
+
+def strict_json_loads(text: str) -> Any:
+    """JSON for signed documents: refuses repeated keys and NaN/Infinity (ValueError)."""
+    return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class Action(StrEnum):
     KEY_ROTATED = "keys:master:rotated"
     SIGNING_KEY_CREATED = "keys:signing:created"
     LOG_VERIFIED = "log:chain:verified"
+    LOG_CHECKPOINTED = "log:checkpoint:signed"
     AGREEMENT_APPLIED = "agreement:document:applied"
     AGREEMENT_EXPIRING = "agreement:term:expiring"
     AGREEMENT_PURGED = "agreement:data:destroyed"

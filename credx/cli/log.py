@@ -4,23 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlmodel import col, select
 
-from audit.events import EventLog
+from agreements.certificates import ensure_signing_key, load_signing_key, public_bytes
+from audit.checkpoints import check_log, make_checkpoint, read_checkpoint, write_checkpoint
+from audit.events import EventLog, cli_actor
 from audit.models import Event
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
 from credx.database import session_scope
+from credx.errors import CredxError, IntegrityFailure
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("verify")
-def verify(json_output: JsonFlag = False) -> None:
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="Also prove the log still holds the history this signed checkpoint covers.",
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
     """Recompute the hash chain; exit 4 naming the first bad entry if anything was changed."""
+    if checkpoint is not None:
+        _verify_checkpoint(checkpoint, json_output)
+        return
     ctx = app_context()
     with session_scope(ctx.engine) as session:
         checked, problem = EventLog(session).verify()
@@ -40,6 +57,76 @@ def verify(json_output: JsonFlag = False) -> None:
         )
     if problem is not None:
         sys.exit(4)
+
+
+@app.command("checkpoint")
+def checkpoint_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write the checkpoint here (never overwrites)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Sign the log's current Merkle tree head for an outside party to keep."""
+    ctx = app_context()
+    key = ensure_signing_key(ctx.keyring.directory)
+    with session_scope(ctx.engine) as session:
+        signed = make_checkpoint(session, key, cli_actor())
+        if out is not None:
+            write_checkpoint(signed, out)  # inside the transaction: no file, no event
+    head = signed.checkpoint
+    if out is None:
+        print_json(signed.document())
+        return
+    if json_output:
+        print_json({"path": str(out), **head.model_dump(mode="json")})
+        return
+    console.print(
+        f"checkpoint of {head.tree_size} entries (root {head.root_hash}) signed by key "
+        f"{head.signing_key_id[:16]} written to {out}",
+        markup=False,
+    )
+
+
+def _verify_checkpoint(path: Path, json_output: bool) -> None:
+    ctx = app_context()
+    own = load_signing_key(ctx.keyring.directory)
+    if own is None:
+        raise CredxError("this installation has no signing key: run `credx init`")
+    try:
+        head = read_checkpoint(path, public_bytes(own.public_key()))
+    except IntegrityFailure as exc:
+        _report_failure(str(exc), None, json_output)
+        return
+    with session_scope(ctx.engine) as session:
+        check = check_log(session, head)
+    result = {
+        "ok": check.ok,
+        "entries": check.entries,
+        "first_bad_seq": check.first_bad_seq,
+        "problem": check.problem,
+        "checkpoint": head.model_dump(mode="json"),
+        "current_root": check.current_root,
+        "consistency_proof": check.consistency_proof,
+    }
+    if not check.ok:
+        _report_failure(check.problem or "", result, json_output)
+    if json_output:
+        print_json(result)
+    else:
+        console.print(
+            f"event log intact: all {head.tree_size} entries of the checkpoint of "
+            f"{head.timestamp} are unchanged; the log now has {check.entries} entries",
+            markup=False,
+        )
+
+
+def _report_failure(problem: str, result: dict | None, json_output: bool) -> None:
+    if json_output:
+        print_json(result or {"ok": False, "problem": problem})
+    else:
+        err_console.print(f"[bold red]checkpoint not upheld:[/] {problem}")
+    sys.exit(4)
 
 
 @app.command("show")
