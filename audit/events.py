@@ -39,6 +39,8 @@ class Action(StrEnum):
     SIGNING_KEY_CREATED = "keys:signing:created"
     LOG_VERIFIED = "log:chain:verified"
     LOG_CHECKPOINTED = "log:checkpoint:signed"
+    AUDIT_MANIFEST_WRITTEN = "audit:manifest:written"
+    AUDIT_SAMPLE_DRAWN = "audit:sample:drawn"
     AGREEMENT_APPLIED = "agreement:document:applied"
     AGREEMENT_EXPIRING = "agreement:term:expiring"
     AGREEMENT_PURGED = "agreement:data:destroyed"

@@ -13,12 +13,16 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from agreements.certificates import ensure_signing_key
 from agreements.disclosures import Release, release_results
 from agreements.documents import apply_file
 from agreements.models import Vendor
 from agreements.scope import Scope, scoped_session
 from agreements.vendors import add_vendor
+from audit.checkpoints import check_log, make_checkpoint, write_checkpoint
 from audit.events import Action, EventLog, cli_actor
+from audit.manifests import write_manifest
+from audit.sampling import Item, attribute_sample_size, draw
 from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
@@ -169,13 +173,15 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["audit"] = _show_audit(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
-        "`credx connectors list`, `credx agreements list`, `credx log verify`"
+        "`credx connectors list`, `credx agreements list`, `credx log verify`, "
+        "`credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
 
@@ -228,3 +234,75 @@ def _write_report(app: App, delivery_id: int) -> str | None:
             rows=len(rows), destination=str(path),
         )  # fmt: skip
     return str(path)
+
+
+DEMO_SEED = "01382438112797316654"  # in production: digits rolled at a public meeting
+DEMO_PER_DISTRICT = 5  # Louisiana's model: a pre-determined number per stratum
+
+
+def _show_audit(app: App, say) -> dict:
+    """Freeze Louisiana's results as a manifest, draw a reproducible sample from a public
+    seed, then sign a log checkpoint and prove the log still holds it."""
+    scope = Scope.for_states(["LA"], cli_actor())
+    with scoped_session(app.engine, scope) as session:
+        rows = session.exec(
+            select(ExamResult.delivery_id, ExamResult.row_number, ExamResult.district_code)
+        ).all()
+    items = [Item(f"exam-result:{d}-{r}", f"LA-{district}") for d, r, district in rows]
+    if not items:
+        return {}
+    path = app.settings.reports_dir / "audit-manifest-LA.csv"
+    digest = write_manifest(items, path)
+    sample = draw(items, DEMO_SEED, DEMO_PER_DISTRICT)
+    with session_scope(app.engine) as session:
+        log = EventLog(session)
+        log.record(
+            Action.AUDIT_MANIFEST_WRITTEN,
+            "audit:demo-LA",
+            cli_actor(),
+            items=len(items),
+            sha256=digest,
+            destination=str(path),
+        )
+        log.record(
+            Action.AUDIT_SAMPLE_DRAWN,
+            "audit:demo-LA",
+            cli_actor(),
+            seed=DEMO_SEED,
+            manifest_sha256=digest,
+            drawn=len(sample),
+        )
+    districts = len({i.stratum for i in items})
+    statistical = attribute_sample_size(0.95, 0.05, 0, population=len(items) // districts)
+    say(f"audit manifest of {len(items)} LA results in {districts} districts: {path}")
+    say(
+        f"  drew {len(sample)} ({DEMO_PER_DISTRICT} per district) with public seed {DEMO_SEED}; "
+        f"re-derive: credx audit sample {path} --seed {DEMO_SEED} --size {DEMO_PER_DISTRICT}"
+    )
+    say(
+        f"  (95% confidence of catching a 5% discrepancy rate would need {statistical.size} "
+        "per district: credx audit size --confidence 0.95 --tolerable 0.05 --population N)"
+    )
+    return {
+        "manifest": str(path),
+        "manifest_sha256": digest,
+        "sampled": len(sample),
+        "checkpoint": _checkpoint(app, say),
+    }
+
+
+def _checkpoint(app: App, say) -> dict:
+    key = ensure_signing_key(app.keyring.directory)
+    with session_scope(app.engine) as session:
+        signed = make_checkpoint(session, key, cli_actor())
+    path = app.settings.reports_dir / f"log-checkpoint-{signed.checkpoint.tree_size}.json"
+    if not path.exists():
+        write_checkpoint(signed, path)
+    with session_scope(app.engine) as session:
+        upheld = check_log(session, signed.checkpoint)
+    verdict = "upholds" if upheld.ok else "REJECTS"
+    say(
+        f"signed log checkpoint {path}: {signed.checkpoint.tree_size} entries; "
+        f"`credx log verify --checkpoint {path}` {verdict} it"
+    )
+    return {"path": str(path), "tree_size": signed.checkpoint.tree_size, "upheld": upheld.ok}

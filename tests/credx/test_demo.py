@@ -17,5 +17,14 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
             report = list(csv.DictReader(handle))
         assert report and all(row["reason"] for row in report)
     assert summary["event_log"]["intact"]
+    audit = summary["audit"]
+    assert audit["sampled"] > 0 and audit["checkpoint"]["upheld"]
+    manifest = audit["manifest"]
+    seed = ("--seed", "01382438112797316654", "--size", "5", "--json")
+    rederived = json.loads(credx("audit", "sample", manifest, *seed, env=env).stdout)
+    assert rederived["manifest_sha256"] == audit["manifest_sha256"]
+    assert len(rederived["items"]) == audit["sampled"]
+    checkpoint = audit["checkpoint"]["path"]
+    credx("log", "verify", "--checkpoint", checkpoint, env=env)
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}
