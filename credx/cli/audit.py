@@ -42,6 +42,7 @@ def size(
                 "method": result.method,
                 "unclamped": result.unclamped,
                 "risk": result.risk,
+                "reaches_confidence": result.risk <= 1 - confidence,
                 "confidence": confidence,
                 "tolerable": tolerable,
                 "expected": expected,
@@ -53,6 +54,11 @@ def size(
         f"sample size {result.size} ({result.method}; supports a rate below {tolerable:.2%} at "
         f"{confidence:.0%} confidence with at most {result.allowed_deviations} discrepancies)"
     )
+    if result.risk > 1 - confidence:
+        console.print(
+            f"  warning: even all {population} items cannot show this at {confidence:.0%} "
+            f"confidence with {result.allowed_deviations} discrepancies allowed; lower --expected"
+        )
     if result.size != result.unclamped:
         console.print(
             f"  (the rule gives {result.unclamped}; clamped by minimum/maximum/population)"

@@ -24,6 +24,7 @@ def test_size_prints_the_issues_figures(bare_env, population, size):
         args += ["--population", population]
     result = json.loads(credx(*args, "--json", env=bare_env).stdout)
     assert result["size"] == size and result["allowed_deviations"] == 0
+    assert result["reaches_confidence"] and result["risk"] <= 0.05
     assert f"sample size {size} " in credx(*args, env=bare_env).stdout
 
 

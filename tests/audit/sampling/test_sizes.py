@@ -1,7 +1,10 @@
 """Attribute-sampling sizes against the issue's figures and the AICPA 95% table."""
 
+import math
+
 import pytest
 
+from audit.sampling.distributions import binomial_cdf, hypergeometric_cdf
 from audit.sampling.sizes import attribute_sample_size, detection_probability
 from credx.errors import InvalidInput
 
@@ -65,3 +68,35 @@ def test_minimum_maximum_and_population_clamp_the_size():
 def test_impossible_parameters_are_refused(kwargs, message):
     with pytest.raises(InvalidInput, match=message):
         attribute_sample_size(**kwargs)
+
+
+def naive(confidence, tolerable, expected, population=None):
+    """The definition read literally: try n = 1, 2, ... (slow, so only for small cases)."""
+    marked = None if population is None else math.ceil(tolerable * population)
+    for n in range(1, (population or 5000) + 1):
+        k = math.ceil(round(n * expected, 9))
+        if marked is None:
+            risk = binomial_cdf(k, n, tolerable)
+        else:
+            risk = hypergeometric_cdf(k, population, marked, n)
+        if risk <= 1 - confidence:
+            return n, k
+    return None
+
+
+@pytest.mark.parametrize("population", [None, 40, 300])
+@pytest.mark.parametrize("expected", [0, 0.005, 0.02, 0.04])
+@pytest.mark.parametrize("confidence", [0.9, 0.99])
+def test_the_fast_search_equals_the_definition(confidence, expected, population):
+    result = attribute_sample_size(confidence, 0.08, expected, population=population)
+    found = naive(confidence, 0.08, expected, population)
+    if found is None:  # nothing short of everything: every item, and the risk says so
+        assert result.size == population and result.risk > 1 - confidence
+    else:
+        assert (result.unclamped, result.allowed_deviations) == found
+
+
+def test_strict_rates_are_still_quick_and_impossible_ones_refused():
+    assert attribute_sample_size(0.99, 0.01, 0.009).allowed_deviations > 400
+    with pytest.raises(InvalidInput, match="1,000,000"):
+        attribute_sample_size(0.999, 0.001, 0.00099)
