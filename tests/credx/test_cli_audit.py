@@ -17,22 +17,22 @@ def bare_env(tmp_path):
     return {"CREDX_HOME": str(tmp_path / "never-initialised")}
 
 
-@pytest.mark.parametrize(("population", "size"), [(None, 59), ("100", 45), ("1000", 57)])
-def test_size_prints_the_issues_figures(bare_env, population, size):
-    args = ["audit", "size", "--confidence", "0.95", "--tolerable", "0.05", "--expected", "0"]
-    if population:
-        args += ["--population", population]
-    result = json.loads(credx(*args, "--json", env=bare_env).stdout)
-    assert result["size"] == size and result["allowed_deviations"] == 0
-    assert result["reaches_confidence"] and result["risk"] <= 0.05
-    assert f"sample size {size} " in credx(*args, env=bare_env).stdout
+SIZE = ("audit", "size", "--confidence", "0.95", "--tolerable", "0.05", "--expected", "0")
+
+
+def test_size_prints_the_issues_figures(bare_env):
+    for population, size in ((None, 59), ("100", 45), ("1000", 57)):
+        extra = ("--population", population) if population else ()
+        result = json.loads(credx(*SIZE, *extra, "--json", env=bare_env).stdout)
+        assert (result["size"], result["allowed_deviations"]) == (size, 0), population
+        assert result["reaches_confidence"] and result["risk"] <= 0.05
+        assert result["method"] == ("hypergeometric" if population else "binomial")
 
 
 def test_size_clamps_and_refuses_impossible_rates(bare_env):
-    args = ["audit", "size", "--confidence", "0.95", "--tolerable", "0.05"]
-    result = json.loads(credx(*args, "--maximum", "40", "--json", env=bare_env).stdout)
-    assert (result["size"], result["unclamped"]) == (40, 59)
-    bad = credx(*args, "--expected", "0.06", env=bare_env, check=1)
+    plain = credx(*SIZE, "--maximum", "40", env=bare_env).stdout
+    assert "sample size 40 " in plain and "the rule gives 59" in plain
+    bad = credx(*SIZE[:-1], "0.06", env=bare_env, check=1)
     assert "expected rate" in bad.stderr
 
 
