@@ -186,24 +186,24 @@ def read_checkpoint(path: Path, trusted_public_key: bytes) -> Checkpoint:
 def check_log(session: Session, checkpoint: Checkpoint) -> CheckpointCheck:
     """Does the current log still contain the checkpoint's history, unchanged?"""
     current = snapshot(session)
-    size, leaves = checkpoint.tree_size, current.leaves
-    problem, bad_seq, proof = _first_problem(checkpoint, current), None, []
-    if current.problem is not None:
-        bad_seq = current.problem.seq
+    leaves, new_root = current.leaves, merkle.root(current.leaves)
+    problem = _first_problem(checkpoint, current)
+    proof: list[bytes] = []
     if problem is None:
-        proof = [p.hex() for p in merkle.consistency_proof(size, leaves)]
-        new_root = merkle.root(leaves)
+        proof = merkle.consistency_proof(checkpoint.tree_size, leaves)
+        old_root = bytes.fromhex(checkpoint.root_hash)
         proved = merkle.verify_consistency(
-            size, len(leaves), bytes.fromhex(checkpoint.root_hash), new_root, merkle_bytes(proof)
+            checkpoint.tree_size, len(leaves), old_root, new_root, proof
         )
         assert proved, "a consistency proof built from the log itself must verify"
     return CheckpointCheck(
-        checkpoint, len(leaves), problem, bad_seq, merkle.root(leaves).hex(), proof
+        checkpoint=checkpoint,
+        entries=len(leaves),
+        problem=problem,
+        first_bad_seq=current.problem.seq if current.problem else None,
+        current_root=new_root.hex(),
+        consistency_proof=[p.hex() for p in proof],
     )
-
-
-def merkle_bytes(hexes: list[str]) -> list[bytes]:
-    return [bytes.fromhex(h) for h in hexes]
 
 
 def _first_problem(checkpoint: Checkpoint, current: LogSnapshot) -> str | None:
