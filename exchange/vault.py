@@ -7,6 +7,7 @@ It ties the blob store (ciphertext only), the key ring (master keys) and the
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -92,6 +93,30 @@ class Vault:
 
     def read_bytes(self, blob_id: str) -> bytes:
         return b"".join(self.open(blob_id))
+
+    def check(self, blob_id: str) -> str | None:
+        """Decrypt a blob end to end and discard the plaintext: None if it reads back whole
+        and matches its recorded SHA-256, else why not.
+
+        A restore drill: it proves that the keys, the database and the blob store
+        restored belong together.
+        """
+        try:
+            for _ in self.open(blob_id):
+                pass
+        except FileNotFoundError:
+            return f"blob {blob_id} is missing from the blob store"
+        except CredxError as exc:
+            return str(exc)
+        return None
+
+    def live_blob_ids(self, sample: int | None = None) -> tuple[list[str], int]:
+        """Ids of blobs not crypto-shredded (a random SAMPLE of them, if given) and their total."""
+        live = select(StoredBlob.id).where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        ids = sorted(self.session.exec(live))
+        if sample is None or sample >= len(ids):
+            return ids, len(ids)
+        return sorted(secrets.SystemRandom().sample(ids, sample)), len(ids)
 
     def rotate_master_key(self) -> tuple[str, int]:
         """Create a new master key and re-wrap every live data key under it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from audit.events import Action, EventLog, cli_actor
@@ -46,3 +48,41 @@ def list_(json_output: JsonFlag = False) -> None:
         return
     for key_id in ids:
         console.print(f"{key_id}{'  (active)' if key_id == ids[-1] else ''}")
+
+
+@app.command("check")
+def check(
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="How many stored files to decrypt, at random")
+    ] = 20,
+    every: Annotated[bool, typer.Option("--all", help="Decrypt every stored file")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Decrypt stored files end to end and compare each with its recorded SHA-256.
+
+    The restore drill (deploy/RUNBOOK.md): proves the restored keys, database and
+    blob store belong together.  Plaintext is discarded; exits 4 if any file fails.
+    """
+    ctx = app_context()
+    with session_scope(ctx.engine) as session:
+        vault = ctx.vault(session)
+        ids, total = vault.live_blob_ids(None if every else sample)
+        failures = [
+            {"blob_id": blob_id, "error": error}
+            for blob_id in ids
+            if (error := vault.check(blob_id)) is not None
+        ]
+        EventLog(session).record(
+            Action.BLOBS_CHECKED, "keys:blobs", cli_actor(), checked=len(ids),
+            failed=[f["blob_id"] for f in failures],
+        )
+    result = {"blobs_total": total, "blobs_checked": len(ids), "failures": failures}
+    if json_output:
+        print_json(result)
+    else:
+        for failure in failures:
+            console.print(f"[red]FAILED[/] {failure['error']}")
+        console.print(f"{len(ids) - len(failures)} of {len(ids)} checked files decrypt and match "
+                      f"({total} stored)")
+    if failures:
+        raise typer.Exit(4)
