@@ -101,16 +101,17 @@ def credx_invocations() -> Iterator[tuple[str, list[str]]]:
 def documented_commands() -> Iterator[tuple[str, list[str]]]:
     """`credx SUB [SUB] ...` in the code of the deployment guide and the runbook.
 
-    Only code (fenced blocks and `inline` spans) is read: that is what an
-    operator copies into a shell.
+    Only code (fenced blocks without their comments, and `inline` spans) is
+    read: that is what an operator copies into a shell.
     """
     for path in DOCS:
         text = path.read_text()
-        code = re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+        fenced = re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+        code = [re.sub(r"(^|\s)#.*$", "", block, flags=re.MULTILINE) for block in fenced]
         code += re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text,
                                                   flags=re.DOTALL | re.MULTILINE))
         for snippet in code:
-            for match in re.finditer(r"(?<![\w.-])credx((?: [a-z][\w-]*)+)", snippet):
+            for match in re.finditer(r"(?<![^\s/(])credx((?: [a-z][\w-]*)+)", snippet):
                 yield path.name, match.group(1).split()
 
 
