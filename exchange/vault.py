@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from audit.events import Action, EventLog
 from credx.clock import utcnow
 from credx.errors import CredxError, IntegrityFailure, NotFound
 from exchange import crypto
@@ -150,3 +151,22 @@ class Vault:
         blob.shredded_at = utcnow()
         self.session.flush()
         self.store.delete(blob.store_key)
+
+
+def check_stored_files(vault: Vault, sample: int | None, actor: str) -> dict:
+    """Decrypt SAMPLE random live blobs (all if None) and report those that fail; logged.
+
+    `{"blobs_total", "blobs_checked", "failures": [{"blob_id", "error"}]}`: the
+    restore drill behind `credx keys check` (deploy/RUNBOOK.md).
+    """
+    ids, total = vault.live_blob_ids(sample)
+    failures = [
+        {"blob_id": blob_id, "error": error}
+        for blob_id in ids
+        if (error := vault.check(blob_id)) is not None
+    ]
+    EventLog(vault.session).record(
+        Action.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
+        failed=[failure["blob_id"] for failure in failures],
+    )  # fmt: skip
+    return {"blobs_total": total, "blobs_checked": len(ids), "failures": failures}

@@ -9,6 +9,7 @@ import typer
 from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
 from credx.database import session_scope
+from exchange.vault import check_stored_files
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -65,24 +66,17 @@ def check(
     """
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        vault = ctx.vault(session)
-        ids, total = vault.live_blob_ids(None if every else sample)
-        failures = [
-            {"blob_id": blob_id, "error": error}
-            for blob_id in ids
-            if (error := vault.check(blob_id)) is not None
-        ]
-        EventLog(session).record(
-            Action.BLOBS_CHECKED, "keys:blobs", cli_actor(), checked=len(ids),
-            failed=[f["blob_id"] for f in failures],
-        )
-    result = {"blobs_total": total, "blobs_checked": len(ids), "failures": failures}
+        result = check_stored_files(ctx.vault(session), None if every else sample, cli_actor())
+    failures = result["failures"]
     if json_output:
         print_json(result)
     else:
         for failure in failures:
             console.print(f"[red]FAILED[/] {failure['error']}")
-        console.print(f"{len(ids) - len(failures)} of {len(ids)} checked files decrypt and match "
-                      f"({total} stored)")
+        checked = result["blobs_checked"]
+        console.print(
+            f"{checked - len(failures)} of {checked} checked files decrypt and match "
+            f"({result['blobs_total']} stored)"
+        )
     if failures:
         raise typer.Exit(4)
