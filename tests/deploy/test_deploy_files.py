@@ -148,7 +148,8 @@ def test_compose_secrets_come_from_ignored_files_never_from_values():
     ).stdout.split()
     assert ignored == ["deploy/secrets/pgpass", "deploy/credx.env"]
     dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
-    assert {"deploy/secrets", "deploy/credx.env", ".venv", "var"} <= set(dockerignore)
+    assert {"deploy/secrets", "deploy/credx.env", "deploy/proxy/certs", "**/*.key", ".venv",
+            "var"} <= set(dockerignore)
 
 
 # --- systemd ------------------------------------------------------------------------------
