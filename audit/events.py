@@ -36,6 +36,7 @@ class Action(StrEnum):
     REJECTIONS_EXPORTED = "delivery:rejections:exported"
     KEY_CREATED = "keys:master:created"
     KEY_ROTATED = "keys:master:rotated"
+    BLOBS_CHECKED = "keys:blobs:checked"
     SIGNING_KEY_CREATED = "keys:signing:created"
     LOG_VERIFIED = "log:chain:verified"
     LOG_CHECKPOINTED = "log:checkpoint:signed"

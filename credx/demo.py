@@ -33,6 +33,7 @@ from exchange import rejections as reports
 from exchange.deliveries import rejections_of
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
+from exchange.vault import check_stored_files
 
 NCCER_HEADERS = {
     "vendor_record_id": "Record ID", "candidate_id": "Card Number", "state_student_id": "SSID",
@@ -178,6 +179,11 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
+    with session_scope(app.engine) as session:  # the restore drill (deploy/RUNBOOK.md)
+        summary["stored_files"] = check_stored_files(app.vault(session), None, cli_actor())
+    files = summary["stored_files"]
+    say(f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
+        f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)")
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx log verify`, "

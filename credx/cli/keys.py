@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
 from credx.database import session_scope
+from exchange.vault import check_stored_files
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -46,3 +49,34 @@ def list_(json_output: JsonFlag = False) -> None:
         return
     for key_id in ids:
         console.print(f"{key_id}{'  (active)' if key_id == ids[-1] else ''}")
+
+
+@app.command("check")
+def check(
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="How many stored files to decrypt, at random")
+    ] = 20,
+    every: Annotated[bool, typer.Option("--all", help="Decrypt every stored file")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Decrypt stored files end to end and compare each with its recorded SHA-256.
+
+    The restore drill (deploy/RUNBOOK.md): proves the restored keys, database and
+    blob store belong together.  Plaintext is discarded; exits 4 if any file fails.
+    """
+    ctx = app_context()
+    with session_scope(ctx.engine) as session:
+        result = check_stored_files(ctx.vault(session), None if every else sample, cli_actor())
+    failures = result["failures"]
+    if json_output:
+        print_json(result)
+    else:
+        for failure in failures:
+            console.print(f"[red]FAILED[/] {failure['error']}")
+        checked = result["blobs_checked"]
+        console.print(
+            f"{checked - len(failures)} of {checked} checked files decrypt and match "
+            f"({result['blobs_total']} stored)"
+        )
+    if failures:
+        raise typer.Exit(4)

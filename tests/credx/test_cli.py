@@ -130,3 +130,28 @@ def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
         connection.execute(text("UPDATE events SET actor = 'cli:mallory' WHERE seq = 2"))
     broken = credx("log", "verify", "--json", env=cli_env, check=4)
     assert json.loads(broken.stdout)["first_bad_seq"] == 2
+
+
+def test_keys_check_is_the_restore_drill(cli_env, app, settings, tmp_path):
+    credx("init", env=cli_env)
+    register("nccer", cli_env, tmp_path)
+    path = write_file(tmp_path, "r.csv", csv_text(exam_rows(3)))
+    credx("ingest", str(path), "--vendor", "nccer", env=cli_env)
+    good = json.loads(credx("keys", "check", "--all", "--json", env=cli_env).stdout)
+    assert good == {"blobs_total": 1, "blobs_checked": 1, "failures": []}
+    # A keys backup older than the last rotation, restored with a newer database:
+    keys_backup = {p.name for p in settings.resolved_keys_dir.iterdir()}
+    credx("keys", "rotate", env=cli_env)
+    for key_file in settings.resolved_keys_dir.iterdir():
+        if key_file.name not in keys_backup:
+            key_file.unlink()
+    stale = credx("keys", "check", "--json", env=cli_env, check=4)
+    failures = json.loads(stale.stdout)["failures"]
+    assert len(failures) == 1 and "is missing from" in failures[0]["error"]
+    from sqlmodel import Session, select
+
+    from audit.models import Event
+
+    with Session(app.engine) as session:
+        checks = session.exec(select(Event).where(Event.action == "keys:blobs:checked")).all()
+    assert len(checks) == 2 and failures[0]["blob_id"] in checks[-1].payload

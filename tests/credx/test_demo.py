@@ -26,5 +26,7 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert len(rederived["items"]) == audit["sampled"]
     checkpoint = audit["checkpoint"]["path"]
     credx("log", "verify", "--checkpoint", checkpoint, env=env)
+    stored = summary["stored_files"]
+    assert stored["blobs_checked"] == stored["blobs_total"] >= 2 and stored["failures"] == []
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}

@@ -65,3 +65,19 @@ def test_a_shredded_blob_cannot_be_read_even_from_a_backup(app, session):
     (app.store.root / blob.store_key).write_bytes(backup)  # restore the ciphertext from backup
     with pytest.raises(CredxError, match="crypto-shredded"):
         app.vault(session).read_bytes(blob.id)
+
+
+def test_check_reads_a_blob_whole_and_names_what_is_wrong(app, session):
+    vault = app.vault(session)
+    kept, removed, altered = (store_bytes(app, session, f"file {n}".encode()) for n in range(3))
+    (app.store.root / removed.store_key).unlink()
+    path = app.store.root / altered.store_key
+    path.write_bytes(path.read_bytes()[:-1] + bytes([path.read_bytes()[-1] ^ 1]))
+    assert vault.check(kept.id) is None
+    assert vault.check(removed.id) == f"blob {removed.id} is missing from the blob store"
+    assert "altered" in vault.check(altered.id)
+    ids, total = vault.live_blob_ids()
+    assert total == 3 and sorted(ids) == sorted(b.id for b in (kept, removed, altered))
+    vault.shred(removed.id)
+    sample, total = vault.live_blob_ids(sample=1)
+    assert total == 2 and len(sample) == 1 and sample[0] in {kept.id, altered.id}
