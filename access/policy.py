@@ -25,7 +25,7 @@ class Permission(StrEnum):
     EVIDENCE_ORIGINAL = "evidence:original"  # the file as uploaded
     EVIDENCE_FLAGS = "evidence:flags"  # duplicate / reuse flags
     DELIVERY_READ = "delivery:read"
-    TOKEN_MANAGE = "token:manage"
+    TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

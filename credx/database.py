@@ -26,6 +26,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 def import_models() -> type[SQLModel]:
     """Import every table module so `SQLModel.metadata` is complete (Alembic, tests)."""
+    import access.models  # noqa: F401
     import agreements.models  # noqa: F401
     import audit.models  # noqa: F401
     import exchange.models  # noqa: F401
