@@ -46,6 +46,10 @@ class Action(StrEnum):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
+    TOKEN_CREATED = "access:token:created"
+    TOKEN_REVOKED = "access:token:revoked"
+    SIGN_IN_SUCCEEDED = "access:sign_in:succeeded"
+    SIGN_IN_FAILED = "access:sign_in:failed"
 
 
 def cli_actor() -> str:
