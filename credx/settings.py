@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticUndefined
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    NoDecode,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
@@ -99,10 +101,49 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    badge_trusted_issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Digital-badge issuers whose keys and status lists credx may fetch: "
+        "`https://` URL prefixes and DIDs (`did:web:badges.example.org`), separated by "
+        "commas. Empty: only self-contained `did:key` badges verify. `http://` only for "
+        "127.0.0.1/localhost (tests, an issuer on the same machine).",
+    )
+    badge_max_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=16 << 20,
+        description="Largest badge file, and largest issuer document or status list "
+        "fetched while verifying one.",
+    )
+    badge_fetch_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Time limit for each fetch of an issuer's key or status list.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("badge_trusted_issuers", mode="before")
+    @classmethod
+    def _split_issuers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in value.replace(",", " ").split() if item]
+        return value
+
+    @field_validator("badge_trusted_issuers", mode="after")
+    @classmethod
+    def _safe_issuers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _is_safe_issuer_entry(entry):
+                raise ValueError(
+                    f"badge issuer {entry!r} must be a DID or an https:// URL "
+                    "(http:// only for 127.0.0.1 or localhost)"
+                )
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -137,6 +178,17 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
 
+def _is_safe_issuer_entry(entry: str) -> bool:
+    """Refuse plain-http issuers off this machine, so keys are never fetched in the clear."""
+    if entry.startswith("did:"):
+        return True
+    for prefix in ("https://", "http://127.0.0.1", "http://localhost", "http://[::1]"):
+        if entry.startswith(prefix):
+            rest = entry[len(prefix):]
+            return prefix == "https://" or rest[:1] in ("", ":", "/")
+    return False
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings now (not at import), so tests and the CLI see the current environment."""
     return Settings(**overrides)
@@ -146,6 +198,6 @@ def describe_settings() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) for every setting, for docs and tests."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else str(field.default)
+        default = "" if field.default in (None, PydanticUndefined) else str(field.default)
         rows.append((f"CREDX_{name.upper()}", default, field.description or ""))
     return rows
