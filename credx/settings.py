@@ -122,6 +122,22 @@ class Settings(BaseSettings):
         description="Time limit for each fetch of an issuer's key or status list.",
     )
 
+    web_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 30,
+        description="A web sign-in lasts this long (never past its token's expiry).",
+    )
+    sign_in_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins (web or API) allowed per client address, and per token "
+        "id, within `sign_in_window_seconds`; more are refused with 429.",
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="The window over which failed sign-ins are counted."
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
