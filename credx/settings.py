@@ -101,6 +101,41 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    upload_max_bytes: int = Field(
+        default=20 << 20,
+        ge=1024,
+        description="Largest evidence file (image, PDF or badge) a district may upload; the "
+        "web app stops reading a body at this size and the service checks it again.",
+    )
+    upload_max_pixels: int = Field(
+        default=25_000_000,
+        ge=10_000,
+        le=200_000_000,
+        description="Largest image (width x height) decoded; bigger ones are refused as "
+        "possible decompression bombs. A letter page scanned at 300 dpi is 8.4 million.",
+    )
+    upload_max_pdf_pages: int = Field(
+        default=20, ge=1, le=1000, description="PDFs with more pages are refused."
+    )
+    upload_decode_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="At most this many uploads are decoded at once per process (decoding "
+        "holds the whole image in memory); the others wait.",
+    )
+    upload_bulk_max_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Most files in one bulk upload (zip), and most lines in its manifest.",
+    )
+    upload_bulk_max_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="Largest bulk upload (zip) and the most its files may add up to once "
+        "extracted.",
+    )
+
     badge_trusted_issuers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Digital-badge issuers whose keys and status lists credx may fetch: "
