@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from access.principals import Principal, Role
-from credx.errors import CredxError
+from credx.errors import CredxError, NotFound
 
 
 class Forbidden(CredxError):
@@ -65,3 +65,22 @@ def may_see_delivery(principal: Principal, *, vendor_id: str) -> bool:
     if principal.role is Role.VENDOR:
         return principal.vendor_id == vendor_id
     return principal.role in (Role.OPERATOR, Role.ADMIN)
+
+
+def delivery_vendor_scope(principal: Principal, requested: str | None) -> str | None:
+    """The vendor filter a delivery listing must use: a vendor's own id, whatever it asked."""
+    require(principal, Permission.DELIVERY_READ)
+    if principal.role is Role.VENDOR:
+        return principal.vendor_id
+    return requested
+
+
+def check_delivery(principal: Principal, *, vendor_id: str) -> None:
+    """Refuse a delivery outside the caller's scope as if it did not exist."""
+    require(principal, Permission.DELIVERY_READ)
+    if not may_see_delivery(principal, vendor_id=vendor_id):
+        raise NotFound("no such delivery")
+
+
+def may(principal: Principal, permission: Permission) -> bool:
+    return permission in GRANTS[principal.role]

@@ -1,0 +1,76 @@
+"""`/api/v1/deliveries`: vendors see their own files' outcomes, operators the ledger.
+
+The same services as `credx deliveries list|show`; `access.policy` decides scope.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from access.policy import Permission, check_delivery, delivery_vendor_scope, require
+from credx.database import session_scope
+from exchange.deliveries import DeliveryFilter, get_delivery, list_deliveries
+from exchange.ingest import outcome_of
+from exchange.models import Delivery, DeliveryStatus
+from web.auth import AppDep, Caller
+
+router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
+MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is simply not found, never a 500
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: int
+    vendor: str
+    file: str
+    received_at: str
+    size: int
+    sha256: str
+    status: str
+    rows_total: int
+    rows_loaded: int
+    rows_rejected: int
+    error: str | None
+    duplicate_of: int | None
+
+
+def _out(delivery: Delivery) -> DeliveryOut:
+    outcome = outcome_of(delivery)
+    return DeliveryOut(
+        delivery_id=delivery.id, vendor=delivery.vendor_id, file=delivery.original_name,
+        received_at=delivery.received_at.isoformat(), size=delivery.size, sha256=delivery.sha256,
+        status=outcome.status, rows_total=outcome.rows_total, rows_loaded=outcome.rows_loaded,
+        rows_rejected=outcome.rows_rejected, error=outcome.error,
+        duplicate_of=outcome.duplicate_of,
+    )  # fmt: skip
+
+
+@router.get("", response_model=list[DeliveryOut])
+def list_(
+    caller: Caller,
+    request_app: AppDep,
+    vendor: Annotated[str | None, Query(max_length=64)] = None,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[DeliveryOut]:
+    """Recent deliveries, newest first (a vendor token: only its own)."""
+    scoped = delivery_vendor_scope(caller, vendor)
+    with session_scope(request_app.engine) as session:
+        rows = list_deliveries(session, DeliveryFilter(scoped, status, limit))
+        return [_out(d) for d in rows]
+
+
+@router.get("/{delivery_id}", response_model=DeliveryOut)
+def show(
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    caller: Caller,
+    request_app: AppDep,
+) -> DeliveryOut:
+    """One delivery (404 for one outside the caller's scope, as for one that does not exist)."""
+    require(caller, Permission.DELIVERY_READ)
+    with session_scope(request_app.engine) as session:
+        delivery = get_delivery(session, delivery_id)
+        check_delivery(caller, vendor_id=delivery.vendor_id)
+        return _out(delivery)
