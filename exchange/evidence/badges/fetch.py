@@ -55,7 +55,9 @@ def did_web_url(did: str, scheme: str = "https") -> str:
     if "/" in host or "@" in host:
         raise FetchError(f"{did!r} is not a did:web identifier")
     path = "/".join(unquote(p) for p in parts[3:])
-    return f"{scheme}://{host}/{path}/did.json" if path else f"{scheme}://{host}/.well-known/did.json"
+    return (
+        f"{scheme}://{host}/{path}/did.json" if path else f"{scheme}://{host}/.well-known/did.json"
+    )
 
 
 class TrustedFetcher:
@@ -107,8 +109,10 @@ class TrustedFetcher:
     def _get_once(
         self, client: httpx.Client, url: str, deadline: float
     ) -> tuple[bytes, str | None]:
-        headers = {"Accept": "application/json, application/jwt, */*;q=0.1",
-                   "Accept-Encoding": "identity"}  # no decompression of hostile bodies
+        headers = {
+            "Accept": "application/json, application/jwt, */*;q=0.1",
+            "Accept-Encoding": "identity",
+        }  # no decompression of hostile bodies
         try:
             with client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect:

@@ -179,9 +179,10 @@ def jcs_hash_data(document: dict[str, Any], proof: dict[str, Any]) -> bytes:
     if "@context" in unsecured:
         config["@context"] = unsecured["@context"]
     try:
-        return hashlib.sha256(rfc8785.dumps(config)).digest() + hashlib.sha256(
-            rfc8785.dumps(unsecured)
-        ).digest()
+        return (
+            hashlib.sha256(rfc8785.dumps(config)).digest()
+            + hashlib.sha256(rfc8785.dumps(unsecured)).digest()
+        )
     except rfc8785.CanonicalizationError as exc:
         raise malformed("it holds numbers JSON canonicalization cannot represent") from exc
 

@@ -1,0 +1,391 @@
+"""Open Badges 3.0 verification against an issuer served on loopback with keys made here."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from joserfc.jwk import OKPKey
+
+from credx.settings import Settings
+from exchange.evidence.badges import (
+    BadgeRefused,
+    RefusalReason,
+    looks_like_badge,
+    verify_badge,
+)
+from exchange.evidence.badges.fetch import TrustedFetcher, did_web_url
+from tests.exchange.evidence.issuer import (
+    LoopbackIssuer,
+    Route,
+    badge,
+    did_key,
+    iso,
+    now,
+    running_issuer,
+    sign_data_integrity,
+    sign_jwt,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[LoopbackIssuer]:
+    with running_issuer() as issuer:
+        yield issuer
+
+
+@pytest.fixture
+def issuer(served: LoopbackIssuer) -> LoopbackIssuer:
+    served.requests.clear()
+    return served
+
+
+def settings_for(tmp_path: Path, *trusted: str) -> Settings:
+    return Settings(
+        home=tmp_path, badge_trusted_issuers=list(trusted), badge_fetch_timeout_seconds=2
+    )
+
+
+def write(tmp_path: Path, content: str | dict, name: str = "badge.json") -> Path:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def refused(path: Path, settings: Settings) -> BadgeRefused:
+    with pytest.raises(BadgeRefused) as caught:
+        verify_badge(path, settings)
+    return caught.value
+
+
+# --- accepted badges -------------------------------------------------------------------
+
+
+def test_vc_jwt_badge_signed_with_the_issuers_did_web_key_verifies(issuer, tmp_path):
+    credential = badge(issuer.did)
+    path = write(tmp_path, sign_jwt(credential, issuer.ed_jwk, issuer.ed_kid), "badge.jwt")
+
+    result = verify_badge(path, settings_for(tmp_path, issuer.base_url))
+
+    assert result.issuer_id == issuer.did
+    assert result.issuer_name == "CompTIA (test issuer)"
+    assert result.issuer_trusted is True
+    assert result.credential_id == credential["id"]
+    assert result.subject_id == "did:example:student-1"
+    assert result.subject_identifiers == ("studentId:LA-1000001",)
+    assert result.achievement_name == "CompTIA A+ Certification"
+    assert result.proof_type == "VC-JWT EdDSA"
+    assert result.key_id == issuer.ed_kid
+    assert result.valid_until is not None and result.valid_until > now()
+    assert result.status_checked is False
+    assert issuer.requests == ["/.well-known/did.json"]
+    assert result.as_json()["valid_from"] == credential["validFrom"].replace("Z", "+00:00")
+
+
+def test_vc_jose_payload_signed_es256_verifies(issuer, tmp_path):
+    token = sign_jwt(badge(issuer.did), issuer.ec_jwk, issuer.ec_kid, alg="ES256", envelope=False)
+    result = verify_badge(
+        write(tmp_path, token + "\n", "badge.jwt"), settings_for(tmp_path, issuer.base_url)
+    )
+    assert result.proof_type == "VC-JWT ES256"
+    assert result.key_id == issuer.ec_kid
+
+
+def test_data_integrity_badge_with_a_status_list_verifies(issuer, tmp_path):
+    status_url = issuer.publish_status_list("/status/1", revoked={7})
+    credential = badge(issuer.did, credentialStatus=issuer.status_entry(status_url, 8))
+    signed = sign_data_integrity(credential, issuer.ed_private, issuer.ed_kid)
+
+    result = verify_badge(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+
+    assert result.proof_type == "DataIntegrityProof eddsa-jcs-2022"
+    assert result.status_checked is True
+    assert "/status/1" in issuer.requests
+
+
+def test_did_key_badge_verifies_offline_but_its_issuer_is_not_vouched_for(issuer, tmp_path):
+    private = ed25519.Ed25519PrivateKey.generate()
+    signer = did_key(private)
+    signed = sign_data_integrity(badge(signer), private, f"{signer}#{signer[8:]}")
+
+    result = verify_badge(write(tmp_path, signed), settings_for(tmp_path))
+
+    assert result.issuer_id == signer
+    assert result.issuer_trusted is False
+    assert issuer.requests == []
+
+
+def test_key_published_at_an_https_style_url_names_its_controller(issuer, tmp_path):
+    controller = issuer.base_url + "/issuers/comptia"
+    key_url = issuer.serve_json(
+        "/issuers/comptia/key-1",
+        {
+            "id": issuer.base_url + "/issuers/comptia/key-1",
+            "type": "JsonWebKey",
+            "controller": controller,
+            "publicKeyJwk": issuer.ed_jwk.as_dict(private=False),
+        },
+    )
+    token = sign_jwt(badge(controller), issuer.ed_jwk, key_url)
+    settings = settings_for(tmp_path, issuer.base_url + "/issuers/comptia")
+
+    assert verify_badge(write(tmp_path, token, "b.jwt"), settings).key_id == key_url
+
+
+# --- refused badges --------------------------------------------------------------------
+
+
+def test_tampered_jwt_payload_is_refused(issuer, tmp_path):
+    header, payload, signature = sign_jwt(badge(issuer.did), issuer.ed_jwk, issuer.ed_kid).split(
+        "."
+    )
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["vc"]["credentialSubject"]["achievement"]["name"] = "CompTIA Security+ Certification"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    path = write(tmp_path, f"{header}.{forged}.{signature}", "badge.jwt")
+
+    error = refused(path, settings_for(tmp_path, issuer.base_url))
+
+    assert error.reason == RefusalReason.BAD_SIGNATURE
+    assert "changed after the issuer signed it" in str(error)
+
+
+def test_tampered_data_integrity_badge_is_refused(issuer, tmp_path):
+    signed = sign_data_integrity(badge(issuer.did), issuer.ed_private, issuer.ed_kid)
+    signed["credentialSubject"]["identifier"][0]["identityHash"] = "LA-2000002"
+    error = refused(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.BAD_SIGNATURE
+
+
+def test_expired_badge_is_refused_with_its_date(issuer, tmp_path):
+    ended = now() - timedelta(days=2)
+    credential = badge(
+        issuer.did, validFrom=iso(ended - timedelta(days=400)), validUntil=iso(ended)
+    )
+    token = sign_jwt(credential, issuer.ed_jwk, issuer.ed_kid)
+
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+
+    assert error.reason == RefusalReason.EXPIRED
+    assert f"expired on {ended:%Y-%m-%d}" in str(error)
+
+
+def test_badge_not_yet_valid_is_refused(issuer, tmp_path):
+    credential = badge(issuer.did, validFrom=iso(now() + timedelta(days=10)))
+    signed = sign_data_integrity(credential, issuer.ed_private, issuer.ed_kid)
+    error = refused(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.NOT_YET_VALID
+
+
+def test_badge_signed_by_another_key_under_the_issuers_kid_is_refused(issuer, tmp_path):
+    impostor = OKPKey.generate_key("Ed25519")
+    token = sign_jwt(badge(issuer.did), impostor, issuer.ed_kid)
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.BAD_SIGNATURE
+    assert issuer.ed_kid in str(error)
+
+
+def test_badge_claiming_a_trusted_issuer_but_signed_with_a_did_key_is_refused(issuer, tmp_path):
+    private = ed25519.Ed25519PrivateKey.generate()
+    signer = did_key(private)
+    signed = sign_data_integrity(badge(issuer.did), private, f"{signer}#{signer[8:]}")
+    error = refused(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.ISSUER_MISMATCH
+
+
+def test_unknown_kid_is_refused(issuer, tmp_path):
+    token = sign_jwt(badge(issuer.did), issuer.ed_jwk, f"{issuer.did}#key-9")
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.UNKNOWN_KEY
+    assert "key-9" in str(error)
+
+
+def test_untrusted_issuer_is_refused_without_any_fetch(issuer, tmp_path):
+    token = sign_jwt(badge(issuer.did), issuer.ed_jwk, issuer.ed_kid)
+    error = refused(
+        write(tmp_path, token, "b.jwt"), settings_for(tmp_path, "https://badges.example.org")
+    )
+    assert error.reason == RefusalReason.UNTRUSTED_ISSUER
+    assert "CREDX_BADGE_TRUSTED_ISSUERS" in str(error)
+    assert issuer.requests == []
+
+
+def test_revoked_badge_is_refused(issuer, tmp_path):
+    status_url = issuer.publish_status_list("/status/2", revoked={3, 42})
+    credential = badge(issuer.did, credentialStatus=issuer.status_entry(status_url, 42))
+    token = sign_jwt(credential, issuer.ed_jwk, issuer.ed_kid)
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.REVOKED
+    assert "revoked" in str(error)
+
+
+def test_badge_on_a_1edtech_revocation_list_is_refused(issuer, tmp_path):
+    credential = badge(issuer.did)
+    list_url = issuer.serve_json(
+        "/revocations",
+        {
+            "id": issuer.base_url + "/revocations",
+            "issuer": issuer.did,
+            "revokedCredentials": [{"id": credential["id"], "revocationReason": "exam voided"}],
+        },
+    )
+    credential["credentialStatus"] = {"id": list_url, "type": "1EdTechRevocationList"}
+    signed = sign_data_integrity(credential, issuer.ed_private, issuer.ed_kid)
+    error = refused(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.REVOKED
+
+
+def test_unreachable_status_list_refuses_the_badge(issuer, tmp_path):
+    missing = issuer.base_url + "/status/gone"
+    credential = badge(issuer.did, credentialStatus=issuer.status_entry(missing, 1))
+    token = sign_jwt(credential, issuer.ed_jwk, issuer.ed_kid)
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.STATUS_UNAVAILABLE
+    assert "revocation status could not be checked" in str(error)
+    assert "HTTP 404" in str(error)
+
+
+def test_status_list_signed_by_someone_else_refuses_the_badge(issuer, tmp_path):
+    private = ed25519.Ed25519PrivateKey.generate()
+    forger = did_key(private)
+    url = issuer.base_url + "/status/forged"
+    forged = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": url,
+        "issuer": forger,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "credentialSubject": {
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA",
+        },
+    }
+    issuer.serve_json(
+        "/status/forged", sign_data_integrity(forged, private, f"{forger}#{forger[8:]}")
+    )
+    credential = badge(issuer.did, credentialStatus=issuer.status_entry(url, 1))
+    token = sign_jwt(credential, issuer.ed_jwk, issuer.ed_kid)
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.STATUS_UNAVAILABLE
+
+
+def test_unsupported_proof_suite_is_refused(issuer, tmp_path):
+    credential = badge(
+        issuer.did,
+        proof={
+            "type": "Ed25519Signature2020",
+            "verificationMethod": issuer.ed_kid,
+            "proofPurpose": "assertionMethod",
+            "proofValue": "z3FXQjecWufY46",
+        },
+    )
+    error = refused(write(tmp_path, credential), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.UNSUPPORTED_PROOF
+    assert "unsupported proof suite 'Ed25519Signature2020'" in str(error)
+    assert issuer.requests == []
+
+
+def test_unsigned_badge_is_refused(issuer, tmp_path):
+    error = refused(write(tmp_path, badge(issuer.did)), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.UNSUPPORTED_PROOF
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"@context": ["https://www.w3.org/ns/credentials/v2"', "[1, 2]", "hello", "\x00\x01"],
+)
+def test_malformed_file_is_refused(tmp_path, content):
+    error = refused(write(tmp_path, content), settings_for(tmp_path))
+    assert error.reason == RefusalReason.MALFORMED
+
+
+def test_oversized_file_is_refused_before_parsing(tmp_path):
+    settings = settings_for(tmp_path)
+    path = write(tmp_path, '{"a": "' + "x" * settings.badge_max_bytes + '"}')
+    error = refused(path, settings)
+    assert error.reason == RefusalReason.TOO_LARGE
+
+
+# --- fetching safely -------------------------------------------------------------------
+
+
+def test_redirect_to_another_host_is_not_followed(issuer, tmp_path):
+    issuer.serve(
+        "/moved/key", Route(302, b"", headers={"Location": f"http://localhost:{issuer.port}/x"})
+    )
+    token = sign_jwt(
+        badge(issuer.base_url + "/moved"), issuer.ed_jwk, issuer.base_url + "/moved/key"
+    )
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.KEY_UNAVAILABLE
+    assert "redirects to another host" in str(error)
+    assert "/x" not in issuer.requests
+
+
+def test_oversized_key_document_is_not_read_to_the_end(issuer, tmp_path):
+    issuer.serve_json("/huge/key", {"padding": "x" * (2 << 20)})
+    token = sign_jwt(badge(issuer.base_url + "/huge"), issuer.ed_jwk, issuer.base_url + "/huge/key")
+    error = refused(write(tmp_path, token, "b.jwt"), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.KEY_UNAVAILABLE
+    assert "larger than" in str(error)
+
+
+def test_trusted_prefixes_match_whole_hosts_and_path_segments(tmp_path):
+    fetcher = TrustedFetcher(
+        settings_for(tmp_path, "https://badges.example.org/issuers/a", "did:web:credly.com")
+    )
+    assert fetcher.trusts_url("https://badges.example.org/issuers/a/key")
+    assert not fetcher.trusts_url("https://badges.example.org/issuers/ab/key")
+    assert not fetcher.trusts_url("https://badges.example.org.evil.net/issuers/a/key")
+    assert not fetcher.trusts_url("http://badges.example.org/issuers/a/key")
+    assert not fetcher.trusts_url("https://user@badges.example.org/issuers/a/key")
+    assert fetcher.trusts_did("did:web:credly.com#key-1")
+    assert fetcher.trusts_did("did:web:credly.com:issuers:42")
+    assert not fetcher.trusts_did("did:web:credly.com.evil.net")
+
+
+def test_did_web_urls_follow_the_did_web_method():
+    assert did_web_url("did:web:example.org#k") == "https://example.org/.well-known/did.json"
+    assert (
+        did_web_url("did:web:example.org%3A8443:issuers:7")
+        == "https://example.org:8443/issuers/7/did.json"
+    )
+
+
+def test_plain_http_issuers_off_this_machine_are_refused_in_settings(tmp_path):
+    with pytest.raises(ValueError, match="https"):
+        settings_for(tmp_path, "http://badges.example.org")
+    with pytest.raises(ValueError, match="https"):
+        settings_for(tmp_path, "http://127.0.0.1.evil.net")
+
+
+def test_trusted_issuers_read_from_a_comma_separated_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "CREDX_BADGE_TRUSTED_ISSUERS", "did:web:credly.com, https://badges.example.org/"
+    )
+    assert Settings(home=tmp_path).badge_trusted_issuers == [
+        "did:web:credly.com",
+        "https://badges.example.org/",
+    ]
+
+
+# --- routing uploads -------------------------------------------------------------------
+
+
+def test_looks_like_badge_recognises_badges_and_nothing_else(issuer, tmp_path):
+    signed = sign_data_integrity(badge(issuer.did), issuer.ed_private, issuer.ed_kid)
+    token = sign_jwt(badge(issuer.did), issuer.ed_jwk, issuer.ed_kid)
+    assert looks_like_badge(write(tmp_path, signed, "a.json"))
+    assert looks_like_badge(write(tmp_path, token, "b.jwt"))
+    assert not looks_like_badge(write(tmp_path, {"type": "Invoice"}, "c.json"))
+    assert not looks_like_badge(write(tmp_path, "a.b.c", "d.txt"))
+    png = tmp_path / "e.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    assert not looks_like_badge(png)
