@@ -29,6 +29,7 @@ def import_models() -> type[SQLModel]:
     import access.models  # noqa: F401
     import agreements.models  # noqa: F401
     import audit.models  # noqa: F401
+    import exchange.evidence.models
     import exchange.models  # noqa: F401
     import schemas.credentials  # noqa: F401
 
