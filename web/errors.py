@@ -41,12 +41,25 @@ class ApiError(Exception):
         self.status, self.message, self.field, self.headers = status, message, field, headers
 
 
-def error_response(status: int, message: str, field: str | None = None, headers=None):
-    body = {"error": {"code": HTTP_CODES.get(status, "error"), "message": message, "field": field}}
+def error_response(status: int, message: str, field=None, headers=None, code=None):
+    code = code or HTTP_CODES.get(status, "error")
+    body = {"error": {"code": code, "message": message, "field": field}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+REFUSAL_STATUS = {
+    "file_too_large": 413,
+    "archive_too_large": 413,
+    "unsupported_type": 415,
+    "extension_mismatch": 415,
+    "polyglot": 415,
+}
+
+
 def status_of(exc: CredxError) -> int:
+    refusal = REFUSAL_STATUS.get(getattr(exc, "code", ""))
+    if refusal:
+        return refusal
     if isinstance(exc, Forbidden):
         return 403
     if isinstance(exc, NotFound):
@@ -63,7 +76,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CredxError)
     async def _credx(_request: Request, exc: CredxError):
-        return error_response(status_of(exc), str(exc), getattr(exc, "field", None))
+        status = status_of(exc)
+        code = getattr(exc, "code", None) or HTTP_CODES.get(status, "error")
+        return error_response(status, str(exc), getattr(exc, "field", None), code=code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):

@@ -6,24 +6,29 @@ claim and the file, and `access.policy` decides who sees what.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from exchange.evidence.services import EvidenceService
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from access.policy import Permission, may
 from access.principals import Principal
 from credx.app import App
 from credx.database import session_scope
 from exchange.evidence.claims import FIELDS
-from exchange.evidence.models import Evidence
+from exchange.evidence.models import EvidenceStatus
+from exchange.evidence.refusals import EvidenceRefused
+from exchange.evidence.services import EvidenceService
 from web.auth import AppDep, Caller
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
-EvidenceId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+EvidenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 PREVIEW_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
 
 
@@ -31,74 +36,86 @@ class Submitted(BaseModel):
     id: str
     sha256: str
     status: str
-    flags: list[str]
+
+
+class BulkResult(BaseModel):
+    accepted: int
+    refused: int
+    lines: list[dict]  # {"line", "file", "id", "sha256", "status"} or {"line", "file", "error"}
 
 
 class EvidenceOut(BaseModel):
+    """An upload as its viewer may see it (flags and what they repeat: auditors, admins)."""
+
     id: str
     state: str
     district: str
     state_student_id: str
     student_name: str
-    birth_date: date
+    birth_date: str
     school_code: str
     school_year: str
     graduation_pathway: str
     credential_code: str
-    date_earned: date
+    date_earned: str
     media_type: str
     size: int
     sha256: str
     status: str
-    flags: list[str]
-    duplicate_image_of: str | None = None  # auditors only
+    has_preview: bool
+    badge: dict | None = None
+    uploaded_by: str
+    created_at: str
+    flags: list[str] | None = None
+    duplicate_image_of: str | None = None
     duplicate_claim_of: str | None = None
-    created_at: datetime
 
 
-def evidence_out(row: Evidence, viewer: Principal) -> EvidenceOut:
-    """Flags for everyone who may see the row; which other upload it repeats, auditors only."""
-    detail = may(viewer, Permission.EVIDENCE_FLAGS)
-    return EvidenceOut(
-        **{name: getattr(row, name) for name in EvidenceOut.model_fields if name != "flags"},
-        flags=[str(flag) for flag in row.flags],
-    ).model_copy(update={} if detail else {"duplicate_image_of": None, "duplicate_claim_of": None})
+def _multipart(properties: dict, required: list[str]) -> dict:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
 
 
-def _claim_schema() -> dict:
-    properties = {name: {"type": "string", "maxLength": 200} for name in FIELDS}
-    properties["file"] = {"type": "string", "format": "binary"}
-    return {"type": "object", "properties": properties, "required": ["file", *FIELDS]}
-
-
-def _bulk_schema() -> dict:
-    binary = {"type": "string", "format": "binary"}
-    return {"type": "object", "properties": {"archive": binary, "manifest": binary},
-            "required": ["archive", "manifest"]}  # fmt: skip
-
-
-def _multipart(schema: dict) -> dict:
-    return {"requestBody": {"required": True,
-                            "content": {"multipart/form-data": {"schema": schema}}}}  # fmt: skip
-
-
-def submit_one(app: App, caller: Principal, fields: dict[str, str], path, filename: str):
-    with session_scope(app.engine) as session:
-        row = EvidenceService(session, app, caller).submit(fields, path, filename=filename)
-        return Submitted(id=row.id, sha256=row.sha256, status=row.status,
-                         flags=[str(flag) for flag in row.flags])  # fmt: skip
-
-
-def submit_bulk(app: App, caller: Principal, archive, manifest) -> dict:
-    with session_scope(app.engine) as session:
-        report = EvidenceService(session, app, caller).submit_bulk(archive, manifest)
-        return report.as_json()
-
-
-@router.post(
-    "", status_code=201, response_model=Submitted, openapi_extra=_multipart(_claim_schema())
+BINARY = {"type": "string", "format": "binary"}
+UPLOAD_BODY = _multipart(
+    {**{name: {"type": "string", "maxLength": 200} for name in FIELDS}, "file": BINARY},
+    ["file", *FIELDS],
 )
-async def upload(request: Request, caller: Caller, app: AppDep) -> Submitted:
+BULK_BODY = _multipart({"archive": BINARY, "manifest": BINARY}, ["archive", "manifest"])
+
+
+@contextmanager
+def evidence_scope(app: App) -> Iterator[Session]:
+    """Like `session_scope`, but a refused upload still commits: its refusal event is kept."""
+    with Session(app.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except EvidenceRefused:
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filename: str) -> dict:
+    with evidence_scope(app) as session:
+        return EvidenceService(session, app, caller).submit(fields, path, filename).as_json()
+
+
+def submit_bulk(app: App, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
+    with evidence_scope(app) as session:
+        lines = EvidenceService(session, app, caller).submit_bulk(archive, manifest)
+        results = [line.as_json() for line in lines]
+    accepted = sum(1 for line in results if "id" in line)
+    return {"accepted": accepted, "refused": len(results) - accepted, "lines": results}
+
+
+@router.post("", status_code=201, response_model=Submitted, openapi_extra=UPLOAD_BODY)
+async def upload(request: Request, caller: Caller, app: AppDep) -> dict:
     """One certificate (PDF, PNG, JPEG or Open Badges 3.0 file) with its claim."""
     form = await receive(request, app.settings.upload_max_bytes)
     try:
@@ -111,7 +128,7 @@ async def upload(request: Request, caller: Caller, app: AppDep) -> Submitted:
         form.cleanup()
 
 
-@router.post("/bulk", openapi_extra=_multipart(_bulk_schema()))
+@router.post("/bulk", response_model=BulkResult, openapi_extra=BULK_BODY)
 async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
     """A zip of certificates plus a manifest CSV (one line per file): a result per line."""
     form = await receive(request, app.settings.upload_bulk_max_bytes)
@@ -125,34 +142,38 @@ async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
         form.cleanup()
 
 
-@router.get("", response_model=list[EvidenceOut])
+@router.get("", response_model=list[EvidenceOut], response_model_exclude_unset=True)
 def list_(
     caller: Caller,
     app: AppDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[EvidenceOut]:
+    status: EvidenceStatus | None = None,
+    flagged: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict]:
     """Uploads the caller may see, newest first: a district its own, an auditor its state's."""
     with session_scope(app.engine) as session:
-        rows = EvidenceService(session, app, caller).list(limit=limit)
-        return [evidence_out(row, caller) for row in rows]
+        service = EvidenceService(session, app, caller)
+        return service.list(status=status, flagged=flagged, limit=limit, offset=offset)
 
 
-@router.get("/{evidence_id}", response_model=EvidenceOut)
-def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> EvidenceOut:
+@router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
+def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
+    """One upload (404 outside the caller's tenant, as for one that does not exist)."""
     with session_scope(app.engine) as session:
-        return evidence_out(EvidenceService(session, app, caller).get(evidence_id), caller)
+        return EvidenceService(session, app, caller).get(evidence_id)
 
 
 @router.get("/{evidence_id}/preview", response_class=Response,
             responses={200: {"content": {"image/png": {}}}})  # fmt: skip
 def preview(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     """The re-rendered, metadata-free PNG (a view of student evidence: logged)."""
+    return preview_response(app, caller, evidence_id)
+
+
+def preview_response(app: App, caller: Principal, evidence_id: str) -> Response:
     with session_scope(app.engine) as session:
         png = EvidenceService(session, app, caller).preview(evidence_id)
-    return preview_response(png)
-
-
-def preview_response(png: bytes) -> Response:
     headers = {
         "Content-Security-Policy": PREVIEW_CSP,
         "X-Content-Type-Options": "nosniff",
@@ -166,15 +187,18 @@ def preview_response(png: bytes) -> Response:
             responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
 def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     """The file byte for byte as uploaded, as a download (auditors only; logged)."""
+    return original_response(app, caller, evidence_id)
+
+
+def original_response(app: App, caller: Principal, evidence_id: str) -> StreamingResponse:
+    """Logged and committed before the first byte; then streamed, decrypted and verified."""
     with session_scope(app.engine) as session:
-        row, data = EvidenceService(session, app, caller).original(evidence_id)
-    return original_response(row, data)
-
-
-def original_response(row: Evidence, data: bytes) -> Response:
-    extension = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}.get(
-        row.media_type, "bin"
-    )
-    return Response(data, media_type="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="evidence-{row.id}.{extension}"',
-        "Content-Security-Policy": PREVIEW_CSP, "Cache-Control": "no-store"})  # fmt: skip
+        chunks, _media_type, name = EvidenceService(session, app, caller).original(evidence_id)
+        first = next(chunks, b"")  # reads the blob row and checks the header inside the session
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Security-Policy": PREVIEW_CSP,
+        "Cache-Control": "no-store",
+    }
+    body = itertools.chain([first], chunks)
+    return StreamingResponse(body, media_type="application/octet-stream", headers=headers)

@@ -26,7 +26,6 @@ from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, w
 from web.errors import ApiError, status_of
 from web.evidence import (
     EvidenceId,
-    evidence_out,
     original_response,
     preview_response,
     submit_bulk,
@@ -106,8 +105,7 @@ def home_context(app, user: WebUser) -> dict:
     rows = []
     if may(principal, Permission.EVIDENCE_LIST):
         with session_scope(app.engine) as session:
-            found = EvidenceService(session, app, principal).list(limit=200)
-            rows = [evidence_out(row, principal) for row in found]
+            rows = EvidenceService(session, app, principal).list(limit=200)
     return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
 
 
@@ -173,8 +171,7 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
         return to_sign_in()
     try:
         with session_scope(app.engine) as session:
-            row = evidence_out(EvidenceService(session, app, user.principal).get(evidence_id),
-                               user.principal)  # fmt: skip
+            row = EvidenceService(session, app, user.principal).get(evidence_id)
     except CredxError as exc:
         return render(request, "error.html", status_of(exc), user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
@@ -186,9 +183,7 @@ def evidence_preview_page(evidence_id: EvidenceId, request: Request, app: AppDep
     user = web_user(request)
     if user is None:
         return to_sign_in()
-    with session_scope(app.engine) as session:
-        png = EvidenceService(session, app, user.principal).preview(evidence_id)
-    return preview_response(png)
+    return preview_response(app, user.principal, evidence_id)
 
 
 @router.get("/evidence/{evidence_id}/original")
@@ -196,6 +191,4 @@ def evidence_original_page(evidence_id: EvidenceId, request: Request, app: AppDe
     user = web_user(request)
     if user is None:
         return to_sign_in()
-    with session_scope(app.engine) as session:
-        row, data = EvidenceService(session, app, user.principal).original(evidence_id)
-    return original_response(row, data)
+    return original_response(app, user.principal, evidence_id)
