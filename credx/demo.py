@@ -27,6 +27,8 @@ from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
 from exchange.deliveries import rejections_of
+from exchange.evidence.badges import BadgeRefused, verify_badge
+from exchange.evidence.badges.sample import write_sample_badges
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
 
@@ -169,6 +171,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["badge"] = _show_badge(settings, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
@@ -178,6 +181,23 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         "`credx connectors list`, `credx agreements list`, `credx log verify`"
     )
     return summary
+
+
+def _show_badge(settings: Settings, say) -> dict:
+    """A digital badge is checked by its issuer's signature; the same badge altered is refused."""
+    good, altered = write_sample_badges(settings.home / "badges")
+    verified = verify_badge(good, settings)
+    say(
+        f"digital badge {good}: signature verified ({verified.proof_type}), "
+        f"{verified.achievement_name} from {verified.issuer_name}"
+    )
+    try:
+        verify_badge(altered, settings)
+        refusal = None
+    except BadgeRefused as error:
+        refusal = str(error.reason)
+        say(f"  the same badge with its achievement renamed is refused: {refusal}")
+    return {"verified": verified.as_json(), "altered_refused": refusal}
 
 
 def _apply_connector(app: App, home: Path, vendor_id: str) -> str:

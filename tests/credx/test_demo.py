@@ -17,5 +17,7 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
             report = list(csv.DictReader(handle))
         assert report and all(row["reason"] for row in report)
     assert summary["event_log"]["intact"]
+    assert summary["badge"]["verified"]["proof_type"] == "DataIntegrityProof eddsa-jcs-2022"
+    assert summary["badge"]["altered_refused"] == "bad_signature"
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}

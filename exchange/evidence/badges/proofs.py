@@ -83,7 +83,7 @@ def verify_jwt(token: str, fetcher: TrustedFetcher, max_bytes: int) -> Proven:
     alg = header.get("alg")
     if alg not in JWS_ALGORITHMS:
         raise unsupported(f"JWS {alg}")
-    credential = claims["vc"] if isinstance(claims.get("vc"), dict) else claims
+    credential = _jwt_credential(claims)
     key = resolve_key(_jwt_key_id(header, claims, credential), fetcher)
     registry = jws.JWSRegistry(algorithms=[alg], strict_check_header=False)
     registry.max_payload_length = registry.max_header_length = max_bytes
@@ -94,6 +94,18 @@ def verify_jwt(token: str, fetcher: TrustedFetcher, max_bytes: int) -> Proven:
     except JoseError as exc:  # e.g. an EC key named for an EdDSA signature
         raise bad_signature(key) from exc
     return Proven(credential, key, f"VC-JWT {alg}", claims)
+
+
+def _jwt_credential(claims: dict[str, Any]) -> dict[str, Any]:
+    """The credential of a VC-JWT; a VC 1.1 `vc` claim may leave issuer and id to iss and jti."""
+    if not isinstance(claims.get("vc"), dict):
+        return claims
+    credential = dict(claims["vc"])
+    if "issuer" not in credential and isinstance(claims.get("iss"), str):
+        credential["issuer"] = claims["iss"]
+    if "id" not in credential and isinstance(claims.get("jti"), str):
+        credential["id"] = claims["jti"]
+    return credential
 
 
 def _jwt_key_id(header: dict[str, Any], claims: dict[str, Any], credential: dict) -> str:

@@ -98,6 +98,24 @@ def test_vc_jose_payload_signed_es256_verifies(issuer, tmp_path):
     assert result.key_id == issuer.ec_kid
 
 
+def test_vc_claim_may_leave_issuer_and_id_to_the_jwt_claims(issuer, tmp_path):
+    credential = badge(issuer.did)
+    token = sign_jwt(credential, issuer.ed_jwk, "#key-1")  # kid relative to the issuer's DID
+    header, payload, _ = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    del claims["vc"]["issuer"], claims["vc"]["id"]
+    trimmed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    signing_input = f"{header}.{trimmed}".encode()
+    signature = base64.urlsafe_b64encode(issuer.ed_private.sign(signing_input)).rstrip(b"=")
+    path = write(tmp_path, f"{header}.{trimmed}.{signature.decode()}", "badge.jwt")
+
+    result = verify_badge(path, settings_for(tmp_path, issuer.base_url))
+
+    assert (result.issuer_id, result.credential_id) == (issuer.did, credential["id"])
+    assert result.issuer_name is None
+    assert result.key_id == issuer.ed_kid
+
+
 def test_data_integrity_badge_with_a_status_list_verifies(issuer, tmp_path):
     status_url = issuer.publish_status_list("/status/1", revoked={7})
     credential = badge(issuer.did, credentialStatus=issuer.status_entry(status_url, 8))
