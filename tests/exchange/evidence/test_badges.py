@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
+import zlib
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -155,6 +157,40 @@ def test_key_published_at_an_https_style_url_names_its_controller(issuer, tmp_pa
     settings = settings_for(tmp_path, issuer.base_url + "/issuers/comptia")
 
     assert verify_badge(write(tmp_path, token, "b.jwt"), settings).key_id == key_url
+
+
+def png_with_chunk(kind: bytes, body: bytes) -> bytes:
+    """A 1x1 PNG with one extra chunk before IEND."""
+
+    def chunk(name: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(name + data)
+        return struct.pack(">I", len(data)) + name + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+        + chunk(kind, body) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_badge_baked_into_a_png_verifies(issuer, tmp_path, compressed):
+    token = sign_jwt(badge(issuer.did), issuer.ed_jwk, issuer.ed_kid).encode()
+    text = zlib.compress(token) if compressed else token
+    itxt = b"openbadgecredential\0" + bytes([compressed, 0]) + b"\0\0" + text
+    path = tmp_path / "badge.png"
+    path.write_bytes(png_with_chunk(b"iTXt", itxt))
+
+    assert looks_like_badge(path)
+    assert verify_badge(path, settings_for(tmp_path, issuer.base_url)).issuer_id == issuer.did
+
+
+def test_png_without_a_baked_badge_is_not_a_badge(tmp_path):
+    path = tmp_path / "photo.png"
+    path.write_bytes(png_with_chunk(b"tEXt", b"Comment\0scanned certificate"))
+    assert not looks_like_badge(path)
+    assert refused(path, settings_for(tmp_path)).reason == RefusalReason.NOT_A_BADGE
 
 
 # --- refused badges --------------------------------------------------------------------
