@@ -32,10 +32,6 @@ from exchange.evidence.structure import (
     empty_image,
 )
 
-# A bomb warning is a refusal, never a note in a log: Pillow warns at MAX_IMAGE_PIXELS
-# and only raises at twice that.  Scoped to this one warning category.
-warnings.simplefilter("error", Image.DecompressionBombWarning)
-
 
 class Kind(Enum):
     """(media type, Pillow format, extensions the name may have)."""
@@ -170,7 +166,15 @@ def _decode(path: Path, kind: Kind, limits: Limits) -> bytes:
 
 
 def _decode_image(path: Path, kind: Kind, max_pixels: int) -> bytes:
+    """Pillow's bomb warning is an error here (it warns at MAX_IMAGE_PIXELS and raises only
+    at twice that); the structure walk has already refused headers over the limit."""
     Image.MAX_IMAGE_PIXELS = max_pixels  # the same for every call of a process's settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return _open_and_render(path, kind)
+
+
+def _open_and_render(path: Path, kind: Kind) -> bytes:
     with Image.open(path, formats=[kind.value[1]]) as image:
         if image.width <= 0 or image.height <= 0:
             raise empty_image()

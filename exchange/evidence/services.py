@@ -5,16 +5,18 @@
 outside the caller's tenant is `NotFound`, exactly as an absent one).  Uploads
 take state and district from the principal, never from the form.
 
-Transactions: the caller's boundary commits.  A refused upload raises
-`EvidenceRefused` after writing one thing to the session, the refusal event
-(no student data), and nothing else: **commit the session on
-`EvidenceRefused`** so operators see refusals; roll back on anything else.
-Blobs written for an upload that then fails are deleted before the error
-propagates, so nothing partial remains once the session is rolled back.
+Transactions: the caller's boundary commits, with one exception.  A refused
+upload writes its refusal event (no student data) and commits the session
+before raising `EvidenceRefused`, so the rollback a caller does on the error
+cannot erase the record of an attack; nothing else of the upload was written.
+(In a bulk upload this also commits the lines accepted before it: each is
+complete on its own.)  Blobs written for an upload that then fails are deleted
+before the error propagates, so nothing partial remains.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tempfile
@@ -33,25 +35,29 @@ from credx.errors import NotFound
 from exchange.evidence.archives import BulkArchive, ManifestLine, read_manifest
 from exchange.evidence.claims import Claim, parse_claim
 from exchange.evidence.inspection import Inspection, Kind, Limits, inspect_upload
-from exchange.evidence.models import Evidence, EvidenceStatus
+from exchange.evidence.models import Evidence, EvidenceStatus, Flag
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.models import StoredBlob
 
 EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
-MAX_LIST = 500
+MAX_LIST = 1000
 EXTENSIONS = {kind.media_type: kind.extension for kind in Kind}
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What an accepted upload answers: `201 {"id", "sha256", "status"}`."""
+    """What an accepted upload answers: `201 {"id", "sha256", "status", "flags"}`."""
 
     id: str
     sha256: str
     status: str
+    flags: tuple[Flag, ...] = ()
 
-    def as_json(self) -> dict[str, str]:
-        return {"id": self.id, "sha256": self.sha256, "status": self.status}
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "sha256": self.sha256, "status": self.status,
+            "flags": [str(flag) for flag in self.flags],
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,21 @@ class LineResult:
             return {**head, **self.receipt.as_json()}
         assert self.error is not None
         return {**head, "error": self.error.as_json()}
+
+
+@dataclass(frozen=True)
+class BulkReport:
+    lines: list[LineResult]
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for line in self.lines if line.receipt is not None)
+
+    def as_json(self) -> dict:
+        return {
+            "lines": [line.as_json() for line in self.lines],
+            "accepted": self.accepted, "refused": len(self.lines) - self.accepted,
+        }  # fmt: skip
 
 
 class EvidenceService:
@@ -101,7 +122,7 @@ class EvidenceService:
             raise
         return self._store(parsed, path, inspection, badge, state, district)
 
-    def submit_bulk(self, archive_path: Path, manifest_path: Path) -> list[LineResult]:
+    def submit_bulk(self, archive_path: Path, manifest_path: Path) -> BulkReport:
         """One result per manifest line; a bad archive or manifest refuses the whole upload."""
         require(self.principal, Permission.EVIDENCE_UPLOAD)
         self._uploader_tenant()
@@ -118,13 +139,13 @@ class EvidenceService:
             self._log_refusal(refusal, Action.EVIDENCE_BULK_REFUSED, size=_size(archive_path))
             raise
         with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
-            results = [self._bulk_line(archive, line, Path(scratch)) for line in lines]
-        accepted = sum(1 for result in results if result.receipt)
+            report = BulkReport([self._bulk_line(archive, line, Path(scratch)) for line in lines])
         self.log.record(
             Action.EVIDENCE_BULK_RECEIVED, self._tenant_subject(), self.principal.actor,
-            lines=len(results), accepted=accepted, refused=len(results) - accepted,
+            lines=len(report.lines), accepted=report.accepted,
+            refused=len(report.lines) - report.accepted,
         )  # fmt: skip
-        return results
+        return report
 
     def _bulk_line(self, archive: BulkArchive, line: ManifestLine, scratch: Path) -> LineResult:
         try:
@@ -174,7 +195,7 @@ class EvidenceService:
             for blob in written:
                 self.app.store.delete(blob.store_key)
             raise
-        return Receipt(evidence.id, evidence.sha256, evidence.status)
+        return Receipt(evidence.id, evidence.sha256, evidence.status, tuple(evidence.flags))
 
     def _record(self, claim, inspection, badge, original, preview, state, district) -> Evidence:
         evidence = Evidence(
@@ -219,11 +240,12 @@ class EvidenceService:
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
 
     def _log_refusal(self, refusal: EvidenceRefused, action: Action, size: int | None) -> None:
-        """The refusal's code, field and message (never the claim's values) for operators."""
+        """The refusal's code, field and message (never the claim's values), committed now."""
         self.log.record(
             action, self._tenant_subject(), self.principal.actor,
             code=refusal.code, field=refusal.field, message=str(refusal), size=size,
         )  # fmt: skip
+        self.session.commit()
 
     def _tenant_subject(self) -> str:
         return f"district:{self.principal.state}-{self.principal.district}"
@@ -233,8 +255,8 @@ class EvidenceService:
     def list(
         self, *, status: str | None = None, flagged: bool | None = None, limit: int = 100,
         offset: int = 0,
-    ) -> list[dict]:  # fmt: skip
-        """The caller's tenant's evidence, newest first, as JSON-ready dicts."""
+    ) -> list[Evidence]:  # fmt: skip
+        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row)."""
         require(self.principal, Permission.EVIDENCE_LIST)
         query = select(Evidence)
         if self.principal.state is not None:
@@ -255,14 +277,14 @@ class EvidenceService:
             Action.EVIDENCE_LISTED, f"evidence-list:{self.principal.state or 'all'}",
             self.principal.actor, count=len(visible), ids=[row.id for row in visible],
         )  # fmt: skip
-        return [self.describe(row) for row in visible]
+        return visible
 
-    def get(self, evidence_id: str) -> dict:
-        """One upload's claim, file facts and status (flags for those allowed to see them)."""
+    def get(self, evidence_id: str) -> Evidence:
+        """One upload's claim, file facts, status and flags (`NotFound` outside the tenant)."""
         require(self.principal, Permission.EVIDENCE_LIST)
         evidence = self._visible(evidence_id)
         self.log.record(Action.EVIDENCE_VIEWED, f"evidence:{evidence.id}", self.principal.actor)
-        return self.describe(evidence)
+        return evidence
 
     def preview(self, evidence_id: str) -> bytes:
         """The PNG credx rendered (at most 1600 px a side); every call is in the event log."""
@@ -281,7 +303,9 @@ class EvidenceService:
     def original(self, evidence_id: str) -> tuple[Iterator[bytes], str, str]:
         """(decrypted chunks, media type, a safe file name) of the file byte for byte.
 
-        The chunks are verified as they stream; the download is in the event log
+        The chunks are verified as they stream (the last one raises
+        `IntegrityFailure` if the blob was altered); the first is read now, so the
+        session may be closed before streaming.  The download is in the event log
         before the first byte.  Auditors (and admins) only.
         """
         require(self.principal, Permission.EVIDENCE_ORIGINAL)
@@ -291,10 +315,12 @@ class EvidenceService:
             sha256=evidence.sha256, size=evidence.size,
         )  # fmt: skip
         name = f"evidence-{evidence.id}{EXTENSIONS.get(evidence.media_type, '.bin')}"
-        return self.app.vault(self.session).open(evidence.blob_id), evidence.media_type, name
+        chunks = self.app.vault(self.session).open(evidence.blob_id)
+        first = next(chunks, b"")
+        return itertools.chain([first], chunks), evidence.media_type, name
 
     def describe(self, evidence: Evidence) -> dict:
-        """JSON-ready view; duplicate flags only for roles that may see them."""
+        """JSON-ready view of a row; which upload it repeats only for roles that see flags."""
         view = {
             "id": evidence.id, "state": evidence.state, "district": evidence.district,
             **{name: getattr(evidence, name) for name in Claim.__dataclass_fields__},
@@ -306,8 +332,8 @@ class EvidenceService:
         }  # fmt: skip
         for name in ("birth_date", "date_earned"):
             view[name] = view[name].isoformat()
+        view["flags"] = [str(flag) for flag in evidence.flags]
         if Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]:
-            view["flags"] = [str(flag) for flag in evidence.flags]
             view["duplicate_image_of"] = evidence.duplicate_image_of
             view["duplicate_claim_of"] = evidence.duplicate_claim_of
         return view
