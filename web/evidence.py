@@ -6,7 +6,6 @@ claim and the file, and `access.policy` decides who sees what.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path as FilePath
@@ -45,7 +44,7 @@ class BulkResult(BaseModel):
 
 
 class EvidenceOut(BaseModel):
-    """An upload as its viewer may see it (flags and what they repeat: auditors, admins)."""
+    """An upload as its viewer may see it (which upload a flag repeats: auditors, admins)."""
 
     id: str
     state: str
@@ -66,7 +65,7 @@ class EvidenceOut(BaseModel):
     badge: dict | None = None
     uploaded_by: str
     created_at: str
-    flags: list[str] | None = None
+    flags: list[str]
     duplicate_image_of: str | None = None
     duplicate_claim_of: str | None = None
 
@@ -108,10 +107,7 @@ def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filena
 
 def submit_bulk(app: App, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
     with evidence_scope(app) as session:
-        lines = EvidenceService(session, app, caller).submit_bulk(archive, manifest)
-        results = [line.as_json() for line in lines]
-    accepted = sum(1 for line in results if "id" in line)
-    return {"accepted": accepted, "refused": len(results) - accepted, "lines": results}
+        return EvidenceService(session, app, caller).submit_bulk(archive, manifest).as_json()
 
 
 @router.post("", status_code=201, response_model=Submitted, openapi_extra=UPLOAD_BODY)
@@ -154,14 +150,16 @@ def list_(
     """Uploads the caller may see, newest first: a district its own, an auditor its state's."""
     with session_scope(app.engine) as session:
         service = EvidenceService(session, app, caller)
-        return service.list(status=status, flagged=flagged, limit=limit, offset=offset)
+        rows = service.list(status=status, flagged=flagged, limit=limit, offset=offset)
+        return [service.describe(row) for row in rows]
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
 def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
     """One upload (404 outside the caller's tenant, as for one that does not exist)."""
     with session_scope(app.engine) as session:
-        return EvidenceService(session, app, caller).get(evidence_id)
+        service = EvidenceService(session, app, caller)
+        return service.describe(service.get(evidence_id))
 
 
 @router.get("/{evidence_id}/preview", response_class=Response,
@@ -192,13 +190,11 @@ def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
 
 def original_response(app: App, caller: Principal, evidence_id: str) -> StreamingResponse:
     """Logged and committed before the first byte; then streamed, decrypted and verified."""
-    with session_scope(app.engine) as session:
+    with session_scope(app.engine) as session:  # the service reads the first chunk inside it
         chunks, _media_type, name = EvidenceService(session, app, caller).original(evidence_id)
-        first = next(chunks, b"")  # reads the blob row and checks the header inside the session
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Security-Policy": PREVIEW_CSP,
         "Cache-Control": "no-store",
     }
-    body = itertools.chain([first], chunks)
-    return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)

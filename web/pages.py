@@ -105,7 +105,8 @@ def home_context(app, user: WebUser) -> dict:
     rows = []
     if may(principal, Permission.EVIDENCE_LIST):
         with session_scope(app.engine) as session:
-            rows = EvidenceService(session, app, principal).list(limit=200)
+            service = EvidenceService(session, app, principal)
+            rows = [service.describe(row) for row in service.list(limit=200)]
     return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
 
 
@@ -159,7 +160,7 @@ async def bulk_page(request: Request, app: AppDep) -> Response:
         manifest = required_file(form, "manifest", "manifest CSV")
         report = submit_bulk(app, user.principal, archive.path, manifest.path)
         context = home_context(app, user)
-        return render(request, "home.html", bulk=report.get("lines", []), **context)
+        return render(request, "home.html", bulk=report["lines"], **context)
 
     return await _form_post(request, app, app.settings.upload_bulk_max_bytes, handle)
 
@@ -171,7 +172,8 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
         return to_sign_in()
     try:
         with session_scope(app.engine) as session:
-            row = EvidenceService(session, app, user.principal).get(evidence_id)
+            service = EvidenceService(session, app, user.principal)
+            row = service.describe(service.get(evidence_id))
     except CredxError as exc:
         return render(request, "error.html", status_of(exc), user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)

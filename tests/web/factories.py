@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import zipfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -57,3 +60,24 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def noise_png(width: int, height: int) -> bytes:
+    """An incompressible PNG (random pixels): its size is close to width x height x 3."""
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=0)
+    return out.getvalue()
+
+
+def bulk_files(entries: dict[str, bytes], lines: list[dict[str, str]]) -> tuple[bytes, bytes]:
+    """(zip, manifest CSV) for a bulk upload."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, data in entries.items():
+            bundle.writestr(name, data)
+    manifest = io.StringIO()
+    writer = csv.DictWriter(manifest, ["file", *CLAIM])
+    writer.writeheader()
+    writer.writerows(lines)
+    return archive.getvalue(), manifest.getvalue().encode()
