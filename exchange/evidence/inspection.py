@@ -89,7 +89,12 @@ class Limits:
 class Inspection:
     kind: Kind
     size: int
-    preview: bytes | None  # None for badges: they are verified, not looked at
+    preview: bytes | None  # None for JSON/JWT badges: they are verified, not looked at
+    baked_badge: bool = False  # a PNG carrying an Open Badges credential (iTXt chunk)
+
+    @property
+    def is_badge(self) -> bool:
+        return self.kind.is_badge or self.baked_badge
 
 
 def inspect_upload(path: Path, filename: str | None, limits: Limits) -> Inspection:
@@ -107,7 +112,8 @@ def inspect_upload(path: Path, filename: str | None, limits: Limits) -> Inspecti
     check_name(filename, kind)
     if kind.is_badge:
         return Inspection(kind, size, None)
-    return Inspection(kind, size, _decode(path, kind, limits))
+    preview = _decode(path, kind, limits)
+    return Inspection(kind, size, preview, kind is Kind.PNG and looks_like_badge(path))
 
 
 def too_large(limit: int) -> EvidenceRefused:

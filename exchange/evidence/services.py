@@ -116,7 +116,7 @@ class EvidenceService:
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
             inspection = inspect_upload(path, filename, self.limits)
-            badge = self._verify_badge(path) if inspection.kind.is_badge else None
+            badge = self._verify_badge(path) if inspection.is_badge else None
         except EvidenceRefused as refusal:
             self._log_refusal(refusal, Action.EVIDENCE_REFUSED, size=_size(path))
             raise

@@ -9,6 +9,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from sqlmodel import Session, col, select
 
 from access.policy import Forbidden
@@ -209,3 +210,17 @@ def test_signed_badge_is_marked_signature_verified(app, session, tmp_path):
     with pytest.raises(EvidenceRefused) as caught:
         upload(app, session, tmp_path, json.dumps(signed).encode(), "badge2.json")
     assert caught.value.code.startswith("badge_")
+
+
+def test_badge_baked_into_a_png_is_verified_and_still_previewed(app, session, tmp_path):
+    private = ed25519.Ed25519PrivateKey.generate()
+    signer = did_key(private)
+    signed = sign_data_integrity(badge(signer), private, f"{signer}#{signer[8:]}")
+    info = PngInfo()
+    info.add_itxt("openbadgecredential", json.dumps(signed))
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 300), "gold").save(buffer, "PNG", pnginfo=info)
+    receipt = upload(app, session, tmp_path, buffer.getvalue(), "badge.png")
+    assert receipt.status == "signature_verified"
+    preview = EvidenceService(session, app, AUDITOR).preview(receipt.id)
+    assert b"openbadgecredential" not in preview
