@@ -184,6 +184,8 @@ def _open_and_render(path: Path, kind: Kind) -> bytes:
     with Image.open(path, formats=[kind.value[1]]) as image:
         if image.width <= 0 or image.height <= 0:
             raise empty_image()
+        if kind is Kind.JPEG:  # every coefficient is still decoded, at 1/2..1/8 the memory
+            image.draft("RGB", (previews.MAX_SIDE, previews.MAX_SIDE))
         image.load()  # the full decode: a truncated or corrupt image fails here
         return previews.image_preview(image)
 

@@ -31,7 +31,7 @@ def image_preview(image: Image.Image) -> bytes:
     clean = Image.new("RGB", rgba.size, "white")
     clean.paste(rgba, mask=rgba.getchannel("A"))
     buffer = io.BytesIO()
-    clean.save(buffer, format="PNG")
+    clean.save(buffer, format="PNG", compress_level=1)  # speed over size: it is small
     return buffer.getvalue()
 
 

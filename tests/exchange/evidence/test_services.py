@@ -16,6 +16,8 @@ from access.policy import Forbidden
 from access.principals import Principal, Role
 from audit.events import Action, EventLog
 from audit.models import Event
+from credx.app import App
+from credx.database import session_scope
 from credx.errors import NotFound
 from exchange.evidence.models import Evidence, Flag
 from exchange.evidence.refusals import EvidenceRefused
@@ -224,3 +226,13 @@ def test_badge_baked_into_a_png_is_verified_and_still_previewed(app, session, tm
     assert receipt.status == "signature_verified"
     preview = EvidenceService(session, app, AUDITOR).preview(receipt.id)
     assert b"openbadgecredential" not in preview
+
+
+def test_the_service_enforces_the_size_cap_itself(settings, tmp_path):
+    small = App(settings.model_copy(update={"upload_max_bytes": 2048}))
+    with session_scope(small.engine) as session, pytest.raises(EvidenceRefused) as caught:
+        upload(small, session, tmp_path, png_bytes())
+    assert caught.value.code == "file_too_large"
+    with session_scope(small.engine) as session:
+        assert session.exec(select(Evidence)).all() == []
+    small.engine.dispose()
