@@ -52,6 +52,13 @@ def read_manifest(path: Path, max_lines: int) -> list[ManifestLine]:
         raise _manifest_refused(
             f'the manifest is not UTF-8 (byte {exc.start}): save it as "CSV UTF-8"'
         ) from None
+    try:
+        return _manifest_lines(text, max_lines)
+    except csv.Error as exc:  # a NUL byte, an unterminated quote, a field over 128 KiB
+        raise _manifest_refused(f"the manifest is not a readable CSV file ({exc})") from None
+
+
+def _manifest_lines(text: str, max_lines: int) -> list[ManifestLine]:
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in ("file", *FIELDS) if name not in header]
@@ -145,7 +152,8 @@ class BulkArchive:
                     if self.extracted > self.max_total:
                         raise _archive_refused("the zip expands to more than it declared")
                     out.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+                RuntimeError):  # fmt: skip
             target.unlink(missing_ok=True)
             raise EvidenceRefused(
                 "this file in the zip is damaged (bad checksum or incomplete)", code="damaged_file"

@@ -94,6 +94,10 @@ def test_manifest_header_and_encoding_are_checked(tmp_path):
         with pytest.raises(EvidenceRefused) as caught:
             read_manifest(write(tmp_path, name, content), 2)
         assert caught.value.field == "manifest", name
+    huge_field = good + 'x.png,"' + "x" * 200_000 + '"\n'
+    with pytest.raises(EvidenceRefused) as caught:
+        read_manifest(write(tmp_path, "m5.csv", huge_field), 100)
+    assert "not a readable CSV" in str(caught.value)
 
 
 def test_bulk_upload_gives_a_result_per_line(app, session, tmp_path):
