@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import threading
 import zlib
@@ -17,6 +18,7 @@ from exchange.evidence.refusals import EvidenceRefused
 from tests.exchange.evidence.samples import (
     add_document_javascript,
     add_open_action,
+    certificate,
     jpeg_bytes,
     pdf_bytes,
     pdf_pages,
@@ -167,3 +169,29 @@ def test_decode_slots_bound_concurrent_decodes():
     for thread in threads:
         thread.join()
     assert peak[0] == 3
+
+
+def test_mutated_certificates_are_refused_or_accepted_never_a_crash(tmp_path):
+    """Random byte flips, cuts and insertions: a decoder's own exception would be a 5xx."""
+    rng = random.Random(2026)
+    seeds = [png_bytes(size=(200, 150)), pdf_pages(2)]
+    for kind in ("JPEG", "PDF"):
+        buffer = io.BytesIO()
+        certificate((200, 150)).save(buffer, kind)
+        seeds.append(buffer.getvalue())
+    outcomes = set()
+    for number in range(160):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, 200)]
+        path = write(tmp_path, f"f{number}", bytes(data))
+        try:
+            inspect_upload(path, None, LIMITS)
+            outcomes.add("accepted")
+        except EvidenceRefused as refused:
+            outcomes.add(refused.code)
+    assert {"damaged_file", "accepted"} <= outcomes
