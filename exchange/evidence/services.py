@@ -33,6 +33,7 @@ from audit.events import Action, EventLog
 from credx.app import App
 from credx.errors import NotFound
 from exchange.evidence.archives import BulkArchive, ManifestLine, read_manifest
+from exchange.evidence.badges import BadgeRefused, BadgeVerification, verify_badge
 from exchange.evidence.claims import Claim, parse_claim
 from exchange.evidence.inspection import Inspection, Kind, Limits, inspect_upload
 from exchange.evidence.models import Evidence, EvidenceStatus, Flag
@@ -171,15 +172,16 @@ class EvidenceService:
             )
         return state, district
 
-    def _verify_badge(self, path: Path):
-        from exchange.evidence.badges import BadgeRefused, verify_badge
-
+    def _verify_badge(self, path: Path) -> BadgeVerification:
         try:
             return verify_badge(path, self.app.settings)
         except BadgeRefused as refused:
             raise EvidenceRefused(str(refused), code=f"badge_{refused.reason}") from None
 
-    def _store(self, claim: Claim, path: Path, inspection: Inspection, badge, state, district):
+    def _store(
+        self, claim: Claim, path: Path, inspection: Inspection,
+        badge: BadgeVerification | None, state: str, district: str,
+    ) -> Receipt:  # fmt: skip
         vault = self.app.vault(self.session)
         written: list[StoredBlob] = []
         try:
