@@ -162,8 +162,8 @@ def check_name(filename: str | None, kind: Kind) -> None:
 def _decode(path: Path, kind: Kind, limits: Limits) -> bytes:
     if kind is Kind.PDF:
         check_pdf_end(path)
-        check_pdf(path, max_pages=limits.max_pdf_pages, max_pixels=limits.max_pixels)
-        with decode_slot(limits.decode_concurrency):
+        with decode_slot(limits.decode_concurrency):  # pypdf holds the whole file in memory
+            check_pdf(path, max_pages=limits.max_pdf_pages, max_pixels=limits.max_pixels)
             return _guarded(lambda: previews.pdf_preview(path), "PDF document")
     walk = check_png if kind is Kind.PNG else check_jpeg
     walk(path, limits.max_pixels)
