@@ -66,7 +66,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # `sqlite_begin="IMMEDIATE"` (an execution option) takes the write lock up front,
+    # waiting up to the busy timeout: a deferred transaction that reads and then writes
+    # fails at once ("database is locked") if another writer committed in between,
+    # which concurrent web requests do.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}" if mode == "IMMEDIATE" else "BEGIN")
 
 
 @contextmanager

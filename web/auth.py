@@ -19,7 +19,7 @@ from access.throttle import Limits, SignInThrottle
 from access.tokens import TokenService, principal_of, token_prefix
 from audit.events import Action, EventLog
 from credx.app import App
-from credx.database import session_scope
+from web.db import web_session
 from web.errors import ApiError
 
 SESSION_COOKIE = "credx_session"
@@ -40,7 +40,7 @@ def _limits(app: App) -> Limits:
 def sign_in(app: App, presented: str, client: str, *, web: bool) -> ApiToken:
     """The token for a presented secret, or ApiError 401/429; every failure is counted."""
     prefix = token_prefix(presented)
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         throttle = SignInThrottle(session, _limits(app))
         if throttle.blocked(client, prefix):
             raise ApiError(
@@ -91,7 +91,7 @@ def web_user(request: Request) -> WebUser | None:
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if not cookie:
         return None
-    with session_scope(credx_app(request).engine) as session:
+    with web_session(credx_app(request)) as session:
         found = SessionStore(session).find(cookie)
     if found is None:
         return None

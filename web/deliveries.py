@@ -11,11 +11,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from access.policy import Permission, check_delivery, delivery_vendor_scope, require
-from credx.database import session_scope
 from exchange.deliveries import DeliveryFilter, get_delivery, list_deliveries
 from exchange.ingest import outcome_of
 from exchange.models import Delivery, DeliveryStatus
 from web.auth import AppDep, Caller
+from web.db import web_session
 
 router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is simply not found, never a 500
@@ -57,7 +57,7 @@ def list_(
 ) -> list[DeliveryOut]:
     """Recent deliveries, newest first (a vendor token: only its own)."""
     scoped = delivery_vendor_scope(caller, vendor)
-    with session_scope(request_app.engine) as session:
+    with web_session(request_app) as session:
         rows = list_deliveries(session, DeliveryFilter(scoped, status, limit))
         return [_out(d) for d in rows]
 
@@ -70,7 +70,7 @@ def show(
 ) -> DeliveryOut:
     """One delivery (404 for one outside the caller's scope, as for one that does not exist)."""
     require(caller, Permission.DELIVERY_READ)
-    with session_scope(request_app.engine) as session:
+    with web_session(request_app) as session:
         delivery = get_delivery(session, delivery_id)
         check_delivery(caller, vendor_id=delivery.vendor_id)
         return _out(delivery)

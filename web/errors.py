@@ -12,6 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access.policy import Forbidden
@@ -30,6 +31,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
+    503: "busy",
 }
 
 
@@ -90,6 +92,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):
         return error_response(exc.status_code, str(exc.detail), None, exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_request: Request, exc: OperationalError):
+        if "database is locked" not in str(exc.orig):
+            return await _bug(_request, exc)
+        log.warning("SQLite busy: a request waited longer than the busy timeout")
+        return error_response(503, "the service is busy; try again in a minute",
+                              headers={"Retry-After": "30"})  # fmt: skip
 
     @app.exception_handler(Exception)
     async def _bug(_request: Request, exc: Exception):

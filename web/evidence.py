@@ -7,7 +7,7 @@ claim and the file, and `access.policy` decides who sees what.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -19,11 +19,12 @@ from sqlmodel import Session
 from access.principals import Principal
 from credx.app import App
 from credx.database import session_scope
-from exchange.evidence.claims import FIELDS
+from exchange.evidence.claims import FIELDS, Claim, parse_claim
 from exchange.evidence.models import EvidenceStatus
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
 from web.auth import AppDep, Caller
+from web.db import web_engine, web_session
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -88,7 +89,7 @@ BULK_BODY = _multipart({"archive": BINARY, "manifest": BINARY}, ["archive", "man
 @contextmanager
 def evidence_scope(app: App) -> Iterator[Session]:
     """Like `session_scope`, but a refused upload still commits: its refusal event is kept."""
-    with Session(app.engine, expire_on_commit=False) as session:
+    with Session(web_engine(app), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -101,8 +102,13 @@ def evidence_scope(app: App) -> Iterator[Session]:
 
 
 def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filename: str) -> dict:
+    """The claim is checked first in a read-only transaction, so the one that writes begins
+    only after the file is decoded and encrypted (on SQLite it holds the write lock)."""
+    claim: Claim | dict = fields
+    with suppress(EvidenceRefused), session_scope(app.engine) as session:
+        claim = parse_claim(session, fields)  # refused: the service refuses it again, logged
     with evidence_scope(app) as session:
-        return EvidenceService(session, app, caller).submit(fields, path, filename).as_json()
+        return EvidenceService(session, app, caller).submit(claim, path, filename).as_json()
 
 
 def submit_bulk(app: App, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
@@ -148,7 +154,7 @@ def list_(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict]:
     """Uploads the caller may see, newest first: a district its own, an auditor its state's."""
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         service = EvidenceService(session, app, caller)
         rows = service.list(status=status, flagged=flagged, limit=limit, offset=offset)
         return [service.describe(row) for row in rows]
@@ -157,7 +163,7 @@ def list_(
 @router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
 def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
     """One upload (404 outside the caller's tenant, as for one that does not exist)."""
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         service = EvidenceService(session, app, caller)
         return service.describe(service.get(evidence_id))
 
@@ -170,7 +176,7 @@ def preview(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
 
 
 def preview_response(app: App, caller: Principal, evidence_id: str) -> Response:
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         png = EvidenceService(session, app, caller).preview(evidence_id)
     headers = {
         "Content-Security-Policy": PREVIEW_CSP,
@@ -190,7 +196,7 @@ def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
 
 def original_response(app: App, caller: Principal, evidence_id: str) -> StreamingResponse:
     """Logged and committed before the first byte; then streamed, decrypted and verified."""
-    with session_scope(app.engine) as session:  # the service reads the first chunk inside it
+    with web_session(app) as session:  # the service reads the first chunk inside it
         chunks, _media_type, name = EvidenceService(session, app, caller).original(evidence_id)
     headers = {
         "Content-Disposition": f'attachment; filename="{name}"',

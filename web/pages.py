@@ -19,10 +19,10 @@ from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
-from credx.database import session_scope
 from credx.errors import CredxError
 from exchange.evidence.services import EvidenceService
 from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
+from web.db import web_session
 from web.errors import ApiError, status_of
 from web.evidence import (
     EvidenceId,
@@ -75,7 +75,7 @@ def sign_in_submit(
     except ApiError as exc:
         return render(request, "sign_in.html", exc.status, csrf=expected, user=None,
                       error=exc.message)  # fmt: skip
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         opened = SessionStore(session).open(api_token, hours=app.settings.web_session_hours)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, opened.cookie_value, httponly=True, samesite="strict",
@@ -93,7 +93,7 @@ def sign_out(
         return to_sign_in()
     if not csrf_ok(user.session, csrf_token):
         return render(request, "error.html", 403, user=user, error="Reload the page and retry.")
-    with session_scope(app.engine) as session:
+    with web_session(app) as session:
         SessionStore(session).close(user.cookie)
     response = to_sign_in()
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -104,7 +104,7 @@ def home_context(app, user: WebUser) -> dict:
     principal = user.principal
     rows = []
     if may(principal, Permission.EVIDENCE_LIST):
-        with session_scope(app.engine) as session:
+        with web_session(app) as session:
             service = EvidenceService(session, app, principal)
             rows = [service.describe(row) for row in service.list(limit=200)]
     return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
@@ -171,7 +171,7 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
     if user is None:
         return to_sign_in()
     try:
-        with session_scope(app.engine) as session:
+        with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
             row = service.describe(service.get(evidence_id))
     except CredxError as exc:
