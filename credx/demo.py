@@ -24,6 +24,7 @@ from credx.clock import today
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker, write_csv
 from credx.demo_evidence import show_evidence
+from credx.demo_web import show_web
 from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
@@ -174,6 +175,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     summary["states"] = _show_state_views(app, say)
     summary["badge"] = _show_badge(settings, say)
     summary["evidence"] = show_evidence(app, say)
+    certificate = settings.home / "evidence-demo" / "certificate.png"
+    summary["web"] = show_web(app, certificate, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}

@@ -36,6 +36,7 @@ class Submitted(BaseModel):
     id: str
     sha256: str
     status: str
+    flags: list[str]  # duplicate_image, duplicate_claim
 
 
 class BulkResult(BaseModel):

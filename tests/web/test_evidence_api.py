@@ -49,7 +49,7 @@ def test_upload_then_list_show_preview_and_original(client, app):
     response = upload(client, district, png)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "sha256", "status"}
+    assert set(body) == {"id", "sha256", "status", "flags"} and body["flags"] == []
     assert body["sha256"] == hashlib.sha256(png).hexdigest() and body["status"] == "received"
     listed = client.get("/api/v1/evidence", headers=bearer(district)).json()
     assert [row["id"] for row in listed] == [body["id"]] and listed[0]["flags"] == []
@@ -79,6 +79,7 @@ def test_the_same_image_for_another_student_is_flagged_for_auditors(client, app)
     png = certificate_png()
     first = upload(client, district, png).json()
     second = upload(client, district, png, state_student_id="LA1000002").json()
+    assert second["flags"] == ["duplicate_image"]
     shown = client.get(f"/api/v1/evidence/{second['id']}", headers=bearer(auditor)).json()
     assert shown["flags"] == ["duplicate_image"] and shown["duplicate_image_of"] == first["id"]
 
