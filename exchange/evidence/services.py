@@ -116,6 +116,7 @@ class EvidenceService:
         state, district = self._uploader_tenant()
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
+            self._end_read()
             inspection = inspect_upload(path, filename, self.limits)
             badge = self._verify_badge(path) if inspection.is_badge else None
         except EvidenceRefused as refusal:
@@ -162,6 +163,15 @@ class EvidenceService:
             return LineResult(line.number, line.file, error=refusal)
         finally:
             path.unlink(missing_ok=True)
+
+    def _end_read(self) -> None:
+        """End the read transaction before seconds of decoding (nothing is written yet).
+
+        SQLite cannot upgrade a read snapshot to a write once another writer has
+        committed after it (SQLITE_BUSY_SNAPSHOT, not retried): with concurrent
+        uploads, a snapshot held across a decode would fail the write that follows.
+        """
+        self.session.commit()
 
     def _uploader_tenant(self) -> tuple[str, str]:
         state, district = self.principal.state, self.principal.district

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -236,3 +237,28 @@ def test_the_service_enforces_the_size_cap_itself(settings, tmp_path):
     with session_scope(small.engine) as session:
         assert session.exec(select(Evidence)).all() == []
     small.engine.dispose()
+
+
+def test_concurrent_uploads_all_succeed(app, tmp_path):
+    """Each upload reads, decodes for a while, then writes: on SQLite a read snapshot held
+    across the decode could not be upgraded once another upload had committed."""
+    failures: list[str] = []
+
+    def district_clerk(number: int) -> None:
+        for attempt in range(2):
+            seed = number * 10 + attempt
+            path = write(tmp_path, f"u{seed}.png", png_bytes(seed=seed, size=(800, 600)))
+            try:
+                with session_scope(app.engine) as session:
+                    EvidenceService(session, app, DISTRICT).submit(claim(seed), path, path.name)
+            except Exception as error:
+                failures.append(repr(error))
+
+    clerks = [threading.Thread(target=district_clerk, args=(n,)) for n in range(4)]
+    for clerk in clerks:
+        clerk.start()
+    for clerk in clerks:
+        clerk.join()
+    assert failures == []
+    with session_scope(app.engine) as session:
+        assert len(session.exec(select(Evidence)).all()) == 8
