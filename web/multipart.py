@@ -23,6 +23,7 @@ from web.errors import ApiError
 
 MAX_FIELD_BYTES = 4096
 MAX_PARTS = 40
+BODY_OVERHEAD = 256 * 1024  # multipart framing and claim fields on top of the file(s)
 
 
 @dataclass
@@ -140,8 +141,12 @@ async def receive_form(
     form = ReceivedForm()
     collector = _Collector(form, temp_dir, max_bytes)
     parser = MultipartParser(boundary_of(content_type), collector.callbacks())
+    received, body_cap = 0, max_bytes + BODY_OVERHEAD
     try:
         async for chunk in body:
+            received += len(chunk)
+            if received > body_cap:  # preamble, epilogue or fields padding a body out
+                raise ApiError(413, f"the upload is larger than {max_bytes:,} bytes")
             parser.write(chunk)
         parser.finalize()
         if not collector.finished:

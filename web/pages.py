@@ -76,7 +76,9 @@ def sign_in_submit(
         return render(request, "sign_in.html", exc.status, csrf=expected, user=None,
                       error=exc.message)  # fmt: skip
     with web_session(app) as session:
-        opened = SessionStore(session).open(api_token, hours=app.settings.web_session_hours)
+        store = SessionStore(session)
+        store.purge_expired()  # sign-ins are rare enough to tidy up on
+        opened = store.open(api_token, hours=app.settings.web_session_hours)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, opened.cookie_value, httponly=True, samesite="strict",
                         secure=_secure(request), path="/")  # fmt: skip

@@ -14,10 +14,9 @@ import anyio
 from fastapi import Request
 
 from web.errors import ApiError
-from web.multipart import ReceivedForm, receive_form
+from web.multipart import BODY_OVERHEAD, ReceivedForm, receive_form
 
 T = TypeVar("T")
-BODY_OVERHEAD = 256 * 1024  # multipart headers and claim fields on top of the file(s)
 
 
 def refuse_declared_oversize(request: Request, max_bytes: int) -> None:

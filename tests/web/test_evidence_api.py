@@ -174,3 +174,15 @@ def test_bulk_upload_answers_per_line(client, app):
     assert "error" in lines[3]
     assert counts(app)[0] == 1 and leftovers(app) == []
     assert json.dumps(result).count("Ana Morales") == 0
+
+
+def test_a_body_padded_out_before_its_first_part_is_413(client, app):
+    district = make_token(app, "district", "LA", "036")
+    app.settings.upload_max_bytes = 1024
+    padding = b"x" * (300 * 1024)  # a preamble the multipart parser would skip forever
+    body = padding + multipart_body({**claim(), "file": b"tiny"})
+    streamed = client.post(
+        "/api/v1/evidence", content=iter([body[i : i + 8192] for i in range(0, len(body), 8192)]),
+        headers={**bearer(district), "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )  # fmt: skip
+    assert streamed.status_code == 413 and leftovers(app) == []
