@@ -9,7 +9,9 @@ followed only within the same origin.
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -31,15 +33,25 @@ class NotTrusted(FetchError):
     """The URL or DID is outside `CREDX_BADGE_TRUSTED_ISSUERS`; nothing was fetched."""
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The system's trust store, loaded once (building a context costs tens of ms)."""
+    return ssl.create_default_context()
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+    """(scheme, host, port); a URL that does not parse has an origin nothing matches."""
+    try:
+        parts = urlsplit(url)
+        default = {"https": 443, "http": 80}.get(parts.scheme)
+        return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+    except ValueError:
+        return "", "", None
 
 
 def _under(url: str, prefix: str) -> bool:
     """True when `url` is `prefix` or below it: same origin, path prefix at a segment edge."""
-    if _origin(url) != _origin(prefix) or urlsplit(url).username:
+    if not _origin(url)[1] or _origin(url) != _origin(prefix) or urlsplit(url).username:
         return False
     base = urlsplit(prefix).path.rstrip("/")
     path = urlsplit(url).path
@@ -74,7 +86,7 @@ class TrustedFetcher:
         return any(did == e or did.startswith(e + ":") for e in dids)
 
     def trusts_url(self, url: str) -> bool:
-        if urlsplit(url).scheme not in ("https", "http"):
+        if _origin(url)[0] not in ("https", "http"):
             return False
         return any(_under(url, e) for e in self.trusted if not e.startswith("did:"))
 
@@ -95,7 +107,9 @@ class TrustedFetcher:
         if urlsplit(url).scheme != "https" and _origin(url)[1] not in _LOOPBACK:
             raise NotTrusted(url)
         deadline = time.monotonic() + self.timeout
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            timeout=self.timeout, follow_redirects=False, trust_env=False, verify=_tls_context()
+        ) as client:
             for _ in range(_MAX_REDIRECTS + 1):
                 body, location = self._get_once(client, url, deadline)
                 if location is None:
@@ -120,7 +134,7 @@ class TrustedFetcher:
                 if response.status_code != 200:
                     raise FetchError(f"{url} answered HTTP {response.status_code}")
                 return self._read_capped(response, url, deadline), None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             log.info("badge fetch failed: %s (%s)", url, type(exc).__name__)
             raise FetchError(f"{url} could not be reached ({type(exc).__name__})") from exc
 

@@ -117,7 +117,7 @@ def _key_url(key_id: str, fetcher: TrustedFetcher) -> IssuerKey:
 def _json_document(body: bytes, url: str) -> dict[str, Any]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         document = None
     if not isinstance(document, dict):
         raise BadgeRefused(
@@ -130,7 +130,8 @@ def _json_document(body: bytes, url: str) -> dict[str, Any]:
 
 def _find_method(document: dict[str, Any], key_id: str, base: str) -> dict[str, Any]:
     fragment = "#" + key_id.partition("#")[2]
-    for method in document.get("verificationMethod") or []:
+    methods = document.get("verificationMethod")
+    for method in methods if isinstance(methods, list) else []:
         if isinstance(method, dict) and method.get("id") in (key_id, fragment, base + fragment):
             return method
     raise _unknown_key(key_id, base)
@@ -141,9 +142,10 @@ def _check_assertion(document: dict[str, Any], method: dict[str, Any], key_id: s
     allowed = document.get("assertionMethod")
     if allowed is None:
         return
+    allowed = allowed if isinstance(allowed, list) else []
     fragment = "#" + key_id.partition("#")[2]
-    ids = {m if isinstance(m, str) else m.get("id") for m in allowed if isinstance(m, str | dict)}
-    if not ids & {key_id, fragment, did + fragment, method.get("id")}:
+    ids = [m.get("id") if isinstance(m, dict) else m for m in allowed]
+    if not {key_id, fragment, did + fragment} & {i for i in ids if isinstance(i, str)}:
         raise BadgeRefused(
             RefusalReason.UNKNOWN_KEY,
             f"The issuer {did} has not authorised key {key_id} to sign credentials "
@@ -169,7 +171,7 @@ def _method_key(method: dict[str, Any], key_id: str) -> PublicKey:
     if isinstance(jwk, dict) and "d" not in jwk:
         try:
             key = import_key(jwk)
-        except (JoseError, ValueError, TypeError) as exc:
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise _bad_key(key_id) from exc
         if isinstance(key, OKPKey | ECKey | RSAKey):
             return key

@@ -71,7 +71,7 @@ def _check_bitstring(entry: dict, credential: dict, fetcher: TrustedFetcher, max
     subject = status_list.get("credentialSubject")
     if not isinstance(subject, dict) or subject.get("statusPurpose", purpose) != purpose:
         raise StatusUnavailable(f"the status list at {url} is not a {purpose} list")
-    if int(subject.get("statusSize", 1)) != 1:
+    if subject.get("statusSize", 1) != 1:
         raise StatusUnavailable(f"the status list at {url} uses multi-bit entries")
     if _bit(_bits(subject.get("encodedList"), url), index, url):
         raise _revoked(purpose, credential)
@@ -91,7 +91,7 @@ def _signed_list(url: str, credential: dict, fetcher: TrustedFetcher, max_bytes:
             proven = verify_jwt(body.decode("ascii"), fetcher, max_bytes)
     except BadgeRefused as exc:
         raise StatusUnavailable(f"the status list at {url} failed its own check ({exc})") from exc
-    except (ValueError, UnicodeDecodeError, AttributeError) as exc:
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError) as exc:
         raise StatusUnavailable(f"the status list at {url} is not a credential") from exc
     if issuer_id(proven.credential) != issuer_id(credential):
         raise StatusUnavailable(f"the status list at {url} was issued by someone else")
@@ -128,9 +128,9 @@ def _check_revocation_list(entry: dict, credential: dict, fetcher: TrustedFetche
     try:
         document = json.loads(fetcher.get(url))
         revoked = {item.get("id") for item in document.get("revokedCredentials", [])}
-    except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError, RecursionError) as exc:
         raise StatusUnavailable(f"the revocation list at {url} is not readable") from exc
-    if credential.get("id") in revoked:
+    if isinstance(credential.get("id"), str) and credential["id"] in revoked:
         raise _revoked("revocation", credential)
     return True
 

@@ -19,6 +19,7 @@ from .status import check_status
 log = logging.getLogger("credx.badges")
 
 BADGE_TYPES = ("OpenBadgeCredential", "AchievementCredential")
+VC_CONTEXTS = ("https://www.w3.org/ns/credentials/v2", "https://www.w3.org/2018/credentials/v1")
 CLOCK_SKEW = timedelta(minutes=5)  # issuers' and credx's clocks differ a little
 
 
@@ -38,6 +39,10 @@ def verify_badge(
         else:
             proven = _verify_document(badge, fetcher)
         result = _check(proven, fetcher, settings, now or utcnow())
+    except RecursionError as exc:  # absurdly deep JSON, in the badge or a fetched document
+        refusal = malformed("its JSON is nested too deeply")
+        log.info("badge refused: %s", refusal.reason)
+        raise refusal from exc
     except BadgeRefused as refusal:
         log.info("badge refused: %s", refusal.reason)
         raise
@@ -87,7 +92,9 @@ def _check(
 def _check_type(credential: dict[str, Any]) -> None:
     kinds = credential.get("type")
     kinds = kinds if isinstance(kinds, list) else [kinds]
-    if not any(kind in kinds for kind in BADGE_TYPES):
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first not in VC_CONTEXTS or not any(kind in kinds for kind in BADGE_TYPES):
         raise BadgeRefused(
             RefusalReason.NOT_A_BADGE,
             "The file is a signed credential but not an Open Badge (type OpenBadgeCredential). "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import copy
 import json
+import random
 import struct
 import zlib
 from collections.abc import Iterator
@@ -365,6 +368,50 @@ def test_oversized_file_is_refused_before_parsing(tmp_path):
     path = write(tmp_path, '{"a": "' + "x" * settings.badge_max_bytes + '"}')
     error = refused(path, settings)
     assert error.reason == RefusalReason.TOO_LARGE
+
+
+HOSTILE = [
+    None, [], {}, "", "x", -1, 2**70, 1e308, True, [None], {"id": []}, "did:key:zzz",
+    "https://[::1", "http://127.0.0.1:99999/x", "2025-13-45", [[[]]], {"id": {"id": 1}},
+]  # fmt: skip
+
+
+def _mutated(document: dict, rng: random.Random) -> dict:
+    """A copy with one value anywhere in it replaced by a hostile one, or deleted."""
+    document = copy.deepcopy(document)
+    parent, key = document, rng.choice(list(document))
+    while isinstance(parent[key], dict | list) and parent[key] and rng.random() < 0.7:
+        parent = parent[key]
+        key = rng.choice(list(parent)) if isinstance(parent, dict) else rng.randrange(len(parent))
+    if isinstance(parent, dict) and rng.random() < 0.2:
+        del parent[key]
+    else:
+        parent[key] = copy.deepcopy(rng.choice(HOSTILE))
+    return document
+
+
+def test_hostile_values_anywhere_are_refused_never_crash(issuer, tmp_path):
+    """Signed after mutation (reaching every check), or mutated after signing (never passes)."""
+    rng = random.Random(5)
+    status_url = issuer.publish_status_list("/status/fuzz", revoked={1})
+    base = badge(issuer.did, credentialStatus=issuer.status_entry(status_url, 2))
+    signed = sign_data_integrity(base, issuer.ed_private, issuer.ed_kid)
+    settings = settings_for(tmp_path, issuer.base_url)
+    outcomes = set()
+    for round_ in range(150):
+        if round_ % 2:
+            document = _mutated(signed, rng)
+        else:
+            document = _mutated(base, rng)
+            with contextlib.suppress(Exception):  # the test signer needs some fields
+                document = sign_data_integrity(document, issuer.ed_private, issuer.ed_kid)
+        try:
+            verify_badge(write(tmp_path, document), settings)
+            outcomes.add("verified")
+            assert round_ % 2 == 0 or document == signed, "a change after signing passed"
+        except BadgeRefused as refusal:
+            outcomes.add(refusal.reason)
+    assert {"verified", RefusalReason.BAD_SIGNATURE, RefusalReason.MALFORMED} <= outcomes
 
 
 # --- fetching safely -------------------------------------------------------------------
