@@ -24,13 +24,14 @@ from exchange.evidence.badges import (
     looks_like_badge,
     verify_badge,
 )
-from exchange.evidence.badges.fetch import TrustedFetcher, did_web_url
+from exchange.evidence.badges.fetch import NotTrusted, TrustedFetcher, did_web_url
 from tests.exchange.evidence.issuer import (
     LoopbackIssuer,
     Route,
     badge,
     did_key,
     iso,
+    multikey,
     now,
     running_issuer,
     sign_data_integrity,
@@ -194,6 +195,30 @@ def test_png_without_a_baked_badge_is_not_a_badge(tmp_path):
     path.write_bytes(png_with_chunk(b"tEXt", b"Comment\0scanned certificate"))
     assert not looks_like_badge(path)
     assert refused(path, settings_for(tmp_path)).reason == RefusalReason.NOT_A_BADGE
+
+
+def test_did_web_with_a_path_resolves_below_the_host(issuer, tmp_path):
+    did = f"{issuer.did}:issuers:comptia"
+    issuer.serve_json("/issuers/comptia/did.json", {
+        "id": did,
+        "verificationMethod": [{"id": "#k", "type": "Multikey", "controller": did,
+                                "publicKeyMultibase": multikey(issuer.ed_private)}],
+    })  # fmt: skip
+    signed = sign_data_integrity(badge(did), issuer.ed_private, f"{did}#k")
+
+    result = verify_badge(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+
+    assert (result.issuer_id, result.key_id) == (did, f"{did}#k")
+    assert issuer.requests == ["/issuers/comptia/did.json"]
+
+
+def test_suspended_badge_is_refused(issuer, tmp_path):
+    url = issuer.publish_status_list("/status/suspended", revoked={5}, purpose="suspension")
+    credential = badge(issuer.did, credentialStatus=issuer.status_entry(url, 5, "suspension"))
+    signed = sign_data_integrity(credential, issuer.ed_private, issuer.ed_kid)
+    error = refused(write(tmp_path, signed), settings_for(tmp_path, issuer.base_url))
+    assert error.reason == RefusalReason.REVOKED
+    assert "suspended" in str(error)
 
 
 # --- refused badges --------------------------------------------------------------------
@@ -450,6 +475,17 @@ def test_trusted_prefixes_match_whole_hosts_and_path_segments(tmp_path):
     assert fetcher.trusts_did("did:web:credly.com#key-1")
     assert fetcher.trusts_did("did:web:credly.com:issuers:42")
     assert not fetcher.trusts_did("did:web:credly.com.evil.net")
+
+
+def test_did_web_documents_of_listed_dids_are_fetched_over_https_only(tmp_path):
+    fetcher = TrustedFetcher(settings_for(tmp_path, "did:web:credly.com"))
+    assert (
+        fetcher.did_document_url("did:web:credly.com") == "https://credly.com/.well-known/did.json"
+    )
+    with pytest.raises(NotTrusted):
+        fetcher.did_document_url("did:web:evil.example")
+    with pytest.raises(NotTrusted):
+        fetcher.get("http://credly.com/.well-known/did.json", via_did="did:web:credly.com")
 
 
 def test_did_web_urls_follow_the_did_web_method():
