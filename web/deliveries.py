@@ -11,12 +11,13 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from access.policy import Permission, check_delivery, delivery_vendor_scope, require
-from exchange.deliveries import DeliveryFilter, get_delivery, list_deliveries
-from exchange.ingest import outcome_of
 from exchange.models import Delivery, DeliveryStatus
 from web.auth import AppDep, Caller
 from web.db import web_session
 
+# `_lazy_ingest`: exchange.deliveries imports the ingest pipeline (pandas, pyarrow,
+# pandera: ~80 MB resident); a web process loads it on its first deliveries request,
+# not at start, so processes serving only uploads stay small.
 router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is simply not found, never a 500
 
@@ -37,6 +38,8 @@ class DeliveryOut(BaseModel):
 
 
 def _out(delivery: Delivery) -> DeliveryOut:
+    from exchange.ingest import outcome_of
+
     outcome = outcome_of(delivery)
     return DeliveryOut(
         delivery_id=delivery.id, vendor=delivery.vendor_id, file=delivery.original_name,
@@ -56,6 +59,8 @@ def list_(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[DeliveryOut]:
     """Recent deliveries, newest first (a vendor token: only its own)."""
+    from exchange.deliveries import DeliveryFilter, list_deliveries  # see `_lazy_ingest`
+
     scoped = delivery_vendor_scope(caller, vendor)
     with web_session(request_app) as session:
         rows = list_deliveries(session, DeliveryFilter(scoped, status, limit))
@@ -69,6 +74,8 @@ def show(
     request_app: AppDep,
 ) -> DeliveryOut:
     """One delivery (404 for one outside the caller's scope, as for one that does not exist)."""
+    from exchange.deliveries import get_delivery  # see `_lazy_ingest`
+
     require(caller, Permission.DELIVERY_READ)
     with web_session(request_app) as session:
         delivery = get_delivery(session, delivery_id)

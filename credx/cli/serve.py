@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,8 +41,6 @@ def serve(
     A non-loopback address needs TLS (--ssl-certfile/--ssl-keyfile) or
     --behind-proxy: tokens and session cookies must never cross a network in clear.
     """
-    import uvicorn
-
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise InvalidInput("give both --ssl-certfile and --ssl-keyfile, or neither")
     if not is_loopback(host) and not ssl_certfile and not behind_proxy:
@@ -49,9 +49,16 @@ def serve(
             "or --behind-proxy when a TLS-terminating proxy forwards to credx"
         )
     app_context()  # fail now, not in every worker, if the database is not ready
-    uvicorn.run(
-        "web.asgi:application", factory=True, host=host, port=port, workers=workers,
-        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, proxy_headers=behind_proxy,
-        forwarded_allow_ips=forwarded_allow_ips if behind_proxy else None,
-        server_header=False, log_level="info", access_log=True,
-    )  # fmt: skip
+    # A fresh interpreter serves: it imports only what the web app needs (the CLI has
+    # loaded every command's dependencies), which keeps each worker's memory small.
+    argv = [sys.executable, "-m", "uvicorn", "web.asgi:application", "--factory",
+            "--host", host, "--port", str(port), "--workers", str(workers),
+            "--no-server-header", "--log-level", "info"]  # fmt: skip
+    if ssl_certfile and ssl_keyfile:
+        argv += ["--ssl-certfile", str(ssl_certfile), "--ssl-keyfile", str(ssl_keyfile)]
+    if behind_proxy:
+        argv += ["--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips]
+    else:
+        argv += ["--no-proxy-headers"]  # clients' X-Forwarded-* are never believed
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 (a fixed argv, no shell)
