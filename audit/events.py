@@ -46,8 +46,8 @@ class Action(StrEnum):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
-    TOKEN_CREATED = "access:token:created"
-    TOKEN_REVOKED = "access:token:revoked"
+    TOKEN_CREATED = "access:token:created"  # noqa: S105 (an event tag, not a secret)
+    TOKEN_REVOKED = "access:token:revoked"  # noqa: S105
     SIGN_IN_SUCCEEDED = "access:sign_in:succeeded"
     SIGN_IN_FAILED = "access:sign_in:failed"
     EVIDENCE_RECEIVED = "evidence:file:received"
