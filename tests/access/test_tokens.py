@@ -32,7 +32,7 @@ def test_the_secret_is_stored_only_as_a_hash_and_authenticates(app):
     made = create(app, TokenSpec(Role.DISTRICT, "la", "036"))
     with session_scope(app.engine) as session:
         stored = session.get(ApiToken, made.token.id)
-        assert made.secret.split("_")[2] not in stored.secret_sha256
+        assert made.secret.split("_", 2)[2] not in stored.secret_sha256
         events = EventLog(session).for_subject(f"token:{made.token.id}")
     assert [e.action for e in events] == [Action.TOKEN_CREATED]
     assert made.secret not in events[0].payload
