@@ -21,14 +21,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import base58
+import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
+
+from credx.settings import Settings
+from exchange.evidence.badges import BadgeRefused, verify_badge
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -269,3 +274,23 @@ def running_issuer() -> Iterator[LoopbackIssuer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def settings_for(tmp_path: Path, *trusted: str) -> Settings:
+    """Settings trusting exactly `trusted` (URL prefixes, DIDs), with a short fetch timeout."""
+    return Settings(
+        home=tmp_path, badge_trusted_issuers=list(trusted), badge_fetch_timeout_seconds=2
+    )
+
+
+def write(tmp_path: Path, content: str | dict, name: str = "badge.json") -> Path:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def refused(path: Path, settings: Settings) -> BadgeRefused:
+    """The refusal `verify_badge` raises for `path` (fails the test if it verifies)."""
+    with pytest.raises(BadgeRefused) as caught:
+        verify_badge(path, settings)
+    return caught.value
