@@ -50,6 +50,18 @@ class Action(StrEnum):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
+    TOKEN_CREATED = "access:token:created"  # noqa: S105 (an event tag, not a secret)
+    TOKEN_REVOKED = "access:token:revoked"  # noqa: S105
+    SIGN_IN_SUCCEEDED = "access:sign_in:succeeded"
+    SIGN_IN_FAILED = "access:sign_in:failed"
+    EVIDENCE_RECEIVED = "evidence:file:received"
+    EVIDENCE_REFUSED = "evidence:file:refused"
+    EVIDENCE_BULK_RECEIVED = "evidence:bulk:received"
+    EVIDENCE_BULK_REFUSED = "evidence:bulk:refused"
+    EVIDENCE_LISTED = "evidence:claims:listed"
+    EVIDENCE_VIEWED = "evidence:claim:viewed"
+    EVIDENCE_PREVIEW_VIEWED = "evidence:preview:viewed"
+    EVIDENCE_ORIGINAL_DOWNLOADED = "evidence:original:downloaded"
 
 
 def cli_actor() -> str:

@@ -26,8 +26,10 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 def import_models() -> type[SQLModel]:
     """Import every table module so `SQLModel.metadata` is complete (Alembic, tests)."""
+    import access.models  # noqa: F401
     import agreements.models  # noqa: F401
     import audit.models  # noqa: F401
+    import exchange.evidence.models
     import exchange.models  # noqa: F401
     import schemas.credentials  # noqa: F401
 
@@ -64,7 +66,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # `sqlite_begin="IMMEDIATE"` (an execution option) takes the write lock up front,
+    # waiting up to the busy timeout: a deferred transaction that reads and then writes
+    # fails at once ("database is locked") if another writer committed in between,
+    # which concurrent web requests do.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}" if mode == "IMMEDIATE" else "BEGIN")
 
 
 @contextmanager

@@ -27,10 +27,14 @@ from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker, write_csv
+from credx.demo_evidence import show_evidence
+from credx.demo_web import show_web
 from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
 from exchange.deliveries import rejections_of
+from exchange.evidence.badges import BadgeRefused, verify_badge
+from exchange.evidence.badges.sample import write_sample_badges
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
 from exchange.vault import check_stored_files
@@ -174,6 +178,10 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["badge"] = _show_badge(settings, say)
+    summary["evidence"] = show_evidence(app, say)
+    certificate = settings.home / "evidence-demo" / "certificate.png"
+    summary["web"] = show_web(app, certificate, say)
     summary["audit"] = _show_audit(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
@@ -190,6 +198,23 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         "`credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
+
+
+def _show_badge(settings: Settings, say) -> dict:
+    """A digital badge is checked by its issuer's signature; the same badge altered is refused."""
+    good, altered = write_sample_badges(settings.home / "badges")
+    verified = verify_badge(good, settings)
+    say(
+        f"digital badge {good}: signature verified ({verified.proof_type}), "
+        f"{verified.achievement_name} from {verified.issuer_name}"
+    )
+    try:
+        verify_badge(altered, settings)
+        refusal = None
+    except BadgeRefused as error:
+        refusal = str(error.reason)
+        say(f"  the same badge with its achievement renamed is refused: {refusal}")
+    return {"verified": verified.as_json(), "altered_refused": refusal}
 
 
 def _apply_connector(app: App, home: Path, vendor_id: str) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticUndefined
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -99,10 +101,100 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    upload_max_bytes: int = Field(
+        default=20 << 20,
+        ge=1024,
+        description="Largest evidence file (image, PDF or badge) a district may upload; the "
+        "web app stops reading a body at this size and the service checks it again.",
+    )
+    upload_max_pixels: int = Field(
+        default=25_000_000,
+        ge=10_000,
+        le=200_000_000,
+        description="Largest image (width x height) decoded; bigger ones are refused as "
+        "possible decompression bombs. A letter page scanned at 300 dpi is 8.4 million.",
+    )
+    upload_max_pdf_pages: int = Field(
+        default=20, ge=1, le=1000, description="PDFs with more pages are refused."
+    )
+    upload_decode_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="At most this many uploads are decoded at once per process (decoding "
+        "holds the whole image in memory); the others wait.",
+    )
+    upload_bulk_max_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Most files in one bulk upload (zip), and most lines in its manifest.",
+    )
+    upload_bulk_max_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="Largest bulk upload (zip) and the most its files may add up to once "
+        "extracted.",
+    )
+
+    badge_trusted_issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Digital-badge issuers whose keys and status lists credx may fetch: "
+        "`https://` URL prefixes and DIDs (`did:web:badges.example.org`), separated by "
+        "commas. Empty: only self-contained `did:key` badges verify. `http://` only for "
+        "127.0.0.1/localhost (tests, an issuer on the same machine).",
+    )
+    badge_max_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=16 << 20,
+        description="Largest badge file, and largest issuer document or status list "
+        "fetched while verifying one.",
+    )
+    badge_fetch_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Time limit for each fetch of an issuer's key or status list.",
+    )
+
+    web_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 30,
+        description="A web sign-in lasts this long (never past its token's expiry).",
+    )
+    sign_in_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins (web or API) allowed per client address, and per token "
+        "id, within `sign_in_window_seconds`; more are refused with 429.",
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="The window over which failed sign-ins are counted."
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("badge_trusted_issuers", mode="before")
+    @classmethod
+    def _split_issuers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in value.replace(",", " ").split() if item]
+        return value
+
+    @field_validator("badge_trusted_issuers", mode="after")
+    @classmethod
+    def _safe_issuers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _is_safe_issuer_entry(entry):
+                raise ValueError(
+                    f"badge issuer {entry!r} must be a DID or an https:// URL "
+                    "(http:// only for 127.0.0.1 or localhost)"
+                )
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -137,6 +229,17 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
 
+def _is_safe_issuer_entry(entry: str) -> bool:
+    """Refuse plain-http issuers off this machine, so keys are never fetched in the clear."""
+    if entry.startswith("did:"):
+        return True
+    for prefix in ("https://", "http://127.0.0.1", "http://localhost", "http://[::1]"):
+        if entry.startswith(prefix):
+            rest = entry[len(prefix):]
+            return prefix == "https://" or rest[:1] in ("", ":", "/")
+    return False
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings now (not at import), so tests and the CLI see the current environment."""
     return Settings(**overrides)
@@ -146,6 +249,6 @@ def describe_settings() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) for every setting, for docs and tests."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else str(field.default)
+        default = "" if field.default in (None, PydanticUndefined) else str(field.default)
         rows.append((f"CREDX_{name.upper()}", default, field.description or ""))
     return rows

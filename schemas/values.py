@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # imported where used: the web app needs only the scalar checks
+    import pandas as pd
+    import pyarrow as pa
 
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -85,16 +85,22 @@ USPS_STATES = frozenset(
 
 
 def as_arrow(series: pd.Series) -> pa.Array:
+    import pyarrow as pa
+
     array = pa.array(series, type=pa.string(), from_pandas=True)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _as_series(result: pa.Array, index: pd.Index) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(result.fill_null(True).to_numpy(zero_copy_only=False), index=index, dtype=bool)
 
 
 def matches(series: pd.Series, pattern: str) -> pd.Series:
     """True where the whole value matches `pattern` (nulls pass: nullability is its own check)."""
+    import pyarrow.compute as pc
+
     return _as_series(pc.match_substring_regex(as_arrow(series), f"^(?:{pattern})$"), series.index)
 
 
@@ -104,6 +110,8 @@ def looks_like_formula(value: object) -> bool:
 
 
 def max_length(series: pd.Series, limit: int) -> pd.Series:
+    import pyarrow.compute as pc
+
     return _as_series(pc.less_equal(pc.utf8_length(as_arrow(series)), limit), series.index)
 
 
@@ -124,17 +132,23 @@ def parse_date(text: str) -> date | None:
 
 def per_distinct_value(series: pd.Series, fn: Callable[[str], Any], kind: pa.DataType) -> pa.Array:
     """`fn` applied once per distinct value (files repeat dates and codes), spread back by index."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     encoded = pc.dictionary_encode(as_arrow(series))
     mapped = pa.array([fn(value) for value in encoded.dictionary.to_pylist()], type=kind)
     return mapped.take(encoded.indices)
 
 
 def _passes(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    import pyarrow as pa
+
     return _as_series(per_distinct_value(series, test, pa.bool_()), series.index)
 
 
 def iso_dates(series: pd.Series) -> list[str | None]:
     """Dates as ISO text (the form both databases load fastest); None where not a date."""
+    import pyarrow as pa
 
     def iso(value: str) -> str | None:
         parsed = parse_date(value)
@@ -156,6 +170,9 @@ def is_date(series: pd.Series) -> pd.Series:
 
 
 def parse_numbers(series: pd.Series) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     return (
         pc.cast(as_arrow(series), pa.float64(), safe=False)
         if len(series)
@@ -164,6 +181,9 @@ def parse_numbers(series: pd.Series) -> pa.Array:
 
 
 def is_number(series: pd.Series, minimum: float = 0) -> pd.Series:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     shaped = matches(series, r"[0-9]{1,9}(?:\.[0-9]{1,4})?")
     return shaped & _as_series(
         pc.greater_equal(pc.cast(as_arrow(series.where(shaped)), pa.float64()), minimum),

@@ -24,7 +24,9 @@ from credx.cli import (
     keys,
     log,
     retention,  # noqa: F401  (registers purge and verify-certificate)
+    serve,
     setup,
+    tokens,
     vendors,
     worker,
 )
@@ -46,6 +48,7 @@ app.command("rejections")(deliveries.rejections)
 app.command("results")(disclosures.results)
 app.command("disclosures")(disclosures.disclosures)
 app.command("worker")(worker.worker)
+app.command("serve")(serve.serve)
 app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
 app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
 app.add_typer(connectors.app, name="connectors", help="Where vendors' files are pulled from.")
@@ -54,6 +57,7 @@ app.add_typer(deliveries.app, name="deliveries", help="Files received from vendo
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
 app.add_typer(audit.app, name="audit", help="Audit sample sizes and reproducible samples.")
+app.add_typer(tokens.app, name="tokens", help="API tokens: roles and tenants.")
 
 
 def main() -> None:

@@ -28,5 +28,19 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     credx("log", "verify", "--checkpoint", checkpoint, env=env)
     stored = summary["stored_files"]
     assert stored["blobs_checked"] == stored["blobs_total"] >= 2 and stored["failures"] == []
+    assert summary["badge"]["verified"]["proof_type"] == "DataIntegrityProof eddsa-jcs-2022"
+    assert summary["badge"]["altered_refused"] == "bad_signature"
+    evidence = summary["evidence"]
+    assert evidence["upload"]["status"] == "received"
+    assert evidence["same image, another student"]["flags"] == ["duplicate_image"]
+    assert evidence["refused"]["code"] == "polyglot"
+    assert evidence["auditor"]["flagged"] == 1
+    with open(evidence["auditor"]["preview"], "rb") as preview:
+        assert preview.read(8) == b"\x89PNG\r\n\x1a\n"
+    web = summary["web"]
+    assert (web["upload_status"], web["foreign_district_status"], web["vendor_status"]) == (
+        201, 404, 403,
+    )  # fmt: skip
+    assert web["listed"] == 3  # the two evidence-step uploads and this one, all LA-036
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}

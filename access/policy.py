@@ -1,0 +1,86 @@
+"""The one place where credx decides who may do what to which tenant's records.
+
+Services call `require(...)` before acting and use the `*_visible_to` helpers
+to filter queries; web views and the CLI never decide access themselves.  A
+refusal raises `Forbidden`, which the web layer turns into 403 (or 404 where
+saying "forbidden" would confirm that a foreign record exists).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from access.principals import Principal, Role
+from credx.errors import CredxError, NotFound
+
+
+class Forbidden(CredxError):
+    """The caller's role or tenant does not allow this."""
+
+
+class Permission(StrEnum):
+    EVIDENCE_UPLOAD = "evidence:upload"
+    EVIDENCE_LIST = "evidence:list"  # claims and status
+    EVIDENCE_PREVIEW = "evidence:preview"  # the re-rendered PNG
+    EVIDENCE_ORIGINAL = "evidence:original"  # the file as uploaded
+    EVIDENCE_FLAGS = "evidence:flags"  # duplicate / reuse flags
+    DELIVERY_READ = "delivery:read"
+    TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.DISTRICT: frozenset(
+        {Permission.EVIDENCE_UPLOAD, Permission.EVIDENCE_LIST, Permission.EVIDENCE_PREVIEW}
+    ),
+    Role.AUDITOR: frozenset(
+        {
+            Permission.EVIDENCE_LIST,
+            Permission.EVIDENCE_PREVIEW,
+            Permission.EVIDENCE_ORIGINAL,
+            Permission.EVIDENCE_FLAGS,
+        }
+    ),
+    Role.OPERATOR: frozenset({Permission.EVIDENCE_LIST, Permission.DELIVERY_READ}),
+    Role.VENDOR: frozenset({Permission.DELIVERY_READ}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if permission not in GRANTS[principal.role]:
+        raise Forbidden(f"a {principal.role} token may not {permission.value.replace(':', ' ')}")
+
+
+def may_see_evidence(principal: Principal, *, state: str, district: str) -> bool:
+    """District staff see their own district's uploads; state roles their state's."""
+    if not principal.in_state(state):
+        return False
+    if principal.role is Role.DISTRICT:
+        return principal.district == district
+    return principal.role in (Role.AUDITOR, Role.OPERATOR, Role.ADMIN)
+
+
+def may_see_delivery(principal: Principal, *, vendor_id: str) -> bool:
+    """Vendors see only their own deliveries; operators and admins see the ledger."""
+    if principal.role is Role.VENDOR:
+        return principal.vendor_id == vendor_id
+    return principal.role in (Role.OPERATOR, Role.ADMIN)
+
+
+def delivery_vendor_scope(principal: Principal, requested: str | None) -> str | None:
+    """The vendor filter a delivery listing must use: a vendor's own id, whatever it asked."""
+    require(principal, Permission.DELIVERY_READ)
+    if principal.role is Role.VENDOR:
+        return principal.vendor_id
+    return requested
+
+
+def check_delivery(principal: Principal, *, vendor_id: str) -> None:
+    """Refuse a delivery outside the caller's scope as if it did not exist."""
+    require(principal, Permission.DELIVERY_READ)
+    if not may_see_delivery(principal, vendor_id=vendor_id):
+        raise NotFound("no such delivery")
+
+
+def may(principal: Principal, permission: Permission) -> bool:
+    return permission in GRANTS[principal.role]

@@ -1,0 +1,64 @@
+"""`credx serve`: the web app and HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from credx.cli.common import app_context
+from credx.errors import InvalidInput
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64)] = 1,
+    ssl_certfile: Annotated[Path | None, typer.Option("--ssl-certfile", exists=True)] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", exists=True)] = None,
+    behind_proxy: Annotated[
+        bool, typer.Option("--behind-proxy", help="A TLS-terminating proxy forwards to credx")
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option("--forwarded-allow-ips", help="Proxy addresses trusted for X-Forwarded-*")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the web pages and the API (/api/v1, docs at /docs).
+
+    A non-loopback address needs TLS (--ssl-certfile/--ssl-keyfile) or
+    --behind-proxy: tokens and session cookies must never cross a network in clear.
+    """
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise InvalidInput("give both --ssl-certfile and --ssl-keyfile, or neither")
+    if not is_loopback(host) and not ssl_certfile and not behind_proxy:
+        raise InvalidInput(
+            f"refusing to serve on {host} without TLS: give --ssl-certfile and --ssl-keyfile, "
+            "or --behind-proxy when a TLS-terminating proxy forwards to credx"
+        )
+    app_context()  # fail now, not in every worker, if the database is not ready
+    # A fresh interpreter serves: it imports only what the web app needs (the CLI has
+    # loaded every command's dependencies), which keeps each worker's memory small.
+    argv = [sys.executable, "-m", "uvicorn", "web.asgi:application", "--factory",
+            "--host", host, "--port", str(port), "--workers", str(workers),
+            "--no-server-header", "--log-level", "info"]  # fmt: skip
+    if ssl_certfile and ssl_keyfile:
+        argv += ["--ssl-certfile", str(ssl_certfile), "--ssl-keyfile", str(ssl_keyfile)]
+    if behind_proxy:
+        argv += ["--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips]
+    else:
+        argv += ["--no-proxy-headers"]  # clients' X-Forwarded-* are never believed
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 (a fixed argv, no shell)

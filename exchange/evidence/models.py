@@ -1,0 +1,68 @@
+"""Certificate evidence a district uploaded: the claim, the file's facts, and the flags.
+
+One row per accepted upload.  Refused uploads leave no row (and no blob): only
+an event.  The original file and its preview are blobs in the vault (encrypted);
+the row holds their ids, never their bytes.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+import credx.database  # noqa: F401
+from credx.clock import utcnow
+
+
+class EvidenceStatus(StrEnum):
+    RECEIVED = "received"  # an image or PDF, stored; its content is for an auditor to judge
+    SIGNATURE_VERIFIED = "signature_verified"  # a digital badge whose proof checked out
+
+
+class Flag(StrEnum):
+    DUPLICATE_IMAGE = "duplicate_image"  # the same file (sha256) for another student
+    DUPLICATE_CLAIM = "duplicate_claim"  # same student, credential and date earned again
+
+
+class Evidence(SQLModel, table=True):
+    """One uploaded proof that a student earned a credential (Ed-Fi: Credential evidence).
+
+    `state` and `district` come from the uploader's token, never from the form.
+    `duplicate_image_of` / `duplicate_claim_of` name the earliest earlier upload of
+    the same state that this one repeats; they are set once, at upload.
+    """
+
+    __tablename__ = "evidence"
+
+    id: str = Field(primary_key=True, max_length=32)
+    state: str = Field(max_length=2, index=True)
+    district: str = Field(max_length=32, index=True)
+    state_student_id: str = Field(max_length=32, index=True)
+    student_name: str = Field(max_length=200)
+    birth_date: date
+    school_code: str = Field(max_length=16)
+    school_year: str = Field(max_length=7)
+    graduation_pathway: str = Field(max_length=100)
+    credential_code: str = Field(foreign_key="credentials.code", max_length=8)
+    date_earned: date
+    media_type: str = Field(max_length=40)
+    size: int = Field(sa_type=sa.BigInteger)
+    sha256: str = Field(max_length=64, index=True)
+    blob_id: str = Field(foreign_key="blobs.id", max_length=32)
+    preview_blob_id: str | None = Field(default=None, foreign_key="blobs.id", max_length=32)
+    status: str = Field(default=EvidenceStatus.RECEIVED, max_length=20, index=True)
+    duplicate_image_of: str | None = Field(default=None, max_length=32)
+    duplicate_claim_of: str | None = Field(default=None, max_length=32)
+    badge: str | None = Field(default=None, sa_type=sa.Text)  # BadgeVerification.as_json()
+    uploaded_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+    @property
+    def flags(self) -> list[Flag]:
+        found = []
+        if self.duplicate_image_of:
+            found.append(Flag.DUPLICATE_IMAGE)
+        if self.duplicate_claim_of:
+            found.append(Flag.DUPLICATE_CLAIM)
+        return found

@@ -1,0 +1,369 @@
+"""Evidence uploads and views for one caller: the only way in for the web app and the CLI.
+
+`EvidenceService(session, app, principal)` checks permissions with
+`access.policy` before anything else and filters every read by tenant (a record
+outside the caller's tenant is `NotFound`, exactly as an absent one).  Uploads
+take state and district from the principal, never from the form.
+
+Transactions: the caller's boundary commits, with one exception.  A refused
+upload writes its refusal event (no student data) and commits the session
+before raising `EvidenceRefused`, so the rollback a caller does on the error
+cannot erase the record of an attack; nothing else of the upload was written.
+(In a bulk upload this also commits the lines accepted before it: each is
+complete on its own.)  Blobs written for an upload that then fails are deleted
+before the error propagates, so nothing partial remains.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from access.policy import GRANTS, Forbidden, Permission, may_see_evidence, require
+from access.principals import Principal, Role
+from audit.events import Action, EventLog
+from credx.app import App
+from credx.errors import NotFound
+from exchange.evidence.archives import BulkArchive, ManifestLine, read_manifest
+from exchange.evidence.badges import BadgeRefused, BadgeVerification, verify_badge
+from exchange.evidence.claims import Claim, parse_claim
+from exchange.evidence.inspection import Inspection, Kind, Limits, inspect_upload
+from exchange.evidence.models import Evidence, EvidenceStatus, Flag
+from exchange.evidence.refusals import EvidenceRefused
+from exchange.models import StoredBlob
+
+EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
+MAX_LIST = 1000
+EXTENSIONS = {kind.media_type: kind.extension for kind in Kind}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an accepted upload answers: `201 {"id", "sha256", "status", "flags"}`."""
+
+    id: str
+    sha256: str
+    status: str
+    flags: tuple[Flag, ...] = ()
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "sha256": self.sha256, "status": self.status,
+            "flags": [str(flag) for flag in self.flags],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One manifest line of a bulk upload: its receipt or its error."""
+
+    line: int
+    file: str
+    receipt: Receipt | None = None
+    error: EvidenceRefused | None = None
+
+    def as_json(self) -> dict:
+        head = {"line": self.line, "file": self.file}
+        if self.receipt is not None:
+            return {**head, **self.receipt.as_json()}
+        assert self.error is not None
+        return {**head, "error": self.error.as_json()}
+
+
+@dataclass(frozen=True)
+class BulkReport:
+    lines: list[LineResult]
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for line in self.lines if line.receipt is not None)
+
+    def as_json(self) -> dict:
+        return {
+            "lines": [line.as_json() for line in self.lines],
+            "accepted": self.accepted, "refused": len(self.lines) - self.accepted,
+        }  # fmt: skip
+
+
+class EvidenceService:
+    def __init__(self, session: Session, app: App, principal: Principal):
+        self.session = session
+        self.app = app
+        self.principal = principal
+        self.limits = Limits.from_settings(app.settings)
+        self.log = EventLog(session)
+
+    # -- uploads -----------------------------------------------------------------
+
+    def submit(
+        self, claim: Mapping[str, object] | Claim, path: Path, filename: str | None = None
+    ) -> Receipt:
+        """Check the claim and the file, store the original and its preview encrypted.
+
+        `path` is a private file the caller owns (the web app's spooled upload);
+        it is read in chunks, never whole, and left for the caller to delete.
+        `filename` is the client's name, used only to check its extension.
+        """
+        require(self.principal, Permission.EVIDENCE_UPLOAD)
+        state, district = self._uploader_tenant()
+        try:
+            parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
+            self._end_read()
+            inspection = inspect_upload(path, filename, self.limits)
+            badge = self._verify_badge(path) if inspection.is_badge else None
+        except EvidenceRefused as refusal:
+            self._log_refusal(refusal, Action.EVIDENCE_REFUSED, size=_size(path))
+            raise
+        return self._store(parsed, path, inspection, badge, state, district)
+
+    def submit_bulk(self, archive_path: Path, manifest_path: Path) -> BulkReport:
+        """One result per manifest line; a bad archive or manifest refuses the whole upload."""
+        require(self.principal, Permission.EVIDENCE_UPLOAD)
+        self._uploader_tenant()
+        settings = self.app.settings
+        try:
+            lines = read_manifest(manifest_path, settings.upload_bulk_max_entries)
+            archive = BulkArchive(
+                archive_path,
+                max_entries=settings.upload_bulk_max_entries,
+                max_total=settings.upload_bulk_max_bytes,
+                max_file=settings.upload_max_bytes,
+            )
+        except EvidenceRefused as refusal:
+            self._log_refusal(refusal, Action.EVIDENCE_BULK_REFUSED, size=_size(archive_path))
+            raise
+        with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
+            report = BulkReport([self._bulk_line(archive, line, Path(scratch)) for line in lines])
+        self.log.record(
+            Action.EVIDENCE_BULK_RECEIVED, self._tenant_subject(), self.principal.actor,
+            lines=len(report.lines), accepted=report.accepted,
+            refused=len(report.lines) - report.accepted,
+        )  # fmt: skip
+        return report
+
+    def _bulk_line(self, archive: BulkArchive, line: ManifestLine, scratch: Path) -> LineResult:
+        try:
+            info = archive.entry(line.file)
+            path = archive.extract(info, scratch)
+        except EvidenceRefused as refusal:
+            self._log_refusal(refusal, Action.EVIDENCE_REFUSED, size=None)
+            return LineResult(line.number, line.file, error=refusal)
+        try:
+            receipt = self.submit(line.claim, path, filename=info.filename)
+            return LineResult(line.number, line.file, receipt=receipt)
+        except EvidenceRefused as refusal:  # already logged by submit
+            return LineResult(line.number, line.file, error=refusal)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _end_read(self) -> None:
+        """End the read transaction before seconds of decoding (nothing is written yet).
+
+        SQLite cannot upgrade a read snapshot to a write once another writer has
+        committed after it (SQLITE_BUSY_SNAPSHOT, not retried): with concurrent
+        uploads, a snapshot held across a decode would fail the write that follows.
+        """
+        self.session.commit()
+
+    def _uploader_tenant(self) -> tuple[str, str]:
+        state, district = self.principal.state, self.principal.district
+        if self.principal.role is not Role.DISTRICT or not state or not district:
+            raise Forbidden(
+                "evidence is uploaded with a district token: its state and district are the "
+                "upload's (create one with `credx tokens create --role district`)"
+            )
+        return state, district
+
+    def _verify_badge(self, path: Path) -> BadgeVerification:
+        try:
+            return verify_badge(path, self.app.settings)
+        except BadgeRefused as refused:
+            raise EvidenceRefused(str(refused), code=f"badge_{refused.reason}") from None
+
+    def _store(
+        self, claim: Claim, path: Path, inspection: Inspection,
+        badge: BadgeVerification | None, state: str, district: str,
+    ) -> Receipt:  # fmt: skip
+        vault = self.app.vault(self.session)
+        written: list[StoredBlob] = []
+        try:
+            original = vault.put_file(path)
+            written.append(original)
+            if original.size > self.limits.max_bytes:  # it grew after inspection
+                raise EvidenceRefused("the file changed while it was checked", code="changed")
+            preview = vault.put([inspection.preview]) if inspection.preview else None
+            if preview is not None:
+                written.append(preview)
+            evidence = self._record(claim, inspection, badge, original, preview, state, district)
+        except BaseException:
+            for blob in written:
+                self.app.store.delete(blob.store_key)
+            raise
+        return Receipt(evidence.id, evidence.sha256, evidence.status, tuple(evidence.flags))
+
+    def _record(self, claim, inspection, badge, original, preview, state, district) -> Evidence:
+        evidence = Evidence(
+            id=uuid.uuid4().hex, state=state, district=district, **claim.as_dict(),
+            media_type=inspection.kind.media_type, size=original.size, sha256=original.sha256,
+            blob_id=original.id, preview_blob_id=preview.id if preview else None,
+            status=EvidenceStatus.SIGNATURE_VERIFIED if badge else EvidenceStatus.RECEIVED,
+            badge=json.dumps(badge.as_json(), sort_keys=True) if badge else None,
+            uploaded_by=self.principal.actor,
+        )  # fmt: skip
+        evidence.duplicate_image_of = self._same_image(evidence)
+        evidence.duplicate_claim_of = self._same_claim(evidence)
+        self.session.add(evidence)
+        self.session.flush()
+        self.log.record(
+            Action.EVIDENCE_RECEIVED, f"evidence:{evidence.id}", self.principal.actor,
+            state=state, district=district, sha256=evidence.sha256, size=evidence.size,
+            media_type=evidence.media_type, status=evidence.status,
+            credential_code=evidence.credential_code, flags=[str(f) for f in evidence.flags],
+            duplicate_image_of=evidence.duplicate_image_of,
+            duplicate_claim_of=evidence.duplicate_claim_of,
+        )  # fmt: skip
+        return evidence
+
+    def _same_image(self, evidence: Evidence) -> str | None:
+        """The earliest upload in the state of the same bytes for another student."""
+        query = select(Evidence.id).where(
+            Evidence.state == evidence.state,
+            Evidence.sha256 == evidence.sha256,
+            Evidence.state_student_id != evidence.state_student_id,
+        )
+        return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
+
+    def _same_claim(self, evidence: Evidence) -> str | None:
+        """The earliest upload in the state claiming the same student, credential and date."""
+        query = select(Evidence.id).where(
+            Evidence.state == evidence.state,
+            Evidence.state_student_id == evidence.state_student_id,
+            Evidence.credential_code == evidence.credential_code,
+            Evidence.date_earned == evidence.date_earned,
+        )
+        return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
+
+    def _log_refusal(self, refusal: EvidenceRefused, action: Action, size: int | None) -> None:
+        """The refusal's code, field and message (never the claim's values), committed now."""
+        self.log.record(
+            action, self._tenant_subject(), self.principal.actor,
+            code=refusal.code, field=refusal.field, message=str(refusal), size=size,
+        )  # fmt: skip
+        self.session.commit()
+
+    def _tenant_subject(self) -> str:
+        return f"district:{self.principal.state}-{self.principal.district}"
+
+    # -- reads -------------------------------------------------------------------
+
+    def list(
+        self, *, status: str | None = None, flagged: bool | None = None, limit: int = 100,
+        offset: int = 0,
+    ) -> list[Evidence]:  # fmt: skip
+        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row)."""
+        require(self.principal, Permission.EVIDENCE_LIST)
+        query = select(Evidence)
+        if self.principal.state is not None:
+            query = query.where(Evidence.state == self.principal.state)
+        if self.principal.role is Role.DISTRICT:
+            query = query.where(Evidence.district == self.principal.district)
+        if status is not None:
+            query = query.where(Evidence.status == status)
+        if flagged is not None:
+            flag = col(Evidence.duplicate_image_of).is_not(None) | col(
+                Evidence.duplicate_claim_of
+            ).is_not(None)
+            query = query.where(flag if flagged else ~flag)
+        query = query.order_by(col(Evidence.created_at).desc(), col(Evidence.id))
+        rows = self.session.exec(query.offset(offset).limit(min(limit, MAX_LIST))).all()
+        visible = [row for row in rows if self._may_see(row)]
+        self.log.record(
+            Action.EVIDENCE_LISTED, f"evidence-list:{self.principal.state or 'all'}",
+            self.principal.actor, count=len(visible), ids=[row.id for row in visible],
+        )  # fmt: skip
+        return visible
+
+    def get(self, evidence_id: str) -> Evidence:
+        """One upload's claim, file facts, status and flags (`NotFound` outside the tenant)."""
+        require(self.principal, Permission.EVIDENCE_LIST)
+        evidence = self._visible(evidence_id)
+        self.log.record(Action.EVIDENCE_VIEWED, f"evidence:{evidence.id}", self.principal.actor)
+        return evidence
+
+    def preview(self, evidence_id: str) -> bytes:
+        """The PNG credx rendered (at most 1600 px a side); every call is in the event log."""
+        require(self.principal, Permission.EVIDENCE_PREVIEW)
+        evidence = self._visible(evidence_id)
+        if evidence.preview_blob_id is None:
+            raise NotFound(
+                f"evidence {evidence.id} is a digital badge: it has no image, its verified "
+                "facts are in its record"
+            )
+        self.log.record(
+            Action.EVIDENCE_PREVIEW_VIEWED, f"evidence:{evidence.id}", self.principal.actor
+        )
+        return self.app.vault(self.session).read_bytes(evidence.preview_blob_id)
+
+    def original(self, evidence_id: str) -> tuple[Iterator[bytes], str, str]:
+        """(decrypted chunks, media type, a safe file name) of the file byte for byte.
+
+        The chunks are verified as they stream (the last one raises
+        `IntegrityFailure` if the blob was altered); the first is read now, so the
+        session may be closed before streaming.  The download is in the event log
+        before the first byte.  Auditors (and admins) only.
+        """
+        require(self.principal, Permission.EVIDENCE_ORIGINAL)
+        evidence = self._visible(evidence_id)
+        self.log.record(
+            Action.EVIDENCE_ORIGINAL_DOWNLOADED, f"evidence:{evidence.id}", self.principal.actor,
+            sha256=evidence.sha256, size=evidence.size,
+        )  # fmt: skip
+        name = f"evidence-{evidence.id}{EXTENSIONS.get(evidence.media_type, '.bin')}"
+        chunks = self.app.vault(self.session).open(evidence.blob_id)
+        first = next(chunks, b"")
+        return itertools.chain([first], chunks), evidence.media_type, name
+
+    def describe(self, evidence: Evidence) -> dict:
+        """JSON-ready view of a row; which upload it repeats only for roles that see flags."""
+        view = {
+            "id": evidence.id, "state": evidence.state, "district": evidence.district,
+            **{name: getattr(evidence, name) for name in Claim.__dataclass_fields__},
+            "media_type": evidence.media_type, "size": evidence.size,
+            "sha256": evidence.sha256, "status": evidence.status,
+            "has_preview": evidence.preview_blob_id is not None,
+            "badge": json.loads(evidence.badge) if evidence.badge else None,
+            "uploaded_by": evidence.uploaded_by, "created_at": evidence.created_at.isoformat(),
+        }  # fmt: skip
+        for name in ("birth_date", "date_earned"):
+            view[name] = view[name].isoformat()
+        view["flags"] = [str(flag) for flag in evidence.flags]
+        if Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]:
+            view["duplicate_image_of"] = evidence.duplicate_image_of
+            view["duplicate_claim_of"] = evidence.duplicate_claim_of
+        return view
+
+    def _visible(self, evidence_id: str) -> Evidence:
+        evidence = self.session.get(Evidence, evidence_id) if EVIDENCE_ID.fullmatch(
+            evidence_id or ""
+        ) else None  # fmt: skip
+        if evidence is None or not self._may_see(evidence):
+            raise NotFound(f"no evidence {evidence_id[:40]!r}")
+        return evidence
+
+    def _may_see(self, evidence: Evidence) -> bool:
+        return may_see_evidence(self.principal, state=evidence.state, district=evidence.district)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None

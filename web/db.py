@@ -1,0 +1,32 @@
+"""Database sessions for web requests.
+
+Requests run concurrently.  On SQLite each web transaction begins IMMEDIATE
+(takes the single write lock when it starts, waiting its turn) because nearly
+every request reads and then writes (an event, a token's last use); PostgreSQL
+ignores the option.  Uploads keep their transaction short by doing the slow
+work (decode, encrypt) before their first statement.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from credx.app import App
+from credx.database import session_scope
+
+
+@lru_cache(maxsize=8)
+def _immediate(engine: Engine) -> Engine:
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
+
+
+def web_engine(app: App) -> Engine:
+    return _immediate(app.engine)
+
+
+def web_session(app: App) -> AbstractContextManager[Session]:
+    return session_scope(web_engine(app))

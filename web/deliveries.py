@@ -1,0 +1,83 @@
+"""`/api/v1/deliveries`: vendors see their own files' outcomes, operators the ledger.
+
+The same services as `credx deliveries list|show`; `access.policy` decides scope.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from access.policy import Permission, check_delivery, delivery_vendor_scope, require
+from exchange.models import Delivery, DeliveryStatus
+from web.auth import AppDep, Caller
+from web.db import web_session
+
+# `_lazy_ingest`: exchange.deliveries imports the ingest pipeline (pandas, pyarrow,
+# pandera: ~80 MB resident); a web process loads it on its first deliveries request,
+# not at start, so processes serving only uploads stay small.
+router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
+MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is simply not found, never a 500
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: int
+    vendor: str
+    file: str
+    received_at: str
+    size: int
+    sha256: str
+    status: str
+    rows_total: int
+    rows_loaded: int
+    rows_rejected: int
+    error: str | None
+    duplicate_of: int | None
+
+
+def _out(delivery: Delivery) -> DeliveryOut:
+    from exchange.ingest import outcome_of
+
+    outcome = outcome_of(delivery)
+    return DeliveryOut(
+        delivery_id=delivery.id, vendor=delivery.vendor_id, file=delivery.original_name,
+        received_at=delivery.received_at.isoformat(), size=delivery.size, sha256=delivery.sha256,
+        status=outcome.status, rows_total=outcome.rows_total, rows_loaded=outcome.rows_loaded,
+        rows_rejected=outcome.rows_rejected, error=outcome.error,
+        duplicate_of=outcome.duplicate_of,
+    )  # fmt: skip
+
+
+@router.get("", response_model=list[DeliveryOut])
+def list_(
+    caller: Caller,
+    request_app: AppDep,
+    vendor: Annotated[str | None, Query(max_length=64)] = None,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[DeliveryOut]:
+    """Recent deliveries, newest first (a vendor token: only its own)."""
+    from exchange.deliveries import DeliveryFilter, list_deliveries  # see `_lazy_ingest`
+
+    scoped = delivery_vendor_scope(caller, vendor)
+    with web_session(request_app) as session:
+        rows = list_deliveries(session, DeliveryFilter(scoped, status, limit))
+        return [_out(d) for d in rows]
+
+
+@router.get("/{delivery_id}", response_model=DeliveryOut)
+def show(
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    caller: Caller,
+    request_app: AppDep,
+) -> DeliveryOut:
+    """One delivery (404 for one outside the caller's scope, as for one that does not exist)."""
+    from exchange.deliveries import get_delivery  # see `_lazy_ingest`
+
+    require(caller, Permission.DELIVERY_READ)
+    with web_session(request_app) as session:
+        delivery = get_delivery(session, delivery_id)
+        check_delivery(caller, vendor_id=delivery.vendor_id)
+        return _out(delivery)

@@ -1,0 +1,207 @@
+"""`/api/v1/evidence`: districts upload certificate evidence; auditors review it.
+
+Routes only translate HTTP to `EvidenceService` calls; the service checks the
+claim and the file, and `access.policy` decides who sees what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from access.principals import Principal
+from credx.app import App
+from credx.database import session_scope
+from exchange.evidence.claims import FIELDS, Claim, parse_claim
+from exchange.evidence.models import EvidenceStatus
+from exchange.evidence.refusals import EvidenceRefused
+from exchange.evidence.services import EvidenceService
+from web.auth import AppDep, Caller
+from web.db import web_engine, web_session
+from web.uploads import off_loop, receive, required_file
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+EvidenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+PREVIEW_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; sandbox"
+
+
+class Submitted(BaseModel):
+    id: str
+    sha256: str
+    status: str
+    flags: list[str]  # duplicate_image, duplicate_claim
+
+
+class BulkResult(BaseModel):
+    accepted: int
+    refused: int
+    lines: list[dict]  # {"line", "file", "id", "sha256", "status"} or {"line", "file", "error"}
+
+
+class EvidenceOut(BaseModel):
+    """An upload as its viewer may see it (which upload a flag repeats: auditors, admins)."""
+
+    id: str
+    state: str
+    district: str
+    state_student_id: str
+    student_name: str
+    birth_date: str
+    school_code: str
+    school_year: str
+    graduation_pathway: str
+    credential_code: str
+    date_earned: str
+    media_type: str
+    size: int
+    sha256: str
+    status: str
+    has_preview: bool
+    badge: dict | None = None
+    uploaded_by: str
+    created_at: str
+    flags: list[str]
+    duplicate_image_of: str | None = None
+    duplicate_claim_of: str | None = None
+
+
+def _multipart(properties: dict, required: list[str]) -> dict:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+BINARY = {"type": "string", "format": "binary"}
+UPLOAD_BODY = _multipart(
+    {**{name: {"type": "string", "maxLength": 200} for name in FIELDS}, "file": BINARY},
+    ["file", *FIELDS],
+)
+BULK_BODY = _multipart({"archive": BINARY, "manifest": BINARY}, ["archive", "manifest"])
+
+
+@contextmanager
+def evidence_scope(app: App) -> Iterator[Session]:
+    """Like `session_scope`, but a refused upload still commits: its refusal event is kept."""
+    with Session(web_engine(app), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except EvidenceRefused:
+            session.commit()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filename: str) -> dict:
+    """The claim is checked first in a read-only transaction, so the one that writes begins
+    only after the file is decoded and encrypted (on SQLite it holds the write lock)."""
+    claim: Claim | dict = fields
+    with suppress(EvidenceRefused), session_scope(app.engine) as session:
+        claim = parse_claim(session, fields)  # refused: the service refuses it again, logged
+    with evidence_scope(app) as session:
+        return EvidenceService(session, app, caller).submit(claim, path, filename).as_json()
+
+
+def submit_bulk(app: App, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
+    with evidence_scope(app) as session:
+        return EvidenceService(session, app, caller).submit_bulk(archive, manifest).as_json()
+
+
+@router.post("", status_code=201, response_model=Submitted, openapi_extra=UPLOAD_BODY)
+async def upload(request: Request, caller: Caller, app: AppDep) -> dict:
+    """One certificate (PDF, PNG, JPEG or Open Badges 3.0 file) with its claim."""
+    form = await receive(request, app.settings.upload_max_bytes)
+    try:
+        received = required_file(form, "file", "certificate file")
+        return await off_loop(
+            request,
+            lambda: submit_one(app, caller, form.fields, received.path, received.filename),
+        )
+    finally:
+        form.cleanup()
+
+
+@router.post("/bulk", response_model=BulkResult, openapi_extra=BULK_BODY)
+async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
+    """A zip of certificates plus a manifest CSV (one line per file): a result per line."""
+    form = await receive(request, app.settings.upload_bulk_max_bytes)
+    try:
+        archive = required_file(form, "archive", "zip of certificates")
+        manifest = required_file(form, "manifest", "manifest CSV")
+        return await off_loop(
+            request, lambda: submit_bulk(app, caller, archive.path, manifest.path)
+        )
+    finally:
+        form.cleanup()
+
+
+@router.get("", response_model=list[EvidenceOut], response_model_exclude_unset=True)
+def list_(
+    caller: Caller,
+    app: AppDep,
+    status: EvidenceStatus | None = None,
+    flagged: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> list[dict]:
+    """Uploads the caller may see, newest first: a district its own, an auditor its state's."""
+    with web_session(app) as session:
+        service = EvidenceService(session, app, caller)
+        rows = service.list(status=status, flagged=flagged, limit=limit, offset=offset)
+        return [service.describe(row) for row in rows]
+
+
+@router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
+def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
+    """One upload (404 outside the caller's tenant, as for one that does not exist)."""
+    with web_session(app) as session:
+        service = EvidenceService(session, app, caller)
+        return service.describe(service.get(evidence_id))
+
+
+@router.get("/{evidence_id}/preview", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})  # fmt: skip
+def preview(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
+    """The re-rendered, metadata-free PNG (a view of student evidence: logged)."""
+    return preview_response(app, caller, evidence_id)
+
+
+def preview_response(app: App, caller: Principal, evidence_id: str) -> Response:
+    with web_session(app) as session:
+        png = EvidenceService(session, app, caller).preview(evidence_id)
+    headers = {
+        "Content-Security-Policy": PREVIEW_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+        "Content-Disposition": "inline; filename=preview.png",
+    }
+    return Response(png, media_type="image/png", headers=headers)
+
+
+@router.get("/{evidence_id}/original", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
+def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
+    """The file byte for byte as uploaded, as a download (auditors only; logged)."""
+    return original_response(app, caller, evidence_id)
+
+
+def original_response(app: App, caller: Principal, evidence_id: str) -> StreamingResponse:
+    """Logged and committed before the first byte; then streamed, decrypted and verified."""
+    with web_session(app) as session:  # the service reads the first chunk inside it
+        chunks, _media_type, name = EvidenceService(session, app, caller).original(evidence_id)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Security-Policy": PREVIEW_CSP,
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(chunks, media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,198 @@
+"""Server-rendered pages: sign in with a token, upload, list, review.
+
+No JavaScript.  Every form carries the session's CSRF token (the sign-in form a
+double-submit token of its own, since no session exists yet), checked before
+anything is done.  Pages call the same services as the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from access.policy import Permission, may
+from access.sessions import SessionStore, csrf_ok
+from credx.errors import CredxError
+from exchange.evidence.services import EvidenceService
+from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
+from web.db import web_session
+from web.errors import ApiError, status_of
+from web.evidence import (
+    EvidenceId,
+    original_response,
+    preview_response,
+    submit_bulk,
+    submit_one,
+)
+from web.uploads import off_loop, receive, required_file
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
+SIGN_IN_COOKIE = "credx_sign_in"
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"  # uvicorn sets it from X-Forwarded-Proto behind a proxy
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(32)
+    response = render(request, "sign_in.html", csrf=csrf, user=None)
+    response.set_cookie(SIGN_IN_COOKIE, csrf, max_age=3600, path="/sign-in", httponly=True,
+                        samesite="strict", secure=_secure(request))  # fmt: skip
+    return response
+
+
+@router.post("/sign-in")
+def sign_in_submit(
+    request: Request,
+    app: AppDep,
+    token: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return render(request, "sign_in.html", 403, csrf=expected, user=None,
+                      error="The form expired; reload the page and sign in again.")  # fmt: skip
+    try:
+        api_token = sign_in(app, token, client_address(request), web=True)
+    except ApiError as exc:
+        return render(request, "sign_in.html", exc.status, csrf=expected, user=None,
+                      error=exc.message)  # fmt: skip
+    with web_session(app) as session:
+        store = SessionStore(session)
+        store.purge_expired()  # sign-ins are rare enough to tidy up on
+        opened = store.open(api_token, hours=app.settings.web_session_hours)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, opened.cookie_value, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/")  # fmt: skip
+    response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(
+    request: Request, app: AppDep, csrf_token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    if not csrf_ok(user.session, csrf_token):
+        return render(request, "error.html", 403, user=user, error="Reload the page and retry.")
+    with web_session(app) as session:
+        SessionStore(session).close(user.cookie)
+    response = to_sign_in()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def home_context(app, user: WebUser) -> dict:
+    principal = user.principal
+    rows = []
+    if may(principal, Permission.EVIDENCE_LIST):
+        with web_session(app) as session:
+            service = EvidenceService(session, app, principal)
+            rows = [service.describe(row) for row in service.list(limit=200)]
+    return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, app: AppDep, notice: str | None = None) -> Response:
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    notices = {"uploaded": "Uploaded. It is listed below."}
+    return render(request, "home.html", notice=notices.get(notice or ""),
+                  **home_context(app, user))  # fmt: skip
+
+
+async def _form_post(request: Request, app, limit: int, handle) -> Response:
+    """Shared body of the upload forms: session, CSRF, streamed receive, service call."""
+    user = await run_in_threadpool(web_user, request)
+    if user is None:
+        return to_sign_in()
+    try:
+        form = await receive(request, limit)
+    except ApiError as exc:
+        context = await run_in_threadpool(home_context, app, user)
+        return render(request, "home.html", exc.status, error=exc.message, **context)
+    try:
+        if not csrf_ok(user.session, form.fields.pop("csrf_token", None)):
+            return render(request, "error.html", 403, user=user,
+                          error="The form expired; reload the page and try again.")  # fmt: skip
+        return await off_loop(request, lambda: handle(user, form))
+    except (ApiError, CredxError) as exc:
+        status = exc.status if isinstance(exc, ApiError) else status_of(exc)
+        context = await run_in_threadpool(home_context, app, user)
+        return render(request, "home.html", status, error=str(exc), **context)
+    finally:
+        form.cleanup()
+
+
+@router.post("/uploads")
+async def upload_page(request: Request, app: AppDep) -> Response:
+    def handle(user: WebUser, form) -> Response:
+        received = required_file(form, "file", "certificate file")
+        submit_one(app, user.principal, form.fields, received.path, received.filename)
+        return RedirectResponse("/?notice=uploaded", status_code=303)
+
+    return await _form_post(request, app, app.settings.upload_max_bytes, handle)
+
+
+@router.post("/uploads/bulk")
+async def bulk_page(request: Request, app: AppDep) -> Response:
+    def handle(user: WebUser, form) -> Response:
+        archive = required_file(form, "archive", "zip of certificates")
+        manifest = required_file(form, "manifest", "manifest CSV")
+        report = submit_bulk(app, user.principal, archive.path, manifest.path)
+        context = home_context(app, user)
+        return render(request, "home.html", bulk=report["lines"], **context)
+
+    return await _form_post(request, app, app.settings.upload_bulk_max_bytes, handle)
+
+
+@router.get("/evidence/{evidence_id}", response_class=HTMLResponse)
+def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Response:
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    try:
+        with web_session(app) as session:
+            service = EvidenceService(session, app, user.principal)
+            row = service.describe(service.get(evidence_id))
+    except CredxError as exc:
+        return render(request, "error.html", status_of(exc), user=user, error=str(exc))
+    can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
+    return render(request, "evidence.html", user=user, row=row, can_download=can_download)
+
+
+@router.get("/evidence/{evidence_id}/preview")
+def evidence_preview_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Response:
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    return preview_response(app, user.principal, evidence_id)
+
+
+@router.get("/evidence/{evidence_id}/original")
+def evidence_original_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Response:
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    return original_response(app, user.principal, evidence_id)
