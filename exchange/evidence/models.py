@@ -5,6 +5,7 @@ an event.  The original file and its preview are blobs in the vault (encrypted);
 the row holds their ids, never their bytes.
 """
 
+import json
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -17,12 +18,16 @@ from credx.clock import utcnow
 
 class EvidenceStatus(StrEnum):
     RECEIVED = "received"  # an image or PDF, stored; its content is for an auditor to judge
-    SIGNATURE_VERIFIED = "signature_verified"  # a digital badge whose proof checked out
+    # a digital badge whose proof checked out against a key of a trusted issuer
+    SIGNATURE_VERIFIED = "signature_verified"
 
 
 class Flag(StrEnum):
     DUPLICATE_IMAGE = "duplicate_image"  # the same file (sha256) for another student
     DUPLICATE_CLAIM = "duplicate_claim"  # same student, credential and date earned again
+    # a badge whose signature holds but whose issuer is not in CREDX_BADGE_TRUSTED_ISSUERS
+    # (anyone can mint a did:key): intact, but not proof of who issued it
+    BADGE_ISSUER_UNTRUSTED = "badge_issuer_untrusted"
 
 
 class Evidence(SQLModel, table=True):
@@ -65,4 +70,6 @@ class Evidence(SQLModel, table=True):
             found.append(Flag.DUPLICATE_IMAGE)
         if self.duplicate_claim_of:
             found.append(Flag.DUPLICATE_CLAIM)
+        if self.badge and not json.loads(self.badge).get("issuer_trusted", False):
+            found.append(Flag.BADGE_ISSUER_UNTRUSTED)
         return found

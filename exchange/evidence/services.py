@@ -214,7 +214,11 @@ class EvidenceService:
             id=uuid.uuid4().hex, state=state, district=district, **claim.as_dict(),
             media_type=inspection.kind.media_type, size=original.size, sha256=original.sha256,
             blob_id=original.id, preview_blob_id=preview.id if preview else None,
-            status=EvidenceStatus.SIGNATURE_VERIFIED if badge else EvidenceStatus.RECEIVED,
+            status=(
+                EvidenceStatus.SIGNATURE_VERIFIED
+                if badge and badge.issuer_trusted
+                else EvidenceStatus.RECEIVED
+            ),
             badge=json.dumps(badge.as_json(), sort_keys=True) if badge else None,
             uploaded_by=self.principal.actor,
         )  # fmt: skip

@@ -198,12 +198,18 @@ def test_every_view_of_evidence_is_in_the_event_log(app, session, tmp_path):
     assert json.loads(listed[-1].payload)["ids"] == [receipt.id]
 
 
+def trusting(app: App, issuer: str) -> App:
+    """The same installation with `issuer` in CREDX_BADGE_TRUSTED_ISSUERS."""
+    return App(app.settings.model_copy(update={"badge_trusted_issuers": [issuer]}))
+
+
 def test_signed_badge_is_marked_signature_verified(app, session, tmp_path):
     private = ed25519.Ed25519PrivateKey.generate()
     signer = did_key(private)
     signed = sign_data_integrity(badge(signer), private, f"{signer}#{signer[8:]}")
-    receipt = upload(app, session, tmp_path, json.dumps(signed).encode(), "badge.json")
-    assert receipt.status == "signature_verified"
+    data = json.dumps(signed).encode()
+    receipt = upload(trusting(app, signer), session, tmp_path, data, "badge.json")
+    assert receipt.status == "signature_verified" and receipt.flags == ()
     row = session.get(Evidence, receipt.id)
     assert row.media_type == "application/json" and row.preview_blob_id is None
     assert json.loads(row.badge)["issuer_id"] == signer
@@ -223,10 +229,20 @@ def test_badge_baked_into_a_png_is_verified_and_still_previewed(app, session, tm
     info.add_itxt("openbadgecredential", json.dumps(signed))
     buffer = io.BytesIO()
     Image.new("RGB", (300, 300), "gold").save(buffer, "PNG", pnginfo=info)
-    receipt = upload(app, session, tmp_path, buffer.getvalue(), "badge.png")
+    receipt = upload(trusting(app, signer), session, tmp_path, buffer.getvalue(), "badge.png")
     assert receipt.status == "signature_verified"
     preview = EvidenceService(session, app, AUDITOR).preview(receipt.id)
     assert b"openbadgecredential" not in preview
+
+
+def test_badge_from_an_issuer_nobody_trusts_is_intact_but_not_verified(app, session, tmp_path):
+    private = ed25519.Ed25519PrivateKey.generate()
+    signer = did_key(private)  # anyone can mint one: the signature proves integrity only
+    signed = sign_data_integrity(badge(signer), private, f"{signer}#{signer[8:]}")
+    receipt = upload(app, session, tmp_path, json.dumps(signed).encode(), "badge.json")
+    assert receipt.status == "received"
+    assert receipt.flags == (Flag.BADGE_ISSUER_UNTRUSTED,)
+    assert json.loads(session.get(Evidence, receipt.id).badge)["issuer_trusted"] is False
 
 
 def test_the_service_enforces_the_size_cap_itself(settings, tmp_path):
