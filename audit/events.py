@@ -46,6 +46,10 @@ class Action(StrEnum):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
+    ROSTER_IMPORTED = "roster:file:imported"
+    ROSTER_REJECTIONS_EXPORTED = "roster:rejections:exported"
+    SCHOOLS_LOADED = "roster:schools:loaded"
+    PRIORITIES_APPLIED = "report:priorities:applied"
 
 
 def cli_actor() -> str:

@@ -22,7 +22,9 @@ from credx.cli import (
     disclosures,
     keys,
     log,
+    report,
     retention,  # noqa: F401  (registers purge and verify-certificate)
+    roster,
     setup,
     vendors,
     worker,
@@ -52,6 +54,8 @@ app.add_typer(credentials.app, name="credentials", help="The credential-code reg
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
+app.add_typer(roster.app, name="roster", help="States' student rosters and school lists.")
+app.add_typer(report.app, name="report", help="Attainment reporting: priority lists.")
 
 
 def main() -> None:
