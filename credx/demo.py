@@ -22,13 +22,15 @@ from audit.events import Action, EventLog, cli_actor
 from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
-from credx.demo_data import ExamResultFaker, write_csv
+from credx.demo_data import ExamResultFaker, write_csv, write_roster
 from credx.installation import initialise
 from credx.settings import Settings
 from exchange import rejections as reports
 from exchange.deliveries import rejections_of
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
+from rosters.imports import import_roster
+from schemas.rosters import CodeSets
 
 NCCER_HEADERS = {
     "vendor_record_id": "Record ID", "candidate_id": "Card Number", "state_student_id": "SSID",
@@ -169,13 +171,15 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["roster"] = _import_roster(app, seed, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
-        "`credx connectors list`, `credx agreements list`, `credx log verify`"
+        "`credx connectors list`, `credx agreements list`, `credx roster list`, "
+        "`credx log verify`"
     )
     return summary
 
@@ -213,6 +217,36 @@ def _show_state_views(app: App, say) -> dict:
         say(f"  try: credx disclosures --student {student}")
     views["disclosed_rows"] = len(rows)
     return views
+
+
+def _import_roster(app: App, seed: int, say) -> dict:
+    """Louisiana's roster for the students its exam results name, as the state would send it."""
+    scope = Scope.for_states(["LA"], "demo")
+    with scoped_session(app.engine, scope) as session:
+        results = session.exec(
+            select(ExamResult).where(ExamResult.state_student_id.is_not(None))  # type: ignore[union-attr]
+        ).all()
+        students = list({
+            r.state_student_id: {
+                "state_student_id": r.state_student_id, "first_name": r.first_name,
+                "middle_name": r.middle_name or "", "last_name": r.last_name,
+                "birth_date": r.birth_date.isoformat(), "district_code": r.district_code,
+                "school_code": r.school_code or "001",
+            } for r in results
+        }.values())  # fmt: skip
+    folder = app.settings.home / "rosters"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    roster, schools = write_roster(folder, students, seed)
+    outcome = import_roster(
+        app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
+        schools=schools,
+    )  # fmt: skip
+    say(
+        f"LA roster 2025-26 ({roster.name}): {outcome.rows_loaded} students loaded, "
+        f"{outcome.rows_rejected} rejected (a repeated id, an unknown school); "
+        f"error report: credx roster rejections {outcome.import_id}"
+    )
+    return outcome.as_json()
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:
