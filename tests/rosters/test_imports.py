@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlmodel import col, select
 
+from agreements.scope import Scope, scoped_session
 from audit.events import EventLog
 from audit.models import Event
 from credx.database import session_scope
@@ -155,3 +156,13 @@ def test_the_event_log_has_counts_never_students(app, tmp_path):
     payloads = " ".join(e.payload for e in events)
     for pii in ("LA000001", "José", "O'Brien", "2008-03-14"):
         assert pii not in payloads
+
+
+def test_a_states_scoped_session_sees_only_its_own_roster(app, tmp_path):
+    run(app, roster_csv(tmp_path, [roster_row(1), roster_row(2)]), tmp_path, state="LA")
+    run(app, roster_csv(tmp_path, [roster_row(3)]), tmp_path, state="TN")
+    for state, expected in (("LA", {"LA"}), ("TN", {"TN"})):
+        with scoped_session(app.engine, Scope.for_states([state], "test")) as session:
+            seen = session.exec(select(RosterStudent.state)).all()
+        assert set(seen) == expected
+    assert len(students(app)) == 3
