@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from credx.errors import InvalidInput
 from exchange.models import ExamResult
+from rosters.models import RosterStudent
 from schemas.values import USPS_STATES
 
 
@@ -52,7 +53,10 @@ def scoped_session(engine: Engine, scope: Scope) -> Session:
     def _limit_to_scope(execute_state: ORMExecuteState) -> None:
         if execute_state.is_select or execute_state.is_update or execute_state.is_delete:
             execute_state.statement = execute_state.statement.options(
-                with_loader_criteria(ExamResult, ExamResult.state.in_(states), include_aliases=True)
+                *(
+                    with_loader_criteria(table, table.state.in_(states), include_aliases=True)
+                    for table in (ExamResult, RosterStudent)
+                ),
             )
 
     return session

@@ -62,6 +62,10 @@ class Action(StrEnum):
     EVIDENCE_VIEWED = "evidence:claim:viewed"
     EVIDENCE_PREVIEW_VIEWED = "evidence:preview:viewed"
     EVIDENCE_ORIGINAL_DOWNLOADED = "evidence:original:downloaded"
+    ROSTER_IMPORTED = "roster:file:imported"
+    ROSTER_REJECTIONS_EXPORTED = "roster:rejections:exported"
+    SCHOOLS_LOADED = "roster:schools:loaded"
+    PRIORITIES_APPLIED = "report:priorities:applied"
 
 
 def cli_actor() -> str:

@@ -26,7 +26,7 @@ from audit.sampling import Item, attribute_sample_size, draw
 from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
-from credx.demo_data import ExamResultFaker, write_csv
+from credx.demo_data import ExamResultFaker, write_csv, write_roster
 from credx.demo_evidence import show_evidence
 from credx.demo_web import show_web
 from credx.installation import initialise
@@ -38,6 +38,8 @@ from exchange.evidence.badges.sample import write_sample_badges
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
 from exchange.vault import check_stored_files
+from rosters.imports import import_roster
+from schemas.rosters import CodeSets
 
 NCCER_HEADERS = {
     "vendor_record_id": "Record ID", "candidate_id": "Card Number", "state_student_id": "SSID",
@@ -178,6 +180,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["roster"] = _import_roster(app, seed, say)
     summary["badge"] = _show_badge(settings, say)
     summary["evidence"] = show_evidence(app, say)
     certificate = settings.home / "evidence-demo" / "certificate.png"
@@ -194,8 +197,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)")
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
-        "`credx connectors list`, `credx agreements list`, `credx log verify`, "
-        "`credx audit size --confidence 0.95 --tolerable 0.05`"
+        "`credx connectors list`, `credx agreements list`, `credx roster list`, "
+        "`credx log verify`, `credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
 
@@ -250,6 +253,36 @@ def _show_state_views(app: App, say) -> dict:
         say(f"  try: credx disclosures --student {student}")
     views["disclosed_rows"] = len(rows)
     return views
+
+
+def _import_roster(app: App, seed: int, say) -> dict:
+    """Louisiana's roster for the students its exam results name, as the state would send it."""
+    scope = Scope.for_states(["LA"], "demo")
+    with scoped_session(app.engine, scope) as session:
+        results = session.exec(
+            select(ExamResult).where(ExamResult.state_student_id.is_not(None))  # type: ignore[union-attr]
+        ).all()
+        students = list({
+            r.state_student_id: {
+                "state_student_id": r.state_student_id, "first_name": r.first_name,
+                "middle_name": r.middle_name or "", "last_name": r.last_name,
+                "birth_date": r.birth_date.isoformat(), "district_code": r.district_code,
+                "school_code": r.school_code or "001",
+            } for r in results
+        }.values())  # fmt: skip
+    folder = app.settings.home / "rosters"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    roster, schools = write_roster(folder, students, seed)
+    outcome = import_roster(
+        app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
+        schools=schools,
+    )  # fmt: skip
+    say(
+        f"LA roster 2025-26 ({roster.name}): {outcome.rows_loaded} students loaded, "
+        f"{outcome.rows_rejected} rejected (a repeated id, an unknown school); "
+        f"error report: credx roster rejections {outcome.import_id}"
+    )
+    return outcome.as_json()
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:

@@ -122,3 +122,38 @@ def write_csv(
             for row in rows:
                 writer.writerow(row[c] for c in headers)
     return path
+
+
+def write_roster(
+    folder: Path, students: list[dict[str, str]], seed: int
+) -> tuple[Path, Path]:
+    """A state's roster (and school list) for the students named in its exam results, with
+    subgroups drawn at random, plus two rows showing what a roster import rejects."""
+    from schemas.rosters import ROSTER_COLUMNS  # the roster layout, only needed here
+
+    rng = random.Random(seed)
+    rows = [{
+        **{k: s[k] for k in ("state_student_id", "first_name", "middle_name", "last_name",
+                             "birth_date", "district_code", "school_code")},
+        "grade": "12", "graduation_cohort": "2026",
+        "pathway_code": rng.choice(("IT-NET", "HLTH-CNA", "CONST-CRFT", "")),
+        "gender": rng.choice(("F", "M")),
+        "race_ethnicity": rng.choice(("BL7", "WH7", "HI7", "AS7")),
+        "economically_disadvantaged": rng.choice("YN"), "english_learner": rng.choice("NNNY"),
+        "disability": rng.choice("NNNY"),
+    } for s in students]  # fmt: skip
+    if rows:
+        rows.append({**rows[0]})  # the same student twice: both copies are rejected
+        rows.append({**rows[-2], "state_student_id": "LA000000001", "school_code": "999"})
+    schools = sorted({(s["district_code"], s["school_code"]) for s in students})
+    school_list = folder / "la-schools.csv"
+    with open(school_list, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("district_code", "school_code", "name"))
+        writer.writerows((d, s, f"School {d}-{s}") for d, s in schools)
+    roster = folder / "la-roster-2025-26.csv"
+    with open(roster, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return roster, school_list

@@ -173,6 +173,19 @@ class Settings(BaseSettings):
         default=900, ge=1, description="The window over which failed sign-ins are counted."
     )
 
+    suppression_threshold: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Public report cells with a count from 1 to one below this are suppressed "
+        "(with complementary suppression so totals cannot give them back).",
+    )
+    roster_code_sets: Path | None = Field(
+        default=None,
+        description="TOML file replacing the default roster subgroup code sets (gender, "
+        "race_ethnicity, grade, pathway). Default: the built-in sets (README, Rosters).",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -64,7 +64,7 @@ def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedB
         agreement_id=assignment.agreement_ids.dropna()
     )
     dropped = minimise(good, good["agreement_id"], rules.agreements)
-    shown = _presented(pd.concat([failures, assignment.refusals]), rules.headers)
+    shown = presented(pd.concat([failures, assignment.refusals]), rules.headers)
     return CheckedBatch(
         good=good,
         rejections=_rejection_columns(rules.delivery_id, shown, batch.problems),
@@ -160,20 +160,7 @@ def storable(text: str | None) -> str | None:
 
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str]) -> pd.DataFrame:
     """One row per failing cell: row_number, canonical column, value as sent, reason."""
-    parts = [_EMPTY_FAILURES]
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        unplaced = cases[cases["index"].isna()]
-        if not unplaced.empty:  # a check that crashed would otherwise pass every row
-            raise RuntimeError(f"schema check did not run: {unplaced.to_dict('records')}") from exc
-        parts.append(pd.DataFrame({
-            "row_number": cases["index"].astype("int64"),
-            "canonical": cases["column"].astype(str),
-            "value": cases["failure_case"].astype(object),
-            "reason": cases["check"].astype(str).replace({"not_nullable": MISSING_VALUE}),
-        }))  # fmt: skip
+    parts = [schema_failures(schema, frame)]
     ids = frame["vendor_record_id"]
     in_earlier_batch = [value in seen_ids for value in ids.tolist()]  # a set beats Series.isin
     repeated = ids.notna() & (pd.Series(in_earlier_batch, index=ids.index) | ids.duplicated())
@@ -189,12 +176,34 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str
     return found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
 
 
+def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Pandera's failures as one row per failing cell: row_number, canonical, value, reason.
+
+    The frame's index is the row number; shared by every file credx validates.
+    """
+    parts = [_EMPTY_FAILURES]
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        unplaced = cases[cases["index"].isna()]
+        if not unplaced.empty:  # a check that crashed would otherwise pass every row
+            raise RuntimeError(f"schema check did not run: {unplaced.to_dict('records')}") from exc
+        parts.append(pd.DataFrame({
+            "row_number": cases["index"].astype("int64"),
+            "canonical": cases["column"].astype(str),
+            "value": cases["failure_case"].astype(object),
+            "reason": cases["check"].astype(str).replace({"not_nullable": MISSING_VALUE}),
+        }))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
 _EMPTY_FAILURES = pd.DataFrame(
     {"row_number": pd.Series([], dtype="int64"), "canonical": [], "value": [], "reason": []}
 )
 
 
-def _presented(found: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+def presented(found: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
     """Failures as the vendor reads them: their own header, the value as sent, the reason."""
     found = found.sort_values(["row_number"], kind="stable")
     sent = [None if v is None or v != v else str(v) for v in found["value"].tolist()]

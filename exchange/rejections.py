@@ -24,12 +24,13 @@ def neutralise(value: str | None) -> str:
     return "'" + value if looks_like_formula(value) else value
 
 
-def write_csv(rows: list[RejectedRow], stream: TextIO) -> None:
+def write_csv(rows: list[RejectedRow], stream: TextIO, *, key: str = "delivery_id") -> None:
+    """`key` names the column of what the rows belong to (`import_id` for rosters)."""
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(REPORT_COLUMNS)
+    writer.writerow((key, *REPORT_COLUMNS[1:]))
     for row in rows:
         writer.writerow([
-            row.delivery_id,
+            getattr(row, key),
             "" if row.row_number is None else row.row_number,
             neutralise(row.column),
             neutralise(row.value),
@@ -37,9 +38,9 @@ def write_csv(rows: list[RejectedRow], stream: TextIO) -> None:
         ])  # fmt: skip
 
 
-def write_json(rows: list[RejectedRow], stream: TextIO) -> None:
+def write_json(rows: list[RejectedRow], stream: TextIO, *, key: str = "delivery_id") -> None:
     json.dump(
-        [{name: getattr(row, name) for name in REPORT_COLUMNS} for row in rows],
+        [{name: getattr(row, name) for name in (key, *REPORT_COLUMNS[1:])} for row in rows],
         stream, ensure_ascii=False, indent=1,
     )  # fmt: skip
     stream.write("\n")

@@ -23,7 +23,9 @@ from credx.cli import (
     disclosures,
     keys,
     log,
+    report,
     retention,  # noqa: F401  (registers purge and verify-certificate)
+    roster,
     serve,
     setup,
     tokens,
@@ -58,6 +60,8 @@ app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
 app.add_typer(audit.app, name="audit", help="Audit sample sizes and reproducible samples.")
 app.add_typer(tokens.app, name="tokens", help="API tokens: roles and tenants.")
+app.add_typer(roster.app, name="roster", help="States' student rosters and school lists.")
+app.add_typer(report.app, name="report", help="Attainment reporting: priority lists.")
 
 
 def main() -> None:

@@ -42,5 +42,8 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
         201, 404, 403,
     )  # fmt: skip
     assert web["listed"] == 3  # the two evidence-step uploads and this one, all LA-036
+    roster = summary["roster"]
+    assert roster["status"] == "partially_loaded" and roster["rows_rejected"] == 3
+    assert roster["rows_loaded"] == roster["rows_total"] - 3 > 0
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}

@@ -1,0 +1,1 @@
+"""Attainment reports: suppression of small cells, rosters' place in the counts, priority lists."""

@@ -1,0 +1,256 @@
+"""Importing a state's roster: stored encrypted, validated row by row, loaded or rejected.
+
+As for vendor deliveries, the original is stored through the vault and
+recorded first (committed before any parsing), then every row ends either in
+`rosters` or, with a reason per cell, in `rejected_roster_rows`.  Beyond the
+schema, a roster row is rejected when:
+
+- its `state_student_id` appears on more than one row of the file: *every*
+  copy is rejected (credx cannot know which one is right; the state sends the
+  student once), each naming the other rows;
+- its (`district_code`, `school_code`) is not in the state's school list
+  (`rosters.schools`): a typo there would move a student to another school's
+  denominator.
+
+Student names, ids and birth dates stay in the database; the event log gets
+counts only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from sqlmodel import Session, col, select
+
+from audit.events import Action, EventLog
+from credx.app import App
+from credx.clock import today as utc_today
+from credx.database import session_scope
+from credx.errors import InvalidInput, NotFound
+from exchange.bulk import insert_columns
+from exchange.checking import presented, schema_failures, storable
+from exchange.readers import FileRejected
+from rosters.files import read_roster
+from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
+from rosters.schools import SchoolLoad, known_schools, load_schools
+from schemas.rosters import CodeSets, roster_schema, typed_roster_columns
+from schemas.values import USPS_STATES
+
+SCHOOL_YEAR = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True)
+class RosterOutcome:
+    import_id: int
+    state: str
+    school_year: str
+    sha256: str
+    status: str
+    rows_total: int
+    rows_loaded: int
+    rows_rejected: int
+    error: str | None = None
+    columns_ignored: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def check_school_year(text: str) -> str:
+    """`2025-26`: a school year is named by the calendar years it spans."""
+    match = SCHOOL_YEAR.fullmatch(text)
+    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise InvalidInput(f"school year {text!r} must look like 2025-26 (two consecutive years)")
+    return text
+
+
+def check_state(text: str) -> str:
+    state = text.upper()
+    if state not in USPS_STATES:
+        raise InvalidInput(f"{text!r} is not a two-letter USPS state code (e.g. LA, TN)")
+    return state
+
+
+def import_roster(
+    app: App, path: Path, *, state: str, school_year: str, actor: str, codes: CodeSets,
+    schools: Path | None = None, today: date | None = None,
+) -> RosterOutcome:  # fmt: skip
+    """Receive (committed first, so the original is never lost), then validate and load.
+
+    `schools`, a school-list CSV, is loaded first (`rosters.schools.load_schools`).
+    """
+    state, school_year = check_state(state), check_school_year(school_year)
+    if not path.is_file():
+        raise InvalidInput(f"{path} is not a readable file")
+    with session_scope(app.engine) as session:
+        if schools is not None:
+            record_school_load(session, state, schools, actor)
+        if not known_schools(session, state):
+            raise InvalidInput(
+                f"there is no school list for {state}: load one first with `credx roster import "
+                "... --schools FILE` (CSV with header district_code,school_code,name)"
+            )
+        blob = app.vault(session).put_file(path)
+        record = RosterImport(
+            state=state, school_year=school_year, original_name=path.name[:500], size=blob.size,
+            sha256=blob.sha256, blob_id=blob.id, imported_by=actor[:200], status="received",
+        )  # fmt: skip
+        session.add(record)
+    with session_scope(app.engine) as session:
+        record = session.get(RosterImport, record.id)
+        outcome = RosterLoader(session, codes, today or utc_today()).load(record, path)
+        EventLog(session).record(
+            Action.ROSTER_IMPORTED, f"roster:{record.id}", actor, state=state,
+            school_year=school_year, sha256=record.sha256, status=record.status,
+            rows_total=record.rows_total, rows_loaded=record.rows_loaded,
+            rows_rejected=record.rows_rejected,
+        )  # fmt: skip
+        return outcome
+
+
+def record_school_load(session: Session, state: str, path: Path, actor: str) -> SchoolLoad:
+    loaded = load_schools(session, state, path)
+    EventLog(session).record(
+        Action.SCHOOLS_LOADED, f"schools:{state}", actor, file=path.name, **asdict(loaded)
+    )
+    return loaded
+
+
+@dataclass
+class RosterLoader:
+    session: Session
+    codes: CodeSets
+    today: date
+
+    def load(self, record: RosterImport, path: Path) -> RosterOutcome:
+        try:
+            roster = read_roster(path)
+        except FileRejected as exc:
+            return self._refuse(record, storable(str(exc)))
+        frame = roster.frame
+        failures = pd.concat(
+            [
+                schema_failures(roster_schema(self.codes, self.today), frame),
+                _duplicates(frame),
+                _unknown_schools(frame, known_schools(self.session, record.state)),
+            ],
+            ignore_index=True,
+        ).drop_duplicates(subset=["row_number", "canonical"], keep="first")
+        good = frame[~frame.index.isin(failures["row_number"])]
+        connection = self.session.connection()
+        insert_columns(connection, RosterStudent.__table__, _student_columns(record, good))
+        insert_columns(
+            connection, RejectedRosterRow.__table__,
+            _rejection_columns(record.id, presented(failures, roster.headers)),
+        )  # fmt: skip
+        record.rows_total, record.rows_loaded = len(frame), len(good)
+        record.rows_rejected = len(frame) - len(good)
+        record.status = _status(record)
+        self.session.flush()
+        return outcome_of(record, roster.ignored)
+
+    def _refuse(self, record: RosterImport, reason: str) -> RosterOutcome:
+        record.status, record.error = "rejected", reason
+        self.session.add(RejectedRosterRow(import_id=record.id, reason=reason))
+        self.session.flush()
+        return outcome_of(record)
+
+
+def _status(record: RosterImport) -> str:
+    if record.rows_rejected == 0:
+        return "loaded"
+    return "rejected" if record.rows_loaded == 0 else "partially_loaded"
+
+
+def outcome_of(record: RosterImport, ignored: list[str] | None = None) -> RosterOutcome:
+    return RosterOutcome(
+        import_id=record.id, state=record.state, school_year=record.school_year,
+        sha256=record.sha256, status=record.status, rows_total=record.rows_total,
+        rows_loaded=record.rows_loaded, rows_rejected=record.rows_rejected, error=record.error,
+        columns_ignored=ignored or [],
+    )  # fmt: skip
+
+
+def _failure_frame(rows: pd.Index, column: str, values: pd.Series, reasons: list[str]):
+    return pd.DataFrame({
+        "row_number": rows.astype("int64"), "canonical": column,
+        "value": values.astype(object).to_numpy(), "reason": reasons,
+    })  # fmt: skip
+
+
+def _duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every copy of a repeated state student id, each naming the rows it shares it with."""
+    ids = frame["state_student_id"]
+    repeated = ids.notna() & ids.duplicated(keep=False)
+    rows_of = {sid: list(group.index) for sid, group in ids[repeated].groupby(ids[repeated])}
+    reasons = [
+        "state_student_id appears on rows "
+        + ", ".join(str(r) for r in rows_of[sid])
+        + " of this roster; every copy is rejected: send each student once"
+        for sid in ids[repeated]
+    ]
+    return _failure_frame(frame.index[repeated], "state_student_id", ids[repeated], reasons)
+
+
+def _unknown_schools(frame: pd.DataFrame, schools: frozenset[tuple[str, str]]) -> pd.DataFrame:
+    pairs = list(zip(frame["district_code"], frame["school_code"], strict=True))
+    unknown = pd.Series(
+        [d is not None and s is not None and (d, s) not in schools for d, s in pairs],
+        index=frame.index,
+    )
+    reasons = [
+        f"unknown school: district {d} school {s} is not in the state's school list "
+        "(check the codes, or add the school with `--schools FILE`)"
+        for (d, s), bad in zip(pairs, unknown, strict=True)
+        if bad
+    ]
+    schools = frame["school_code"][unknown]
+    return _failure_frame(frame.index[unknown], "school_code", schools, reasons)
+
+
+def _student_columns(record: RosterImport, good: pd.DataFrame) -> dict[str, list]:
+    data: dict[str, list] = {
+        "import_id": [record.id] * len(good), "row_number": good.index.tolist(),
+        "state": [record.state] * len(good), "school_year": [record.school_year] * len(good),
+    }  # fmt: skip
+    data.update(typed_roster_columns(good))
+    return data
+
+
+def _rejection_columns(import_id: int, shown: pd.DataFrame) -> dict[str, list]:
+    return {
+        "import_id": [import_id] * len(shown),
+        "row_number": shown["row_number"].tolist(),
+        "column": shown["column"].tolist(),
+        "value": [storable(v) for v in shown["value"].tolist()],
+        "reason": shown["reason"].tolist(),
+    }
+
+
+def get_import(session: Session, import_id: int) -> RosterImport:
+    record = session.get(RosterImport, import_id)
+    if record is None:
+        raise NotFound(f"no roster import {import_id} (see `credx roster list`)")
+    return record
+
+
+def roster_rejections(session: Session, import_id: int) -> list[RejectedRosterRow]:
+    get_import(session, import_id)
+    return list(
+        session.exec(
+            select(RejectedRosterRow)
+            .where(RejectedRosterRow.import_id == import_id)
+            .order_by(col(RejectedRosterRow.row_number).nulls_first(), col(RejectedRosterRow.id))
+        )
+    )
+
+
+def list_imports(session: Session, state: str | None = None, limit: int = 50) -> list[RosterImport]:
+    query = select(RosterImport).order_by(col(RosterImport.id).desc()).limit(limit)
+    if state:
+        query = query.where(RosterImport.state == check_state(state))
+    return list(session.exec(query))

@@ -1,0 +1,103 @@
+"""Each state's school list: the schools a roster may name.
+
+Loaded from a CSV with header `district_code,school_code,name` (the state's
+own directory export).  Like the credential registry it only grows: a load
+adds and renames schools, never deletes, so earlier rosters stay valid.  A bad
+line refuses the whole file, naming the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from credx.clock import utcnow
+from credx.errors import InvalidInput
+from rosters.models import School
+
+SCHOOL_COLUMNS = ("district_code", "school_code", "name")
+CODE = re.compile(r"[A-Za-z0-9\-]{1,16}")
+
+
+@dataclass(frozen=True)
+class SchoolLoad:
+    added: int
+    updated: int
+    unchanged: int
+
+
+def parse_schools_csv(text: str, source: str) -> list[tuple[str, str, str]]:
+    """Rows of (district_code, school_code, name); any bad line refuses the file."""
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if tuple(header) != SCHOOL_COLUMNS:
+        raise InvalidInput(
+            f"{source}: header must be exactly `district_code,school_code,name`, "
+            f"found `{','.join(header)}`"
+        )
+    rows: dict[tuple[str, str], int] = {}
+    out = []
+    for line_no, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        district, school, name = _fields(record, source, line_no)
+        if (district, school) in rows:
+            raise InvalidInput(
+                f"{source} line {line_no}: school {district}/{school} repeats line "
+                f"{rows[(district, school)]}"
+            )
+        rows[(district, school)] = line_no
+        out.append((district, school, name))
+    if not out:
+        raise InvalidInput(f"{source}: no schools listed")
+    return out
+
+
+def _fields(record: list[str], source: str, line_no: int) -> tuple[str, str, str]:
+    if len(record) != 3:
+        raise InvalidInput(f"{source} line {line_no}: expected 3 fields, found {len(record)}")
+    district, school, name = (cell.strip() for cell in record)
+    for what, value in (("district_code", district), ("school_code", school)):
+        if not CODE.fullmatch(value):
+            raise InvalidInput(
+                f"{source} line {line_no}: {what} {value!r} must be 1-16 letters, digits or '-'"
+            )
+    if not name or len(name) > 200:
+        raise InvalidInput(f"{source} line {line_no}: name must be 1-200 characters")
+    return district, school, name
+
+
+def load_schools(session: Session, state: str, path: Path) -> SchoolLoad:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidInput(f"school list {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"school list {path} is not UTF-8 text") from None
+    rows = parse_schools_csv(text, path.name)
+    existing = {(s.district_code, s.school_code): s for s in _schools(session, state)}
+    added = updated = 0
+    for district, school, name in rows:
+        known = existing.get((district, school))
+        if known is None:
+            session.add(School(state=state, district_code=district, school_code=school, name=name))
+            added += 1
+        elif known.name != name:
+            known.name, known.updated_at = name, utcnow()
+            updated += 1
+    session.flush()
+    return SchoolLoad(added, updated, len(rows) - added - updated)
+
+
+def _schools(session: Session, state: str) -> list[School]:
+    return list(session.exec(select(School).where(School.state == state)))
+
+
+def known_schools(session: Session, state: str) -> frozenset[tuple[str, str]]:
+    """(district_code, school_code) pairs of the state's schools."""
+    return frozenset((s.district_code, s.school_code) for s in _schools(session, state))
