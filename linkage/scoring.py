@@ -1,0 +1,160 @@
+"""Scoring candidate pairs with Splink: train (or load) the model, predict.
+
+The only module that drives Splink.  Training is reproducible: u values by
+random sampling with a fixed seed, m values by EM on fixed blocking rules,
+starting from the priors in `linkage.spec`; inputs below
+`min_training_records` keep the priors (too few pairs to estimate from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from splink import Linker, block_on
+
+from credx.clock import utcnow
+from linkage.model import LinkModel
+from linkage.normalise import COMPARED, Prepared
+from linkage.spec import add_blocking_keys, build_settings
+
+log = logging.getLogger(__name__)
+
+TRAINING_RULES = (
+    ("birth_date", "last_name"),
+    ("first_name", "last_name"),
+    ("birth_date", "first_name"),
+)
+EDGE_COLUMNS = [
+    "record_id_l",
+    "record_id_r",
+    "match_probability",
+    "match_weight",
+    "gamma_first_name",
+    "gamma_state_student_id",
+]
+
+
+@dataclass(frozen=True)
+class LinkParameters:
+    """Thresholds and limits (from credx settings `linkage_*`)."""
+
+    match_threshold: float = 0.95
+    review_lower: float = 0.5
+    max_cluster_size: int = 50
+    max_block_size: int = 5_000
+    seed: int = 20261127
+    min_training_records: int = 2_000
+    u_sample_pairs: float = 2e6
+    em_max_pairs: float = 2e6
+
+
+@dataclass
+class Scored:
+    edges: pd.DataFrame
+    model: LinkModel
+    pairs_scored: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def database_api(engine: str) -> Any:
+    """The Splink database API for an engine name (`duckdb`, `spark`)."""
+    if engine == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI()
+    if engine == "spark":
+        from linkage import spark
+
+        return spark.database_api()
+    raise ValueError(f"unknown linkage engine {engine!r}: use duckdb or spark")
+
+
+def inputs_sha256(frame: pd.DataFrame) -> str:
+    """A hash of the normalised inputs, order-independent."""
+    rows = frame[["record_id", *COMPARED]].astype(object).where(frame.notna(), None)
+    lines = sorted("\x1f".join(map(str, row)) for row in rows.itertuples(index=False))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
+    frame = prepared.frame.copy()
+    warnings = add_blocking_keys(frame, params.max_block_size)
+    return frame, warnings
+
+
+def _train(
+    linker: Linker, records: int, params: LinkParameters, say: Callable[[str], None]
+) -> bool:
+    if records < params.min_training_records:
+        return False
+    say("estimating u values (seeded random sample)")
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=params.u_sample_pairs, seed=params.seed, min_count_per_level=None, num_chunks=1
+    )
+    for columns in TRAINING_RULES:
+        say(f"EM on pairs agreeing on {' and '.join(columns)}")
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*columns),
+            estimate_without_term_frequencies=True,
+            max_pairs=params.em_max_pairs,
+        )
+    return True
+
+
+def score_pairs(
+    prepared: Prepared,
+    *,
+    engine: str,
+    model: LinkModel | None,
+    params: LinkParameters,
+    progress: Callable[[str], None],
+) -> Scored:
+    """Score the blocked pairs of `prepared`; pairs below `review_lower` are dropped."""
+    frame, warnings = _input_frame(prepared, params)
+    if len(frame) < 2:
+        empty = pd.DataFrame(columns=EDGE_COLUMNS)
+        return Scored(empty, model or _untrained(frame, params), 0, warnings)
+    db_api = database_api(engine)
+    table = db_api.register(frame, dataset_display_name="credx_records")
+    if model is not None:
+        linker = Linker(table, model.settings, log_level=None, validate_settings=False)
+        trained = model.trained
+    else:
+        prior = min(0.01, 1 / len(frame))
+        linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
+        trained = _train(linker, len(frame), params, progress)
+    progress("scoring candidate pairs")
+    predictions = linker.inference.predict(
+        threshold_match_probability=params.review_lower, warning_mode="never"
+    )
+    edges = predictions.as_pandas_dataframe()
+    pairs = len(edges)
+    settings = linker.misc.save_model_to_json()
+    result_model = model or LinkModel(
+        settings=settings,
+        inputs_sha256=inputs_sha256(frame),
+        seed=params.seed,
+        created=utcnow().isoformat(timespec="seconds"),
+        trained=trained,
+    )
+    db_api.delete_tables_created_by_splink_from_db()
+    return Scored(edges[EDGE_COLUMNS].copy(), result_model, pairs, warnings)
+
+
+def _untrained(frame: pd.DataFrame, params: LinkParameters) -> LinkModel:
+    from splink import DuckDBAPI
+
+    settings = build_settings().create_settings_dict("duckdb")
+    del DuckDBAPI
+    return LinkModel(
+        settings=settings,
+        inputs_sha256=inputs_sha256(frame),
+        seed=params.seed,
+        created=utcnow().isoformat(timespec="seconds"),
+        trained=False,
+    )
