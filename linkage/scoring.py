@@ -135,6 +135,7 @@ def score_pairs(
     edges = predictions.as_pandas_dataframe()
     pairs = len(edges)
     settings = linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     result_model = model or LinkModel(
         settings=settings,
         inputs_sha256=inputs_sha256(frame),
