@@ -28,6 +28,8 @@ class Constraints:
 
     must_link: list[tuple[str, str]] = field(default_factory=list)
     cannot_link: list[tuple[str, str]] = field(default_factory=list)
+    # incremental linking: records already in a person; two persons never merge here
+    anchors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,8 +63,9 @@ def _ids_compatible(left: set[str], right: set[str]) -> bool:
 class _Components:
     """Union-find carrying each component's size, state ids and forbidden partners."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, anchors: dict[str, str]) -> None:
         ids = frame["record_id"].tolist()
+        self.persons = {i: ({anchors[i]} if i in anchors else set()) for i in ids}
         self.parent = {i: i for i in ids}
         self.size = dict.fromkeys(ids, 1)
         ssid = frame["state_student_id"].tolist()
@@ -85,6 +88,8 @@ class _Components:
         """Why roots a and b must not merge, or None."""
         if self.forbidden[a] & self._members_hint(b) or b in self.forbidden[a]:
             return "cannot_link"
+        if len(self.persons[a] | self.persons[b]) > 1:
+            return "two_persons"
         if not _ids_compatible(self.ssids[a], self.ssids[b]):
             return "two_state_ids"
         if self.size[a] + self.size[b] > max_size:
@@ -100,6 +105,7 @@ class _Components:
         self.parent[b] = a
         self.size[a] += self.size[b]
         self.ssids[a] |= self.ssids.pop(b)
+        self.persons[a] |= self.persons.pop(b)
         merged = self.forbidden[a] | self.forbidden.pop(b)
         self.forbidden[a] = merged
         for other in merged:  # keep forbidden sets pointing at current roots
@@ -119,6 +125,17 @@ def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return edges
 
 
+def _anchor_edges(anchors: dict[str, str]) -> list[tuple[str, str]]:
+    first: dict[str, str] = {}
+    edges = []
+    for record, person in sorted(anchors.items()):
+        if person in first:
+            edges.append((first[person], record))
+        else:
+            first[person] = record
+    return edges
+
+
 def _known(pairs: list[tuple[str, str]], rep: dict[str, str]) -> list[tuple[str, str]]:
     return [(rep[a], rep[b]) for a, b in pairs if a in rep and b in rep and rep[a] != rep[b]]
 
@@ -135,11 +152,14 @@ def cluster_edges(
 ) -> Clustering:
     """Merge edges at or above the threshold under the rules; queue the rest."""
     frame = prepared.frame
-    comps = _Components(frame)
     rep = prepared.representative
+    anchors = {rep[r]: p for r, p in constraints.anchors.items() if r in rep}
+    comps = _Components(frame, anchors)
     for a, b in _known(constraints.cannot_link, rep):
         comps.forbid(a, b)
-    for a, b in _known(constraints.must_link, rep) + _deterministic_edges(frame):
+    for a, b in (
+        _known(constraints.must_link, rep) + _anchor_edges(anchors) + _deterministic_edges(frame)
+    ):
         ra, rb = comps.find(a), comps.find(b)
         if ra != rb:
             comps.union(ra, rb)

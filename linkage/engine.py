@@ -64,18 +64,27 @@ def link_records(
     constraints: Constraints | None = None,
     parameters: LinkParameters | None = None,
     progress: Progress | None = None,
+    only_new: set[str] | None = None,
 ) -> LinkResult:
     """Link `records` (canonical columns; missing optional columns are allowed).
 
     With no `model`, one is trained on `records` (fixed seed; small inputs use
     the expert priors without training), so the same input gives the same
     clusters.  `constraints` are reviewers' must-link / cannot-link decisions.
+    `only_new` (incremental linking, needs `model`): score only pairs that
+    involve one of these record ids; `constraints.anchors` holds the persons
+    the other records already belong to.
     """
+    if only_new is not None and model is None:
+        raise ValueError("incremental linking needs the model of an earlier run")
     params = parameters or LinkParameters()
     say = progress or (lambda _msg: None)
     prepared = prepare_records(records)
     say(f"{len(prepared.frame):,} records normalised")
-    scored = score_pairs(prepared, engine=engine, model=model, params=params, progress=say)
+    new_reps = None if only_new is None else {prepared.representative[r] for r in only_new}
+    scored = score_pairs(
+        prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
+    )
     say(f"{scored.pairs_scored:,} candidate pairs scored")
     clustering = cluster_edges(prepared, scored.edges, constraints or Constraints(), params=params)
     return LinkResult(

@@ -113,16 +113,20 @@ def score_pairs(
     model: LinkModel | None,
     params: LinkParameters,
     progress: Callable[[str], None],
+    only_new: set[str] | None = None,
 ) -> Scored:
     """Score the blocked pairs of `prepared`; pairs below `review_lower` are dropped."""
     frame, warnings = _input_frame(prepared, params)
+    if only_new is not None:
+        frame["is_new"] = frame["record_id"].isin(only_new).astype(int)
     if len(frame) < 2:
         empty = pd.DataFrame(columns=EDGE_COLUMNS)
         return Scored(empty, model or _untrained(frame, params), 0, warnings)
     db_api = database_api(engine)
     table = db_api.register(frame, dataset_display_name="credx_records")
     if model is not None:
-        linker = Linker(table, model.settings, log_level=None, validate_settings=False)
+        settings = model.settings if only_new is None else _only_new_pairs(model.settings)
+        linker = Linker(table, settings, log_level=None, validate_settings=False)
         trained = model.trained
     else:
         prior = min(0.01, 1 / len(frame))
@@ -145,6 +149,16 @@ def score_pairs(
     )
     db_api.delete_tables_created_by_splink_from_db()
     return Scored(edges[EDGE_COLUMNS].copy(), result_model, pairs, warnings)
+
+
+def _only_new_pairs(settings: dict[str, Any]) -> dict[str, Any]:
+    """The model with every blocking rule limited to pairs that involve a new record."""
+    rules = []
+    for rule in settings["blocking_rules_to_generate_predictions"]:
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+        limited = f"({sql}) AND (l.is_new = 1 OR r.is_new = 1)"
+        rules.append({**rule, "blocking_rule": limited} if isinstance(rule, dict) else limited)
+    return {**settings, "blocking_rules_to_generate_predictions": rules}
 
 
 def _untrained(frame: pd.DataFrame, params: LinkParameters) -> LinkModel:
