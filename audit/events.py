@@ -46,6 +46,13 @@ class Action(StrEnum):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
+    LINK_RUN_FINISHED = "linkage:run:finished"
+    PERSON_MERGED = "linkage:person:merged"
+    PERSON_SPLIT = "linkage:person:split"
+    PERSON_VIEWED = "linkage:person:viewed"
+    REVIEW_VIEWED = "linkage:review:viewed"
+    REVIEW_DECIDED = "linkage:review:decided"
+    LINK_FILE_LINKED = "linkage:file:linked"
 
 
 def cli_actor() -> str:
