@@ -106,15 +106,17 @@ def synthetic_records(records: int, *, seed: int = 0) -> pd.DataFrame:
 def generate(records: int, *, seed: int = 0, spec: PopulationSpec | None = None) -> Population:
     """`records` source records of a synthetic population, deterministic in `seed`."""
     spec = spec or PopulationSpec()
+    columns = [*CANONICAL_COLUMNS, "true_person_id"]
+    if records <= 0:
+        return Population(pd.DataFrame(columns=columns), pd.DataFrame(), pd.DataFrame())
     rng = np.random.default_rng(seed)
     person_of = _records_per_person(rng, records, spec.mean_records_per_person)
-    persons = _draw_persons(rng, int(person_of.max()) + 1 if records else 0, spec)
+    persons = _draw_persons(rng, int(person_of.max()) + 1, spec)
     frame, errors = _draw_records(rng, persons, person_of, spec)
     order = rng.permutation(len(frame))  # a person's records are not adjacent
     frame = frame.iloc[order].reset_index(drop=True)
     errors = errors.iloc[order].reset_index(drop=True)
     frame.insert(0, "record_id", [f"R{i:08d}" for i in range(len(frame))])
-    columns = [*CANONICAL_COLUMNS, "true_person_id"]
     return Population(records=frame[columns], persons=persons, errors=errors)
 
 
