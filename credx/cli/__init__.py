@@ -21,6 +21,7 @@ from credx.cli import (
     demo,
     disclosures,
     keys,
+    link,
     log,
     retention,  # noqa: F401  (registers purge and verify-certificate)
     setup,
@@ -52,6 +53,7 @@ app.add_typer(credentials.app, name="credentials", help="The credential-code reg
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
+app.add_typer(link.app, name="link", help="The record linker: one person per student.")
 
 
 def main() -> None:

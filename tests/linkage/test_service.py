@@ -147,3 +147,21 @@ def test_viewing_the_queue_and_a_person_is_in_the_event_log(app, tmp_path):
         viewed = {e.action for e in EventLog(session).for_subject(f"person:{pid}")}
     assert str(Action.PERSON_VIEWED) in viewed
     assert actions(app, Action.REVIEW_VIEWED)[0].actor == "auditor"
+
+
+def test_a_pair_is_decided_once(app, tmp_path):
+    import pytest
+
+    from credx.errors import InvalidInput, NotFound
+
+    ingest_records(app, tmp_path, [*TWINS])
+    run(app)
+    with session_scope(app.engine) as session:
+        [item] = review_queue(session, actor="test")
+        decide(session, item.pair_id, same=False, actor="test")
+        with pytest.raises(InvalidInput, match="already decided"):
+            decide(session, item.pair_id, same=True, actor="test")
+        with pytest.raises(NotFound):
+            decide(session, 999_999, same=True, actor="test")
+        with pytest.raises(NotFound, match="no person"):
+            show_person(session, "PNOSUCHPERSON", actor="test")
