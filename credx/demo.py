@@ -29,6 +29,7 @@ from exchange import rejections as reports
 from exchange.deliveries import rejections_of
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
+from linkage.models import PersonRecord
 
 NCCER_HEADERS = {
     "vendor_record_id": "Record ID", "candidate_id": "Card Number", "state_student_id": "SSID",
@@ -169,13 +170,15 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
     summary["states"] = _show_state_views(app, say)
+    summary["linkage"] = _link_persons(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
-        "`credx connectors list`, `credx agreements list`, `credx log verify`"
+        "`credx connectors list`, `credx agreements list`, `credx link review`, "
+        "`credx log verify`"
     )
     return summary
 
@@ -213,6 +216,25 @@ def _show_state_views(app: App, say) -> dict:
         say(f"  try: credx disclosures --student {student}")
     views["disclosed_rows"] = len(rows)
     return views
+
+
+def _link_persons(app: App, say) -> dict:
+    """The record linker: each state's exam results become persons (stable ids)."""
+    from linkage.service import link_states, parameters_from  # Splink only when linking
+
+    with session_scope(app.engine) as session:
+        runs = link_states(
+            session, states=None, params=parameters_from(app.settings), actor=cli_actor()
+        )
+        example = session.exec(select(PersonRecord.person_id).limit(1)).first()
+    for run in runs:
+        say(
+            f"linked {run.state}: {run.records} exam results -> {run.persons} persons "
+            f"({run.review_pairs} pairs to review, {run.flagged_clusters} flagged)"
+        )
+    if example:
+        say(f"  try: credx link review, credx link show {example}")
+    return {run.state: run.as_dict() for run in runs}
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:

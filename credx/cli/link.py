@@ -207,7 +207,7 @@ def show(
     console.print(
         f"person {shown['person_id']} ({shown['state']}), {len(shown['records'])} records"
     )
-    table = Table("record", *SIDE_BY_SIDE)
-    for record in shown["records"]:
-        table.add_row(record["record_id"], *(str(record.get(c) or "") for c in SIDE_BY_SIDE))
+    table = Table("field", *(r["record_id"] for r in shown["records"]))
+    for name in SIDE_BY_SIDE:
+        table.add_row(name, *(str(r.get(name) or "") for r in shown["records"]))
     console.print(table)
