@@ -125,6 +125,22 @@ def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return edges
 
 
+def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
+    """Same state student id with a compatible first name and birth date: certain.
+
+    "Compatible" is any comparison level but "else" (NULL counts as compatible).
+    """
+    certain = (
+        (edges["gamma_state_student_id"] == STATE_ID_EXACT)
+        & (edges["gamma_first_name"] != FIRST_NAME_DIFFERS)
+        & (edges["gamma_birth_date"] != 0)
+    )
+    if certain.any():
+        edges = edges.copy()
+        edges.loc[certain, "match_probability"] = 1.0
+    return edges
+
+
 def _anchor_edges(anchors: dict[str, str]) -> list[tuple[str, str]]:
     first: dict[str, str] = {}
     edges = []
@@ -163,7 +179,7 @@ def cluster_edges(
         ra, rb = comps.find(a), comps.find(b)
         if ra != rb:
             comps.union(ra, rb)
-    edges = edges[~_other_state(frame, edges)].sort_values(
+    edges = _deterministic_state_ids(edges[~_other_state(frame, edges)]).sort_values(
         ["match_probability", "record_id_l", "record_id_r"], ascending=[False, True, True]
     )
     review, flagged_roots = _merge(comps, edges, params)

@@ -36,6 +36,7 @@ EDGE_COLUMNS = [
     "match_weight",
     "gamma_first_name",
     "gamma_state_student_id",
+    "gamma_birth_date",
 ]
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from linkage.engine import Constraints, LinkParameters, link_records
 from linkage.model import LinkModel
-from tests.linkage.records import ERROR_PAIRS, STRANGERS, TWINS, all_fixtures, frame
+from tests.linkage.records import ERROR_PAIRS, STRANGERS, TWINS, all_fixtures, frame, rec
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,23 @@ def test_states_never_mix():
     left, right = ERROR_PAIRS["nickname"]
     result = link_records(frame(left, {**right, "state": "TN"}))
     assert result.clusters["n1"] != result.clusters["n2"]
+
+
+def test_same_state_id_with_compatible_name_and_date_is_certain():
+    """A deterministic rule: a retake under a nickname with a mistyped date still links."""
+    records = frame(
+        rec("d1", "Elizabeth", "Fontenot", "2007-11-02", state_student_id="LA123"),
+        rec("d2", "Beth", "Fontenot-Hebert", "2007-11-20", state_student_id="LA123"),
+    )
+    strict = LinkParameters(match_threshold=1.0)  # only certain pairs merge
+    assert link_records(records, parameters=strict).clusters["d2"] == "d1"
+
+
+def test_same_state_id_with_another_first_name_is_not_certain():
+    records = frame(
+        rec("d1", "Elizabeth", "Fontenot", "2007-11-02", state_student_id="LA123"),
+        rec("d2", "Marcus", "Fontenot", "1999-01-01", state_student_id="LA123"),
+    )
+    strict = LinkParameters(match_threshold=1.0)  # only certain pairs merge
+    result = link_records(records, parameters=strict)
+    assert result.clusters["d1"] != result.clusters["d2"]
