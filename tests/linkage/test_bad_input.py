@@ -51,7 +51,17 @@ def test_degenerate_block_is_capped_with_a_warning():
     copies["record_id"] = [f"c{i}" for i in range(len(copies))]
     copies.loc[::2, "school_code"] = [str(i) for i in range(10_000)]
     records = pd.concat([copies, all_fixtures()], ignore_index=True)
-    result = link_records(records, parameters=LinkParameters(max_block_size=1_000))
+    params = LinkParameters(max_block_size=1_000, min_training_records=10**9)  # priors: fast
+    result = link_records(records, parameters=params)
     assert len(result.clusters) == len(records)
     assert any("skips them" in w for w in result.warnings)
     assert len({result.clusters[f"c{i}"] for i in range(1, 20_000, 2)}) == 1
+
+
+def test_100000_copies_of_one_record_are_one_person():
+    copies = pd.DataFrame([rec("x", "Ann", "Lee", "2008-01-01")] * 100_000)
+    copies["record_id"] = [f"c{i}" for i in range(len(copies))]
+    result = link_records(pd.concat([copies, all_fixtures()], ignore_index=True))
+    assert len(result.clusters) == 100_000 + len(all_fixtures())
+    assert len({result.clusters[f"c{i}"] for i in range(100_000)}) == 1
+    assert any("exact copies" in w for w in result.warnings)
