@@ -155,6 +155,8 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
     warnings: list[str] = []
     if frame["record_id"].duplicated().any():
         raise ValueError("record_id must be unique within one linkage run")
+    # by id: the representative of copies (and everything after) must not depend on input order
+    frame = frame.sort_values("record_id", kind="stable").reset_index(drop=True)
     kept, representative = _collapse(frame)
     if len(kept) < len(frame):
         warnings.append(

@@ -23,6 +23,7 @@ from linkage.normalise import COMPARED, Prepared
 from linkage.spec import add_blocking_keys, build_settings
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
 
 TRAINING_RULES = (
     ("birth_date", "last_name"),
@@ -83,7 +84,8 @@ def inputs_sha256(frame: pd.DataFrame) -> str:
 
 
 def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
-    frame = prepared.frame.copy()
+    # sorted: seeded sampling picks rows by position, so input order must not matter
+    frame = prepared.frame.sort_values("record_id", kind="stable").reset_index(drop=True)
     warnings = add_blocking_keys(frame, params.max_block_size)
     return frame, warnings
 
@@ -125,31 +127,44 @@ def score_pairs(
         return Scored(empty, model or _untrained(frame, params), 0, warnings)
     db_api = database_api(engine)
     table = db_api.register(frame, dataset_display_name="credx_records")
-    if model is not None:
-        settings = model.settings if only_new is None else _only_new_pairs(model.settings)
-        linker = Linker(table, settings, log_level=None, validate_settings=False)
-        trained = model.trained
-    else:
-        prior = min(0.01, 1 / len(frame))
-        linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
-        trained = _train(linker, len(frame), params, progress)
+    if model is None:
+        model = _fit(table, frame, params, progress)
+    settings = model.settings if only_new is None else _only_new_pairs(model.settings)
+    linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
     predictions = linker.inference.predict(
         threshold_match_probability=params.review_lower, warning_mode="never"
     )
     edges = predictions.as_pandas_dataframe()
-    pairs = len(edges)
+    db_api.delete_tables_created_by_splink_from_db()
+    return Scored(edges[EDGE_COLUMNS].copy(), model, len(edges), warnings)
+
+
+def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Progress) -> LinkModel:
+    """A model for `frame`: the priors, trained when there are enough records."""
+    prior = min(0.01, 1 / len(frame))
+    linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
+    trained = _train(linker, len(frame), params, progress)
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
-    result_model = model or LinkModel(
-        settings=settings,
+    return LinkModel(
+        settings=_rounded(settings),
         inputs_sha256=inputs_sha256(frame),
         seed=params.seed,
         created=utcnow().isoformat(timespec="seconds"),
         trained=trained,
     )
-    db_api.delete_tables_created_by_splink_from_db()
-    return Scored(edges[EDGE_COLUMNS].copy(), result_model, pairs, warnings)
+
+
+def _rounded(settings: dict[str, Any]) -> dict[str, Any]:
+    """m and u to 10 significant digits: parallel sums differ in the last bits between runs,
+    and the same records must give the same model (and model version)."""
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if isinstance(level.get(key), float):
+                    level[key] = float(f"{level[key]:.10g}")
+    return settings
 
 
 def _only_new_pairs(settings: dict[str, Any]) -> dict[str, Any]:
