@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from audit.events import Action, EventLog
 from credx.clock import utcnow
 from credx.settings import Settings
+from linkage.clusters import REVIEW_COLUMNS
 from linkage.engine import Constraints, LinkParameters, LinkResult, link_records
 from linkage.identity import Assignment, assign_ids, person_id
 from linkage.model import LinkModel
@@ -132,6 +133,10 @@ def link_new(
     records = load_records(session, state)
     previous = _previous(session, state)
     new = set(records["record_id"]) - set(previous)
+    if not new:  # nothing to score: the run is recorded all the same
+        run = _start_run(session, state, "incremental", engine, model, actor)
+        nothing = LinkResult({}, pd.DataFrame(columns=REVIEW_COLUMNS), [], model)
+        return _finish(session, run, nothing, previous, Assignment({}), actor, records=0)
     constraints = load_constraints(session, state)
     constraints.anchors = previous
     result = link_records(
@@ -160,7 +165,8 @@ def _persons_for_new(
     """New records join the earlier person in their cluster, or found a new one."""
     of_cluster: dict[str, str] = {}
     for record, person in previous.items():
-        of_cluster.setdefault(result.clusters[record], person)
+        if record in result.clusters:  # a record gone from its source has no cluster
+            of_cluster.setdefault(result.clusters[record], person)
     taken = set(session.exec(select(Person.id)))
     person_of = dict(previous)
     for record in sorted(new):
