@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from linkage.columns import CANONICAL_COLUMNS
@@ -60,15 +63,13 @@ def clean_name(value: str) -> str | None:
 @lru_cache(maxsize=100_000)
 def clean_date(value: str) -> str | None:
     """ISO date, or None when the value is not a real date between 1900 and today."""
-    text = value.strip()[:10] if "-" in value[:10] else value.strip()
+    text = value[:10] if value[4:5] == "-" else value
     for fmt in _DATE_FORMATS:
         try:
-            parsed = pd.to_datetime(text, format=fmt).date()
-        except (ValueError, TypeError, OverflowError):
+            parsed = datetime.strptime(text, fmt).date()
+        except ValueError:
             continue
-        if date(1900, 1, 1) <= parsed <= date.today():
-            return parsed.isoformat()
-        return None
+        return parsed.isoformat() if date(1900, 1, 1) <= parsed <= date.today() else None
     return None
 
 
@@ -77,46 +78,70 @@ def clean_code(value: str) -> str | None:
     return text or None
 
 
+def _one(value: object) -> str | None:
+    """One raw value as stripped text, or None when missing, whatever its type."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp | date):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    return text or None
+
+
+def _by_value(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """`fn` once per distinct present value, spread back to every row (object dtype, None
+    for missing): a million rows of a few thousand names cost a few thousand calls."""
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    for i, value in enumerate(uniques):
+        table[i] = fn(value)
+    table[-1] = None  # code -1: missing
+    return pd.Series(table[codes], dtype=object)
+
+
 def _text(series: pd.Series) -> pd.Series:
-    """Strings with missing values as None, whatever the input dtype."""
-
-    def one(value: object) -> str | None:
-        if value is None or (isinstance(value, float) and value != value):
-            return None
-        if value is pd.NA or value is pd.NaT:
-            return None
-        if isinstance(value, pd.Timestamp | date):
-            return value.strftime("%Y-%m-%d")
-        text = str(value).strip()
-        return text or None
-
-    return pd.Series([one(v) for v in series], dtype=object)
+    """Stripped text, missing (or blank) as NA; vectorised (Arrow strings)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        series = series.dt.strftime("%Y-%m-%d")
+    elif series.dtype == object:  # dates, numbers and text mixed: one value at a time
+        series = _by_value(series, _one)
+    text = series.reset_index(drop=True).astype("string").str.strip()
+    return text.mask(text == "")
 
 
 def _apply(series: pd.Series, fn) -> pd.Series:
-    """`fn` on every present value (object dtype: pandas must not turn None into NaN)."""
-    return pd.Series([None if v is None else fn(v) for v in _text(series)], dtype=object)
+    """`fn` once per distinct present value, as text; object dtype with None."""
+    return _by_value(_text(series), fn)
 
 
 def _each(series: pd.Series, fn) -> pd.Series:
-    return pd.Series([fn(v) if v is not None else None for v in series], dtype=object)
+    return _by_value(series, fn)
+
+
+CLEANERS: dict[str, Callable[[str], Any]] = {
+    "first_name": clean_name,
+    "middle_name": clean_name,
+    "last_name": clean_name,
+    "birth_date": clean_date,
+    "state_student_id": clean_code,
+    "school_code": clean_code,
+    "district_code": clean_code,
+    "state": clean_code,
+    "gender": lambda v: v[:1].upper() if v[:1].isalpha() else None,
+    "postcode": lambda v: re.sub(r"\D", "", v)[:5] or None,
+}
 
 
 def normalise(records: pd.DataFrame) -> pd.DataFrame:
-    """The canonical columns, cleaned; record_id as text."""
+    """The canonical columns, cleaned, as object columns with None for missing."""
     frame = pd.DataFrame(index=range(len(records)))
     for column in CANONICAL_COLUMNS:
-        present = column in records
-        frame[column] = (
-            _text(records[column]) if present else pd.Series([None] * len(records), dtype=object)
-        )
-    for column in ("first_name", "middle_name", "last_name", "address"):
-        frame[column] = _apply(frame[column], clean_name)
-    frame["birth_date"] = _apply(frame["birth_date"], clean_date)
-    for column in ("state_student_id", "school_code", "district_code", "state"):
-        frame[column] = _apply(frame[column], clean_code)
-    frame["gender"] = _apply(frame["gender"], lambda v: v[:1].upper() if v[:1].isalpha() else None)
-    frame["postcode"] = _apply(frame["postcode"], lambda v: re.sub(r"\D", "", v)[:5] or None)
+        if column not in records:
+            frame[column] = pd.Series([None] * len(records), dtype=object)
+            continue
+        frame[column] = _by_value(_text(records[column]), CLEANERS.get(column, str))
     return frame
 
 
@@ -134,12 +159,14 @@ def add_derived(frame: pd.DataFrame) -> None:
 
 
 def _collapse(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Keep one record per identical (and identifiable) record; map the rest to it."""
+    """Keep one record per identical (and identifiable) record; map the rest to it.
+
+    `frame` is sorted by record id, so the representative is the smallest id.
+    """
     identifiable = frame[["first_name", "last_name", "birth_date"]].notna().all(axis=1)
-    rows = zip(*(frame[c] for c in COMPARED), strict=True)
-    key = pd.Series(["\x1f".join(map(str, row)) for row in rows], dtype=object)
-    key = key.where(identifiable, "\x00" + frame["record_id"].astype(object))
-    first_id = frame.groupby(key, sort=False)["record_id"].transform("first")
+    group = frame.groupby(list(COMPARED), dropna=False, sort=False).ngroup()
+    group = group.where(identifiable, -1 - pd.Series(range(len(frame)), index=frame.index))
+    first_id = frame.groupby(group, sort=False)["record_id"].transform("first")
     representative = dict(zip(frame["record_id"], first_id, strict=True))
     kept = frame[frame["record_id"] == first_id].reset_index(drop=True)
     return kept, representative

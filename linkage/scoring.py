@@ -77,10 +77,10 @@ def database_api(engine: str) -> Any:
 
 
 def inputs_sha256(frame: pd.DataFrame) -> str:
-    """A hash of the normalised inputs, order-independent."""
-    rows = frame[["record_id", *COMPARED]].astype(object).where(frame.notna(), None)
-    lines = sorted("\x1f".join(map(str, row)) for row in rows.itertuples(index=False))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    """A hash of the normalised inputs, independent of row order."""
+    ordered = frame[["record_id", *COMPARED]].sort_values("record_id", kind="stable")
+    rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
+    return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
 
 
 def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:

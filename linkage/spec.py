@@ -190,12 +190,11 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
 
 
 def _joined(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
-    parts = [frame[c] for c in columns]
-    keys = [
-        None if any(v is None or v is pd.NA for v in row) else "\x1f".join(map(str, row))
-        for row in zip(*parts, strict=True)
-    ]
-    return pd.Series(keys, dtype=object, index=frame.index)
+    """The columns joined into one key; missing when any part is (vectorised)."""
+    key = frame[columns[0]].astype("string")
+    for column in columns[1:]:
+        key = key + "\x1f" + frame[column].astype("string")
+    return key.astype(object).where(key.notna(), None)
 
 
 def add_blocking_keys(frame: pd.DataFrame, max_block_size: int) -> list[str]:
@@ -206,8 +205,8 @@ def add_blocking_keys(frame: pd.DataFrame, max_block_size: int) -> list[str]:
     warnings = []
     for name, columns in keys.items():
         key = _joined(frame, columns)
-        sizes = key.map(key.value_counts(dropna=True))
-        oversize = sizes > max_block_size
+        counts = key.value_counts(dropna=True)
+        oversize = key.isin(counts.index[counts > max_block_size])
         if oversize.any():
             warnings.append(
                 f"blocking rule {name.removeprefix('bk_')}: {int(oversize.sum()):,} records "
