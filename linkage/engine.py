@@ -40,9 +40,9 @@ class LinkResult:
     record_id_r, match_probability, match_weight, reason` — pairs in the review
     band, or kept apart because merging them would break a rule
     (`reason` = `uncertain`, `two_state_ids`, `cluster_size`, `cannot_link`,
-    `first_name_differs`).  `flagged_clusters`: cluster ids that a rule kept
-    from merging.  `warnings`: plain-language notes for the operator (capped
-    blocks), never with names or dates in them.
+    `first_name_differs`, `two_persons` when incremental).  `flagged_clusters`:
+    cluster ids that a rule kept from merging.  `warnings`: plain-language notes
+    for the operator (capped blocks), never with names or dates in them.
     """
 
     clusters: dict[str, str]
