@@ -60,17 +60,22 @@ def _ids_compatible(left: set[str], right: set[str]) -> bool:
     return all(_one_edit_apart(a, b) for a in left for b in right)
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class _Components:
-    """Union-find carrying each component's size, state ids and forbidden partners."""
+    """Union-find carrying each component's size, state ids, earlier person and
+    forbidden partners.  The sets are kept only for components that have any
+    (a million records must not cost a million empty sets)."""
 
     def __init__(self, frame: pd.DataFrame, anchors: dict[str, str]) -> None:
         ids = frame["record_id"].tolist()
-        self.persons = {i: ({anchors[i]} if i in anchors else set()) for i in ids}
         self.parent = {i: i for i in ids}
         self.size = dict.fromkeys(ids, 1)
         ssid = frame["state_student_id"].tolist()
-        self.ssids = {i: ({s} if s else set()) for i, s in zip(ids, ssid, strict=True)}
-        self.forbidden: dict[str, set[str]] = {i: set() for i in ids}
+        self.ssids = {i: {s} for i, s in zip(ids, ssid, strict=True) if s}
+        self.persons = {i: {p} for i, p in anchors.items()}
+        self.forbidden: dict[str, set[str]] = {}
 
     def find(self, node: str) -> str:
         root = node
@@ -81,48 +86,47 @@ class _Components:
         return root
 
     def forbid(self, a: str, b: str) -> None:
-        self.forbidden[a].add(b)
-        self.forbidden[b].add(a)
+        self.forbidden.setdefault(a, set()).add(b)
+        self.forbidden.setdefault(b, set()).add(a)
 
     def refusal(self, a: str, b: str, max_size: int) -> str | None:
         """Why roots a and b must not merge, or None."""
-        if self.forbidden[a] & self._members_hint(b) or b in self.forbidden[a]:
+        if b in self.forbidden.get(a, _NONE):
             return "cannot_link"
-        if len(self.persons[a] | self.persons[b]) > 1:
+        if len(self.persons.get(a, _NONE) | self.persons.get(b, _NONE)) > 1:
             return "two_persons"
-        if not _ids_compatible(self.ssids[a], self.ssids[b]):
+        if not _ids_compatible(self.ssids.get(a, _NONE), self.ssids.get(b, _NONE)):
             return "two_state_ids"
         if self.size[a] + self.size[b] > max_size:
             return "cluster_size"
         return None
 
-    def _members_hint(self, root: str) -> set[str]:
-        return {root}
-
     def union(self, a: str, b: str) -> None:
         if self.size[a] < self.size[b]:
             a, b = b, a
         self.parent[b] = a
-        self.size[a] += self.size[b]
-        self.ssids[a] |= self.ssids.pop(b)
-        self.persons[a] |= self.persons.pop(b)
-        merged = self.forbidden[a] | self.forbidden.pop(b)
-        self.forbidden[a] = merged
-        for other in merged:  # keep forbidden sets pointing at current roots
-            if b in self.forbidden.get(other, ()):
+        self.size[a] += self.size.pop(b)
+        for sets in (self.ssids, self.persons):
+            if b in sets:
+                sets.setdefault(a, set()).update(sets.pop(b))
+        if b in self.forbidden:
+            partners = self.forbidden.pop(b)
+            self.forbidden.setdefault(a, set()).update(partners)
+            for other in partners:  # keep forbidden sets pointing at current roots
                 self.forbidden[other].discard(b)
                 self.forbidden[other].add(a)
 
 
 def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """Same candidate id within one source (and state): a star per group."""
+    """Same candidate id within one source (and state): a star per group (vectorised)."""
     keyed = frame[frame["source"].notna() & frame["source_person_id"].notna()]
-    edges = []
-    groups = keyed.groupby(["source", "source_person_id", keyed["state"].fillna("")], sort=True)
-    for _key, group in groups:
-        ids = sorted(group["record_id"])
-        edges.extend((ids[0], other) for other in ids[1:])
-    return edges
+    if keyed.empty:
+        return []
+    state = keyed["state"].astype(object).where(keyed["state"].notna(), "")
+    hub = keyed.groupby([keyed["source"], keyed["source_person_id"], state])["record_id"]
+    first = hub.transform("min")
+    spokes = keyed["record_id"] != first
+    return list(zip(first[spokes], keyed["record_id"][spokes], strict=True))
 
 
 def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
