@@ -51,7 +51,7 @@ class LinkParameters:
     max_block_size: int = 5_000
     seed: int = 20261127
     min_training_records: int = 2_000
-    u_sample_pairs: float = 2e6
+    u_sample_pairs: float = 1e6
     em_max_pairs: float = 2e6
 
 
