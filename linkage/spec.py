@@ -27,6 +27,8 @@ BLOCKING_KEYS: dict[str, tuple[str, ...]] = {
     "bk_dob_initial": ("birth_date", "first_initial"),
     "bk_first_last": ("first_name", "last_name"),
     "bk_key_last": ("first_name_key", "last_name"),
+    "bk_first_district": ("first_name", "district_code"),
+    "bk_last_school": ("last_name", "school_code"),
     "bk_source_person": ("source", "source_person_id"),
 }
 # Pairs whose first and last names are swapped: left (first, dob) meets right (last, dob).
@@ -57,6 +59,9 @@ def first_name_comparison() -> cl.CustomComparison:
             cll.JaroWinklerLevel("first_name", 0.9).configure(
                 m_probability=0.05, u_probability=0.005
             ),
+            cll.JaroWinklerLevel("first_name", 0.8).configure(
+                m_probability=0.02, u_probability=0.02, label_for_charts="typo"
+            ),
             _level(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
                 "AND first_initial_l = first_initial_r",
@@ -64,7 +69,21 @@ def first_name_comparison() -> cl.CustomComparison:
                 0.02,
                 0.005,
             ),
-            cll.ElseLevel().configure(m_probability=0.01, u_probability=0.978),
+            cll.ElseLevel().configure(m_probability=0.01, u_probability=0.958),
+        ],
+    )
+
+
+def middle_name_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="middle_name",
+        comparison_levels=[
+            cll.NullLevel("middle_name"),
+            cll.ExactMatchLevel("middle_name").configure(m_probability=0.7, u_probability=0.02),
+            _level(
+                "substr(middle_name_l, 1, 1) = substr(middle_name_r, 1, 1)", "initial", 0.2, 0.06
+            ),
+            cll.ElseLevel().configure(m_probability=0.1, u_probability=0.92),
         ],
     )
 
@@ -174,6 +193,7 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
         unique_id_column_name="record_id",
         comparisons=[
             first_name_comparison(),
+            middle_name_comparison(),
             last_name_comparison(),
             birth_date_comparison(),
             state_id_comparison(),
