@@ -7,7 +7,8 @@ each vendor's own candidate numbers, with retakes; district claims carrying the
 state student id), each a copy of its person with the errors real rosters carry:
 typos, nicknames, swapped day and month, one-digit slips, year off by one,
 hyphenated or changed surnames, first and last name swapped, missing or mistyped
-state student ids, test-centre duplicate candidate ids.
+state student ids, test-centre duplicate candidate ids, another school or district
+(a move, or an exam taken elsewhere).
 
 Everything is drawn from one seeded `numpy.random.Generator` and vectorised (a
 million records take seconds), so the same seed gives the same frame.  Rates
@@ -66,6 +67,7 @@ class ErrorRates:
     ssid_missing_vendor: float = 0.5  # vendors often do not collect it
     ssid_missing_district: float = 0.02
     ssid_typo: float = 0.02  # of records carrying an id: one digit or a transposition
+    school_changed: float = 0.08  # moved school, or tested at another (same district 60%)
     upper_case: float = 0.15  # formatting only: NAMES IN CAPITALS
     middle_initial: float = 0.3  # middle name given as its initial
 
@@ -293,11 +295,10 @@ def _draw_records(
         "source_person_id": _candidate_ids(rng, person_of, vendor, spec, errors),
         "gender": np.where(rng.random(count) < spec.gender_missing_rate, "", truth["gender"]),
         "state": truth["state"].to_numpy(),
-        "district_code": truth["district_code"].to_numpy(),
-        "school_code": truth["school_code"].to_numpy(),
         "address": np.where(rng.random(count) < spec.address_rate, truth["address"], ""),
         "postcode": np.where(rng.random(count) < spec.postcode_rate, truth["postcode"], ""),
     })  # fmt: skip
+    frame["district_code"], frame["school_code"] = _schools(rng, truth, rates, errors)
     first, middle, last = _names(rng, truth, rates, errors)
     frame["first_name"], frame["middle_name"], frame["last_name"] = first, middle, last
     frame["birth_date"] = _birth_dates(rng, truth["birth_date"].to_numpy(), rates, errors)
@@ -333,6 +334,29 @@ def _candidate_ids(
     prefix = np.array(VENDOR_PREFIX, dtype=object)[np.maximum(vendor, 0)]
     ids = prefix + pd.Series(numbers).map("{:08d}".format).to_numpy(dtype=object)
     return np.where(vendor >= 0, ids, "")
+
+
+def _schools(
+    rng: np.random.Generator, truth: pd.DataFrame, rates: ErrorRates,
+    errors: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The person's school, or (a move, or a test taken elsewhere) another school: in the same
+    district for most moves, another district of the same state for the rest."""
+    district = truth["district_code"].to_numpy(dtype=object).copy()
+    school = truth["school_code"].to_numpy(dtype=object).copy()
+    moved = errors["school_changed"] = _chosen(
+        rng, np.ones(len(school), dtype=bool), rates.school_changed
+    )
+    count = int(moved.sum())
+    new_district = np.where(
+        rng.random(count) < 0.6,
+        district[moved].astype(int),
+        rng.integers(1, DISTRICTS_PER_STATE + 1, size=count),
+    )
+    new_school = new_district * 100 + rng.integers(1, SCHOOLS_PER_DISTRICT + 1, size=count)
+    district[moved] = [f"{d:03d}" for d in new_district]
+    school[moved] = [f"{s:05d}" for s in new_school]
+    return district, school
 
 
 def _chosen(rng: np.random.Generator, eligible: np.ndarray, rate: float) -> np.ndarray:
