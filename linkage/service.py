@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from audit.events import Action, EventLog
 from credx.clock import utcnow
+from credx.errors import InvalidInput
 from credx.settings import Settings
 from linkage.clusters import REVIEW_COLUMNS
 from linkage.engine import Constraints, LinkParameters, LinkResult, link_records
@@ -33,6 +34,7 @@ from linkage.models import (
     ReviewPair,
 )
 from linkage.records import load_records, split_record_id, states_with_records
+from schemas.values import USPS_STATES
 
 Progress = Callable[[str], None]
 BATCH = 10_000
@@ -79,6 +81,9 @@ def link_states(
 ) -> list[RunSummary]:
     """Link each state (all states with records when `states` is None)."""
     run = link_new if incremental else link_state
+    unknown = sorted(set(states or ()) - USPS_STATES)
+    if unknown:
+        raise InvalidInput(f"not a USPS state code: {', '.join(unknown)}")
     chosen = states or states_with_records(session)
     return [
         run(session, state=s, params=params, actor=actor, engine=engine, progress=progress)

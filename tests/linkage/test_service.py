@@ -165,3 +165,13 @@ def test_a_pair_is_decided_once(app, tmp_path):
             decide(session, 999_999, same=True, actor="test")
         with pytest.raises(NotFound, match="no person"):
             show_person(session, "PNOSUCHPERSON", actor="test")
+
+
+def test_an_unknown_state_is_refused(app):
+    import pytest
+
+    from credx.errors import InvalidInput
+    from linkage.service import link_states
+
+    with session_scope(app.engine) as session, pytest.raises(InvalidInput, match="ZZ"):
+        link_states(session, states=["ZZ"], params=PARAMS, actor="test")
