@@ -83,6 +83,7 @@ def _builder(builder: Any, master: str) -> Any:
 def database_api() -> Any:
     """Splink's Spark database API over `spark_session()`.
 
+    Temporary views left by an earlier run in this process are dropped first.
     Intermediate tables are persisted in Spark's memory/disk cache
     (`break_lineage_method="persist"`): without it every step would recompute
     the whole plan from the input.
@@ -90,6 +91,11 @@ def database_api() -> Any:
     from splink.backends.spark import SparkAPI
 
     session = spark_session()
+    # each run registers its input under a fixed name: the previous run's view must go
+    # (one linkage run at a time per process, as the CLI and worker do)
+    for table in session.catalog.listTables():
+        if table.isTemporary:
+            session.catalog.dropTempView(table.name)
     partitions = int(session.conf.get("spark.sql.shuffle.partitions"))
     return SparkAPI(
         spark_session=session,
