@@ -28,7 +28,9 @@ DEFAULT_MASTER = "local[2]"
 # Few shuffle partitions: Spark's default 200 makes small local runs slow; a real
 # cluster should set spark.sql.shuffle.partitions itself (see README).
 LOCAL_SHUFFLE_PARTITIONS = 4
-DRIVER_MEMORY = "2g"
+# local mode runs everything in the driver JVM: 2g ran out of heap training on 100,000
+# records; SPARK_DRIVER_MEMORY (Spark's own variable) overrides it
+DRIVER_MEMORY = "4g"
 
 
 def spark_session(master: str | None = None) -> Any:
@@ -69,7 +71,7 @@ def _builder(builder: Any, master: str) -> Any:
         builder.master(master)
         .appName("credx-linkage")
         .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.memory", DRIVER_MEMORY)
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", DRIVER_MEMORY))
         .config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
         .config("spark.default.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
         .config("spark.sql.session.timeZone", "UTC")
