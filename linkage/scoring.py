@@ -30,6 +30,7 @@ TRAINING_RULES = (
     ("first_name", "last_name"),
     ("birth_date", "first_name"),
 )
+DUCKDB_MEMORY_LIMIT = "1500MB"
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
@@ -52,6 +53,7 @@ class LinkParameters:
     seed: int = 20261127
     min_training_records: int = 2_000
     u_sample_pairs: float = 1e6
+    predict_chunk_records: int = 250_000  # larger inputs are scored in chunks (bounded memory)
     em_max_pairs: float = 2e6
 
 
@@ -66,9 +68,13 @@ class Scored:
 def database_api(engine: str) -> Any:
     """The Splink database API for an engine name (`duckdb`, `spark`)."""
     if engine == "duckdb":
+        import duckdb
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        connection = duckdb.connect()
+        # bounded: beyond this DuckDB spills to a temporary directory instead of growing
+        connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        return DuckDBAPI(connection)
     if engine == "spark":
         from linkage import spark
 
@@ -132,8 +138,12 @@ def score_pairs(
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
     linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
+    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
     predictions = linker.inference.predict(
-        threshold_match_probability=params.review_lower, warning_mode="never"
+        threshold_match_probability=params.review_lower,
+        warning_mode="never",
+        num_chunks_left=1,
+        num_chunks_right=chunks,
     )
     edges = predictions.as_pandas_dataframe()
     db_api.delete_tables_created_by_splink_from_db()

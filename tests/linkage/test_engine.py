@@ -110,3 +110,9 @@ def test_same_state_id_with_another_first_name_is_not_certain():
     strict = LinkParameters(match_threshold=1.0)  # only certain pairs merge
     result = link_records(records, parameters=strict)
     assert result.clusters["d1"] != result.clusters["d2"]
+
+
+def test_scoring_in_chunks_gives_the_same_persons(linked):
+    chunked = link_records(all_fixtures(), parameters=LinkParameters(predict_chunk_records=4))
+    assert chunked.clusters == linked.clusters
+    assert chunked.pairs_scored == linked.pairs_scored
