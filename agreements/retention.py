@@ -50,6 +50,7 @@ from credx.clock import today as utc_today
 from credx.errors import InvalidInput
 from exchange.models import Delivery, ExamResult, RejectedRow, StoredBlob
 from exchange.vault import Vault
+from linkage.retention import count_linked, forget_exam_rows
 
 PURGE_LOCK_ID = 0x637265647802  # PostgreSQL advisory lock: one purge at a time
 SCHEDULER_ACTOR = "scheduler:retention"
@@ -69,6 +70,7 @@ class DeliveryPlan:
     destroy_file: bool  # original crypto-shredded and its rejected rows deleted
     rejected_rows: int  # deleted with the file (0 when the file is retained)
     kept_because: str | None = None
+    linked_records: int = 0  # record-linkage links of the rows, deleted with them
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,12 @@ def _plan_agreements(
                 states=terms.states,
                 retention_ended=terms.destroy_after() - timedelta(days=1),
                 deliveries=tuple(
-                    _delivery_plan(session.get(Delivery, d), rows.get(d, 0), fates[d])
+                    _delivery_plan(
+                        session.get(Delivery, d),
+                        rows.get(d, 0),
+                        fates[d],
+                        count_linked(session, d, agreement.id),
+                    )
                     for d in delivery_ids
                 ),
             )
@@ -267,7 +274,9 @@ def _rejected_counts(session: Session, delivery_ids: list[int]) -> dict[int, int
     return dict(session.exec(query).all())
 
 
-def _delivery_plan(delivery: Delivery | None, rows: int, fate: _Fate) -> DeliveryPlan:
+def _delivery_plan(
+    delivery: Delivery | None, rows: int, fate: _Fate, linked: int = 0
+) -> DeliveryPlan:
     assert delivery is not None and delivery.id is not None  # ids come from the database
     return DeliveryPlan(
         delivery_id=delivery.id,
@@ -279,6 +288,7 @@ def _delivery_plan(delivery: Delivery | None, rows: int, fate: _Fate) -> Deliver
         destroy_file=fate.destroy,
         rejected_rows=fate.rejected_rows,
         kept_because=fate.kept_because,
+        linked_records=linked,
     )
 
 
@@ -341,6 +351,7 @@ def _claim(session: Session, agreement_id: str, now: datetime) -> bool:
 
 
 def _delete_rows(session: Session, agreement_id: str, delivery_id: int) -> int:
+    forget_exam_rows(session, delivery_id, agreement_id)  # links derived from the rows go first
     # by delivery first: the primary key (delivery_id, row_number) finds the rows
     result = session.execute(
         delete(ExamResult)

@@ -66,6 +66,13 @@ class Action(StrEnum):
     ROSTER_REJECTIONS_EXPORTED = "roster:rejections:exported"
     SCHOOLS_LOADED = "roster:schools:loaded"
     PRIORITIES_APPLIED = "report:priorities:applied"
+    LINK_RUN_FINISHED = "linkage:run:finished"
+    PERSON_MERGED = "linkage:person:merged"
+    PERSON_SPLIT = "linkage:person:split"
+    PERSON_VIEWED = "linkage:person:viewed"
+    REVIEW_VIEWED = "linkage:review:viewed"
+    REVIEW_DECIDED = "linkage:review:decided"
+    LINK_FILE_LINKED = "linkage:file:linked"
 
 
 def cli_actor() -> str:

@@ -23,8 +23,11 @@ def progress(message: str) -> None:
 
 
 def verdict_lines(targets: dict[str, dict]) -> list[str]:
-    """One `PASS|FAIL  name = value (target ...)` line per target."""
+    """One `PASS|FAIL  name = value (target ...)` line per target.
+
+    A target may carry `format` (default `,.2f`), e.g. `.4f` for an F1 score."""
     return [
-        f"{'PASS' if t['pass'] else 'FAIL'}  {name} = {t['value']:,.2f} (target {t['target']})"
+        f"{'PASS' if t['pass'] else 'FAIL'}  {name} = "
+        f"{t['value']:{t.get('format', ',.2f')}} (target {t['target']})"
         for name, t in targets.items()
     ]

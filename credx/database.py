@@ -31,6 +31,7 @@ def import_models() -> type[SQLModel]:
     import audit.models  # noqa: F401
     import exchange.evidence.models
     import exchange.models  # noqa: F401
+    import linkage.models  # noqa: F401
     import reports.models  # noqa: F401
     import rosters.models  # noqa: F401
     import schemas.credentials  # noqa: F401

@@ -38,6 +38,7 @@ from exchange.evidence.badges.sample import write_sample_badges
 from exchange.models import ExamResult
 from exchange.pulls import apply_connector, pull
 from exchange.vault import check_stored_files
+from linkage.models import PersonRecord
 from rosters.imports import import_roster
 from schemas.rosters import CodeSets
 
@@ -181,6 +182,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
             )
     summary["states"] = _show_state_views(app, say)
     summary["roster"] = _import_roster(app, seed, say)
+    summary["linkage"] = _link_persons(app, say)
     summary["badge"] = _show_badge(settings, say)
     summary["evidence"] = show_evidence(app, say)
     certificate = settings.home / "evidence-demo" / "certificate.png"
@@ -198,7 +200,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx roster list`, "
-        "`credx log verify`, `credx audit size --confidence 0.95 --tolerable 0.05`"
+        "`credx link review`, `credx log verify`, "
+        "`credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
 
@@ -283,6 +286,25 @@ def _import_roster(app: App, seed: int, say) -> dict:
         f"error report: credx roster rejections {outcome.import_id}"
     )
     return outcome.as_json()
+
+
+def _link_persons(app: App, say) -> dict:
+    """The record linker: each state's exam results become persons (stable ids)."""
+    from linkage.service import link_states, parameters_from  # Splink only when linking
+
+    with session_scope(app.engine) as session:
+        runs = link_states(
+            session, states=None, params=parameters_from(app.settings), actor=cli_actor()
+        )
+        example = session.exec(select(PersonRecord.person_id).limit(1)).first()
+    for run in runs:
+        say(
+            f"linked {run.state}: {run.records} exam results -> {run.persons} persons "
+            f"({run.review_pairs} pairs to review, {run.flagged_clusters} flagged)"
+        )
+    if example:
+        say(f"  try: credx link review, credx link show {example}")
+    return {run.state: run.as_dict() for run in runs}
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:

@@ -186,6 +186,39 @@ class Settings(BaseSettings):
         "race_ethnicity, grade, pathway). Default: the built-in sets (README, Rosters).",
     )
 
+    linkage_match_threshold: float = Field(
+        default=0.95,
+        gt=0,
+        lt=1,
+        description="Record linkage: pairs with at least this match probability are the same "
+        "person (unless a rule keeps them apart and queues them for review).",
+    )
+    linkage_review_lower: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Record linkage: pairs from this match probability up to the match "
+        "threshold go to the review queue (`credx link review`).",
+    )
+    linkage_max_cluster_size: int = Field(
+        default=50,
+        ge=2,
+        description="Record linkage: a person may hold at most this many distinct records; "
+        "a merge that would exceed it is refused and queued for review.",
+    )
+    linkage_max_block_size: int = Field(
+        default=5_000,
+        ge=10,
+        description="Record linkage: a blocking key value shared by more records than this "
+        "is skipped by that blocking rule (with a warning), so one degenerate value cannot "
+        "explode into billions of pairs.",
+    )
+    linkage_seed: int = Field(
+        default=20261127,
+        description="Record linkage: seed for the random sampling that trains the model, so "
+        "the same records give the same persons.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -22,6 +22,7 @@ from credx.cli import (
     demo,
     disclosures,
     keys,
+    link,
     log,
     report,
     retention,  # noqa: F401  (registers purge and verify-certificate)
@@ -62,6 +63,7 @@ app.add_typer(audit.app, name="audit", help="Audit sample sizes and reproducible
 app.add_typer(tokens.app, name="tokens", help="API tokens: roles and tenants.")
 app.add_typer(roster.app, name="roster", help="States' student rosters and school lists.")
 app.add_typer(report.app, name="report", help="Attainment reporting: priority lists.")
+app.add_typer(link.app, name="link", help="The record linker: one person per student.")
 
 
 def main() -> None:

@@ -77,6 +77,7 @@ def _plan_json(item: AgreementPlan) -> dict[str, Any]:
                 "rows": d.rows,
                 "file_destroyed": d.destroy_file,
                 "rejected_rows": d.rejected_rows,
+                "linked_records": d.linked_records,
                 "kept_because": d.kept_because,
             }
             for d in item.deliveries

@@ -1,0 +1,459 @@
+"""Linkage benchmark: credx's student-tuned linker against a generic Splink setup.
+
+What is measured
+----------------
+1. A synthetic student population of N records (`linkage.synthetic.generate(N,
+   seed)`: realistic name frequencies, twins, vendor retakes and candidate ids,
+   district claims, and the student error processes: nicknames, typos, swapped
+   day and month, digit slips, year off by one, hyphenated and changed surnames,
+   first/last swapped, missing and mistyped state student ids) is written to
+   Parquet.  Generation time is printed but not compared.
+2. **credx** (student): in a fresh subprocess, `linkage.engine.link_records(records)`
+   on DuckDB, end to end: normalisation, blocking keys, seeded training (u by
+   random sampling, m by EM), scoring, rule-aware clustering.
+3. **baseline** (generic): in another fresh subprocess, the same engine (Splink 5
+   on DuckDB) with a generic setup: names lower-cased and trimmed, first and last
+   name by Jaro-Winkler (0.9 / 0.7) with term frequencies, Splink's date-of-birth
+   comparison; blocking on first+last name, last name+birth date, first
+   name+birth date; trained the same way (seeded u sampling, EM on those three);
+   clustered with Splink's connected components at the same match probability.
+   Nothing student-specific.
+4. **degenerate** block (unless --no-degenerate): 100,000 copies of one record
+   through `link_records`: it must finish with a warning, bounded memory, one
+   output row per input.
+5. **spark** (only with --spark): the student linker on local Spark (local[2]).
+
+Each phase's peak memory is its own process's high-water mark (`ru_maxrss` of
+the child, DuckDB included as it runs in-process; for Spark, plus the JVM's
+VmHWM).  Scores are computed in the parent against `true_person_id`: pairwise
+precision, recall, F1; B-cubed F1 and the adjusted Rand index (cluster level);
+per error process, the share of affected records joined to their person; false
+merges of twins.
+
+Targets (per size): student F1 >= 0.98 and above the baseline's; student time
+<= 1.5 x the baseline's; student peak RSS <= 3 GB.  Exit status 0 whatever the
+result; PASS/FAIL printed per target.
+
+Re-run
+------
+    . .venv/bin/activate
+    python bench/linkage.py                      # 100,000 and 1,000,000 records (~15 min)
+    python bench/linkage.py --quick              # 100,000 only
+    python bench/linkage.py --sizes 300000 --spark --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # `python bench/linkage.py` without an installed credx
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.common import peak_rss_mb, progress, verdict_lines  # noqa: E402
+
+DEFAULT_SIZES = (100_000, 1_000_000)
+DEFAULT_SEED = 20261127
+DEGENERATE_COPIES = 100_000
+TARGET_F1 = 0.98
+TARGET_TIME_RATIO = 1.5
+TARGET_RSS_MB = 3072.0
+TRAINING_RULES = (
+    ("first_name", "last_name"),
+    ("last_name", "birth_date"),
+    ("first_name", "birth_date"),
+)
+MATCH_THRESHOLD = 0.95  # credx's default linkage_match_threshold, used for the baseline too
+
+
+# child phases ---------------------------------------------------------------
+
+
+def _read_records(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path).drop(columns=["true_person_id"], errors="ignore")
+
+
+def phase_student(records_path: Path, out: Path, engine: str = "duckdb") -> dict[str, Any]:
+    """credx's linker, end to end, on the canonical records."""
+    import pandas as pd
+
+    from linkage.engine import link_records
+
+    records = _read_records(records_path)
+    started = time.perf_counter()
+    result = link_records(records, engine=engine, progress=lambda m: progress(f"  credx: {m}"))
+    seconds = time.perf_counter() - started
+    clusters = pd.DataFrame(
+        {"record_id": list(result.clusters), "cluster": list(result.clusters.values())}
+    )
+    clusters.to_parquet(out)
+    extra = _spark_peak_mb() if engine == "spark" else 0.0
+    return {
+        "seconds": seconds,
+        "rows_in": len(records),
+        "rows_out": len(clusters),
+        "persons": result.persons(),
+        "pairs_scored": result.pairs_scored,
+        "review_pairs": len(result.review_pairs),
+        "warnings": result.warnings,
+        "peak_rss_mb": peak_rss_mb() + extra,
+        "jvm_peak_rss_mb": extra,
+    }
+
+
+def _spark_peak_mb() -> float:
+    """The Spark JVM's VmHWM (it is a live child, so ru_maxrss does not count it yet)."""
+    from linkage.spark import spark_session
+
+    pid = spark_session().sparkContext._gateway.proc.pid
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def phase_spark(records_path: Path, out: Path) -> dict[str, Any]:
+    return phase_student(records_path, out, engine="spark")
+
+
+def phase_baseline(records_path: Path, out: Path) -> dict[str, Any]:
+    """A generic Splink 5 / DuckDB setup: what one gets without student knowledge."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    records = _read_records(records_path)[["record_id", "first_name", "last_name", "birth_date"]]
+    started = time.perf_counter()
+    for column in ("first_name", "last_name", "birth_date"):
+        cleaned = records[column].astype("string").str.strip().str.lower()
+        records[column] = cleaned.where(cleaned != "", None)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_id",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("first_name", [0.9, 0.7]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.JaroWinklerAtThresholds("last_name", [0.9, 0.7]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("first_name", "last_name"),
+            block_on("last_name", "birth_date"),
+            block_on("first_name", "birth_date"),
+        ],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+    table = DuckDBAPI().register(records, dataset_display_name="baseline_records")
+    linker = Linker(table, settings, log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "birth_date")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=DEFAULT_SEED)
+    for columns in TRAINING_RULES:  # each rule trains the comparison it does not fix
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*columns))
+    predictions = linker.inference.predict(threshold_match_probability=MATCH_THRESHOLD)
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=MATCH_THRESHOLD
+    )
+    clusters = clustered.as_pandas_dataframe()[["record_id", "cluster_id"]]
+    seconds = time.perf_counter() - started
+    clusters.rename(columns={"cluster_id": "cluster"}).astype(str).to_parquet(out)
+    return {
+        "seconds": seconds,
+        "rows_in": len(records),
+        "rows_out": len(clusters),
+        "persons": int(clusters["cluster_id"].nunique()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def phase_degenerate(records_path: Path, out: Path) -> dict[str, Any]:
+    """100,000 copies of one record (a block of 5 billion pairs), then 100,000 near-copies
+    (the same name and birth date, each from another school): not de-duplicable."""
+    import pandas as pd
+
+    from linkage.engine import link_records
+
+    one = _read_records(records_path).iloc[[0]]
+    results = {}
+    for variant in ("copies", "near_copies"):
+        records = pd.concat([one] * DEGENERATE_COPIES, ignore_index=True)
+        records["record_id"] = [f"D{i:06d}" for i in range(len(records))]
+        if variant == "near_copies":
+            records["school_code"] = [f"{i % 9973:05d}" for i in range(len(records))]
+        started = time.perf_counter()
+        result = link_records(records)
+        results[variant] = {
+            "seconds": time.perf_counter() - started,
+            "rows_in": len(records),
+            "rows_out": len(result.clusters),
+            "persons": result.persons(),
+            "warnings": result.warnings,
+        }
+    return {**results, "peak_rss_mb": peak_rss_mb()}
+
+
+PHASES = {
+    "student": phase_student,
+    "baseline": phase_baseline,
+    "degenerate": phase_degenerate,
+    "spark": phase_spark,
+}
+
+
+# scores -----------------------------------------------------------------------
+
+
+def _pairs(sizes) -> float:
+    return float((sizes * (sizes - 1) / 2).sum())
+
+
+def scores(truth, clusters) -> dict[str, float]:
+    """Pairwise precision/recall/F1, B-cubed F1 and adjusted Rand index.
+
+    `truth` and `clusters` are Series indexed by record_id (person / cluster ids).
+    All from the contingency table of (true person, cluster) counts.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame({"t": truth, "c": clusters.reindex(truth.index)})
+    frame["c"] = frame["c"].fillna("missing:" + frame.index.to_series())
+    joint = frame.groupby(["t", "c"]).size()
+    true_sizes, found_sizes = frame.groupby("t").size(), frame.groupby("c").size()
+    together, true_pairs, found_pairs = _pairs(joint), _pairs(true_sizes), _pairs(found_sizes)
+    precision = together / found_pairs if found_pairs else 1.0
+    recall = together / true_pairs if true_pairs else 1.0
+    # B-cubed: per record, the share of its cluster that is its person and vice versa
+    n_joint = frame.set_index(["t", "c"]).index.map(joint).to_numpy()
+    n_true = frame["t"].map(true_sizes).to_numpy()
+    n_found = frame["c"].map(found_sizes).to_numpy()
+    b_precision, b_recall = (n_joint / n_found).mean(), (n_joint / n_true).mean()
+    all_pairs = len(frame) * (len(frame) - 1) / 2
+    expected = true_pairs * found_pairs / all_pairs if all_pairs else 0.0
+    top = (true_pairs + found_pairs) / 2
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": _harmonic(precision, recall),
+        "bcubed_f1": _harmonic(b_precision, b_recall),
+        "adjusted_rand": (together - expected) / (top - expected) if top != expected else 1.0,
+    }
+
+
+def _harmonic(a: float, b: float) -> float:
+    return 2 * a * b / (a + b) if a + b else 0.0
+
+
+def diagnostics(records, errors, persons, clusters) -> dict[str, Any]:
+    """Per error process: share of affected records that share a cluster with another
+    record of their person (among persons with 2+ records); twins wrongly merged."""
+    frame = records[["record_id", "true_person_id"]].copy()
+    frame["c"] = frame["record_id"].map(clusters)
+    joint = frame.groupby(["true_person_id", "c"])["record_id"].transform("size")
+    person_size = frame.groupby("true_person_id")["record_id"].transform("size")
+    joined = (joint > 1).to_numpy()
+    eligible = (person_size > 1).to_numpy()
+    per_error = {
+        name: float(joined[errors[name].to_numpy() & eligible].mean())
+        for name in errors.columns
+        if (errors[name].to_numpy() & eligible).any()
+    }
+    per_error["(no error)"] = float(joined[~errors.any(axis=1).to_numpy() & eligible].mean())
+    twins = persons.loc[persons["twin_of"] != "", ["true_person_id", "twin_of"]]
+    cluster_sets = frame.groupby("true_person_id")["c"].agg(set)
+    merged = sum(
+        bool(cluster_sets.get(a, set()) & cluster_sets.get(b, set()))
+        for a, b in twins.itertuples(index=False)
+    )
+    return {"joined_share_by_error": per_error, "twin_pairs": len(twins), "twins_merged": merged}
+
+
+# parent ---------------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    """The caller's environment without CREDX_* settings, so no real installation is touched."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CREDX_")}
+
+
+def run_phase(name: str, records_path: Path, out: Path) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--phase", name,
+        "--records", str(records_path), "--out", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, stdout=subprocess.PIPE, text=True, env=child_env(), check=False
+    )  # stderr passes through: the phase's progress lines
+    if done.returncode != 0:
+        raise SystemExit(f"the {name} phase failed with exit status {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_size(size: int, seed: int, root: Path, spark: bool) -> dict[str, Any]:
+    import pandas as pd
+
+    from linkage.synthetic import generate
+
+    progress(f"generating {size:,} records ...")
+    started = time.perf_counter()
+    population = generate(size, seed=seed)
+    generate_seconds = time.perf_counter() - started
+    records_path = root / f"records-{size}.parquet"
+    population.records.to_parquet(records_path)
+    progress(f"generated {size:,} records of {population.records['true_person_id'].nunique():,} "
+             f"persons in {generate_seconds:.1f} s")  # fmt: skip
+    truth = population.records.set_index("record_id")["true_person_id"]
+    result: dict[str, Any] = {"records": size, "generate_seconds": generate_seconds}
+    for name in ("student", "baseline", *(("spark",) if spark else ())):
+        progress(f"{name} ({size:,}) ...")
+        out = root / f"{name}-{size}.parquet"
+        phase = run_phase(name, records_path, out)
+        clusters = pd.read_parquet(out).set_index("record_id")["cluster"]
+        phase.update(scores(truth, clusters))
+        if name != "baseline":
+            phase["diagnostics"] = diagnostics(
+                population.records, population.errors, population.persons, clusters.to_dict()
+            )
+        progress(f"{name}: {phase['seconds']:.1f} s, F1 {phase['f1']:.4f}, "
+                 f"peak {phase['peak_rss_mb']:,.0f} MB")  # fmt: skip
+        result[name] = phase
+    result["targets"] = size_targets(result)
+    return result
+
+
+def size_targets(result: dict[str, Any]) -> dict[str, dict]:
+    student, baseline = result["student"], result["baseline"]
+    n = f"{result['records']:,}"
+    ratio = student["seconds"] / baseline["seconds"] if baseline["seconds"] else float("inf")
+    return {
+        f"student_f1@{n}": {
+            "target": f">= {TARGET_F1}", "value": student["f1"], "pass": student["f1"] >= TARGET_F1,
+            "format": ".4f",
+        },
+        f"student_f1_minus_baseline_f1@{n}": {
+            "target": "> 0", "value": student["f1"] - baseline["f1"],
+            "pass": student["f1"] > baseline["f1"], "format": ".4f",
+        },
+        f"time_ratio_student_over_baseline@{n}": {
+            "target": f"<= {TARGET_TIME_RATIO}", "value": ratio, "pass": ratio <= TARGET_TIME_RATIO,
+        },
+        f"student_peak_rss_mb@{n}": {
+            "target": f"<= {TARGET_RSS_MB:.0f}", "value": student["peak_rss_mb"],
+            "pass": student["peak_rss_mb"] <= TARGET_RSS_MB,
+        },
+        f"rows_out_equals_rows_in@{n}": {
+            "target": "= 1", "value": student["rows_out"] / student["rows_in"],
+            "pass": student["rows_out"] == student["rows_in"],
+        },
+    }  # fmt: skip
+
+
+def degenerate_targets(result: dict[str, Any]) -> dict[str, dict]:
+    targets = {}
+    for variant in ("copies", "near_copies"):
+        run = result[variant]
+        targets[f"degenerate_{variant}_rows_out_equals_rows_in"] = {
+            "target": "= 1", "value": run["rows_out"] / run["rows_in"],
+            "pass": run["rows_out"] == run["rows_in"],
+        }  # fmt: skip
+    targets["degenerate_near_copies_warned"] = {
+        "target": ">= 1 warning", "value": float(len(result["near_copies"]["warnings"])),
+        "pass": bool(result["near_copies"]["warnings"]),
+    }  # fmt: skip
+    targets["degenerate_peak_rss_mb"] = {
+        "target": f"<= {TARGET_RSS_MB:.0f}", "value": result["peak_rss_mb"],
+        "pass": result["peak_rss_mb"] <= TARGET_RSS_MB,
+    }  # fmt: skip
+    return targets
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = [
+        f"{'records':>10} {'variant':<9} {'seconds':>8} {'peak MB':>8} {'precision':>9} "
+        f"{'recall':>7} {'F1':>7} {'B3 F1':>7} {'ARI':>7} {'persons':>9}"
+    ]
+    for size in summary["sizes"]:
+        for name in ("student", "baseline", "spark"):
+            if name in size:
+                r = size[name]
+                lines.append(
+                    f"{size['records']:>10,} {name:<9} {r['seconds']:>8.1f} "
+                    f"{r['peak_rss_mb']:>8,.0f} "
+                    f"{r['precision']:>9.4f} {r['recall']:>7.4f} {r['f1']:>7.4f} "
+                    f"{r['bcubed_f1']:>7.4f} {r['adjusted_rand']:>7.4f} {r['persons']:>9,}"
+                )
+    for size in summary["sizes"]:
+        d = size["student"]["diagnostics"]
+        shares = ", ".join(f"{k} {v:.3f}" for k, v in d["joined_share_by_error"].items())
+        lines.append(f"\n{size['records']:,} student, share of affected records joined: {shares}")
+        lines.append(f"twins merged: {d['twins_merged']} of {d['twin_pairs']} twin pairs")
+    if "degenerate" in summary:
+        for variant in ("copies", "near_copies"):
+            run = summary["degenerate"][variant]
+            lines.append(
+                f"degenerate {variant}: {run['rows_in']:,} in, {run['rows_out']:,} out, "
+                f"{run['seconds']:.1f} s, warnings: {run['warnings'] or 'none'}"
+            )
+    targets = {k: v for part in summary["targets"] for k, v in part.items()}
+    return "\n".join([*lines, "", *verdict_lines(targets)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated record counts"
+    )
+    parser.add_argument("--quick", action="store_true", help="100,000 records only")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="population seed")
+    parser.add_argument("--spark", action="store_true", help="also time the linker on Spark")
+    parser.add_argument("--no-degenerate", action="store_true", help="skip the degenerate block")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout, the table on stderr")
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--records", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.phase:
+        if args.records is None or args.out is None:
+            parser.error("--phase needs --records and --out")
+        print(json.dumps(PHASES[args.phase](args.records.resolve(), args.out.resolve())))
+        return 0
+
+    sizes = [100_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",")]
+    summary: dict[str, Any] = {"seed": args.seed, "sizes": [], "targets": []}
+    with tempfile.TemporaryDirectory(prefix="credx-bench-linkage-") as tmp:
+        root = Path(tmp)
+        for size in sizes:
+            result = bench_size(size, args.seed, root, args.spark)
+            summary["sizes"].append(result)
+            summary["targets"].append(result["targets"])
+        if not args.no_degenerate:
+            progress(f"degenerate block: {DEGENERATE_COPIES:,} copies of one record ...")
+            records_path = root / f"records-{sizes[0]}.parquet"
+            summary["degenerate"] = run_phase("degenerate", records_path, root / "degenerate")
+            summary["targets"].append(degenerate_targets(summary["degenerate"]))
+    table = render(summary)
+    if args.json:
+        print(table, file=sys.stderr)
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

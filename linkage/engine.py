@@ -1,0 +1,109 @@
+"""credx's own small interface over the linkage engine (Splink).
+
+`link_records` takes a frame of canonical records (`linkage.columns`) and
+returns which records are one person.  Nothing outside `linkage/` imports
+Splink: a different engine (or Splink 6) changes this package only.
+
+Engines: `"duckdb"` (in-process, the default) and `"spark"` (a consortium's
+records beyond one machine).  Both run the same Splink settings, built by
+`linkage.spec.build_settings`; `linkage.spark.database_api()` supplies the
+Spark database API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from linkage.clusters import Constraints, cluster_edges
+from linkage.model import LinkModel
+from linkage.normalise import prepare_records
+from linkage.scoring import LinkParameters, score_pairs
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+__all__ = ["Constraints", "LinkModel", "LinkParameters", "LinkResult", "link_records"]
+
+
+@dataclass
+class LinkResult:
+    """What one linkage run found.
+
+    `clusters`: record_id -> cluster id (the smallest record_id of the cluster),
+    one entry per input record, always.  `review_pairs`: columns `record_id_l,
+    record_id_r, match_probability, match_weight, reason` — pairs in the review
+    band, or kept apart because merging them would break a rule
+    (`reason` = `uncertain`, `two_state_ids`, `cluster_size`, `cannot_link`,
+    `first_name_differs`, `two_persons` when incremental).  `flagged_clusters`:
+    cluster ids that a rule kept from merging.  `warnings`: plain-language notes
+    for the operator (capped blocks), never with names or dates in them.
+    """
+
+    clusters: dict[str, str]
+    review_pairs: pd.DataFrame
+    flagged_clusters: list[str]
+    model: LinkModel
+    warnings: list[str] = field(default_factory=list)
+    pairs_scored: int = 0
+
+    def persons(self) -> int:
+        return len(set(self.clusters.values()))
+
+
+def link_records(
+    records: pd.DataFrame,
+    *,
+    engine: str = "duckdb",
+    model: LinkModel | None = None,
+    constraints: Constraints | None = None,
+    parameters: LinkParameters | None = None,
+    progress: Progress | None = None,
+    only_new: set[str] | None = None,
+) -> LinkResult:
+    """Link `records` (canonical columns; missing optional columns are allowed).
+
+    With no `model`, one is trained on `records` (fixed seed; small inputs use
+    the expert priors without training), so the same input gives the same
+    clusters.  `constraints` are reviewers' must-link / cannot-link decisions.
+    `only_new` (incremental linking, needs `model`): score only pairs that
+    involve one of these record ids; `constraints.anchors` holds the persons
+    the other records already belong to.
+    """
+    if only_new is not None and model is None:
+        raise ValueError("incremental linking needs the model of an earlier run")
+    params = parameters or LinkParameters()
+    say = progress or (lambda _msg: None)
+    prepared = prepare_records(records)
+    say(f"{len(prepared.frame):,} records normalised")
+    new_reps = None if only_new is None else {prepared.representative[r] for r in only_new}
+    scored = score_pairs(
+        prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
+    )
+    say(f"{scored.pairs_scored:,} candidate pairs scored")
+    clustering = cluster_edges(prepared, scored.edges, constraints or Constraints(), params=params)
+    return LinkResult(
+        clusters=clustering.clusters,
+        review_pairs=clustering.review_pairs,
+        flagged_clusters=clustering.flagged,
+        model=scored.model,
+        warnings=prepared.warnings + scored.warnings,
+        pairs_scored=scored.pairs_scored,
+    )
+
+
+def describe(result: LinkResult) -> dict[str, Any]:
+    """Counts for logs and `--json` (no names, no dates)."""
+    return {
+        "records": len(result.clusters),
+        "persons": result.persons(),
+        "pairs_scored": result.pairs_scored,
+        "review_pairs": len(result.review_pairs),
+        "flagged_clusters": len(result.flagged_clusters),
+        "model_version": result.model.version,
+    }

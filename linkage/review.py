@@ -1,0 +1,149 @@
+"""The review queue and persons as operators see them.
+
+Showing a pair or a person reveals student data, so each look is an event
+in the log (which records, never their contents).  A decision becomes a
+must-link or cannot-link constraint that every later run honours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from audit.events import Action, EventLog
+from credx.clock import utcnow
+from credx.errors import InvalidInput, NotFound
+from linkage.models import LinkConstraint, Person, PersonAlias, PersonRecord, ReviewPair
+from linkage.records import describe_records, record_id
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    pair_id: int
+    state: str
+    match_probability: float
+    match_weight: float
+    reason: str
+    left: dict
+    right: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "pair_id": self.pair_id,
+            "state": self.state,
+            "match_probability": round(self.match_probability, 6),
+            "match_weight": round(self.match_weight, 3),
+            "reason": self.reason,
+            "left": self.left,
+            "right": self.right,
+        }
+
+
+def review_queue(
+    session: Session, *, actor: str, state: str | None = None, limit: int = 50
+) -> list[ReviewItem]:
+    """Open pairs, most likely matches first, each with both records' fields."""
+    query = select(ReviewPair).where(ReviewPair.status == "open")
+    if state:
+        query = query.where(ReviewPair.state == state.upper())
+    query = query.order_by(col(ReviewPair.match_probability).desc(), col(ReviewPair.id))
+    pairs = session.exec(query.limit(limit)).all()
+    fields = describe_records(session, [r for p in pairs for r in (p.record_l, p.record_r)])
+    items = [
+        ReviewItem(
+            pair_id=p.id or 0,
+            state=p.state,
+            match_probability=p.match_probability,
+            match_weight=p.match_weight,
+            reason=p.reason,
+            left={"record_id": p.record_l, **fields.get(p.record_l, {})},
+            right={"record_id": p.record_r, **fields.get(p.record_r, {})},
+        )
+        for p in pairs
+    ]
+    if items:
+        EventLog(session).record(
+            Action.REVIEW_VIEWED, "review_pairs", actor, pairs=[i.pair_id for i in items]
+        )
+    return items
+
+
+def decide(
+    session: Session, pair_id: int, *, same: bool, actor: str, note: str | None = None
+) -> LinkConstraint:
+    """Record a reviewer's decision on an open pair as a constraint for later runs."""
+    pair = session.get(ReviewPair, pair_id)
+    if pair is None:
+        raise NotFound(f"no review pair {pair_id}: `credx link review` lists the open ones")
+    if pair.status == "decided":
+        raise InvalidInput(
+            f"review pair {pair_id} was already decided ({pair.decision}) by {pair.decided_by}"
+        )
+    pair.status, pair.decision = "decided", "same" if same else "different"
+    pair.decided_by, pair.decided_at, pair.note = actor, utcnow(), note
+    session.add(pair)
+    constraint = _constraint(session, pair, "must_link" if same else "cannot_link", actor)
+    EventLog(session).record(
+        Action.REVIEW_DECIDED,
+        f"review_pair:{pair_id}",
+        actor,
+        decision=pair.decision,
+        records=[pair.record_l, pair.record_r],
+    )
+    session.flush()
+    return constraint
+
+
+def _constraint(session: Session, pair: ReviewPair, kind: str, actor: str) -> LinkConstraint:
+    existing = session.exec(
+        select(LinkConstraint).where(
+            LinkConstraint.record_l == pair.record_l, LinkConstraint.record_r == pair.record_r
+        )
+    ).first()
+    constraint = existing or LinkConstraint(
+        state=pair.state,
+        kind=kind,
+        record_l=pair.record_l,
+        record_r=pair.record_r,
+        created_by=actor,
+    )
+    constraint.kind, constraint.review_pair_id, constraint.created_by = kind, pair.id, actor
+    session.add(constraint)
+    return constraint
+
+
+def resolve_person(session: Session, pid: str) -> str:
+    """The current id for `pid`, following aliases left by merges and splits."""
+    seen = set()
+    while pid not in seen:
+        seen.add(pid)
+        alias = session.get(PersonAlias, pid)
+        if alias is None:
+            break
+        pid = alias.person_id
+    if session.get(Person, pid) is None:
+        raise NotFound(f"no person {pid!r}: ids look like P0123456789ABCDE")
+    return pid
+
+
+def show_person(session: Session, pid: str, *, actor: str) -> dict:
+    """A person with every linked record (resolving an old id to the current one)."""
+    current = resolve_person(session, pid)
+    person = session.get(Person, current)
+    links = session.exec(
+        select(PersonRecord)
+        .where(PersonRecord.person_id == current)
+        .order_by(col(PersonRecord.source_type), col(PersonRecord.source_key))
+    ).all()
+    ids = [record_id(r.source_type, r.source_key) for r in links]
+    fields = describe_records(session, ids)
+    aliases = session.exec(select(PersonAlias.old_id).where(PersonAlias.person_id == current))
+    EventLog(session).record(Action.PERSON_VIEWED, f"person:{current}", actor, records=len(ids))
+    return {
+        "person_id": current,
+        "requested_id": pid,
+        "state": person.state if person else None,
+        "aliases": sorted(aliases),
+        "records": [{"record_id": r, **fields.get(r, {})} for r in ids],
+    }

@@ -1,0 +1,201 @@
+"""Scoring candidate pairs with Splink: train (or load) the model, predict.
+
+The only module that drives Splink.  Training is reproducible: u values by
+random sampling with a fixed seed, m values by EM on fixed blocking rules,
+starting from the priors in `linkage.spec`; inputs below
+`min_training_records` keep the priors (too few pairs to estimate from).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from splink import Linker, block_on
+
+from credx.clock import utcnow
+from linkage.model import LinkModel
+from linkage.normalise import COMPARED, Prepared
+from linkage.spec import add_blocking_keys, build_settings
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+TRAINING_RULES = (
+    ("birth_date", "last_name"),
+    ("first_name", "last_name"),
+    ("birth_date", "first_name"),
+)
+DUCKDB_MEMORY_LIMIT = "1500MB"
+EDGE_COLUMNS = [
+    "record_id_l",
+    "record_id_r",
+    "match_probability",
+    "match_weight",
+    "gamma_first_name",
+    "gamma_state_student_id",
+    "gamma_birth_date",
+]
+
+
+@dataclass(frozen=True)
+class LinkParameters:
+    """Thresholds and limits (from credx settings `linkage_*`)."""
+
+    match_threshold: float = 0.95
+    review_lower: float = 0.5
+    max_cluster_size: int = 50
+    max_block_size: int = 5_000
+    seed: int = 20261127
+    min_training_records: int = 2_000
+    u_sample_pairs: float = 1e6
+    predict_chunk_records: int = 250_000  # larger inputs are scored in chunks (bounded memory)
+    em_max_pairs: float = 2e6
+
+
+@dataclass
+class Scored:
+    edges: pd.DataFrame
+    model: LinkModel
+    pairs_scored: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def database_api(engine: str) -> Any:
+    """The Splink database API for an engine name (`duckdb`, `spark`)."""
+    if engine == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        connection = duckdb.connect()
+        # bounded: beyond this DuckDB spills to a temporary directory instead of growing
+        connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        return DuckDBAPI(connection)
+    if engine == "spark":
+        from linkage import spark
+
+        return spark.database_api()
+    raise ValueError(f"unknown linkage engine {engine!r}: use duckdb or spark")
+
+
+def inputs_sha256(frame: pd.DataFrame) -> str:
+    """A hash of the normalised inputs, independent of row order."""
+    ordered = frame[["record_id", *COMPARED]].sort_values("record_id", kind="stable")
+    rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
+    return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
+
+
+def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
+    # sorted: seeded sampling picks rows by position, so input order must not matter
+    frame = prepared.frame.sort_values("record_id", kind="stable").reset_index(drop=True)
+    warnings = add_blocking_keys(frame, params.max_block_size)
+    return frame, warnings
+
+
+def _train(
+    linker: Linker, records: int, params: LinkParameters, say: Callable[[str], None]
+) -> bool:
+    if records < params.min_training_records:
+        return False
+    say("estimating u values (seeded random sample)")
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=params.u_sample_pairs, seed=params.seed, min_count_per_level=None, num_chunks=1
+    )
+    for columns in TRAINING_RULES:
+        say(f"EM on pairs agreeing on {' and '.join(columns)}")
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(*columns),
+            estimate_without_term_frequencies=True,
+            max_pairs=params.em_max_pairs,
+        )
+    return True
+
+
+def score_pairs(
+    prepared: Prepared,
+    *,
+    engine: str,
+    model: LinkModel | None,
+    params: LinkParameters,
+    progress: Callable[[str], None],
+    only_new: set[str] | None = None,
+) -> Scored:
+    """Score the blocked pairs of `prepared`; pairs below `review_lower` are dropped."""
+    frame, warnings = _input_frame(prepared, params)
+    if only_new is not None:
+        frame["is_new"] = frame["record_id"].isin(only_new).astype(int)
+    if len(frame) < 2:
+        empty = pd.DataFrame(columns=EDGE_COLUMNS)
+        return Scored(empty, model or _untrained(frame, params), 0, warnings)
+    db_api = database_api(engine)
+    table = db_api.register(frame, dataset_display_name="credx_records")
+    if model is None:
+        model = _fit(table, frame, params, progress)
+    settings = model.settings if only_new is None else _only_new_pairs(model.settings)
+    linker = Linker(table, settings, log_level=None, validate_settings=False)
+    progress("scoring candidate pairs")
+    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
+    predictions = linker.inference.predict(
+        threshold_match_probability=params.review_lower,
+        warning_mode="never",
+        num_chunks_left=1,
+        num_chunks_right=chunks,
+    )
+    edges = predictions.as_pandas_dataframe()
+    db_api.delete_tables_created_by_splink_from_db()
+    return Scored(edges[EDGE_COLUMNS].copy(), model, len(edges), warnings)
+
+
+def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Progress) -> LinkModel:
+    """A model for `frame`: the priors, trained when there are enough records."""
+    prior = min(0.01, 1 / len(frame))
+    linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
+    trained = _train(linker, len(frame), params, progress)
+    settings = linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
+    return LinkModel(
+        settings=_rounded(settings),
+        inputs_sha256=inputs_sha256(frame),
+        seed=params.seed,
+        created=utcnow().isoformat(timespec="seconds"),
+        trained=trained,
+    )
+
+
+def _rounded(settings: dict[str, Any]) -> dict[str, Any]:
+    """m and u to 10 significant digits: parallel sums differ in the last bits between runs,
+    and the same records must give the same model (and model version)."""
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            for key in ("m_probability", "u_probability"):
+                if isinstance(level.get(key), float):
+                    level[key] = float(f"{level[key]:.10g}")
+    return settings
+
+
+def _only_new_pairs(settings: dict[str, Any]) -> dict[str, Any]:
+    """The model with every blocking rule limited to pairs that involve a new record."""
+    rules = []
+    for rule in settings["blocking_rules_to_generate_predictions"]:
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else rule
+        limited = f"({sql}) AND (l.is_new = 1 OR r.is_new = 1)"
+        rules.append({**rule, "blocking_rule": limited} if isinstance(rule, dict) else limited)
+    return {**settings, "blocking_rules_to_generate_predictions": rules}
+
+
+def _untrained(frame: pd.DataFrame, params: LinkParameters) -> LinkModel:
+    from splink import DuckDBAPI
+
+    settings = build_settings().create_settings_dict("duckdb")
+    del DuckDBAPI
+    return LinkModel(
+        settings=settings,
+        inputs_sha256=inputs_sha256(frame),
+        seed=params.seed,
+        created=utcnow().isoformat(timespec="seconds"),
+        trained=False,
+    )
