@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from credx.settings import Settings
 from exchange.evidence.badges import RefusalReason
 from exchange.evidence.badges.fetch import NotTrusted, TrustedFetcher, did_web_url
 from tests.exchange.evidence.issuer import (
-    LoopbackIssuer,
     Route,
     badge,
     refused,
-    running_issuer,
     settings_for,
     sign_jwt,
     write,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[LoopbackIssuer]:
-    with running_issuer() as issuer:
-        yield issuer
-
-
-@pytest.fixture
-def issuer(served: LoopbackIssuer) -> LoopbackIssuer:
-    served.requests.clear()
-    return served
 
 
 def test_redirect_to_another_host_is_not_followed(issuer, tmp_path):

@@ -9,7 +9,6 @@ import json
 import random
 import struct
 import zlib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -23,14 +22,12 @@ from exchange.evidence.badges import (
     verify_badge,
 )
 from tests.exchange.evidence.issuer import (
-    LoopbackIssuer,
     badge,
     did_key,
     iso,
     multikey,
     now,
     refused,
-    running_issuer,
     settings_for,
     sign_data_integrity,
     sign_jwt,
@@ -38,18 +35,6 @@ from tests.exchange.evidence.issuer import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[LoopbackIssuer]:
-    with running_issuer() as issuer:
-        yield issuer
-
-
-@pytest.fixture
-def issuer(served: LoopbackIssuer) -> LoopbackIssuer:
-    served.requests.clear()
-    return served
 
 
 # --- accepted badges -------------------------------------------------------------------
