@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import sys
 
@@ -31,3 +32,12 @@ def verdict_lines(targets: dict[str, dict]) -> list[str]:
         f"{t['value']:{t.get('format', ',.2f')}} (target {t['target']})"
         for name, t in targets.items()
     ]
+
+
+def print_report(table: str, summary: dict, *, as_json: bool) -> None:
+    """The table for people; with `--json` the summary on stdout and the table on stderr."""
+    if as_json:
+        print(table, file=sys.stderr)
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(table)

@@ -58,7 +58,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/linkage.py` without an installed credx
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.common import peak_rss_mb, progress, verdict_lines  # noqa: E402
+from bench.common import peak_rss_mb, print_report, progress, verdict_lines  # noqa: E402
 
 DEFAULT_SIZES = (100_000, 1_000_000)
 DEFAULT_SEED = 20261127
@@ -446,12 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             records_path = root / f"records-{sizes[0]}.parquet"
             summary["degenerate"] = run_phase("degenerate", records_path, root / "degenerate")
             summary["targets"].append(degenerate_targets(summary["degenerate"]))
-    table = render(summary)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(summary, indent=2, default=str))
-    else:
-        print(table)
+    print_report(render(summary), summary, as_json=args.json)
     return 0
 
 

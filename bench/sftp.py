@@ -53,7 +53,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/sftp.py` without an installed credx
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.common import peak_rss_mb, progress, verdict_lines  # noqa: E402
+from bench.common import peak_rss_mb, print_report, progress, verdict_lines  # noqa: E402
 
 DEFAULT_MB = 200
 DEFAULT_ROUNDS = 3
@@ -228,12 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     summary = summarise(args.mb, credx, openssh)
-    table = render_table(summary)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(summary, indent=2))
-    else:
-        print(table)
+    print_report(render_table(summary), summary, as_json=args.json)
     return 0
 
 

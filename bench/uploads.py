@@ -53,7 +53,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.common import progress, verdict_lines  # noqa: E402
+from bench.common import print_report, progress, verdict_lines  # noqa: E402
 
 SIDE = 2600  # 2600 x 2600 x 3 bytes: just under the 20 MiB default cap once framed
 TARGET_RSS_MB = 300.0
@@ -288,12 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     for result in (credx, baseline):
         result.pop("statuses")
     summary = summarise(args.uploads, credx, baseline)
-    table = render_table(summary)
-    if args.json:
-        print(table, file=sys.stderr)
-        print(json.dumps(summary, indent=2))
-    else:
-        print(table)
+    print_report(render_table(summary), summary, as_json=args.json)
     return 0
 
 
