@@ -18,7 +18,6 @@ counts only.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,9 +37,7 @@ from rosters.files import read_roster
 from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
 from rosters.schools import SchoolLoad, known_schools, load_schools
 from schemas.rosters import CodeSets, roster_schema, typed_roster_columns
-from schemas.values import USPS_STATES
-
-SCHOOL_YEAR = re.compile(r"(\d{4})-(\d{2})")
+from schemas.values import USPS_STATES, school_year_start
 
 
 @dataclass(frozen=True)
@@ -62,8 +59,7 @@ class RosterOutcome:
 
 def check_school_year(text: str) -> str:
     """`2025-26`: a school year is named by the calendar years it spans."""
-    match = SCHOOL_YEAR.fullmatch(text)
-    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+    if school_year_start(text) is None:
         raise InvalidInput(f"school year {text!r} must look like 2025-26 (two consecutive years)")
     return text
 

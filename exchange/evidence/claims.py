@@ -19,7 +19,7 @@ from sqlmodel import Session
 from credx.clock import today
 from exchange.evidence.refusals import EvidenceRefused
 from schemas.credentials import Credential
-from schemas.values import looks_like_formula, parse_date
+from schemas.values import looks_like_formula, parse_date, school_year_start
 
 FIELDS = (
     "state_student_id",
@@ -32,7 +32,6 @@ FIELDS = (
     "date_earned",
 )
 CODE_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-SCHOOL_YEAR = re.compile(r"(\d{4})-(\d{2})")
 PATHWAY = re.compile(r"[\w][\w .,'’&/()+-]*")
 NAME_PUNCTUATION = frozenset("'’. -")
 EARLIEST_BIRTH = date(1900, 1, 1)
@@ -104,12 +103,12 @@ def _date(raw: Mapping[str, object], field: str, earliest: date, latest: date) -
 
 def _school_year(raw: Mapping[str, object], now: date) -> str:
     text = _text(raw, "school_year", 7)
-    match = SCHOOL_YEAR.fullmatch(text)
-    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+    start = school_year_start(text)
+    if start is None:
         raise _refuse(
             "school_year", "school_year must be written YYYY-YY for consecutive years, as 2025-26"
         )
-    if not 2000 <= int(match[1]) <= now.year:
+    if not 2000 <= start <= now.year:
         raise _refuse("school_year", f"school_year must start between 2000 and {now.year}")
     return text
 
