@@ -28,7 +28,8 @@ def import_models() -> type[SQLModel]:
     """Import every table module so `SQLModel.metadata` is complete (Alembic, tests)."""
     import access.models  # noqa: F401
     import agreements.models  # noqa: F401
-    import audit.models  # noqa: F401
+    import audit.models
+    import audit.plans.models  # noqa: F401
     import exchange.evidence.models
     import exchange.models  # noqa: F401
     import linkage.models  # noqa: F401

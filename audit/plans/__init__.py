@@ -1,0 +1,1 @@
+"""Audit plans and the auditor queue: the database side of `audit.sampling`."""
