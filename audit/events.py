@@ -63,6 +63,7 @@ class Action(StrEnum):
     EVIDENCE_PREVIEW_VIEWED = "evidence:preview:viewed"
     EVIDENCE_ORIGINAL_DOWNLOADED = "evidence:original:downloaded"
     ROSTER_IMPORTED = "roster:file:imported"
+    ROSTER_FAILED = "roster:file:failed"
     ROSTER_REJECTIONS_EXPORTED = "roster:rejections:exported"
     SCHOOLS_LOADED = "roster:schools:loaded"
     PRIORITIES_APPLIED = "report:priorities:applied"

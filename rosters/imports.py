@@ -96,9 +96,20 @@ def import_roster(
             sha256=blob.sha256, blob_id=blob.id, imported_by=actor[:200], status="received",
         )  # fmt: skip
         session.add(record)
+    try:
+        return _load_received(app, record.id, path, actor=actor, codes=codes, today=today)
+    except Exception as exc:
+        _record_failure(app, record.id, actor, exc)
+        raise
+
+
+def _load_received(
+    app: App, import_id: int, path: Path, *, actor: str, codes: CodeSets, today: date | None
+) -> RosterOutcome:
     with session_scope(app.engine) as session:
-        record = session.get(RosterImport, record.id)
+        record = session.get(RosterImport, import_id)
         outcome = RosterLoader(session, codes, today or utc_today()).load(record, path)
+        state, school_year = record.state, record.school_year
         EventLog(session).record(
             Action.ROSTER_IMPORTED, f"roster:{record.id}", actor, state=state,
             school_year=school_year, sha256=record.sha256, status=record.status,
@@ -106,6 +117,17 @@ def import_roster(
             rows_rejected=record.rows_rejected,
         )  # fmt: skip
         return outcome
+
+
+def _record_failure(app: App, import_id: int, actor: str, exc: Exception) -> None:
+    """A bug or outage mid-load: the import stays `received` (its original is kept), the log
+    says why, and the same file can be imported again."""
+    with session_scope(app.engine) as session:
+        record = session.get(RosterImport, import_id)
+        record.error = f"loading failed ({type(exc).__name__}); import the file again"
+        EventLog(session).record(
+            Action.ROSTER_FAILED, f"roster:{import_id}", actor, error=type(exc).__name__
+        )
 
 
 def record_school_load(session: Session, state: str, path: Path, actor: str) -> SchoolLoad:

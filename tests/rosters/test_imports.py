@@ -166,3 +166,20 @@ def test_a_states_scoped_session_sees_only_its_own_roster(app, tmp_path):
             seen = session.exec(select(RosterStudent.state)).all()
         assert set(seen) == expected
     assert len(students(app)) == 3
+
+
+def test_a_crash_mid_load_keeps_the_original_and_logs_the_failure(app, tmp_path, monkeypatch):
+    def crash(self, record, path):
+        raise RuntimeError("disk went away")
+
+    monkeypatch.setattr("rosters.imports.RosterLoader.load", crash)
+    path = roster_csv(tmp_path, [roster_row(1)])
+    with pytest.raises(RuntimeError):
+        run(app, path, tmp_path)
+    with session_scope(app.engine) as session:
+        record = session.exec(select(RosterImport)).one()
+        assert record.status == "received" and "RuntimeError" in record.error
+        assert app.vault(session).read_bytes(record.blob_id) == path.read_bytes()
+        failed = session.exec(select(Event).where(Event.action == "roster:file:failed")).one()
+        assert failed.subject == f"roster:{record.id}" and "disk went away" not in failed.payload
+        assert session.exec(select(RosterStudent)).all() == []
