@@ -24,7 +24,7 @@ from web.pages import render, to_sign_in
 
 api = APIRouter(prefix="/api/v1/link/review", tags=["linkage"])
 pages = APIRouter(include_in_schema=False)
-PairId = Annotated[int, Path(ge=1, le=2**62)]
+PairId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an INTEGER column on PostgreSQL
 # the rows of the side-by-side table: (label, record field)
 SIDE_BY_SIDE = (
     ("record", "record_id"),
