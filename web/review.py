@@ -41,6 +41,12 @@ SIDE_BY_SIDE = (
     ("credential", "credential_code"),
     ("school year", "school_year"),
 )
+# the fields that say who a student is: a difference there is marked (a source or a
+# credential always differs between a vendor's record and a district's)
+IDENTIFYING = frozenset(
+    {"first_name", "middle_name", "last_name", "birth_date", "state_student_id",
+     "district_code", "school_code"}
+)  # fmt: skip
 NOTICES = {"same": "Recorded: same person.", "different": "Recorded: different people."}
 
 
@@ -84,6 +90,7 @@ def _page(request: Request, app, user: WebUser, status: int = 200, **context) ->
         uncertain=[i for i in items if i.reason == "uncertain"],
         flagged=[i for i in items if i.reason != "uncertain"],
         fields=SIDE_BY_SIDE,
+        identifying=IDENTIFYING,
         **context,
     )
 

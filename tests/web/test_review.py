@@ -108,6 +108,8 @@ def test_review_page_shows_pairs_side_by_side_and_decides_with_csrf(client, app,
     assert "Emma Ngyuen" in page.text and "Nguyen" in page.text and "2008-09-09" in page.text
     assert f"Pair {la} " in page.text and f"Pair {tn} " not in page.text
     assert "Olivia" not in page.text  # the TN pair's student
+    assert "last name (differs)" in page.text and "<mark>Ngyuen</mark>" in page.text
+    assert "birth date (differs)" not in page.text and "source (differs)" not in page.text
     assert len(events(app, Action.REVIEW_VIEWED)) == 1
     csrf = CSRF.search(page.text).group(1)
     forged = client.post(f"/review/{la}", data={"decision": "different", "csrf_token": "forged"})
