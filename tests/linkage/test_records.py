@@ -103,3 +103,16 @@ def test_each_source_is_loaded_and_described_side_by_side(app, tmp_path):
     assert (shown[ids[1]]["source_type"], shown[ids[1]]["birth_date"]) == ("evidence", "2008-03-12")
     assert shown[ids[2]]["school_year"] == "2025-26" and shown[ids[2]]["school_code"] == "S1"
     assert shown[ids[0]]["source"] == "nccer" and shown[ids[0]]["last_name"] == "Thibodeaux"
+
+
+def test_a_state_with_only_uploads_and_roster_rows_is_linked(app, tmp_path):
+    from linkage.service import link_states
+
+    evidence = upload_claim(app, tmp_path, "Olivia Landry", "2007-04-05", "LA1000002")
+    roster = import_students(app, tmp_path, [student(1, "Olivia", "Landry", "2007-04-05",
+                                                     "LA1000002")])  # fmt: skip
+    with session_scope(app.engine) as session:
+        [summary] = link_states(session, states=None, params=PARAMS, actor="test")
+    assert (summary.state, summary.records, summary.persons) == ("LA", 2, 1)
+    persons = person_of(app)
+    assert persons[f"evidence:{evidence}"] == persons[f"roster:{roster}:1"]
