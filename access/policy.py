@@ -25,6 +25,7 @@ class Permission(StrEnum):
     EVIDENCE_ORIGINAL = "evidence:original"  # the file as uploaded
     EVIDENCE_FLAGS = "evidence:flags"  # duplicate / reuse flags
     DELIVERY_READ = "delivery:read"
+    LINK_REVIEW = "link:review"  # the linker's uncertain pairs side by side, and deciding them
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
 
 
@@ -40,7 +41,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_FLAGS,
         }
     ),
-    Role.OPERATOR: frozenset({Permission.EVIDENCE_LIST, Permission.DELIVERY_READ}),
+    Role.OPERATOR: frozenset(
+        {Permission.EVIDENCE_LIST, Permission.DELIVERY_READ, Permission.LINK_REVIEW}
+    ),
     Role.VENDOR: frozenset({Permission.DELIVERY_READ}),
     Role.ADMIN: frozenset(Permission),
 }
@@ -80,6 +83,19 @@ def check_delivery(principal: Principal, *, vendor_id: str) -> None:
     require(principal, Permission.DELIVERY_READ)
     if not may_see_delivery(principal, vendor_id=vendor_id):
         raise NotFound("no such delivery")
+
+
+def review_state_scope(principal: Principal) -> str | None:
+    """The state whose review pairs the caller works on (None: every state, for an admin)."""
+    require(principal, Permission.LINK_REVIEW)
+    return principal.state
+
+
+def check_review_pair(principal: Principal, *, pair_id: int, state: str | None) -> None:
+    """Refuse another state's review pair exactly as one that does not exist (state None)."""
+    require(principal, Permission.LINK_REVIEW)
+    if state is None or not principal.in_state(state):
+        raise NotFound(f"no review pair {pair_id} in your state")
 
 
 def may(principal: Principal, permission: Permission) -> bool:

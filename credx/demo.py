@@ -7,6 +7,7 @@ Run twice on the same home, the second run shows duplicate detection.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -187,6 +188,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     summary["evidence"] = show_evidence(app, say)
     certificate = settings.home / "evidence-demo" / "certificate.png"
     summary["web"] = show_web(app, certificate, say)
+    summary["linkage_incremental"] = _link_uploads(app, say)
     summary["audit"] = _show_audit(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
@@ -195,8 +197,10 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     with session_scope(app.engine) as session:  # the restore drill (deploy/RUNBOOK.md)
         summary["stored_files"] = check_stored_files(app.vault(session), None, cli_actor())
     files = summary["stored_files"]
-    say(f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
-        f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)")
+    say(
+        f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
+        f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)"
+    )
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx roster list`, "
@@ -289,7 +293,7 @@ def _import_roster(app: App, seed: int, say) -> dict:
 
 
 def _link_persons(app: App, say) -> dict:
-    """The record linker: each state's exam results become persons (stable ids)."""
+    """The record linker: each state's exam results and roster rows become persons."""
     from linkage.service import link_states, parameters_from  # Splink only when linking
 
     with session_scope(app.engine) as session:
@@ -297,14 +301,42 @@ def _link_persons(app: App, say) -> dict:
             session, states=None, params=parameters_from(app.settings), actor=cli_actor()
         )
         example = session.exec(select(PersonRecord.person_id).limit(1)).first()
+        linked = _linked_sources(session)
     for run in runs:
         say(
-            f"linked {run.state}: {run.records} exam results -> {run.persons} persons "
-            f"({run.review_pairs} pairs to review, {run.flagged_clusters} flagged)"
+            f"linked {run.state}: {run.records} records ({linked.get(run.state, '')}) -> "
+            f"{run.persons} persons ({run.review_pairs} pairs to review, "
+            f"{run.flagged_clusters} flagged)"
         )
     if example:
         say(f"  try: credx link review, credx link show {example}")
     return {run.state: run.as_dict() for run in runs}
+
+
+SOURCE_NAMES = {"exam": "exam results", "roster": "roster rows", "evidence": "uploads"}
+
+
+def _linked_sources(session) -> dict[str, str]:
+    """Per state, how many records of each source are linked (`12 exam results, 3 uploads`)."""
+    counts = Counter(session.exec(select(PersonRecord.state, PersonRecord.source_type)).all())
+    found: dict[str, list[str]] = {}
+    for (state, source), count in sorted(counts.items()):
+        found.setdefault(state, []).append(f"{count} {SOURCE_NAMES.get(source, source)}")
+    return {state: ", ".join(parts) for state, parts in found.items()}
+
+
+def _link_uploads(app: App, say) -> dict:
+    """The uploads made since the full run join existing persons (an incremental run)."""
+    from linkage.service import link_new, parameters_from
+
+    with session_scope(app.engine) as session:
+        run = link_new(session, state="LA", params=parameters_from(app.settings), actor=cli_actor())
+        linked = _linked_sources(session).get("LA", "")
+    say(
+        f"new LA uploads linked incrementally (credx link run --incremental): {run.records} "
+        f"records, {run.new_persons} new persons; LA now links {linked}"
+    )
+    return run.as_dict()
 
 
 def _write_report(app: App, delivery_id: int) -> str | None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from access.policy import check_review_pair, review_state_scope
+from access.principals import Principal
 from audit.events import Action, EventLog
 from credx.clock import utcnow
 from credx.errors import InvalidInput, NotFound
@@ -93,6 +95,47 @@ def decide(
     )
     session.flush()
     return constraint
+
+
+DECISIONS = {"same": True, "different": False}
+NOTE_MAX = 2000
+
+
+def decision_json(pair_id: int, constraint: LinkConstraint) -> dict:
+    """What a decision became, as the CLI's `--json` and the API answer it."""
+    return {
+        "pair_id": pair_id,
+        "decision": "same" if constraint.kind == "must_link" else "different",
+        "constraint": constraint.kind,
+        "records": [constraint.record_l, constraint.record_r],
+    }
+
+
+class ReviewDesk:
+    """The review queue as one signed-in caller may work it (web page and API).
+
+    `access.policy` decides: operators see and decide their own state's pairs,
+    admins every state's; another state's pair answers like one that does not exist.
+    """
+
+    def __init__(self, session: Session, principal: Principal):
+        self.session, self.principal = session, principal
+        self.state = review_state_scope(principal)
+
+    def open_pairs(self, limit: int = 50) -> list[ReviewItem]:
+        actor = self.principal.actor
+        return review_queue(self.session, actor=actor, state=self.state, limit=limit)
+
+    def decide(self, pair_id: int, decision: str, note: str | None = None) -> LinkConstraint:
+        pair = self.session.get(ReviewPair, pair_id)
+        check_review_pair(self.principal, pair_id=pair_id, state=pair.state if pair else None)
+        if decision not in DECISIONS:
+            raise InvalidInput('decision must be "same" or "different"')
+        note = (note or "").strip() or None
+        if note and len(note) > NOTE_MAX:
+            raise InvalidInput(f"the note is longer than {NOTE_MAX} characters")
+        same = DECISIONS[decision]
+        return decide(self.session, pair_id, same=same, actor=self.principal.actor, note=note)
 
 
 def _constraint(session: Session, pair: ReviewPair, kind: str, actor: str) -> LinkConstraint:

@@ -156,7 +156,9 @@ def link_new(
     run = _start_run(session, state, "incremental", engine, model, actor)
     person_of = _persons_for_new(session, state, run, result, previous, new)
     _insert_person_records(session, state, run, {r: person_of[r] for r in sorted(new)})
-    return _finish(session, run, result, person_of, Assignment({}), actor, records=len(new))
+    founded = sorted({person_of[r] for r in new} - set(previous.values()))
+    assignment = Assignment({}, new_persons=founded)
+    return _finish(session, run, result, person_of, assignment, actor, records=len(new))
 
 
 def _persons_for_new(

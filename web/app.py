@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from credx.app import App
-from web import deliveries, errors, evidence, pages
+from web import deliveries, errors, evidence, pages, review
 from web.headers import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -39,7 +39,9 @@ def create_app(app: App) -> FastAPI:
     api.add_middleware(SecurityHeaders)
     api.include_router(evidence.router)
     api.include_router(deliveries.router)
+    api.include_router(review.api)
     api.include_router(pages.router)
+    api.include_router(review.pages)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/healthz", tags=["service"])

@@ -26,6 +26,7 @@ EngineOption = Annotated[
 SIDE_BY_SIDE = (
     "source",
     "source_person_id",
+    "full_name",
     "first_name",
     "middle_name",
     "last_name",
@@ -168,17 +169,12 @@ def decide_command(
     """Decide a review pair; later runs honour it (must-link or cannot-link)."""
     if same == different:
         raise InvalidInput("say either --same or --different")
-    from linkage.review import decide
+    from linkage.review import decide, decision_json
 
     ctx = app_context()
     with session_scope(ctx.engine) as session:
         constraint = decide(session, pair_id, same=same, actor=cli_actor(), note=note)
-        result = {
-            "pair_id": pair_id,
-            "decision": "same" if same else "different",
-            "constraint": constraint.kind,
-            "records": [constraint.record_l, constraint.record_r],
-        }
+        result = decision_json(pair_id, constraint)
     if json_output:
         print_json(result)
     else:

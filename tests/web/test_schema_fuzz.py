@@ -2,7 +2,8 @@
 
 Bounded (a few dozen examples per operation) so it stays fast in CI.  Calls go
 to the real ASGI app on each backend with valid tokens: a district's for the
-evidence routes (uploads are the hostile surface), an operator's for deliveries.
+evidence routes (uploads are the hostile surface), an operator's for deliveries and the
+linker's review queue.
 """
 
 from __future__ import annotations
@@ -36,4 +37,5 @@ def test_no_input_produces_a_server_error(app):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 8  # every API route, /healthz included
     for operation in operations:
-        fuzz(operation, operator if operation.path.startswith("/api/v1/deliveries") else district)
+        operators = operation.path.startswith(("/api/v1/deliveries", "/api/v1/link"))
+        fuzz(operation, operator if operators else district)

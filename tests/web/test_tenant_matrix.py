@@ -22,6 +22,7 @@ from credx.database import session_scope
 from exchange.deliveries import ingest_file
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 from tests.web.factories import bearer, bulk_files, certificate_png, claim, make_token, upload
+from tests.web.review_pairs import open_pair
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 
@@ -47,6 +48,7 @@ class World:
     evidence_id: str
     delivery_id: int
     tmp_path: object
+    pair_ids: tuple[int, int]  # two open LA review pairs: one for the API, one for the page
 
     def api(self, method: str, url: str, **kwargs):
         headers = bearer(self.secret) if self.secret else {}
@@ -89,14 +91,22 @@ def sign_in_post(world: World, _url: str):
         return browser.post("/sign-in", data=data, follow_redirects=False)
 
 
-E, D = "{evidence_id}", "{delivery_id}"
+E, D, P = "{evidence_id}", "{delivery_id}", "{pair_id}"
 OWN_ONLY = {"district_other": 404, "auditor_other": 404, "operator_other": 404}
 EVIDENCE_READERS = every(200, anonymous=401, vendor=403, vendor_other=403, **OWN_ONLY)
 PREVIEW = {**EVIDENCE_READERS, "operator": 403, "operator_other": 403}
 ORIGINAL = every(403, anonymous=401, auditor=200, auditor_other=404, admin=200)
 UPLOADERS = every(403, anonymous=401, district=201, district_other=201)
+REVIEWERS = every(403, anonymous=401, operator=200, operator_other=200, admin=200)
+DECIDERS = every(403, anonymous=401, operator=200, operator_other=404, admin=200)
 DELIVERY_READERS = every(200, anonymous=401, district=403, district_other=403, auditor=403,
                          auditor_other=403)  # fmt: skip
+
+
+def decide_on_page(world: World):
+    """The page decides the second pair: the API's row decides the first."""
+    data = {"decision": "same", "csrf_token": world.csrf or ""}
+    return world.page("POST", f"/review/{world.pair_ids[1]}", data=data)
 
 
 def as_page(expected: dict[str, int], signed_out: int = 303) -> dict[str, int]:
@@ -126,6 +136,16 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", f"/api/v1/deliveries/{D}"): (
         lambda w, u: w.api("GET", u),
         {**DELIVERY_READERS, "vendor_other": 404},
+    ),
+    ("GET", "/api/v1/link/review"): (lambda w, u: w.api("GET", u), REVIEWERS),
+    ("POST", f"/api/v1/link/review/{P}"): (
+        lambda w, u: w.api("POST", u, json={"decision": "different"}),
+        DECIDERS,
+    ),
+    ("GET", "/review"): (lambda w, u: w.page("GET", u), as_page(REVIEWERS)),
+    ("POST", f"/review/{P}"): (
+        lambda w, _u: decide_on_page(w),
+        as_page({**DECIDERS, "operator": 303, "admin": 303}),
     ),
     ("GET", "/"): (lambda w, u: w.page("GET", u), as_page(every(200))),
     ("GET", "/sign-in"): (lambda w, u: w.page("GET", u), every(200)),
@@ -185,6 +205,8 @@ def build_world(app, tmp_path, role: str) -> World:
     client = TestClient(create_app(app), base_url="http://testserver")
     own = make_token(app, "district", "LA", "036")
     evidence_id = upload(client, own).json()["id"]
+    first, second, third = (f"exam:{delivery_id}:{row}" for row in (1, 2, 3))
+    pair_ids = (open_pair(app, "LA", first, second), open_pair(app, "LA", first, third))
     spec = ROLES[role]
     secret = make_token(app, *spec[:3], vendor=spec[3]) if spec else None
     csrf = None
@@ -194,7 +216,7 @@ def build_world(app, tmp_path, role: str) -> World:
             opened = SessionStore(session).open(token, hours=1)
         client.cookies.set(SESSION_COOKIE, opened.cookie_value)
         csrf = opened.record.csrf_secret
-    return World(client, secret, csrf, evidence_id, delivery_id, tmp_path)
+    return World(client, secret, csrf, evidence_id, delivery_id, tmp_path, pair_ids)
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -204,7 +226,8 @@ def test_every_endpoint_answers_each_role_exactly(app, tmp_path, role):
     with world.client:
         last = sorted(TABLE.items(), key=lambda item: item[0][1] == "/sign-out")  # ends session
         for (method, path), (send, expected) in last:
-            url = path.format(evidence_id=world.evidence_id, delivery_id=world.delivery_id)
+            url = path.format(evidence_id=world.evidence_id, delivery_id=world.delivery_id,
+                              pair_id=world.pair_ids[0])  # fmt: skip
             response = send(world, url)
             if response.status_code != expected[role]:
                 wrong.append((method, path, expected[role], response.status_code,
