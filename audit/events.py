@@ -73,6 +73,13 @@ class Action(StrEnum):
     REVIEW_VIEWED = "linkage:review:viewed"
     REVIEW_DECIDED = "linkage:review:decided"
     LINK_FILE_LINKED = "linkage:file:linked"
+    AUDIT_TASK_ASSIGNED = "audit:task:assigned"
+    AUDIT_TASK_VIEWED = "audit:task:viewed"
+    AUDIT_FINDING_RECORDED = "audit:finding:recorded"
+    AUDIT_FINDING_REFUSED = "audit:finding:refused"
+    AUDIT_FINDINGS_LISTED = "audit:findings:listed"
+    AUDIT_RESPONSE_RECORDED = "audit:response:recorded"
+    AUDIT_RESPONSE_REFUSED = "audit:response:refused"
 
 
 def cli_actor() -> str:
