@@ -1,0 +1,222 @@
+"""Audit plans: create them, list them, and freeze their population into a manifest.
+
+The population of a plan is every upload (evidence row) of the plan's state
+whose claim names the plan's school year.  Freezing writes one
+`AuditPopulationItem` per upload and the canonical manifest (`audit.manifests`)
+whose sha256 is published *before* the seed is chosen; after that the
+population cannot change, whatever is uploaded later.
+
+Canonical manifest id of an upload: `evidence:<evidence id>` (the id the
+upload receipt and the web pages show).  Stratum: the school code of the
+claim, or `<school code>/uncorroborated` for uploads no vendor PASS confirms
+(see `audit.plans.corroboration`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from audit.events import Action, EventLog
+from audit.manifests import canonical_bytes, write_manifest
+from audit.plans.corroboration import corroborated_ids
+from audit.plans.documents import UNCORROBORATED_SUFFIX, PlanDocument, load_document, parse_document
+from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
+from audit.sampling.tickets import Item
+from credx.clock import utcnow
+from credx.errors import InvalidInput, NotFound
+from exchange.evidence.models import Evidence
+from schemas.values import USPS_STATES, school_year_start
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def item_id(evidence_id: str) -> str:
+    """The canonical manifest id of an upload."""
+    return f"evidence:{evidence_id}"
+
+
+def stratum_of(school_code: str, corroborated: bool) -> str:
+    return school_code if corroborated else school_code + UNCORROBORATED_SUFFIX
+
+
+def create_plan(
+    session: Session, *, name: str, state: str, school_year: str, rules: dict, actor: str
+) -> AuditPlan:
+    """A draft plan; `rules` are the `PlanDocument` fields (validated here)."""
+    if not NAME.fullmatch(name):
+        raise InvalidInput(
+            f"plan name {name!r}: use 1-64 letters, digits, '.', '_' or '-' (e.g. la-2025-26)"
+        )
+    if state not in USPS_STATES:
+        raise InvalidInput(f"--state {state!r} is not a two-letter USPS state code")
+    if school_year_start(school_year) is None:
+        raise InvalidInput(f"--year {school_year!r}: name a school year like 2025-26")
+    document = parse_document(rules)
+    if session.get(AuditPlan, name) is not None:
+        raise InvalidInput(f"an audit plan named {name!r} already exists; choose another name")
+    plan = AuditPlan(
+        id=name,
+        name=name,
+        state=state,
+        school_year=school_year,
+        document=document.model_dump_json(),
+        created_by=actor,
+    )
+    session.add(plan)
+    session.flush()
+    EventLog(session).record(
+        Action.AUDIT_PLAN_CREATED,
+        f"audit-plan:{name}",
+        actor,
+        state=state,
+        school_year=school_year,
+        rules=document.model_dump(),
+    )
+    return plan
+
+
+def get_plan(session: Session, plan_id: str) -> AuditPlan:
+    plan = session.get(AuditPlan, plan_id)
+    if plan is None:
+        raise NotFound(f"no audit plan named {plan_id!r} (see `credx audit plan list`)")
+    return plan
+
+
+def plan_document(plan: AuditPlan) -> PlanDocument:
+    return load_document(plan.document)
+
+
+def list_plans(session: Session, state: str | None = None) -> list[AuditPlan]:
+    query = select(AuditPlan).order_by(col(AuditPlan.state), col(AuditPlan.created_at))
+    if state is not None:
+        query = query.where(AuditPlan.state == state)
+    return list(session.exec(query))
+
+
+def describe(plan: AuditPlan) -> dict:
+    """The plan as plain data: its rules and the rates they mean."""
+    document = plan_document(plan)
+    return {
+        "id": plan.id,
+        "state": plan.state,
+        "school_year": plan.school_year,
+        "status": plan.status,
+        "manifest_sha256": plan.manifest_sha256,
+        "frozen_at": plan.frozen_at.isoformat() if plan.frozen_at else None,
+        "created_by": plan.created_by,
+        "rules": json.loads(plan.document),
+        "rates": document.rates(),
+    }
+
+
+def population(session: Session, plan: AuditPlan) -> list[Evidence]:
+    """The uploads in scope now: the plan's state and school year."""
+    query = select(Evidence).where(
+        Evidence.state == plan.state, Evidence.school_year == plan.school_year
+    )
+    return list(session.exec(query.order_by(col(Evidence.id))))
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """A frozen population: its digest, items and whether this call froze it."""
+
+    sha256: str
+    items: list[AuditPopulationItem]
+    newly_frozen: bool
+
+    def strata(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for item in self.items:
+            counts[item.stratum] = counts.get(item.stratum, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
+    """Freeze the population (first call) and write its canonical manifest to `out`.
+
+    Called again on a frozen plan it writes the same manifest from the stored
+    population (the published digest cannot change).
+    """
+    plan = get_plan(session, plan_id)
+    if plan.status != PlanStatus.DRAFT:
+        return _rewrite(session, plan, out, actor)
+    uploads = population(session, plan)
+    if not uploads:
+        raise InvalidInput(
+            f"plan {plan.id}: the population is empty: no {plan.state} uploads name school "
+            f"year {plan.school_year}; check the plan's state and year"
+        )
+    confirmed = corroborated_ids(session, uploads)
+    items = [_population_item(plan.id, e, e.id in confirmed) for e in uploads]
+    digest = write_manifest(_manifest_items(items), out)
+    session.add_all(items)
+    plan.manifest_sha256, plan.frozen_at, plan.status = digest, utcnow(), PlanStatus.FROZEN
+    session.add(plan)
+    session.flush()
+    EventLog(session).record(
+        Action.AUDIT_POPULATION_FROZEN,
+        f"audit-plan:{plan.id}",
+        actor,
+        items=len(items),
+        corroborated=len(confirmed),
+        manifest_sha256=digest,
+        destination=str(out),
+    )
+    return Frozen(digest, items, True)
+
+
+def _population_item(plan_id: str, upload: Evidence, corroborated: bool) -> AuditPopulationItem:
+    return AuditPopulationItem(
+        plan_id=plan_id,
+        item_id=item_id(upload.id),
+        stratum=stratum_of(upload.school_code, corroborated),
+        evidence_id=upload.id,
+        school_code=upload.school_code,
+        corroborated=corroborated,
+    )
+
+
+def _manifest_items(items: list[AuditPopulationItem]) -> list[Item]:
+    return [Item(i.item_id, i.stratum) for i in items]
+
+
+def frozen_items(session: Session, plan: AuditPlan) -> list[AuditPopulationItem]:
+    """The frozen population; refuses a plan whose population is not frozen yet."""
+    if plan.status == PlanStatus.DRAFT or plan.manifest_sha256 is None:
+        raise InvalidInput(
+            f"plan {plan.id} is not frozen: run `credx audit manifest {plan.id} --out FILE` "
+            "and publish its sha256 before choosing the seed"
+        )
+    query = select(AuditPopulationItem).where(AuditPopulationItem.plan_id == plan.id)
+    return list(session.exec(query.order_by(col(AuditPopulationItem.item_id))))
+
+
+def _rewrite(session: Session, plan: AuditPlan, out: Path, actor: str) -> Frozen:
+    items = frozen_items(session, plan)
+    digest = write_manifest(_manifest_items(items), out)
+    if digest != plan.manifest_sha256:  # the stored population was changed behind our back
+        raise InvalidInput(
+            f"plan {plan.id}: the stored population no longer matches its published manifest "
+            f"sha256 {plan.manifest_sha256}; do not draw, investigate"
+        )
+    EventLog(session).record(
+        Action.AUDIT_MANIFEST_WRITTEN,
+        f"audit-plan:{plan.id}",
+        actor,
+        items=len(items),
+        manifest_sha256=digest,
+        destination=str(out),
+    )
+    return Frozen(digest, items, False)
+
+
+def manifest_sha256_of(items: list[AuditPopulationItem]) -> str:
+    """The digest the canonical manifest of `items` has (no file written)."""
+    return hashlib.sha256(canonical_bytes(_manifest_items(items))).hexdigest()
