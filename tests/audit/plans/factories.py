@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from agreements.models import Vendor
 from audit.plans.draws import DrawResult, draw_sample
-from audit.plans.models import AuditPlan
+from audit.plans.models import AuditPlan, AuditTask
 from audit.plans.plans import create_plan, freeze
 from exchange.evidence.models import Evidence
 from exchange.models import Delivery, ExamResult, StoredBlob
@@ -174,3 +174,11 @@ def make_draw(
     """Freeze the plan's population (writing `manifest`) and draw round 1."""
     freeze(session, plan_id, manifest, actor)
     return draw_sample(session, plan_id, seed, actor)
+
+
+def finish(session: Session, task: AuditTask, outcome: str = "verified", kind: str | None = None):
+    """Give `task` a final finding directly (the queue's workflow is tested by its own tests)."""
+    task.status, task.final_outcome, task.final_type = "final", outcome, kind
+    session.add(task)
+    session.flush()
+    return task
