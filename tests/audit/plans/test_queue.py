@@ -11,6 +11,7 @@ from audit.models import Event
 from audit.plans.models import AuditFinding, AuditTask, TaskStatus
 from audit.plans.queue import AuditQueue, Finding, TaskConflict
 from credx.errors import InvalidInput, NotFound
+from exchange.evidence.models import Evidence
 from tests.audit.plans.auditing import auditor, district, drawn_tasks
 from tests.audit.plans.factories import vendor_result
 
@@ -116,8 +117,6 @@ def test_tenants_and_roles_are_kept_apart(session, app, tmp_path):
 
 def test_the_view_sets_the_claim_beside_the_vendor_records_and_is_logged(session, app, tmp_path):
     tasks = drawn_tasks(session, tmp_path, {"036001": 1})
-    from exchange.evidence.models import Evidence
-
     upload = session.get(Evidence, tasks[0].evidence_id)
     vendor_result(session, upload, result="FAIL")
     view = AuditQueue(session, app, auditor()).view(tasks[0].id)
