@@ -214,8 +214,24 @@ class AuditQueue:
 
         `seen_version` is the version the auditor's screen showed: if the task has
         changed since, the finding is refused (409) rather than applied to a task
-        the auditor has not seen.
+        the auditor has not seen.  A refusal is logged and committed before it is
+        raised, so the caller's rollback cannot erase it.
         """
+        try:
+            with self.session.begin_nested():  # a refusal undoes only what it began
+                return self._record(task_id, finding, seen_version)
+        except CredxError as refusal:
+            self._refused(task_id, refusal)
+            raise
+
+    def _refused(self, task_id: int, refusal: CredxError) -> None:
+        """Keep the record of a refused finding: log it and commit before it is raised."""
+        code = getattr(refusal, "code", None) or type(refusal).__name__
+        self.log.record(Action.AUDIT_FINDING_REFUSED, f"audit_task:{task_id}",
+                        self.principal.actor, code=code)  # fmt: skip
+        self.session.commit()
+
+    def _record(self, task_id: int, finding: Finding, seen_version: int | None) -> dict:
         task = self.get(task_id)
         if seen_version is not None and seen_version != task.version:
             raise TaskConflict("this task changed since you loaded it; load the next task")

@@ -101,6 +101,7 @@ def test_refusals_name_the_problem_and_write_nothing(session, app, tmp_path):
         Finding.parse("verified", "illegible", None)
     assert session.exec(select(AuditFinding)).all() == []
     assert session.get(AuditTask, task.id).status == "assigned"
+    assert actions(session, f"audit_task:{task.id}").count("audit:finding:refused") == 4
 
 
 def test_tenants_and_roles_are_kept_apart(session, app, tmp_path):
