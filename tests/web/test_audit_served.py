@@ -13,7 +13,12 @@ from tests.audit.plans.auditing import drawn_tasks
 from tests.web.factories import make_token
 from tests.web.live import credx_serve
 
-pytestmark = pytest.mark.slow
+# One backend: starting a server and a browser costs seconds, and the page's rules are the
+# service's (tested on both backends); PostgreSQL is what a multi-worker deployment runs.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+]
 
 
 def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_place(
