@@ -21,7 +21,7 @@ from access.policy import Permission, may
 from access.principals import Principal
 from access.sessions import csrf_ok
 from audit.plans.models import DiscrepancyType
-from audit.plans.queue import AuditQueue, Finding
+from audit.plans.queue import AuditQueue
 from audit.plans.responses import ResponseService
 from credx.app import App
 from credx.errors import CredxError
@@ -91,8 +91,8 @@ def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
 def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: AppDep) -> dict:
     """Record your finding on the task you hold (409 if someone else's came first)."""
     with web_session(app) as session:
-        finding = Finding.parse(body.outcome, body.type, body.note)
-        return AuditQueue(session, app, caller).record(task_id, finding, seen_version=body.version)
+        queue = AuditQueue(session, app, caller)
+        return queue.judge(task_id, body.outcome, body.type, body.note, seen_version=body.version)
 
 
 # -- districts ------------------------------------------------------------------------

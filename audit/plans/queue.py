@@ -224,6 +224,18 @@ class AuditQueue:
             self._refused(task_id, refusal)
             raise
 
+    def judge(
+        self, task_id: int, outcome: str, discrepancy_type: str | None, note: str | None,
+        *, seen_version: int | None = None,
+    ) -> dict:  # fmt: skip
+        """`record` from a request's raw fields: a malformed finding is a logged refusal too."""
+        try:
+            finding = Finding.parse(outcome, discrepancy_type, note)
+        except InvalidInput as refusal:
+            self._refused(task_id, refusal)
+            raise
+        return self.record(task_id, finding, seen_version=seen_version)
+
     def _refused(self, task_id: int, refusal: CredxError) -> None:
         """Keep the record of a refused finding: log it and commit before it is raised."""
         code = getattr(refusal, "code", None) or type(refusal).__name__

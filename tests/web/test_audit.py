@@ -54,6 +54,11 @@ def test_an_auditor_works_the_queue_through_the_api(client, app, tmp_path):
     )
     assert done.status_code == 201 and done.json()["task"]["status"] == "final"
     assert client.get(NEXT, headers=auditor).json()["task"]["id"] == ids[1]
+    with session_scope(app.engine) as session:
+        logged = list(
+            session.exec(select(Event.action).where(Event.subject == f"audit_task:{ids[0]}"))
+        )
+    assert logged.count("audit:finding:refused") == 2  # the stale version and the bad type
 
 
 def test_tenants_roles_and_holders_are_refused(client, app, tmp_path):
