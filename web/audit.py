@@ -70,7 +70,8 @@ class ExplanationIn(BaseModel):
 # -- auditors -----------------------------------------------------------------------
 
 
-@router.api_route("/tasks/next", methods=["GET", "POST"])
+@router.get("/tasks/next", operation_id="audit_next_task_get")
+@router.post("/tasks/next", operation_id="audit_next_task")
 def next_task(caller: AuditCaller, app: AppDep) -> dict:
     """Your unfinished task, else the lowest-ticket waiting one (now yours): `{"task": ...}`,
     `{"task": null}` when the queue is empty.  Viewing it is logged."""
