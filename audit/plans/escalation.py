@@ -62,7 +62,7 @@ def close_cycle(session: Session, plan_id: str, actor: str) -> list[SchoolCycle]
             f"plan {plan.id}: {len(pending)} of {len(tasks)} tasks have no final finding yet; "
             "finish them (a certificate the district cannot produce is a `missing` finding)"
         )
-    cycles = [_school_cycle(session, plan, school, group) for school, group in _by_school(tasks)]
+    cycles = [_school_cycle(session, plan, s, group, actor) for s, group in _by_school(tasks)]
     follow_ups = _follow_up(session, plan, cycles, actor)
     cycles = [
         SchoolCycle(**{**c.__dict__, "follow_up": follow_ups.get(c.school_code, 0)}) for c in cycles
@@ -88,7 +88,7 @@ def _by_school(tasks: list[AuditTask]) -> list[tuple[str, list[AuditTask]]]:
 
 
 def _school_cycle(
-    session: Session, plan: AuditPlan, school: str, tasks: list[AuditTask]
+    session: Session, plan: AuditPlan, school: str, tasks: list[AuditTask], actor: str
 ) -> SchoolCycle:
     rules = plan_document(plan).switching.rules()
     discrepancies = sum(t.final_outcome == FindingOutcome.DISCREPANCY for t in tasks)
@@ -117,7 +117,7 @@ def _school_cycle(
         EventLog(session).record(
             Action.AUDIT_LEVEL_SWITCHED,
             f"school:{plan.state}:{school}",
-            "credx:switching",
+            actor,
             plan=plan.id,
             level_before=before,
             level_after=str(after),

@@ -67,6 +67,12 @@ def test_plan_manifest_draw_verify_and_results(app, cli_env, tmp_path):
     bad = credx("audit", "verify-draw", "la-2025-26", "--seed", SEED, "--manifest",
                 str(tmp_path / "edited.csv"), env=cli_env, check=4)  # fmt: skip
     assert "differs: manifest" in bad.stderr
+    more = credx("audit", "expand", "la-2025-26", "--stratum", "036001/uncorroborated",
+                 "--size", "1", "--json", env=cli_env)  # fmt: skip
+    assert json.loads(more.stdout)["items"][0]["id"] == draw(read_manifest(manifest).items,
+                                                             SEED, 1, already=3)[0].id  # fmt: skip
+    shown = credx("audit", "plan", "show", "la-2025-26", env=cli_env).stdout
+    assert "uncorroborated: the same rule as the school" in shown and digest in shown
     with session_scope(app.engine) as session:
         for task in session.exec(select(AuditTask)).all():
             finish(session, task)
@@ -76,9 +82,9 @@ def test_plan_manifest_draw_verify_and_results(app, cli_env, tmp_path):
     out = tmp_path / "results.csv"
     credx("audit", "results", "la-2025-26", "--out", str(out), env=cli_env)
     rows = list(csv.DictReader(out.open()))
-    assert rows[-1]["scope"] == "state" and rows[-1]["verified"] == "5"
+    assert rows[-1]["scope"] == "state" and rows[-1]["verified"] == "6"
     listed = json.loads(credx("audit", "plan", "list", "--json", env=cli_env).stdout)
-    assert listed[0]["final"] == 5 and listed[0]["status"] == "closed"
+    assert listed[0]["final"] == 6 and listed[0]["status"] == "closed"
 
 
 def test_bad_inputs_are_clear_errors(app, cli_env, tmp_path):
