@@ -36,7 +36,7 @@ from web.uploads import off_loop, receive
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 pages = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
-TaskId = Annotated[int, Path(ge=1, le=2**62)]
+TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column is a 32-bit integer
 SHORTCUTS = [(str(number), kind.value) for number, kind in enumerate(DiscrepancyType, 1)]
 
 
@@ -60,7 +60,7 @@ class FindingIn(BaseModel):
     outcome: str = Field(max_length=20, description="`verified` or `discrepancy`")
     type: str | None = Field(default=None, max_length=40, description="a DiscrepancyType")
     note: str | None = Field(default=None, max_length=4000)
-    version: int | None = Field(default=None, ge=1, description="the task version you saw")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="the version seen")
 
 
 class ExplanationIn(BaseModel):
