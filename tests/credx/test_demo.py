@@ -44,6 +44,9 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert web["listed"] == 3  # the two evidence-step uploads and this one, all LA-036
     plan = summary["audit_plan"]  # those 3 uploads, none corroborated: drawn whole
     assert plan["drawn"] == 3 and plan["verified"]
+    queue = summary["audit_queue"]  # one verified, one discrepancy confirmed by a 2nd auditor
+    assert queue["second_review"] == "confirmed"
+    assert queue["verified_task"] != queue["discrepancy_task"]
     roster = summary["roster"]
     assert roster["status"] == "partially_loaded" and roster["rows_rejected"] == 3
     assert roster["rows_loaded"] == roster["rows_total"] - 3 > 0
