@@ -31,12 +31,13 @@ from web.db import web_session
 from web.errors import ApiError, status_of
 from web.evidence import evidence_scope
 from web.multipart import ReceivedForm
-from web.uploads import off_loop, receive
+from web.uploads import off_loop, receive, refuse_declared_oversize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 pages = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column is a 32-bit integer
+MAX_JSON_BYTES = 64 << 10
 SHORTCUTS = [(str(number), kind.value) for number, kind in enumerate(DiscrepancyType, 1)]
 
 
@@ -118,7 +119,7 @@ async def respond(task_id: TaskId, request: Request, caller: AuditCaller, app: A
     plus any claim fields to correct) or `explanation`."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            body = ExplanationIn.model_validate_json(await request.body())
+            body = ExplanationIn.model_validate_json(await small_body(request))
         except ValidationError:
             raise ApiError(422, 'send JSON {"explanation": "..."}', field="explanation") from None
         return await run_in_threadpool(answer, app, caller, task_id, body.explanation, None)
@@ -127,6 +128,17 @@ async def respond(task_id: TaskId, request: Request, caller: AuditCaller, app: A
         return await off_loop(request, lambda: answer(app, caller, task_id, None, form))
     finally:
         form.cleanup()
+
+
+async def small_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """A JSON body read with a cap (an explanation is text, never megabytes)."""
+    refuse_declared_oversize(request, limit)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise ApiError(413, f"the JSON body is larger than {limit:,} bytes")
+    return bytes(received)
 
 
 def answer(

@@ -114,6 +114,8 @@ def test_a_district_answers_a_final_finding_once_through_the_api(client, app, tm
     url = f"/api/v1/audit/findings/{task_id}/response"
     first = client.post(url, json={"explanation": "Reissued by the vendor."}, headers=district)
     assert first.status_code == 201 and first.json()["kind"] == "explanation"
+    huge = client.post(url, json={"explanation": "x" * 100_000}, headers=district)
+    assert huge.status_code == 413
     again = client.post(url, json={"explanation": "Again."}, headers=district)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_answered"
     with session_scope(app.engine) as session:
