@@ -32,12 +32,7 @@ def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_plac
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-background-networking"],
         )
-        page = browser.new_page()
-        page.goto(f"{base}/sign-in")
-        page.get_by_label("Access token").fill(secret)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/")
-        page.goto(f"{base}/audit")
+        page = audit_page(browser, base, secret)
         expect(page.locator("#task-title")).to_contain_text(f"Task {ids[0]} ")
         assert "V" in page.locator("#audit-keys").inner_text()
         page.evaluate("window.sameDocument = true")  # gone if the page reloads
@@ -52,11 +47,30 @@ def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_plac
         page.keyboard.press("3")
         expect(page.locator("#audit-empty")).to_be_visible()
         assert page.evaluate("window.sameDocument") is True
+
+        reviewer = audit_page(browser, base, make_token(app, "auditor", "LA"))
+        expect(reviewer.locator("#task-stage")).to_contain_text("Second review")
+        expect(reviewer.locator("#task-findings")).to_contain_text("outside the school year")
+        reviewer.keyboard.press("3")  # confirm
+        expect(reviewer.locator("#audit-empty")).to_be_visible()
         browser.close()
     with session_scope(app.engine) as session:
         first, second = (session.get(AuditTask, task_id) for task_id in ids)
-        finding = session.exec(select(AuditFinding).where(AuditFinding.task_id == ids[1])).one()
+        findings = session.exec(select(AuditFinding).where(AuditFinding.task_id == ids[1])).all()
         assert (first.status, first.final_outcome) == ("final", "verified")
-        assert second.status == "second_review"
-        assert finding.discrepancy_type == "date_outside_school_year"
-        assert finding.note == "certificate dated 2023, outside the school year"
+        assert (second.status, second.final_type) == ("final", "date_outside_school_year")
+        assert sorted((f.stage, f.note) for f in findings) == [
+            (1, "certificate dated 2023, outside the school year"),
+            (2, None),
+        ]
+
+
+def audit_page(browser, base: str, secret: str):
+    """A browser context of its own (its own cookies) signed in and on /audit."""
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/sign-in")
+    page.get_by_label("Access token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/audit")
+    return page
