@@ -11,17 +11,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from exchange.evidence.models import Evidence
 from exchange.models import ExamResult
 from linkage.models import PersonRecord
+
+
+class Claim(Protocol):
+    """What corroboration reads of an upload (an `Evidence` or a row of its columns)."""
+
+    id: str
+    credential_code: str
+
 
 CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
 
 
-def corroborated_ids(session: Session, uploads: Sequence[Evidence]) -> set[str]:
+def corroborated_ids(session: Session, uploads: Sequence[Claim]) -> set[str]:
     """The ids of the uploads a vendor PASS for the same person and credential confirms."""
     person_of = _persons(session, "evidence", [e.id for e in uploads])
     passes = _passed_credentials(session, set(person_of.values()))

@@ -25,12 +25,11 @@ from audit.plans.documents import is_uncorroborated
 from audit.plans.models import (
     AuditDraw,
     AuditPlan,
-    AuditPopulationItem,
     AuditTask,
     PlanStatus,
     SchoolSamplingLevel,
 )
-from audit.plans.plans import frozen_items, get_plan, plan_document
+from audit.plans.plans import Member, frozen_items, get_plan, plan_document
 from audit.sampling.switching import Level
 from audit.sampling.tickets import Item, Ticketed, check_seed, ranked
 from credx.errors import InvalidInput
@@ -70,7 +69,7 @@ def school_levels(session: Session, state: str) -> dict[str, Level]:
 
 
 def planned_sizes(
-    plan: AuditPlan, items: list[AuditPopulationItem], levels: Mapping[str, Level]
+    plan: AuditPlan, items: list[Member], levels: Mapping[str, Level]
 ) -> dict[str, int]:
     """Cumulative size per stratum that the plan's rule gives at each school's level."""
     document = plan_document(plan)
@@ -117,7 +116,7 @@ def draw_sample(session: Session, plan_id: str, seed: str, actor: str) -> DrawRe
     return DrawResult(result.draw, result.items, whole)
 
 
-def _populations(items: list[AuditPopulationItem]) -> dict[str, int]:
+def _populations(items: list[Member]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in items:
         counts[item.stratum] = counts.get(item.stratum, 0) + 1
@@ -196,7 +195,7 @@ def _check_addition(
 def _new_round(
     session: Session,
     plan: AuditPlan,
-    items: list[AuditPopulationItem],
+    items: list[Member],
     seed: str,
     after: Mapping[str, int],
     before: Mapping[str, int],
@@ -230,7 +229,7 @@ def _add_tasks(
     plan: AuditPlan,
     draw: AuditDraw,
     drawn: list[Ticketed],
-    population: Mapping[str, AuditPopulationItem],
+    population: Mapping[str, Member],
 ) -> None:
     evidence_ids = [population[t.id].evidence_id for t in drawn]
     districts = _districts(session, evidence_ids)

@@ -14,16 +14,17 @@ claim, or `<school code>/uncorroborated` for uploads no vendor PASS confirms
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Row, insert
 from sqlmodel import Session, col, select
 
 from audit.events import Action, EventLog
-from audit.manifests import canonical_bytes, write_manifest
+from audit.manifests import write_manifest
 from audit.plans.corroboration import corroborated_ids
 from audit.plans.documents import UNCORROBORATED_SUFFIX, PlanDocument, load_document, parse_document
 from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
@@ -33,6 +34,7 @@ from credx.errors import InvalidInput, NotFound
 from exchange.evidence.models import Evidence
 from schemas.values import USPS_STATES, school_year_start
 
+BATCH = 5000
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -115,12 +117,24 @@ def describe(plan: AuditPlan) -> dict:
     }
 
 
-def population(session: Session, plan: AuditPlan) -> list[Evidence]:
-    """The uploads in scope now: the plan's state and school year."""
-    query = select(Evidence).where(
+def population(session: Session, plan: AuditPlan) -> list[Row]:
+    """The uploads in scope now (id, school_code, credential_code): state and school year."""
+    query = select(Evidence.id, Evidence.school_code, Evidence.credential_code).where(
         Evidence.state == plan.state, Evidence.school_year == plan.school_year
     )
     return list(session.exec(query.order_by(col(Evidence.id))))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One upload of a frozen population, as the draw reads it (`AuditPopulationItem`'s
+    columns; plain data because building 100,000 ORM objects costs seconds)."""
+
+    item_id: str
+    stratum: str
+    evidence_id: str
+    school_code: str
+    corroborated: bool
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,7 @@ class Frozen:
     """A frozen population: its digest, items and whether this call froze it."""
 
     sha256: str
-    items: list[AuditPopulationItem]
+    items: list[Member]
     newly_frozen: bool
 
     def strata(self) -> dict[str, int]:
@@ -154,9 +168,12 @@ def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
             f"year {plan.school_year}; check the plan's state and year"
         )
     confirmed = corroborated_ids(session, uploads)
-    items = [_population_item(plan.id, e, e.id in confirmed) for e in uploads]
+    items = [_member(e, e.id in confirmed) for e in uploads]
     digest = write_manifest(_manifest_items(items), out)
-    session.add_all(items)
+    for start in range(0, len(items), BATCH):  # a bulk insert: ORM objects cost seconds here
+        batch = items[start : start + BATCH]
+        rows = [{"plan_id": plan.id, **i.__dict__} for i in batch]
+        session.execute(insert(AuditPopulationItem), rows)
     plan.manifest_sha256, plan.frozen_at, plan.status = digest, utcnow(), PlanStatus.FROZEN
     session.add(plan)
     session.flush()
@@ -172,30 +189,36 @@ def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
     return Frozen(digest, items, True)
 
 
-def _population_item(plan_id: str, upload: Evidence, corroborated: bool) -> AuditPopulationItem:
-    return AuditPopulationItem(
-        plan_id=plan_id,
-        item_id=item_id(upload.id),
-        stratum=stratum_of(upload.school_code, corroborated),
-        evidence_id=upload.id,
-        school_code=upload.school_code,
-        corroborated=corroborated,
+def _member(upload: Row, corroborated: bool) -> Member:
+    return Member(
+        item_id(upload.id),
+        stratum_of(upload.school_code, corroborated),
+        upload.id,
+        upload.school_code,
+        corroborated,
     )
 
 
-def _manifest_items(items: list[AuditPopulationItem]) -> list[Item]:
+def _manifest_items(items: Sequence[Member]) -> list[Item]:
     return [Item(i.item_id, i.stratum) for i in items]
 
 
-def frozen_items(session: Session, plan: AuditPlan) -> list[AuditPopulationItem]:
-    """The frozen population; refuses a plan whose population is not frozen yet."""
+def frozen_items(session: Session, plan: AuditPlan) -> list[Member]:
+    """The frozen population (rows with the `AuditPopulationItem` columns but `plan_id`);
+    refuses a plan whose population is not frozen yet."""
     if plan.status == PlanStatus.DRAFT or plan.manifest_sha256 is None:
         raise InvalidInput(
             f"plan {plan.id} is not frozen: run `credx audit manifest {plan.id} --out FILE` "
             "and publish its sha256 before choosing the seed"
         )
-    query = select(AuditPopulationItem).where(AuditPopulationItem.plan_id == plan.id)
-    return list(session.exec(query.order_by(col(AuditPopulationItem.item_id))))
+    query = select(
+        AuditPopulationItem.item_id,
+        AuditPopulationItem.stratum,
+        AuditPopulationItem.evidence_id,
+        AuditPopulationItem.school_code,
+        AuditPopulationItem.corroborated,
+    ).where(AuditPopulationItem.plan_id == plan.id)
+    return [Member(*row) for row in session.exec(query.order_by(col(AuditPopulationItem.item_id)))]
 
 
 def _rewrite(session: Session, plan: AuditPlan, out: Path, actor: str) -> Frozen:
@@ -215,8 +238,3 @@ def _rewrite(session: Session, plan: AuditPlan, out: Path, actor: str) -> Frozen
         destination=str(out),
     )
     return Frozen(digest, items, False)
-
-
-def manifest_sha256_of(items: list[AuditPopulationItem]) -> str:
-    """The digest the canonical manifest of `items` has (no file written)."""
-    return hashlib.sha256(canonical_bytes(_manifest_items(items))).hexdigest()
