@@ -85,6 +85,7 @@ class Action(StrEnum):
     AUDIT_FINDING_RECORDED = "audit:finding:recorded"
     AUDIT_FINDING_REFUSED = "audit:finding:refused"
     AUDIT_FINDINGS_LISTED = "audit:findings:listed"
+    AUDIT_FINDING_VIEWED = "audit:finding:viewed"
     AUDIT_RESPONSE_RECORDED = "audit:response:recorded"
     AUDIT_RESPONSE_REFUSED = "audit:response:refused"
 

@@ -82,7 +82,10 @@ class ResponseService:
         return [self._describe(task) for task in tasks]
 
     def finding(self, task_id: int) -> dict:
-        return self._describe(self._final_task(task_id))
+        """One final finding on the caller's district's uploads (logged)."""
+        task = self._final_task(task_id)
+        self.log.record(Action.AUDIT_FINDING_VIEWED, f"audit_task:{task.id}", self.principal.actor)
+        return self._describe(task)
 
     def _final_task(self, task_id: int) -> AuditTask:
         task = self.session.get(AuditTask, task_id)

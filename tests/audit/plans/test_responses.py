@@ -68,6 +68,8 @@ def test_an_explanation_is_taken_once(session, app, tmp_path):
     assert refused.value.code == "already_answered" and refused.value.http_status == 409
     assert len(session.exec(select(DistrictResponse)).all()) == 1
     assert service.finding(task.id)["may_respond"] is False
+    viewed = session.exec(select(Event).where(Event.action == "audit:finding:viewed")).all()
+    assert [event.subject for event in viewed] == [f"audit_task:{task.id}"]
     assert any("already_answered" in payload for payload in refusals(session))
 
 
