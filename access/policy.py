@@ -27,11 +27,18 @@ class Permission(StrEnum):
     DELIVERY_READ = "delivery:read"
     LINK_REVIEW = "link:review"  # the linker's uncertain pairs side by side, and deciding them
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
+    AUDIT_WORK = "audit:work"  # take tasks from the queue, record findings
+    AUDIT_RESPOND = "audit:respond"  # see final findings on own uploads, answer them
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.DISTRICT: frozenset(
-        {Permission.EVIDENCE_UPLOAD, Permission.EVIDENCE_LIST, Permission.EVIDENCE_PREVIEW}
+        {
+            Permission.EVIDENCE_UPLOAD,
+            Permission.EVIDENCE_LIST,
+            Permission.EVIDENCE_PREVIEW,
+            Permission.AUDIT_RESPOND,
+        }
     ),
     Role.AUDITOR: frozenset(
         {
@@ -39,6 +46,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_PREVIEW,
             Permission.EVIDENCE_ORIGINAL,
             Permission.EVIDENCE_FLAGS,
+            Permission.AUDIT_WORK,
         }
     ),
     Role.OPERATOR: frozenset(
@@ -100,3 +108,45 @@ def check_review_pair(principal: Principal, *, pair_id: int, state: str | None) 
 
 def may(principal: Principal, permission: Permission) -> bool:
     return permission in GRANTS[principal.role]
+
+
+def check_audit_task(principal: Principal, *, state: str) -> None:
+    """Auditors work only their own state's tasks; another state's task does not exist."""
+    require(principal, Permission.AUDIT_WORK)
+    if not principal.in_state(state):
+        raise NotFound("no such audit task")
+
+
+def audit_worker_state(principal: Principal) -> str | None:
+    """The state whose queue the caller works (None: an admin, every state)."""
+    require(principal, Permission.AUDIT_WORK)
+    return principal.state
+
+
+def check_finding_holder(principal: Principal, *, assigned_to: str | None) -> None:
+    """Only the auditor a task is assigned to may record its finding."""
+    if assigned_to != principal.actor:
+        raise Forbidden(
+            "this audit task is not assigned to you; take the next task from your queue"
+        )
+
+
+def check_second_auditor(principal: Principal, *, first_auditor: str | None) -> None:
+    """A discrepancy is confirmed or overturned by a different auditor than the one who found it."""
+    if first_auditor == principal.actor:
+        raise Forbidden("a second review must be done by a different auditor than the first")
+
+
+def responding_district(principal: Principal) -> tuple[str, str]:
+    """(state, district) whose final findings the caller sees and may answer."""
+    require(principal, Permission.AUDIT_RESPOND)
+    if principal.role is not Role.DISTRICT or not principal.state or not principal.district:
+        raise Forbidden("audit findings are answered with a district token")
+    return principal.state, principal.district
+
+
+def check_finding_district(principal: Principal, *, state: str, district: str) -> None:
+    """A district sees findings on its own uploads only; another's does not exist."""
+    own_state, own_district = responding_district(principal)
+    if (state, district) != (own_state, own_district):
+        raise NotFound("no such audit finding")

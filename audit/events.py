@@ -42,6 +42,13 @@ class Action(StrEnum):
     LOG_CHECKPOINTED = "log:checkpoint:signed"
     AUDIT_MANIFEST_WRITTEN = "audit:manifest:written"
     AUDIT_SAMPLE_DRAWN = "audit:sample:drawn"
+    AUDIT_PLAN_CREATED = "audit:plan:created"
+    AUDIT_POPULATION_FROZEN = "audit:population:frozen"
+    AUDIT_SAMPLE_EXPANDED = "audit:sample:expanded"
+    AUDIT_DRAW_VERIFIED = "audit:draw:verified"
+    AUDIT_CYCLE_CLOSED = "audit:cycle:closed"
+    AUDIT_LEVEL_SWITCHED = "audit:school:switched"
+    AUDIT_RESULTS_EXPORTED = "audit:results:exported"
     AGREEMENT_APPLIED = "agreement:document:applied"
     AGREEMENT_EXPIRING = "agreement:term:expiring"
     AGREEMENT_PURGED = "agreement:data:destroyed"
@@ -74,6 +81,14 @@ class Action(StrEnum):
     REVIEW_VIEWED = "linkage:review:viewed"
     REVIEW_DECIDED = "linkage:review:decided"
     LINK_FILE_LINKED = "linkage:file:linked"
+    AUDIT_TASK_ASSIGNED = "audit:task:assigned"
+    AUDIT_TASK_VIEWED = "audit:task:viewed"
+    AUDIT_FINDING_RECORDED = "audit:finding:recorded"
+    AUDIT_FINDING_REFUSED = "audit:finding:refused"
+    AUDIT_FINDINGS_LISTED = "audit:findings:listed"
+    AUDIT_FINDING_VIEWED = "audit:finding:viewed"
+    AUDIT_RESPONSE_RECORDED = "audit:response:recorded"
+    AUDIT_RESPONSE_REFUSED = "audit:response:refused"
 
 
 def cli_actor() -> str:

@@ -173,6 +173,15 @@ class Settings(BaseSettings):
         default=900, ge=1, description="The window over which failed sign-ins are counted."
     )
 
+    audit_response_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="A district may answer a final audit finding (corrected file or written "
+        "explanation) within this many days of the finding becoming final; later answers are "
+        "refused with the date that passed.",
+    )
+
     suppression_threshold: int = Field(
         default=10,
         ge=1,

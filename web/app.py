@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from credx.app import App
-from web import deliveries, errors, evidence, pages, review
+from web import audit, deliveries, errors, evidence, pages, review
 from web.headers import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -42,6 +42,8 @@ def create_app(app: App) -> FastAPI:
     api.include_router(review.api)
     api.include_router(pages.router)
     api.include_router(review.pages)
+    api.include_router(audit.router)
+    api.include_router(audit.pages)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/healthz", tags=["service"])

@@ -59,7 +59,7 @@ app.add_typer(credentials.app, name="credentials", help="The credential-code reg
 app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
 app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
 app.add_typer(log.app, name="log", help="The hash-chained event log.")
-app.add_typer(audit.app, name="audit", help="Audit sample sizes and reproducible samples.")
+app.add_typer(audit.app, name="audit", help="Audit plans, draws and results.")
 app.add_typer(tokens.app, name="tokens", help="API tokens: roles and tenants.")
 app.add_typer(roster.app, name="roster", help="States' student rosters and school lists.")
 app.add_typer(report.app, name="report", help="Attainment reporting: priority lists.")

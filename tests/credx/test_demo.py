@@ -42,8 +42,16 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
         201, 404, 403,
     )  # fmt: skip
     assert web["listed"] == 3  # the two evidence-step uploads and this one, all LA-036
+    plan = summary["audit_plan"]  # those 3 uploads, none corroborated: drawn whole
+    assert plan["drawn"] == 3 and plan["verified"]
+    queue = summary["audit_queue"]  # one verified, one discrepancy confirmed by a 2nd auditor
+    assert queue["second_review"] == "confirmed"
+    assert queue["verified_task"] != queue["discrepancy_task"]
     roster = summary["roster"]
     assert roster["status"] == "partially_loaded" and roster["rows_rejected"] == 3
     assert roster["rows_loaded"] == roster["rows_total"] - 3 > 0
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}
+    # the plan's population stayed frozen; the same seed gives the stored draw
+    assert again["audit_plan"]["manifest_sha256"] == plan["manifest_sha256"]
+    assert again["audit_plan"]["drawn"] == 3 and again["audit_plan"]["verified"]

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlmodel import select
 from starlette.routing import Mount
 
 from access.sessions import SessionStore
 from access.tokens import TokenService
+from audit.plans.models import AuditTask
+from credx.clock import utcnow
 from credx.database import session_scope
 from exchange.deliveries import ingest_file
+from tests.audit.plans.factories import make_draw, make_plan
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 from tests.web.factories import bearer, bulk_files, certificate_png, claim, make_token, upload
 from tests.web.review_pairs import open_pair
@@ -49,6 +53,7 @@ class World:
     delivery_id: int
     tmp_path: object
     pair_ids: tuple[int, int]  # two open LA review pairs: one for the API, one for the page
+    task_id: int = 0
 
     def api(self, method: str, url: str, **kwargs):
         headers = bearer(self.secret) if self.secret else {}
@@ -91,7 +96,7 @@ def sign_in_post(world: World, _url: str):
         return browser.post("/sign-in", data=data, follow_redirects=False)
 
 
-E, D, P = "{evidence_id}", "{delivery_id}", "{pair_id}"
+E, D, P, T = "{evidence_id}", "{delivery_id}", "{pair_id}", "{task_id}"
 OWN_ONLY = {"district_other": 404, "auditor_other": 404, "operator_other": 404}
 EVIDENCE_READERS = every(200, anonymous=401, vendor=403, vendor_other=403, **OWN_ONLY)
 PREVIEW = {**EVIDENCE_READERS, "operator": 403, "operator_other": 403}
@@ -107,6 +112,12 @@ def decide_on_page(world: World):
     """The page decides the second pair: the API's row decides the first."""
     data = {"decision": "same", "csrf_token": world.csrf or ""}
     return world.page("POST", f"/review/{world.pair_ids[1]}", data=data)
+
+
+AUDITORS = every(403, anonymous=401, auditor=200, auditor_other=200, admin=200)
+AUDITOR_OWN = {**AUDITORS, "auditor_other": 404}
+DISTRICTS = every(403, anonymous=401, district=200, district_other=200)
+DISTRICT_OWN = {**DISTRICTS, "district_other": 404}
 
 
 def as_page(expected: dict[str, int], signed_out: int = 303) -> dict[str, int]:
@@ -165,6 +176,30 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", f"/evidence/{E}"): (lambda w, u: w.page("GET", u), as_page(EVIDENCE_READERS)),
     ("GET", f"/evidence/{E}/preview"): (lambda w, u: w.page("GET", u), as_page(PREVIEW)),
     ("GET", f"/evidence/{E}/original"): (lambda w, u: w.page("GET", u), as_page(ORIGINAL)),
+    ("GET", "/api/v1/audit/tasks/next"): (lambda w, u: w.api("GET", u), AUDITORS),
+    ("POST", "/api/v1/audit/tasks/next"): (lambda w, u: w.api("POST", u), AUDITORS),
+    ("GET", f"/api/v1/audit/tasks/{T}"): (lambda w, u: w.api("GET", u), AUDITOR_OWN),
+    ("POST", f"/api/v1/audit/tasks/{T}/findings"): (  # the task is final already: 409
+        lambda w, u: w.api("POST", u, json={"outcome": "verified"}),
+        {**AUDITOR_OWN, "auditor": 409, "admin": 409},
+    ),
+    ("GET", "/api/v1/audit/findings"): (lambda w, u: w.api("GET", u), DISTRICTS),
+    ("GET", f"/api/v1/audit/findings/{T}"): (lambda w, u: w.api("GET", u), DISTRICT_OWN),
+    ("POST", f"/api/v1/audit/findings/{T}/response"): (
+        lambda w, u: w.api("POST", u, json={"explanation": "matrix"}),
+        {**DISTRICT_OWN, "district": 201},
+    ),
+    ("GET", "/audit"): (lambda w, u: w.page("GET", u), as_page(AUDITORS)),
+    ("GET", "/audit/findings"): (lambda w, u: w.page("GET", u), as_page(DISTRICTS)),
+    ("POST", f"/audit/findings/{T}/response"): (  # after the API row: answered already
+        lambda w, u: w.page(
+            "POST",
+            u,
+            data={"csrf_token": w.csrf or "", "explanation": "m"},
+            files={"file": ("", b"")},
+        ),
+        as_page({**DISTRICT_OWN, "district": 409}),
+    ),
 }
 # Listings answer 200 to foreign tenants, without the foreign records:
 VISIBLE_IN_LIST = {
@@ -216,7 +251,20 @@ def build_world(app, tmp_path, role: str) -> World:
             opened = SessionStore(session).open(token, hours=1)
         client.cookies.set(SESSION_COOKIE, opened.cookie_value)
         csrf = opened.record.csrf_secret
-    return World(client, secret, csrf, evidence_id, delivery_id, tmp_path, pair_ids)
+    return World(client, secret, csrf, evidence_id, delivery_id, tmp_path, pair_ids,
+                 final_discrepancy(app, tmp_path, evidence_id))  # fmt: skip
+
+
+def final_discrepancy(app, tmp_path, evidence_id: str) -> int:
+    """The own upload drawn for audit, its finding final: a discrepancy (rows set directly)."""
+    with session_scope(app.engine) as session:
+        make_plan(session, "matrix")
+        make_draw(session, "matrix", tmp_path / "m.csv")
+        task = session.exec(select(AuditTask).where(AuditTask.evidence_id == evidence_id)).one()
+        task.status, task.final_outcome, task.final_type = "final", "discrepancy", "missing"
+        task.final_at = utcnow()
+        session.add(task)
+        return task.id
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -227,7 +275,7 @@ def test_every_endpoint_answers_each_role_exactly(app, tmp_path, role):
         last = sorted(TABLE.items(), key=lambda item: item[0][1] == "/sign-out")  # ends session
         for (method, path), (send, expected) in last:
             url = path.format(evidence_id=world.evidence_id, delivery_id=world.delivery_id,
-                              pair_id=world.pair_ids[0])  # fmt: skip
+                              pair_id=world.pair_ids[0], task_id=world.task_id)  # fmt: skip
             response = send(world, url)
             if response.status_code != expected[role]:
                 wrong.append((method, path, expected[role], response.status_code,

@@ -1,0 +1,349 @@
+"""The auditor queue: take the next sampled upload, judge it, have a discrepancy reviewed.
+
+`AuditQueue(session, app, principal)` is the only way the web app changes an
+`AuditTask`.  Who may act is decided in `access.policy`; this module decides
+what happens, in the order a task moves:
+
+    open --take--> assigned --verified--> final
+                            --discrepancy--> second_review (unheld)
+    second_review (unheld) --take, another auditor--> second_review (held)
+    second_review (held) --discrepancy (confirmed) or verified (overturned)--> final
+
+Every change is one `UPDATE ... WHERE id = :id AND version = :seen` that bumps
+`version`: of two auditors (or two tabs) acting on the same task at once, one
+update matches and the other matches nothing, and the loser gets `TaskConflict`
+(409) with nothing written, on SQLite and on PostgreSQL alike.  The finding
+row is unique per (task, stage) as a second line of defence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from access.policy import (
+    audit_worker_state,
+    check_audit_task,
+    check_finding_holder,
+    check_second_auditor,
+)
+from access.principals import Principal
+from audit.events import Action, EventLog
+from audit.plans.casefile import case_file
+from audit.plans.models import (
+    AuditFinding,
+    AuditTask,
+    DiscrepancyType,
+    FindingOutcome,
+    TaskStatus,
+)
+from credx.app import App
+from credx.clock import utcnow
+from credx.errors import CredxError, InvalidInput, NotFound
+
+MAX_NOTE = 2000
+CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
+
+
+class TaskConflict(CredxError):
+    """Someone else changed the task first (409); reload and carry on with the next one."""
+
+    http_status = 409
+    code = "conflict"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What an auditor says about a task (checked by `Finding.parse`)."""
+
+    outcome: FindingOutcome
+    discrepancy_type: DiscrepancyType | None = None
+    note: str | None = None
+
+    @classmethod
+    def parse(cls, outcome: str, discrepancy_type: str | None, note: str | None) -> Finding:
+        """Refuse, naming the field, anything that is not a finding an audit can stand on."""
+        try:
+            parsed = FindingOutcome(outcome)
+        except ValueError:
+            raise _invalid("outcome", "outcome must be `verified` or `discrepancy`") from None
+        kind = _discrepancy_type(discrepancy_type) if discrepancy_type else None
+        if parsed is FindingOutcome.VERIFIED and kind is not None:
+            raise _invalid("type", "a verified finding has no discrepancy type")
+        note = (note or "").strip() or None
+        if note is not None and len(note) > MAX_NOTE:
+            raise _invalid("note", f"the note is longer than {MAX_NOTE} characters")
+        return cls(parsed, kind, note)
+
+
+def _discrepancy_type(value: str) -> DiscrepancyType:
+    try:
+        return DiscrepancyType(value)
+    except ValueError:
+        names = ", ".join(kind.value for kind in DiscrepancyType)
+        raise _invalid("type", f"discrepancy type must be one of: {names}") from None
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    error = InvalidInput(message)
+    error.field = field  # type: ignore[attr-defined]  (the web layer names it in the answer)
+    return error
+
+
+class AuditQueue:
+    def __init__(self, session: Session, app: App, principal: Principal):
+        self.session = session
+        self.app = app
+        self.principal = principal
+        self.log = EventLog(session)
+
+    # -- taking tasks ------------------------------------------------------------
+
+    def next_task(self) -> AuditTask | None:
+        """The caller's unfinished task, else the lowest-ticket task waiting (now theirs).
+
+        Second reviews come first (they hold a finding back from being final);
+        an auditor is never offered a second review of their own discrepancy.
+        None when the state's queue is empty for this auditor.
+        """
+        state = audit_worker_state(self.principal)
+        held = self.session.exec(self._scoped(state).where(
+            AuditTask.assigned_to == self.principal.actor,
+            col(AuditTask.status).in_([TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW]),
+        ).order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)).first()  # fmt: skip
+        if held is not None:
+            return held
+        for _attempt in range(CLAIM_ATTEMPTS):
+            candidate = self._candidate(state)
+            if candidate is None:
+                return None
+            if self._take(candidate):
+                return candidate
+        raise TaskConflict("other auditors are taking tasks faster than this one could; retry")
+
+    def _scoped(self, state: str | None):
+        query = select(AuditTask)
+        return query if state is None else query.where(AuditTask.state == state)
+
+    def _candidate(self, state: str | None) -> AuditTask | None:
+        waiting = self._scoped(state).where(col(AuditTask.assigned_to).is_(None))
+        second = waiting.where(
+            AuditTask.status == TaskStatus.SECOND_REVIEW,
+            col(AuditTask.first_auditor) != self.principal.actor,
+        )
+        first = waiting.where(AuditTask.status == TaskStatus.OPEN)
+        for query in (second, first):
+            found = self.session.exec(
+                query.order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)
+            ).first()
+            if found is not None:
+                return found
+        return None
+
+    def _take(self, task: AuditTask) -> bool:
+        stage = 2 if task.status == TaskStatus.SECOND_REVIEW else 1
+        status = TaskStatus.SECOND_REVIEW if stage == 2 else TaskStatus.ASSIGNED
+        taken = self._update(task, status=status, assigned_to=self.principal.actor,
+                             assigned_at=utcnow(), guard_unassigned=True)  # fmt: skip
+        if taken:
+            self.log.record(
+                Action.AUDIT_TASK_ASSIGNED, _subject(task), self.principal.actor,
+                plan_id=task.plan_id, stage=stage, ticket=task.ticket,
+            )  # fmt: skip
+        return taken
+
+    def _update(self, task: AuditTask, *, guard_unassigned: bool = False, **values) -> bool:
+        """The optimistic write: it lands only if nobody changed the task since we read it."""
+        statement = update(AuditTask).where(
+            col(AuditTask.id) == task.id,
+            col(AuditTask.version) == task.version,
+            col(AuditTask.status) == task.status,
+        )
+        if guard_unassigned:
+            statement = statement.where(col(AuditTask.assigned_to).is_(None))
+        values["version"] = task.version + 1
+        result = self.session.execute(
+            statement.values(**values).execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            self.session.expire(task)
+            return False
+        self.session.refresh(task)
+        return True
+
+    # -- looking -----------------------------------------------------------------
+
+    def get(self, task_id: int) -> AuditTask:
+        task = self.session.get(AuditTask, task_id)
+        if task is None:
+            raise NotFound("no such audit task")
+        check_audit_task(self.principal, state=task.state)
+        return task
+
+    def view(self, task_id: int) -> dict:
+        """The task with the district's claim and the vendor's records side by side (logged)."""
+        return self.describe(self.get(task_id))
+
+    def describe(self, task: AuditTask) -> dict:
+        check_audit_task(self.principal, state=task.state)
+        evidence = case_file(self.session, self.app, self.principal, task.evidence_id)
+        self.log.record(
+            Action.AUDIT_TASK_VIEWED, _subject(task), self.principal.actor,
+            evidence_id=task.evidence_id, person_id=evidence.person_id,
+            vendor_records=len(evidence.vendor_records),
+        )  # fmt: skip
+        return {
+            **task_json(task, self.principal),
+            "claim": evidence.claim,
+            "person_id": evidence.person_id,
+            "vendor_records": evidence.vendor_records,
+            "findings": [finding_json(row) for row in self.findings(task)],
+        }
+
+    def findings(self, task: AuditTask) -> list[AuditFinding]:
+        query = select(AuditFinding).where(AuditFinding.task_id == task.id)
+        return list(self.session.exec(query.order_by(col(AuditFinding.stage))))
+
+    # -- judging -----------------------------------------------------------------
+
+    def record(self, task_id: int, finding: Finding, *, seen_version: int | None = None) -> dict:
+        """Record the caller's finding on a task they hold; the task moves on (see module doc).
+
+        `seen_version` is the version the auditor's screen showed: if the task has
+        changed since, the finding is refused (409) rather than applied to a task
+        the auditor has not seen.  A refusal is logged and committed before it is
+        raised, so the caller's rollback cannot erase it.
+        """
+        try:
+            with self.session.begin_nested():  # a refusal undoes only what it began
+                return self._record(task_id, finding, seen_version)
+        except CredxError as refusal:
+            self._refused(task_id, refusal)
+            raise
+
+    def judge(
+        self, task_id: int, outcome: str, discrepancy_type: str | None, note: str | None,
+        *, seen_version: int | None = None,
+    ) -> dict:  # fmt: skip
+        """`record` from a request's raw fields: a malformed finding is a logged refusal too."""
+        try:
+            finding = Finding.parse(outcome, discrepancy_type, note)
+        except InvalidInput as refusal:
+            self._refused(task_id, refusal)
+            raise
+        return self.record(task_id, finding, seen_version=seen_version)
+
+    def _refused(self, task_id: int, refusal: CredxError) -> None:
+        """Keep the record of a refused finding: log it and commit before it is raised."""
+        code = getattr(refusal, "code", None) or type(refusal).__name__
+        self.log.record(Action.AUDIT_FINDING_REFUSED, f"audit_task:{task_id}",
+                        self.principal.actor, code=code)  # fmt: skip
+        self.session.commit()
+
+    def _record(self, task_id: int, finding: Finding, seen_version: int | None) -> dict:
+        task = self.get(task_id)
+        if seen_version is not None and seen_version != task.version:
+            raise TaskConflict("this task changed since you loaded it; load the next task")
+        stage = self._stage(task)
+        if stage == 1 and finding.outcome is FindingOutcome.DISCREPANCY:
+            if finding.discrepancy_type is None:
+                raise _invalid("type", "a discrepancy needs its type")
+            if finding.note is None:
+                raise _invalid("note", "a discrepancy needs a note saying what is wrong")
+        values = self._transition(task, stage, finding)
+        if not self._update(task, **values):
+            raise TaskConflict("another finding on this task was recorded first; load the next")
+        row = self._insert_finding(task, stage, finding, values.get("final_type"))
+        self.log.record(
+            Action.AUDIT_FINDING_RECORDED, _subject(task), self.principal.actor,
+            plan_id=task.plan_id, stage=stage, outcome=row.outcome,
+            discrepancy_type=row.discrepancy_type, status=task.status, has_note=bool(row.note),
+        )  # fmt: skip
+        return {"task": task_json(task, self.principal), "finding": finding_json(row)}
+
+    def _stage(self, task: AuditTask) -> int:
+        """Which finding the caller would record (1 or 2), or why they may not."""
+        if task.status == TaskStatus.FINAL:
+            raise TaskConflict("this task already has its final finding")
+        if task.status == TaskStatus.SECOND_REVIEW:
+            if task.assigned_to is None and task.first_auditor == self.principal.actor:
+                raise TaskConflict("your finding on this task is recorded; it awaits a second "
+                                   "auditor")  # fmt: skip
+            check_finding_holder(self.principal, assigned_to=task.assigned_to)
+            check_second_auditor(self.principal, first_auditor=task.first_auditor)
+            return 2
+        check_finding_holder(self.principal, assigned_to=task.assigned_to)
+        return 1
+
+    def _transition(self, task: AuditTask, stage: int, finding: Finding) -> dict:
+        now = utcnow()
+        if stage == 1 and finding.outcome is FindingOutcome.DISCREPANCY:
+            return {"status": TaskStatus.SECOND_REVIEW, "first_auditor": self.principal.actor,
+                    "assigned_to": None, "assigned_at": None}  # fmt: skip
+        final_type = None
+        if finding.outcome is FindingOutcome.DISCREPANCY:
+            final_type = finding.discrepancy_type or self._first_type(task)
+        values = {"status": TaskStatus.FINAL, "final_outcome": finding.outcome,
+                  "final_type": final_type, "final_at": now}  # fmt: skip
+        if stage == 1:
+            values["first_auditor"] = self.principal.actor
+        return values
+
+    def _first_type(self, task: AuditTask) -> str | None:
+        first = self.session.exec(
+            select(AuditFinding).where(AuditFinding.task_id == task.id, AuditFinding.stage == 1)
+        ).first()
+        return first.discrepancy_type if first else None
+
+    def _insert_finding(
+        self, task: AuditTask, stage: int, finding: Finding, final_type: str | None
+    ) -> AuditFinding:
+        row = AuditFinding(
+            task_id=task.id, stage=stage, auditor=self.principal.actor,
+            outcome=finding.outcome, note=finding.note,
+            discrepancy_type=finding.discrepancy_type or (final_type if stage == 2 else None),
+        )  # fmt: skip
+        self.session.add(row)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise TaskConflict("another finding on this task was recorded first") from None
+        return row
+
+
+def _subject(task: AuditTask) -> str:
+    return f"audit_task:{task.id}"
+
+
+def next_stage(task: AuditTask) -> int | None:
+    """The stage of the finding the task waits for (None once final)."""
+    if task.status == TaskStatus.FINAL:
+        return None
+    return 2 if task.status == TaskStatus.SECOND_REVIEW else 1
+
+
+def task_json(task: AuditTask, principal: Principal) -> dict:
+    return {
+        "id": task.id, "plan_id": task.plan_id, "status": task.status,
+        "stage": next_stage(task), "version": task.version, "ticket": task.ticket,
+        "stratum": task.stratum, "school_code": task.school_code, "district": task.district,
+        "evidence_id": task.evidence_id,
+        "preview": f"/api/v1/evidence/{task.evidence_id}/preview",
+        "assigned_to_you": task.assigned_to == principal.actor,
+        "final_outcome": task.final_outcome, "final_type": task.final_type,
+        "final_at": task.final_at.isoformat() if task.final_at else None,
+    }  # fmt: skip
+
+
+def finding_json(row: AuditFinding) -> dict:
+    decision = None
+    if row.stage == 2:
+        decision = "confirmed" if row.outcome == FindingOutcome.DISCREPANCY else "overturned"
+    return {
+        "stage": row.stage, "auditor": row.auditor, "outcome": row.outcome,
+        "type": row.discrepancy_type, "note": row.note, "decision": decision,
+        "recorded_at": row.recorded_at.isoformat(),
+    }  # fmt: skip

@@ -1,0 +1,200 @@
+"""District responses: a district sees the final findings on its uploads and may answer once.
+
+An answer is a corrected file (stored through the ordinary evidence upload, so
+it is checked exactly like any upload and gets its own evidence id) or a
+written explanation.  It must come within `audit_response_days` of the
+finding becoming final (Louisiana's correction window); a late answer is
+refused naming the date that passed, a second answer is refused naming when
+the first came.  Only discrepancies can be answered: a verified finding needs
+nothing from the district.
+
+Refusals are logged (`audit:response:refused`) and that event is committed
+before the error is raised, so the caller's rollback keeps the record of the
+attempt; nothing else of the refused answer is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from access.policy import check_finding_district, responding_district
+from access.principals import Principal
+from audit.events import Action, EventLog
+from audit.plans.models import AuditFinding, AuditTask, DistrictResponse, FindingOutcome, TaskStatus
+from audit.plans.queue import finding_json
+from credx.app import App
+from credx.clock import as_utc, utcnow
+from credx.errors import CredxError, NotFound
+from exchange.evidence.claims import FIELDS
+from exchange.evidence.models import Evidence
+from exchange.evidence.services import EvidenceService
+
+MAX_EXPLANATION = 10_000
+MAX_LISTED = 1000
+
+
+class ResponseRefused(CredxError):
+    """An answer credx will not take; `code` says why (late, already answered, ...)."""
+
+    def __init__(self, message: str, *, code: str, status: int, field: str | None = None):
+        super().__init__(message)
+        self.code, self.http_status, self.field = code, status, field
+
+
+class ResponseService:
+    def __init__(self, session: Session, app: App, principal: Principal):
+        self.session = session
+        self.app = app
+        self.principal = principal
+        self.log = EventLog(session)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.app.settings.audit_response_days)
+
+    def deadline(self, task: AuditTask) -> datetime:
+        assert task.final_at is not None
+        return as_utc(task.final_at) + self.window
+
+    # -- reading -----------------------------------------------------------------
+
+    def findings(self) -> list[dict]:
+        """Final findings on the caller's district's uploads, newest first (logged)."""
+        state, district = responding_district(self.principal)
+        tasks = self.session.exec(
+            select(AuditTask)
+            .where(
+                AuditTask.state == state,
+                AuditTask.district == district,
+                AuditTask.status == TaskStatus.FINAL,
+            )
+            .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id))
+            .limit(MAX_LISTED)
+        ).all()
+        self.log.record(
+            Action.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,
+            count=len(tasks),
+        )  # fmt: skip
+        return [self._describe(task) for task in tasks]
+
+    def finding(self, task_id: int) -> dict:
+        """One final finding on the caller's district's uploads (logged)."""
+        task = self._final_task(task_id)
+        self.log.record(Action.AUDIT_FINDING_VIEWED, f"audit_task:{task.id}", self.principal.actor)
+        return self._describe(task)
+
+    def _final_task(self, task_id: int) -> AuditTask:
+        task = self.session.get(AuditTask, task_id)
+        if task is None or task.status != TaskStatus.FINAL:
+            responding_district(self.principal)
+            raise NotFound("no such audit finding")
+        check_finding_district(self.principal, state=task.state, district=task.district)
+        return task
+
+    def _describe(self, task: AuditTask) -> dict:
+        evidence = self.session.get(Evidence, task.evidence_id)
+        response = self._response(task)
+        findings = self.session.exec(
+            select(AuditFinding).where(AuditFinding.task_id == task.id).order_by(
+                col(AuditFinding.stage))
+        ).all()  # fmt: skip
+        deadline = self.deadline(task)
+        return {
+            "task_id": task.id, "plan_id": task.plan_id, "evidence_id": task.evidence_id,
+            "school_code": task.school_code,
+            "credential_code": evidence.credential_code if evidence else None,
+            "state_student_id": evidence.state_student_id if evidence else None,
+            "outcome": task.final_outcome, "type": task.final_type,
+            "final_at": as_utc(task.final_at).isoformat() if task.final_at else None,
+            "respond_by": deadline.isoformat(),
+            "may_respond": response is None and task.final_outcome == FindingOutcome.DISCREPANCY
+            and utcnow() <= deadline,
+            "findings": [_public(finding_json(row)) for row in findings],
+            "response": _response_json(response) if response else None,
+        }  # fmt: skip
+
+    def _response(self, task: AuditTask) -> DistrictResponse | None:
+        query = select(DistrictResponse).where(DistrictResponse.task_id == task.id)
+        return self.session.exec(query).first()
+
+    # -- answering ---------------------------------------------------------------
+
+    def explain(self, task_id: int, explanation: str) -> dict:
+        """Answer a finding with a written explanation."""
+        task = self._answerable(task_id)
+        text = (explanation or "").strip()
+        if not text or len(text) > MAX_EXPLANATION:
+            self._refuse(task, f"write an explanation of 1 to {MAX_EXPLANATION:,} characters",
+                         code="invalid_explanation", status=422, field="explanation")  # fmt: skip
+        return self._save(task, kind="explanation", explanation=text)
+
+    def correct(self, task_id: int, path: Path, filename: str | None, changes: dict) -> dict:
+        """Answer with a corrected file, uploaded like any certificate (same checks).
+
+        The claim is the original upload's, with any fields in `changes` replaced
+        (a corrected date earned, say); the corrected upload gets its own id.
+        """
+        task = self._answerable(task_id)
+        original = self.session.get(Evidence, task.evidence_id)
+        claim = {name: str(getattr(original, name)) for name in FIELDS}
+        claim.update({k: v for k, v in changes.items() if k in FIELDS and v})
+        receipt = EvidenceService(self.session, self.app, self.principal).submit(
+            claim, path, filename
+        )
+        return self._save(task, kind="corrected_file", evidence_id=receipt.id)
+
+    def _answerable(self, task_id: int) -> AuditTask:
+        task = self._final_task(task_id)
+        if task.final_outcome != FindingOutcome.DISCREPANCY:
+            self._refuse(task, "this upload was verified: there is nothing to answer",
+                         code="nothing_to_answer", status=409)  # fmt: skip
+        earlier = self._response(task)
+        if earlier is not None:
+            self._refuse(task, "this finding was already answered on "
+                         f"{as_utc(earlier.responded_at).date().isoformat()}; a finding is "
+                         "answered once", code="already_answered", status=409)  # fmt: skip
+        deadline = self.deadline(task)
+        if utcnow() > deadline:
+            final = as_utc(task.final_at).date().isoformat()  # type: ignore[arg-type]
+            self._refuse(task, f"the response window closed on {deadline.date().isoformat()} "
+                         f"({self.window.days} days after the finding became final on {final})",
+                         code="window_closed", status=409)  # fmt: skip
+        return task
+
+    def _refuse(self, task: AuditTask, message: str, **kind) -> None:
+        self.log.record(Action.AUDIT_RESPONSE_REFUSED, f"audit_task:{task.id}",
+                        self.principal.actor, code=kind["code"])  # fmt: skip
+        self.session.commit()
+        raise ResponseRefused(message, **kind)
+
+    def _save(self, task: AuditTask, **values) -> dict:
+        response = DistrictResponse(task_id=task.id, district=task.district,
+                                    responded_by=self.principal.actor, **values)  # fmt: skip
+        self.session.add(response)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise ResponseRefused("this finding was already answered; a finding is answered once",
+                                  code="already_answered", status=409) from None  # fmt: skip
+        self.log.record(
+            Action.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
+            kind=response.kind, evidence_id=response.evidence_id,
+        )  # fmt: skip
+        return _response_json(response)
+
+
+def _public(finding: dict) -> dict:
+    """A finding as a district sees it: what was found, not which auditor found it."""
+    return {key: value for key, value in finding.items() if key != "auditor"}
+
+
+def _response_json(response: DistrictResponse) -> dict:
+    return {
+        "kind": response.kind, "evidence_id": response.evidence_id,
+        "explanation": response.explanation,
+        "responded_at": as_utc(response.responded_at).isoformat(),
+    }  # fmt: skip

@@ -1,0 +1,184 @@
+"""What an audit found: per school and per state, with an exact upper bound.
+
+Per school (and for the whole state): uploads in the population, how many were
+sampled (and at what rate), how many have a final finding, verified,
+discrepancies, the observed discrepancy rate over final findings and its
+one-sided Clopper-Pearson upper bound at the plan's confidence
+(`audit.sampling.bounds`), and the credentials that can be counted for
+accountability: every upload of the population except those with a final
+discrepancy (an unsampled upload stands, as in Louisiana's model; the bound
+says how many of those could be wrong).  The plan's sampling rates are stated
+beside the numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, func, select
+
+from audit.events import Action, EventLog
+from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
+from audit.plans.plans import get_plan, list_plans, plan_document
+from audit.sampling.bounds import clopper_pearson_upper
+
+COLUMNS = (
+    "scope", "school_code", "population", "corroborated", "sampled", "sampling_rate", "final",
+    "verified", "discrepancies", "pending", "observed_rate", "upper_bound", "confidence",
+    "countable",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One school's (scope `school`) or the state's (scope `state`) figures."""
+
+    scope: str
+    school_code: str
+    population: int
+    corroborated: int
+    sampled: int
+    sampling_rate: float
+    final: int
+    verified: int
+    discrepancies: int
+    pending: int
+    observed_rate: float | None
+    upper_bound: float | None
+    confidence: float
+    countable: int
+
+
+def plan_results(session: Session, plan_id: str) -> dict:
+    """The plan's results as plain data: rows per school, the state's row, and the rates."""
+    plan = get_plan(session, plan_id)
+    document = plan_document(plan)
+    population = session.exec(
+        select(AuditPopulationItem).where(AuditPopulationItem.plan_id == plan.id)
+    ).all()
+    tasks = session.exec(select(AuditTask).where(AuditTask.plan_id == plan.id)).all()
+    schools = sorted({i.school_code for i in population})
+    rows = [
+        _row("school", s, [i for i in population if i.school_code == s],
+             [t for t in tasks if t.school_code == s], document.confidence)
+        for s in schools
+    ]  # fmt: skip
+    state = _row("state", plan.state, list(population), list(tasks), document.confidence)
+    return {
+        "plan": plan.id,
+        "state": plan.state,
+        "school_year": plan.school_year,
+        "confidence": document.confidence,
+        "rates": document.rates(),
+        "schools": [asdict(r) for r in rows],
+        "total": asdict(state),
+    }
+
+
+def _row(
+    scope: str,
+    school: str,
+    population: list[AuditPopulationItem],
+    tasks: list[AuditTask],
+    confidence: float,
+) -> ResultRow:
+    final = [t for t in tasks if t.status == TaskStatus.FINAL]
+    discrepancies = sum(t.final_outcome == FindingOutcome.DISCREPANCY for t in final)
+    observed = discrepancies / len(final) if final else None
+    upper = clopper_pearson_upper(discrepancies, len(final), confidence) if final else None
+    return ResultRow(
+        scope=scope,
+        school_code=school,
+        population=len(population),
+        corroborated=sum(i.corroborated for i in population),
+        sampled=len(tasks),
+        sampling_rate=len(tasks) / len(population) if population else 0.0,
+        final=len(final),
+        verified=len(final) - discrepancies,
+        discrepancies=discrepancies,
+        pending=len(tasks) - len(final),
+        observed_rate=observed,
+        upper_bound=upper,
+        confidence=confidence,
+        countable=len(population) - discrepancies,
+    )
+
+
+def results_csv(results: dict) -> str:
+    """One line per school, then the state's line; the plan's rates in the last two columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated"))
+    rates = results["rates"]
+    for row in [*results["schools"], results["total"]]:
+        writer.writerow(
+            (*(_cell(row[c]) for c in COLUMNS), rates["corroborated"], rates["uncorroborated"])
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
+
+
+def export_results(session: Session, plan_id: str, out: Path, actor: str) -> dict:
+    """Write the results CSV (aggregates only, no student data) and log the export."""
+    results = plan_results(session, plan_id)
+    out.write_text(results_csv(results), encoding="utf-8")
+    EventLog(session).record(
+        Action.AUDIT_RESULTS_EXPORTED,
+        f"audit-plan:{plan_id}",
+        actor,
+        destination=str(out),
+        schools=len(results["schools"]),
+    )
+    return results
+
+
+def progress_by_plan(session: Session, state: str | None) -> list[dict]:
+    """Audit progress per plan of `state` (every state when None), for the dashboard.
+
+    Plain data: plan id, school year, status, tasks total/open/assigned/
+    second_review/final, and final discrepancies.
+    """
+    plans = list_plans(session, state)
+    counts = _task_counts(session, [p.id for p in plans])
+    return [_progress(plan, counts.get(plan.id, Counter())) for plan in plans]
+
+
+def _task_counts(session: Session, plan_ids: list[str]) -> dict[str, Counter]:
+    if not plan_ids:
+        return {}
+    rows = session.exec(
+        select(AuditTask.plan_id, AuditTask.status, AuditTask.final_outcome, func.count())
+        .where(col(AuditTask.plan_id).in_(plan_ids))
+        .group_by(AuditTask.plan_id, AuditTask.status, AuditTask.final_outcome)
+    ).all()
+    counts: dict[str, Counter] = {}
+    for plan_id, status, outcome, number in rows:
+        counter = counts.setdefault(plan_id, Counter())
+        counter[status] += number
+        if status == TaskStatus.FINAL and outcome == FindingOutcome.DISCREPANCY:
+            counter["discrepancies"] += number
+    return counts
+
+
+def _progress(plan: AuditPlan, counts: Counter) -> dict:
+    statuses = [str(s) for s in TaskStatus]
+    return {
+        "plan_id": plan.id,
+        "state": plan.state,
+        "school_year": plan.school_year,
+        "status": plan.status,
+        "tasks_total": sum(counts[s] for s in statuses),
+        **{s: counts[s] for s in statuses},
+        "discrepancies": counts["discrepancies"],
+    }

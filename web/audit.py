@@ -1,0 +1,218 @@
+"""`/api/v1/audit` and the `/audit` pages: the auditor queue and district responses.
+
+Routes translate HTTP to `AuditQueue` and `ResponseService` calls; who may do
+what is decided in `access.policy`.  The API takes a bearer token, or the page
+session cookie with the session's CSRF token in an `X-CSRF-Token` header (the
+auditor page's script calls the same API, so there is one set of rules).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field, ValidationError
+
+from access.policy import Permission, may
+from access.principals import Principal
+from access.sessions import csrf_ok
+from audit.plans.models import DiscrepancyType
+from audit.plans.queue import AuditQueue
+from audit.plans.responses import ResponseService
+from credx.app import App
+from credx.errors import CredxError
+from exchange.evidence.claims import FIELDS
+from web.auth import AppDep, WebUser, bearer_principal, web_user
+from web.db import web_session
+from web.errors import ApiError, status_of
+from web.evidence import evidence_scope
+from web.multipart import ReceivedForm
+from web.uploads import off_loop, receive, refuse_declared_oversize
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+pages = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
+TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column is a 32-bit integer
+MAX_JSON_BYTES = 64 << 10
+SHORTCUTS = [(str(number), kind.value) for number, kind in enumerate(DiscrepancyType, 1)]
+
+
+def audit_caller(request: Request) -> Principal:
+    """A bearer token, or the signed-in page's session plus its CSRF header."""
+    if request.headers.get("authorization"):
+        return bearer_principal(request)
+    user = web_user(request)
+    if user is None:
+        raise ApiError(401, "sign in, or send `Authorization: Bearer <token>`",
+                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    if not csrf_ok(user.session, request.headers.get("x-csrf-token")):
+        raise ApiError(403, "the page's CSRF token is missing or stale; reload the page")
+    return user.principal
+
+
+AuditCaller = Annotated[Principal, Depends(audit_caller)]
+
+
+class FindingIn(BaseModel):
+    outcome: str = Field(max_length=20, description="`verified` or `discrepancy`")
+    type: str | None = Field(default=None, max_length=40, description="a DiscrepancyType")
+    note: str | None = Field(default=None, max_length=4000)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, description="the version seen")
+
+
+class ExplanationIn(BaseModel):
+    explanation: str = Field(max_length=20_000)
+
+
+# -- auditors -----------------------------------------------------------------------
+
+
+@router.get("/tasks/next", operation_id="audit_next_task_get")
+@router.post("/tasks/next", operation_id="audit_next_task")
+def next_task(caller: AuditCaller, app: AppDep) -> dict:
+    """Your unfinished task, else the lowest-ticket waiting one (now yours): `{"task": ...}`,
+    `{"task": null}` when the queue is empty.  Viewing it is logged."""
+    with web_session(app) as session:
+        queue = AuditQueue(session, app, caller)
+        task = queue.next_task()
+        return {"task": queue.describe(task) if task is not None else None}
+
+
+@router.get("/tasks/{task_id}")
+def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    """One task of your state: claim, vendor records, findings so far (logged)."""
+    with web_session(app) as session:
+        return AuditQueue(session, app, caller).view(task_id)
+
+
+@router.post("/tasks/{task_id}/findings", status_code=201)
+def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: AppDep) -> dict:
+    """Record your finding on the task you hold (409 if someone else's came first)."""
+    with web_session(app) as session:
+        queue = AuditQueue(session, app, caller)
+        return queue.judge(task_id, body.outcome, body.type, body.note, seen_version=body.version)
+
+
+# -- districts ------------------------------------------------------------------------
+
+
+@router.get("/findings")
+def findings(caller: AuditCaller, app: AppDep) -> list[dict]:
+    """Final findings on your district's uploads, newest first, with the answer deadline."""
+    with web_session(app) as session:
+        return ResponseService(session, app, caller).findings()
+
+
+@router.get("/findings/{task_id}")
+def finding(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    with web_session(app) as session:
+        return ResponseService(session, app, caller).finding(task_id)
+
+
+@router.post("/findings/{task_id}/response", status_code=201)
+async def respond(task_id: TaskId, request: Request, caller: AuditCaller, app: AppDep) -> dict:
+    """Answer once: JSON `{"explanation"}`, or multipart with `file` (a corrected certificate,
+    plus any claim fields to correct) or `explanation`."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = ExplanationIn.model_validate_json(await small_body(request))
+        except ValidationError:
+            raise ApiError(422, 'send JSON {"explanation": "..."}', field="explanation") from None
+        return await run_in_threadpool(answer, app, caller, task_id, body.explanation, None)
+    form = await receive(request, app.settings.upload_max_bytes)
+    try:
+        return await off_loop(request, lambda: answer(app, caller, task_id, None, form))
+    finally:
+        form.cleanup()
+
+
+async def small_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
+    """A JSON body read with a cap (an explanation is text, never megabytes)."""
+    refuse_declared_oversize(request, limit)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise ApiError(413, f"the JSON body is larger than {limit:,} bytes")
+    return bytes(received)
+
+
+def answer(
+    app: App, caller: Principal, task_id: int, text: str | None, form: ReceivedForm | None
+) -> dict:
+    """The one answer: a corrected file if the form carries one, else the explanation."""
+    upload = form.files.get("file") if form is not None else None
+    if upload is not None and upload.size == 0:
+        upload = None  # the page's file input left empty: the answer is the explanation
+    if form is not None and upload is None:
+        text = form.fields.get("explanation", "")
+    with evidence_scope(app) as session:  # a refused upload's event is kept
+        service = ResponseService(session, app, caller)
+        if upload is not None:
+            changes = {name: form.fields.get(name, "") for name in FIELDS}  # type: ignore[union-attr]
+            return service.correct(task_id, upload.path, upload.filename, changes)
+        return service.explain(task_id, text or "")
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def _page(request: Request, name: str, user: WebUser, status: int = 200, **context):
+    return templates.TemplateResponse(request, name, {"user": user, **context}, status_code=status)
+
+
+@pages.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> Response:
+    """The auditor's queue: the script loads tasks through the API (no full page reloads)."""
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    if not may(user.principal, Permission.AUDIT_WORK):
+        return _page(request, "error.html", user, 403, error="The audit queue is for auditors.")
+    return _page(request, "audit.html", user, shortcuts=SHORTCUTS)
+
+
+@pages.get("/audit/findings", response_class=HTMLResponse)
+def findings_page(request: Request, app: AppDep, notice: str | None = None) -> Response:
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    return _findings(request, app, user, notice={"answered": "Your answer is recorded."}.get(
+        notice or ""))  # fmt: skip
+
+
+def _findings(request: Request, app: App, user: WebUser, status: int = 200, **context):
+    try:
+        with web_session(app) as session:
+            rows = ResponseService(session, app, user.principal).findings()
+    except CredxError as exc:
+        return _page(request, "error.html", user, status_of(exc), error=str(exc))
+    return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
+                 **context)  # fmt: skip
+
+
+@pages.post("/audit/findings/{task_id}/response")
+async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Response:
+    user = await run_in_threadpool(web_user, request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        form = await receive(request, app.settings.upload_max_bytes)
+    except ApiError as exc:
+        return await run_in_threadpool(_findings, request, app, user, exc.status,
+                                       error=exc.message)  # fmt: skip
+    try:
+        if not csrf_ok(user.session, form.fields.pop("csrf_token", None)):
+            return _page(request, "error.html", user, 403,
+                         error="The form expired; reload the page and try again.")  # fmt: skip
+        await off_loop(request, lambda: answer(app, user.principal, task_id, None, form))
+    except CredxError as exc:
+        return await run_in_threadpool(_findings, request, app, user, status_of(exc),
+                                       error=str(exc))  # fmt: skip
+    finally:
+        form.cleanup()
+    return RedirectResponse("/audit/findings?notice=answered", status_code=303)
