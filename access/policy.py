@@ -8,6 +8,8 @@ saying "forbidden" would confirm that a foreign record exists).
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from enum import StrEnum
 
 from access.principals import Principal, Role
@@ -26,6 +28,7 @@ class Permission(StrEnum):
     EVIDENCE_FLAGS = "evidence:flags"  # duplicate / reuse flags
     DELIVERY_READ = "delivery:read"
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
+    DASHBOARD_READ = "dashboard:read"  # operational aggregates: counts, no student data
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -40,7 +43,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_FLAGS,
         }
     ),
-    Role.OPERATOR: frozenset({Permission.EVIDENCE_LIST, Permission.DELIVERY_READ}),
+    Role.OPERATOR: frozenset(
+        {Permission.EVIDENCE_LIST, Permission.DELIVERY_READ, Permission.DASHBOARD_READ}
+    ),
     Role.VENDOR: frozenset({Permission.DELIVERY_READ}),
     Role.ADMIN: frozenset(Permission),
 }
@@ -80,6 +85,28 @@ def check_delivery(principal: Principal, *, vendor_id: str) -> None:
     require(principal, Permission.DELIVERY_READ)
     if not may_see_delivery(principal, vendor_id=vendor_id):
         raise NotFound("no such delivery")
+
+
+def dashboard_state(principal: Principal, requested: str | None) -> str | None:
+    """The state a dashboard panel covers: an operator's own, whatever it asked; an admin's
+    choice (None: every state)."""
+    require(principal, Permission.DASHBOARD_READ)
+    if principal.state is not None:
+        return principal.state
+    return requested.upper() if requested else None
+
+
+def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bool:
+    """`/metrics` (counts only, never student data): loopback clients, or anyone presenting
+    the configured `metrics_token` as a bearer value."""
+    if token:
+        scheme, _, presented = authorization.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
+            return True
+    try:
+        return ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
 
 
 def may(principal: Principal, permission: Permission) -> bool:
