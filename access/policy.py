@@ -101,7 +101,8 @@ def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bo
     the configured `metrics_token` as a bearer value."""
     if token:
         scheme, _, presented = authorization.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
+        matches = hmac.compare_digest(presented.strip().encode(), token.encode())
+        if scheme.lower() == "bearer" and matches:
             return True
     try:
         return ipaddress.ip_address(client).is_loopback

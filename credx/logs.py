@@ -103,6 +103,13 @@ FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
+STDERR_HANDLER = {
+    "class": "logging.StreamHandler",
+    "formatter": "credx",
+    "stream": "ext://sys.stderr",
+}
+
+
 def log_config(fmt: str, level: str = "INFO") -> dict:
     """A `logging.config.dictConfig` document: everything to stderr through one scrubbing
     formatter (also handed to uvicorn as `--log-config`, so its own lines are scrubbed)."""
@@ -114,8 +121,7 @@ def log_config(fmt: str, level: str = "INFO") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"credx": formatter},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "credx",
-                                "stream": "ext://sys.stderr"}},  # fmt: skip
+        "handlers": {"stderr": STDERR_HANDLER},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": loggers,
     }

@@ -16,11 +16,13 @@ Delivery expectations, precisely (README "Operator dashboard"):
   counts;
 * the *night* of a scheduled time is its date in the connector's timezone, and
   its *window* runs until the connector's next scheduled time;
-* a delivery pulled through the connector in the window within
-  `late_after` of the scheduled time makes the night on time; the first one
-  later in the window makes it *late*; none in the window, once `late_after`
-  has passed, makes it *missing* (until one arrives: then it is late);
-  before that it is *pending*;
+* a night's file is *due* at the connector's `expect_by` time that night
+  (the deadline `credx connectors list` alerts on) or, without one,
+  `late_after` after the scheduled time;
+* a delivery pulled through the connector in the window by the due time makes
+  the night on time; the first one later in the window makes it *late*; none
+  in the window once the due time has passed makes it *missing* (until one
+  arrives: then it is late); before that it is *pending*;
 * deliveries not taken in by a connector (drop folders, `credx deliveries
   ingest`) count as received on their UTC date, with no expectation.
 """
@@ -103,8 +105,18 @@ def _agreements(session: Session, state: str | None) -> list[_AgreementSpan]:
         terms = json.loads(row.terms)
         states = tuple(s.upper() for s in terms.get("states", ()))
         if state is None or state in states:
-            spans.append(_AgreementSpan(row.id, row.vendor_id, states, terms.get("connector"),
-                                        row.effective_from, row.effective_to, row.title))  # fmt: skip
+            connector = terms.get("connector")
+            spans.append(
+                _AgreementSpan(
+                    row.id,
+                    row.vendor_id,
+                    states,
+                    connector,
+                    row.effective_from,
+                    row.effective_to,
+                    row.title,
+                )
+            )
     return spans
 
 
@@ -166,28 +178,47 @@ def deliveries_by_night(session: Session, state: str | None, window: Window) -> 
     return sorted(rows.values(), key=lambda r: (r.night, r.vendor), reverse=True)
 
 
+def _within(moment: datetime, start: datetime, end: datetime | None) -> bool:
+    moment = _aware(moment)
+    return moment >= start and (end is None or moment < end)
+
+
+def due_time(config: ConnectorConfig, fire: datetime, late_after: timedelta) -> datetime:
+    """When a night's file is late: the connector's `expect_by` (local time, the same
+    deadline as `credx connectors list`'s `file_missing`) if it falls after the scheduled
+    pull that day, else the scheduled pull plus `late_after`."""
+    if config.expect_by:
+        hour, minute = (int(part) for part in config.expect_by.split(":"))
+        expected = fire.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if expected > fire:
+            return expected
+    return fire + late_after
+
+
 def _connector_nights(connector, deliveries, spans, state, window, row) -> None:
     config = ConnectorConfig.model_validate_json(connector.config)
     times = _fire_times(config, window)
-    for fire, closes in zip(times, times[1:] + [None], strict=True):
+    for fire, closes in zip(times, [*times[1:], None], strict=True):
         if fire > window.now:
             break
         night = fire.date()  # the trigger's times are in the connector's timezone
-        inside = [d for d in deliveries
-                  if _aware(d.received_at) >= fire and (closes is None or _aware(d.received_at) < closes)]  # fmt: skip
+        inside = [d for d in deliveries if _within(d.received_at, fire, closes)]
+        expected = any(span.covers(state, connector, night) for span in spans)
+        if not (inside or expected):
+            continue
         night_row = row(connector.vendor_id, night)
         night_row.received += len(inside)
         night_row.deliveries.extend(d.id for d in inside)
-        if not any(span.covers(state, connector, night) for span in spans):
+        if not expected:
             continue
         night_row.expected += 1
+        due = due_time(config, fire, window.late_after)
         if inside:
-            first = _aware(inside[0].received_at)
-            if first <= fire + window.late_after:
+            if _aware(inside[0].received_at) <= due:
                 night_row.on_time += 1
             else:
                 night_row.late += 1
-        elif window.now >= fire + window.late_after:
+        elif window.now >= due:
             night_row.missing += 1
         else:
             night_row.pending += 1
