@@ -65,8 +65,9 @@ class _Builder:
 
     def blob(self) -> str:
         blob_id = f"blob{next(self.ids):028d}"
-        self.session.add(StoredBlob(id=blob_id, store_key=blob_id, sha256="0" * 64, size=1,
-                                    master_key_id="test"))  # fmt: skip
+        self.session.add(
+            StoredBlob(id=blob_id, store_key=blob_id, sha256="0" * 64, size=1, master_key_id="test")
+        )
         self.session.flush()
         return blob_id
 
@@ -76,47 +77,116 @@ class _Builder:
         if extra_days is not None:
             self.agreement(f"{vendor}-{state}-2", vendor, state, starts, extra_days)
         schedule = f"{self.fire.minute} {self.fire.hour} * * *"
-        config = ConnectorConfig(name=f"{vendor}-sftp", vendor=vendor, kind="local",
-                                 schedule=schedule, local={"directory": "/nonexistent"})  # fmt: skip
-        self.session.add(Connector(name=config.name, vendor_id=vendor, kind="local",
-                                   config=config.model_dump_json(), document_sha256="0" * 64))  # fmt: skip
+        config = ConnectorConfig(
+            name=f"{vendor}-sftp",
+            vendor=vendor,
+            kind="local",
+            schedule=schedule,
+            local={"directory": "/nonexistent"},
+        )
+        self.session.add(
+            Connector(
+                name=config.name,
+                vendor_id=vendor,
+                kind="local",
+                config=config.model_dump_json(),
+                document_sha256="0" * 64,
+            )
+        )
         self.session.flush()
 
     def agreement(self, agreement_id: str, vendor: str, state: str, starts: date, ends: date):
-        terms = blanket_terms(vendor, [self.code], id=agreement_id, title=agreement_id,
-                              states=(state,), effective_from=starts, effective_to=ends)  # fmt: skip
+        terms = blanket_terms(
+            vendor,
+            [self.code],
+            id=agreement_id,
+            title=agreement_id,
+            states=(state,),
+            effective_from=starts,
+            effective_to=ends,
+        )
         store_terms(self.session, terms, document=agreement_id, actor="test")
 
     def delivery(self, vendor: str, at: datetime, connector: str | None, **outcome) -> int:
-        delivery = Delivery(vendor_id=vendor, source="test", original_name="results.csv",
-                            size=1, sha256=f"{next(self.ids):064d}", blob_id=self.blob(),
-                            received_at=at, **outcome)  # fmt: skip
+        delivery = Delivery(
+            vendor_id=vendor,
+            source="test",
+            original_name="results.csv",
+            size=1,
+            sha256=f"{next(self.ids):064d}",
+            blob_id=self.blob(),
+            received_at=at,
+            **outcome,
+        )
         self.session.add(delivery)
         self.session.flush()
         if connector:
-            self.session.add(PulledFile(connector=connector, name=f"f{delivery.id}", size=1,
-                                        version="1", delivery_id=delivery.id, pulled_at=at))  # fmt: skip
+            self.session.add(
+                PulledFile(
+                    connector=connector,
+                    name=f"f{delivery.id}",
+                    size=1,
+                    version="1",
+                    delivery_id=delivery.id,
+                    pulled_at=at,
+                )
+            )
         return delivery.id
 
     def deliveries(self, now: datetime) -> tuple[int, int]:
         today = now.date()
-        self.vendor("nccer", "LA", self.night(3).date(), today + timedelta(days=30),
-                    extra_days=today + timedelta(days=90))  # fmt: skip
+        self.vendor(
+            "nccer",
+            "LA",
+            self.night(3).date(),
+            today + timedelta(days=30),
+            extra_days=today + timedelta(days=90),
+        )
         self.vendor("certiport", "TN", date(2020, 1, 1), today + timedelta(days=300))
-        self.delivery("nccer", self.night(1) + timedelta(hours=3), "nccer-sftp",
-                      status="loaded", rows_total=10, rows_loaded=10)  # fmt: skip
-        partial = self.delivery("nccer", self.night(2) + timedelta(minutes=10), "nccer-sftp",
-                                status="partially_loaded", rows_total=100, rows_loaded=75,
-                                rows_rejected=25)  # fmt: skip
+        self.delivery(
+            "nccer",
+            self.night(1) + timedelta(hours=3),
+            "nccer-sftp",
+            status="loaded",
+            rows_total=10,
+            rows_loaded=10,
+        )
+        partial = self.delivery(
+            "nccer",
+            self.night(2) + timedelta(minutes=10),
+            "nccer-sftp",
+            status="partially_loaded",
+            rows_total=100,
+            rows_loaded=75,
+            rows_rejected=25,
+        )
         for row in range(25):
             column = "birth_date" if row < 20 else "credential_code"
-            self.session.add(RejectedRow(delivery_id=partial, row_number=row + 2, column=column,
-                                         value="2031-13-45", reason=f"{column}_invalid"))  # fmt: skip
-        rejected = self.delivery("nccer", self.night(3) + timedelta(minutes=5), "nccer-sftp",
-                                 status="rejected", error="the file has no header row")  # fmt: skip
+            self.session.add(
+                RejectedRow(
+                    delivery_id=partial,
+                    row_number=row + 2,
+                    column=column,
+                    value="2031-13-45",
+                    reason=f"{column}_invalid",
+                )
+            )
+        rejected = self.delivery(
+            "nccer",
+            self.night(3) + timedelta(minutes=5),
+            "nccer-sftp",
+            status="rejected",
+            error="the file has no header row",
+        )
         self.delivery("nccer", self.night(5), None, status="loaded", rows_total=5, rows_loaded=5)
-        self.delivery("certiport", self.night(0) + timedelta(minutes=1), "certiport-sftp",
-                      status="loaded", rows_total=10, rows_loaded=10)  # fmt: skip
+        self.delivery(
+            "certiport",
+            self.night(0) + timedelta(minutes=1),
+            "certiport-sftp",
+            status="loaded",
+            rows_total=10,
+            rows_loaded=10,
+        )
         return partial, rejected
 
     def audits(self) -> None:
@@ -126,33 +196,71 @@ class _Builder:
         self.plan("tn-2025", "TN", [TaskStatus.OPEN], [])
 
     def plan(self, plan_id: str, state: str, statuses: list[str], outcomes: list[str]) -> None:
-        self.session.add(AuditPlan(id=plan_id, name=plan_id, state=state, school_year="2025-26",
-                                   document="{}", status="drawn", created_by="test"))  # fmt: skip
+        self.session.add(
+            AuditPlan(
+                id=plan_id,
+                name=plan_id,
+                state=state,
+                school_year="2025-26",
+                document="{}",
+                status="drawn",
+                created_by="test",
+            )
+        )
         self.session.flush()
-        draw = AuditDraw(plan_id=plan_id, round=1, seed="s", manifest_sha256="0" * 64,
-                         sizes="{}", drawn_by="test")  # fmt: skip
+        draw = AuditDraw(
+            plan_id=plan_id,
+            round=1,
+            seed="s",
+            manifest_sha256="0" * 64,
+            sizes="{}",
+            drawn_by="test",
+        )
         self.session.add(draw)
         self.session.flush()
         finals = iter(outcomes)
         for status in statuses:
             evidence_id = self.evidence(state)
             final = next(finals) if status == TaskStatus.FINAL else None
-            self.session.add(AuditTask(
-                plan_id=plan_id, draw_id=draw.id, state=state, district="D1", school_code="S1",
-                stratum="all", item_id=evidence_id, evidence_id=evidence_id, ticket="0.1",
-                status=status, final_outcome=final,
-            ))  # fmt: skip
+            self.session.add(
+                AuditTask(
+                    plan_id=plan_id,
+                    draw_id=draw.id,
+                    state=state,
+                    district="D1",
+                    school_code="S1",
+                    stratum="all",
+                    item_id=evidence_id,
+                    evidence_id=evidence_id,
+                    ticket="0.1",
+                    status=status,
+                    final_outcome=final,
+                )
+            )
         self.session.flush()
 
     def evidence(self, state: str) -> str:
         evidence_id = f"ev{next(self.ids):030d}"
-        self.session.add(Evidence(
-            id=evidence_id, state=state, district="D1", state_student_id="X", student_name="A B",
-            birth_date=date(2008, 1, 1), school_code="S1", school_year="2025-26",
-            graduation_pathway="CAD", credential_code=self.code, date_earned=date(2026, 2, 1),
-            media_type="image/png", size=1, sha256="0" * 64, blob_id=self.blob(),
-            uploaded_by="test",
-        ))  # fmt: skip
+        self.session.add(
+            Evidence(
+                id=evidence_id,
+                state=state,
+                district="D1",
+                state_student_id="X",
+                student_name="A B",
+                birth_date=date(2008, 1, 1),
+                school_code="S1",
+                school_year="2025-26",
+                graduation_pathway="CAD",
+                credential_code=self.code,
+                date_earned=date(2026, 2, 1),
+                media_type="image/png",
+                size=1,
+                sha256="0" * 64,
+                blob_id=self.blob(),
+                uploaded_by="test",
+            )
+        )
         self.session.flush()
         return evidence_id
 
@@ -161,17 +269,39 @@ class _Builder:
         self.session.flush()
         la1, la2 = self.run("LA", flagged=5), self.run("LA", flagged=2)
         tn = self.run("TN", flagged=0)
-        for run, status in [(la1, "open"), (la2, "open"), (la2, "open"), (la2, "decided"),
-                            (tn, "open"), (tn, "open")]:  # fmt: skip
+        for run, status in [
+            (la1, "open"),
+            (la2, "open"),
+            (la2, "open"),
+            (la2, "decided"),
+            (tn, "open"),
+            (tn, "open"),
+        ]:
             n = next(self.ids)
-            self.session.add(ReviewPair(state=run.state, run_id=run.id, record_l=f"exam:{n}",
-                                        record_r=f"exam:{n}b", match_probability=0.7,
-                                        match_weight=1.0, reason="band", status=status))  # fmt: skip
+            self.session.add(
+                ReviewPair(
+                    state=run.state,
+                    run_id=run.id,
+                    record_l=f"exam:{n}",
+                    record_r=f"exam:{n}b",
+                    match_probability=0.7,
+                    match_weight=1.0,
+                    reason="band",
+                    status=status,
+                )
+            )
         self.session.flush()
 
     def run(self, state: str, flagged: int) -> LinkRun:
-        run = LinkRun(state=state, kind="full", engine="duckdb", model_version="m1",
-                      finished_at=self.fire, flagged_clusters=flagged, actor="test")  # fmt: skip
+        run = LinkRun(
+            state=state,
+            kind="full",
+            engine="duckdb",
+            model_version="m1",
+            finished_at=self.fire,
+            flagged_clusters=flagged,
+            actor="test",
+        )
         self.session.add(run)
         self.session.flush()
         return run

@@ -35,9 +35,16 @@ def test_deliveries_per_night_received_late_missing_and_unexpected(app, world):
     assert [got[night(n)]["received"] for n in range(4)] == [0, 1, 1, 1]
     # no agreement in force before night 3: a dropped file counts, nothing is expected
     assert got[night(5)] | {"deliveries": []} == {
-        "vendor": "nccer", "night": night(5), "expected": 0, "received": 1, "on_time": 0,
-        "late": 0, "missing": 0, "pending": 0, "deliveries": [],
-    }  # fmt: skip
+        "vendor": "nccer",
+        "night": night(5),
+        "expected": 0,
+        "received": 1,
+        "on_time": 0,
+        "late": 0,
+        "missing": 0,
+        "pending": 0,
+        "deliveries": [],
+    }
     assert set(got) == {night(n) for n in (0, 1, 2, 3, 5)}
     assert {r["vendor"] for r in rows} == {"nccer"}  # certiport serves TN only
 
@@ -50,8 +57,14 @@ def test_a_night_not_yet_due_is_pending_and_expect_by_sets_the_deadline(app, wor
     with session_scope(app.engine) as session:
         rows = panel(session, "deliveries", "LA", early, 60)
     assert [(r["expected"], r["pending"], r["missing"]) for r in rows] == [(1, 1, 0)]
-    config = ConnectorConfig(name="xx", vendor="v", kind="local", schedule="30 2 * * *",
-                             expect_by="06:00", local={"directory": "/x"})  # fmt: skip
+    config = ConnectorConfig(
+        name="xx",
+        vendor="v",
+        kind="local",
+        schedule="30 2 * * *",
+        expect_by="06:00",
+        local={"directory": "/x"},
+    )
     fire = world.fire.replace(hour=2, minute=30)
     assert due_time(config, fire, timedelta(hours=1)) == fire.replace(hour=6, minute=0)
     late_config = config.model_copy(update={"expect_by": "01:00"})
@@ -71,10 +84,29 @@ def test_rejections_agreements_audits_and_reviews_for_one_state(app, world):
     assert problems[world.partial]["report"] == f"/dashboard/deliveries/{world.partial}"
     assert [(a["agreement_id"], a["days_left"]) for a in data["agreements"]] == [("nccer-LA", 30)]
     [plan] = data["audits"]
-    counts = {k: plan[k] for k in ("tasks", "open", "assigned", "second_review", "final",
-                                   "verified", "discrepancies", "percent_done")}  # fmt: skip
-    assert counts == {"tasks": 7, "open": 2, "assigned": 1, "second_review": 1, "final": 3,
-                      "verified": 2, "discrepancies": 1, "percent_done": 42.9}  # fmt: skip
+    counts = {
+        k: plan[k]
+        for k in (
+            "tasks",
+            "open",
+            "assigned",
+            "second_review",
+            "final",
+            "verified",
+            "discrepancies",
+            "percent_done",
+        )
+    }
+    assert counts == {
+        "tasks": 7,
+        "open": 2,
+        "assigned": 1,
+        "second_review": 1,
+        "final": 3,
+        "verified": 2,
+        "discrepancies": 1,
+        "percent_done": 42.9,
+    }
     [backlog] = data["reviews"]
     assert (backlog["state"], backlog["open_pairs"], backlog["flagged_clusters"]) == ("LA", 3, 2)
     assert backlog["oldest_open_run"] < backlog["last_run"]
@@ -149,6 +181,7 @@ def test_dashboard_pages_need_an_operator_session(app, client, world):
 def sign_in(client, secret: str) -> None:
     form = client.get("/sign-in")
     csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    reply = client.post("/sign-in", data={"token": secret, "csrf_token": csrf},
-                        follow_redirects=False)  # fmt: skip
+    reply = client.post(
+        "/sign-in", data={"token": secret, "csrf_token": csrf}, follow_redirects=False
+    )
     assert reply.status_code == 303
