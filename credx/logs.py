@@ -117,6 +117,8 @@ def log_config(fmt: str, level: str = "INFO") -> dict:
     loggers = {name: {"handlers": [], "propagate": True, "level": level}
                for name in UVICORN_LOGGERS}  # fmt: skip
     loggers["uvicorn.access"] = {"handlers": [], "propagate": False, "level": "CRITICAL"}
+    # httpx logs every URL it fetches at INFO (badge issuers); the failures are what matter
+    loggers["httpx"] = {"handlers": [], "propagate": True, "level": "WARNING"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
