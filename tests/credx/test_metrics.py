@@ -16,7 +16,7 @@ from exchange.models import Job
 from tests.web.dashboard_world import build_world
 from web.app import create_app
 
-SCRAPER = "s3cret-scraper-token"  # noqa: S105 (a test value)
+SCRAPER = "s3cret-scraper-token"
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
