@@ -81,6 +81,7 @@ def captured():
     httpx.setLevel(previous[1])
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_requests_with_pii_and_a_token_leave_none_in_the_logs(app, client, captured):
     secret = make_token(app, "district", "LA", "036")
     assert upload(client, secret).status_code == 201  # the claim: CLAIM's name, id, birth date

@@ -78,6 +78,7 @@ def test_metrics_match_the_installation(app, scraper):
     assert "A B" not in reply.text and "LA1000001" not in reply.text
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_metrics_answer_404_without_the_token_off_loopback(scraper):
     assert scraper.get("/metrics").status_code == 404
     wrong = {"Authorization": "Bearer not-the-token"}
