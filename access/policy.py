@@ -13,7 +13,7 @@ import ipaddress
 from enum import StrEnum
 
 from access.principals import Principal, Role
-from credx.errors import CredxError, NotFound
+from credx.errors import CredxError, InvalidInput, NotFound
 
 
 class Forbidden(CredxError):
@@ -29,6 +29,7 @@ class Permission(StrEnum):
     DELIVERY_READ = "delivery:read"
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
     DASHBOARD_READ = "dashboard:read"  # operational aggregates: counts, no student data
+    REPORT_READ = "report:read"  # suppressed attainment counts of the caller's state
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -41,10 +42,16 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_PREVIEW,
             Permission.EVIDENCE_ORIGINAL,
             Permission.EVIDENCE_FLAGS,
+            Permission.REPORT_READ,
         }
     ),
     Role.OPERATOR: frozenset(
-        {Permission.EVIDENCE_LIST, Permission.DELIVERY_READ, Permission.DASHBOARD_READ}
+        {
+            Permission.EVIDENCE_LIST,
+            Permission.DELIVERY_READ,
+            Permission.DASHBOARD_READ,
+            Permission.REPORT_READ,
+        }
     ),
     Role.VENDOR: frozenset({Permission.DELIVERY_READ}),
     Role.ADMIN: frozenset(Permission),
@@ -108,6 +115,20 @@ def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bo
         return ipaddress.ip_address(client).is_loopback
     except ValueError:
         return False
+
+
+def report_state(principal: Principal, requested: str | None) -> str:
+    """The one state an attainment report covers: a state role's own (another state's report
+    answers 404, as if it did not exist); an admin must name one."""
+    require(principal, Permission.REPORT_READ)
+    wanted = requested.upper() if requested else None
+    if principal.state is None:
+        if wanted is None:
+            raise InvalidInput("name the state to report on (state=LA)")
+        return wanted
+    if wanted is not None and wanted != principal.state:
+        raise NotFound("no such report")
+    return principal.state
 
 
 def may(principal: Principal, permission: Permission) -> bool:
