@@ -89,6 +89,12 @@ class AttainmentReport:
     suppressed_cells: int
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The grouping columns: roster fields, then credential when split by credential."""
+        skip = {*MEASURES, *RATES, "priority_tier", "priority_weight"}
+        return tuple(c for c in self.columns if c not in skip)
+
     def records(self) -> list[dict]:
         """The rows as JSON-ready dicts (missing values as None)."""
         frame = self.table.astype(object).where(self.table.notna(), None)

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from access.policy import may_scrape_metrics
 from credx.app import App
 from credx.metrics import CONTENT_TYPE_LATEST, Metrics
-from web import dashboard, deliveries, errors, evidence, pages
+from web import dashboard, deliveries, errors, evidence, pages, reports
 from web.auth import client_address
 from web.headers import SecurityHeaders
 from web.request_log import RequestLog
@@ -47,6 +47,7 @@ def create_app(app: App) -> FastAPI:
     api.include_router(evidence.router)
     api.include_router(deliveries.router)
     api.include_router(dashboard.router)
+    api.include_router(reports.router)
     api.include_router(pages.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
