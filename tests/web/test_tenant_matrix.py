@@ -145,6 +145,20 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", f"/evidence/{E}"): (lambda w, u: w.page("GET", u), as_page(EVIDENCE_READERS)),
     ("GET", f"/evidence/{E}/preview"): (lambda w, u: w.page("GET", u), as_page(PREVIEW)),
     ("GET", f"/evidence/{E}/original"): (lambda w, u: w.page("GET", u), as_page(ORIGINAL)),
+    # dashboard: operators and admins; an operator of another state sees its own state's panels
+    ("GET", "/api/v1/dashboard/{name}"): (
+        lambda w, u: w.api("GET", "/api/v1/dashboard/audits"),
+        every(403, anonymous=401, operator=200, operator_other=200, admin=200),
+    ),
+    ("GET", "/dashboard"): (
+        lambda w, u: w.page("GET", u),
+        as_page(every(403, operator=200, operator_other=200, admin=200)),
+    ),
+    ("GET", f"/dashboard/deliveries/{D}"): (
+        lambda w, u: w.page("GET", u),
+        as_page({**DELIVERY_READERS, "vendor_other": 404}),
+    ),
+    ("GET", "/metrics"): (lambda w, u: w.api("GET", u), every(404)),  # loopback or its token
 }
 # Listings answer 200 to foreign tenants, without the foreign records:
 VISIBLE_IN_LIST = {
@@ -204,7 +218,7 @@ def test_every_endpoint_answers_each_role_exactly(app, tmp_path, role):
     with world.client:
         last = sorted(TABLE.items(), key=lambda item: item[0][1] == "/sign-out")  # ends session
         for (method, path), (send, expected) in last:
-            url = path.format(evidence_id=world.evidence_id, delivery_id=world.delivery_id)
+            url = path.replace(E, world.evidence_id).replace(D, str(world.delivery_id))
             response = send(world, url)
             if response.status_code != expected[role]:
                 wrong.append((method, path, expected[role], response.status_code,
