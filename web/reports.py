@@ -49,11 +49,11 @@ def report_query(
     state: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
     year: Annotated[str, Query(max_length=7)] = "",
     by: Annotated[str, Query(max_length=200)] = "school,credential",
-    cohort: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cohort: Annotated[str, Query(pattern="^([0-9]{4})?$")] = "",  # the form sends "" for none
     basis: Annotated[str, Query(pattern="^(verified|claimed)$")] = "verified",
     min_cell: Annotated[int, Query(ge=1, le=100)] = DEFAULT_THRESHOLD,
 ) -> ReportQuery:
-    return ReportQuery(state, year, by, cohort, basis, min_cell)
+    return ReportQuery(state, year, by, int(cohort) if cohort else None, basis, min_cell)
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]

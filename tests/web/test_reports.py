@@ -51,9 +51,9 @@ def test_page_shows_table_and_an_accessible_chart(app, client):
     assert page.status_code == 200
     html = page.text
     assert 'role="img"' in html and 'aria-labelledby="chart-title chart-desc"' in html
-    assert "S1: 1 of 2 passed (50%)" in html  # the ADESK001 bar of school S1, labelled
+    assert "D1 · S1: 1 of 2 passed (50%)" in html  # the ADESK001 bar of school S1, labelled
     assert 'id="attainment-table"' in html and "<script" not in html
     public = client.get("/reports/attainment", params={**QUERY, "min_cell": "10"}).text
-    assert "S1: suppressed (small numbers)" in public
+    assert "D1 · S1: suppressed (small numbers)" in public
     missing = client.get("/reports/attainment", params={**QUERY, "year": "2020-21"})
     assert missing.status_code == 404 and "no roster students" in missing.text
