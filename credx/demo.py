@@ -28,6 +28,7 @@ from credx.clock import today
 from credx.database import session_scope
 from credx.demo_data import ExamResultFaker, write_csv, write_roster
 from credx.demo_evidence import show_evidence
+from credx.demo_report import show_report
 from credx.demo_web import show_web
 from credx.installation import initialise
 from credx.settings import Settings
@@ -188,6 +189,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     certificate = settings.home / "evidence-demo" / "certificate.png"
     summary["web"] = show_web(app, certificate, say)
     summary["audit"] = _show_audit(app, say)
+    summary["attainment"] = show_report(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}
