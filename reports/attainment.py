@@ -47,7 +47,7 @@ MEASURES = ("enrolled", "completed_sequence", "sat_exam", "passed_exam", "earned
             "earned_claimed", "graduating_class", "graduates_earned")  # fmt: skip
 RATES = {"pass_rate": ("passed_exam", "sat_exam"),
          "graduates_earned_rate": ("graduates_earned", "graduating_class")}  # fmt: skip
-MAX_MIN_CELL = 100
+MAX_MIN_CELL = 1000  # as CREDX_SUPPRESSION_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from credx.app import App
 from credx.errors import CredxError
 from reports.attainment import AttainmentReport, ReportRequest, attainment_report
 from reports.pathways import pathways_for
-from reports.suppression import DEFAULT_THRESHOLD, TOTAL
+from reports.suppression import TOTAL
 from web.auth import AppDep, Caller, web_user
 from web.db import web_session
 from web.errors import status_of
@@ -42,7 +42,7 @@ class ReportQuery:
     by: str = "school,credential"
     cohort: int | None = None
     basis: str = "verified"
-    min_cell: int = DEFAULT_THRESHOLD
+    min_cell: int | None = None  # None: CREDX_SUPPRESSION_THRESHOLD
 
 
 def report_query(
@@ -51,9 +51,10 @@ def report_query(
     by: Annotated[str, Query(max_length=200)] = "school,credential",
     cohort: Annotated[str, Query(pattern="^([0-9]{4})?$")] = "",  # the form sends "" for none
     basis: Annotated[str, Query(pattern="^(verified|claimed)$")] = "verified",
-    min_cell: Annotated[int, Query(ge=1, le=100)] = DEFAULT_THRESHOLD,
+    min_cell: Annotated[str, Query(pattern="^([0-9]{1,4})?$")] = "",
 ) -> ReportQuery:
-    return ReportQuery(state, year, by, int(cohort) if cohort else None, basis, min_cell)
+    return ReportQuery(state, year, by, int(cohort) if cohort else None, basis,
+                       int(min_cell) if min_cell else None)  # fmt: skip
 
 
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
@@ -62,8 +63,9 @@ QueryDep = Annotated[ReportQuery, Depends(report_query)]
 def build(app: App, principal: Principal, query: ReportQuery) -> AttainmentReport:
     """The report for this caller (its own state); the run is an event, so a write session."""
     state = report_state(principal, query.state)
+    threshold = query.min_cell or app.settings.suppression_threshold
     request = ReportRequest(state, query.year, query.by, query.cohort, query.basis,
-                            query.min_cell).check()  # fmt: skip
+                            threshold).check()  # fmt: skip
     with web_session(app) as session:
         pathways = pathways_for(session, app.settings.home, state)
         return attainment_report(session, request, pathways, principal.actor)
@@ -81,14 +83,17 @@ def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
     if user is None:
         return to_sign_in()
     if not query.year:
-        return render(request, "report_attainment.html", user=user, query=query, report=None)
+        return render(request, "report_attainment.html", user=user, query=query, report=None,
+                      threshold=app.settings.suppression_threshold)  # fmt: skip
     try:
         report = build(app, user.principal, query)
     except CredxError as exc:
         return render(request, "report_attainment.html", status_of(exc), user=user,
-                      query=query, report=None, error=str(exc))  # fmt: skip
+                      query=query, report=None, error=str(exc),
+                      threshold=app.settings.suppression_threshold)  # fmt: skip
     return render(request, "report_attainment.html", user=user, query=query, report=report,
-                  rows=report.records(), chart=chart(report))  # fmt: skip
+                  rows=report.records(), chart=chart(report),
+                  threshold=app.settings.suppression_threshold)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from reports.attainment import AttainmentReport, ReportRequest, attainment_repor
 from reports.exports import check_format, student_level, table_bytes, write_out
 from reports.pathways import pathways_for
 from reports.priorities import apply_priorities, list_priorities
-from reports.suppression import DEFAULT_THRESHOLD
 
 app = typer.Typer(no_args_is_help=True)
 priorities = typer.Typer(no_args_is_help=True)
@@ -88,9 +87,10 @@ def attainment(
     basis: Annotated[str, typer.Option(help="graduates_earned counts verified or claimed")] = (
         "verified"
     ),
-    min_cell: Annotated[int, typer.Option(help="Hide counts below this (and complements)")] = (
-        DEFAULT_THRESHOLD
-    ),
+    min_cell: Annotated[
+        int | None,
+        typer.Option(help="Hide counts below this, and complements (CREDX_SUPPRESSION_THRESHOLD)"),
+    ] = None,
     pathways: Annotated[
         Path | None,
         typer.Option(
@@ -108,7 +108,8 @@ def attainment(
     with --student-level the students themselves (a recorded disclosure)."""
     check_format(fmt, out)
     ctx = app_context()
-    request = ReportRequest(state, year, by, cohort, basis, min_cell).check()
+    threshold = min_cell if min_cell is not None else ctx.settings.suppression_threshold
+    request = ReportRequest(state, year, by, cohort, basis, threshold).check()
     actor = cli_actor()
     scope = Scope.for_states([request.state], actor)
     with scoped_session(ctx.engine, scope) as session, session.begin():
