@@ -26,6 +26,7 @@ from audit.sampling import Item, attribute_sample_size, draw
 from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
+from credx.demo_dashboard import show_dashboard
 from credx.demo_data import ExamResultFaker, write_csv, write_roster
 from credx.demo_evidence import show_evidence
 from credx.demo_report import show_report
@@ -189,6 +190,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     certificate = settings.home / "evidence-demo" / "certificate.png"
     summary["web"] = show_web(app, certificate, say)
     summary["audit"] = _show_audit(app, say)
+    summary["dashboard"] = show_dashboard(app, say)
     summary["attainment"] = show_report(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()

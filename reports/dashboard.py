@@ -10,10 +10,10 @@ deliveries: one row per file, never per exam row).
 Delivery expectations, precisely (README "Operator dashboard"):
 
 * a connector is *expected* to deliver at each time its cron schedule fires
-  (in its own timezone) on a night when a non-template agreement of its vendor
-  is in force (and, for a state's operator, covers that state); the agreement
-  may name the connector (`connector:`), else every connector of the vendor
-  counts;
+  (in its own timezone), from when it was first applied, on a night when a
+  non-template agreement of its vendor is in force (and, for a state's
+  operator, covers that state); the agreement may name the connector
+  (`connector:`), else every connector of the vendor counts;
 * the *night* of a scheduled time is its date in the connector's timezone, and
   its *window* runs until the connector's next scheduled time;
 * a night's file is *due* at the connector's `expect_by` time that night
@@ -40,6 +40,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, select
 
 from agreements.models import Agreement
+from audit.events import Action
+from audit.models import Event
 from audit.plans.models import AuditPlan, AuditTask, FindingOutcome, TaskStatus
 from exchange.connectors import ConnectorConfig
 from exchange.models import Connector, Delivery, DeliveryStatus, PulledFile, RejectedRow
@@ -156,6 +158,7 @@ def deliveries_by_night(session: Session, state: str | None, window: Window) -> 
     spans = _agreements(session, state)
     vendors = {span.vendor for span in spans} if state is not None else None
     connectors = session.exec(select(Connector)).all()
+    since = _connectors_since(session)
     found = _window_deliveries(session, window, vendors)
     rows: dict[tuple[str, str], NightRow] = {}
 
@@ -174,7 +177,9 @@ def deliveries_by_night(session: Session, state: str | None, window: Window) -> 
     for connector in connectors:
         if vendors is not None and connector.vendor_id not in vendors:
             continue
-        _connector_nights(connector, by_connector[connector.name], spans, state, window, row)
+        first = since.get(f"connector:{connector.name}")
+        _connector_nights(connector, by_connector[connector.name], spans, state, window, row,
+                          first)  # fmt: skip
     return sorted(rows.values(), key=lambda r: (r.night, r.vendor), reverse=True)
 
 
@@ -195,7 +200,20 @@ def due_time(config: ConnectorConfig, fire: datetime, late_after: timedelta) -> 
     return fire + late_after
 
 
-def _connector_nights(connector, deliveries, spans, state, window, row) -> None:
+def _connectors_since(session: Session) -> dict[str, datetime]:
+    """When each connector was first applied (its first `connector:document:applied` event;
+    one grouped query on the indexed action): nothing is expected of it before."""
+    query = (
+        sa.select(Event.subject, sa.func.min(Event.occurred_at))
+        .where(Event.action == Action.CONNECTOR_APPLIED)
+        .group_by(Event.subject)
+    )
+    return {
+        subject: _aware(datetime.fromisoformat(first)) for subject, first in session.execute(query)
+    }
+
+
+def _connector_nights(connector, deliveries, spans, state, window, row, first=None) -> None:
     config = ConnectorConfig.model_validate_json(connector.config)
     times = _fire_times(config, window)
     for fire, closes in zip(times, [*times[1:], None], strict=True):
@@ -203,7 +221,9 @@ def _connector_nights(connector, deliveries, spans, state, window, row) -> None:
             break
         night = fire.date()  # the trigger's times are in the connector's timezone
         inside = [d for d in deliveries if _within(d.received_at, fire, closes)]
-        expected = any(span.covers(state, connector, night) for span in spans)
+        expected = (first is None or fire >= first) and any(
+            span.covers(state, connector, night) for span in spans
+        )
         if not (inside or expected):
             continue
         night_row = row(connector.vendor_id, night)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from audit.events import Action, EventLog
 from credx.clock import utcnow
 from credx.database import session_scope
 from exchange.connectors import ConnectorConfig
@@ -53,6 +54,15 @@ def test_panels_for_one_state(app, world):
     }
     assert set(got) == {night(n) for n in (0, 1, 2, 3, 5)}
     assert {r["vendor"] for r in rows} == {"nccer"}  # certiport serves TN only
+    check_nothing_expected_before_the_connector_was_applied(app, world)  # last: adds an event
+
+
+def check_nothing_expected_before_the_connector_was_applied(app, world) -> None:
+    with session_scope(app.engine) as session:
+        EventLog(session).record(Action.CONNECTOR_APPLIED, "connector:nccer-sftp", "test")
+    with session_scope(app.engine) as session:
+        rows = panel(session, "deliveries", "LA", Window(world.now), 60)
+    assert sum(r["expected"] for r in rows) == 0 and sum(r["received"] for r in rows) == 4
 
 
 def check_pending(app, world) -> None:
@@ -129,7 +139,7 @@ def test_admin_sees_every_state_in_a_fixed_number_of_queries(app, world):
         for name in PANELS:
             panel(session, name, None, Window(world.now), 60)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 9  # 3 + 2 + 1 + 1 + 2, whatever the number of vendors or plans
+    assert len(selects) <= 10  # 4 + 2 + 1 + 1 + 2, whatever the number of vendors or plans
 
 
 @SQLITE_ONLY
