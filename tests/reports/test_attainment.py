@@ -18,8 +18,9 @@ from __future__ import annotations
 import pytest
 
 from audit.events import Action, EventLog
-from credx.errors import NotFound
+from credx.errors import InvalidInput, NotFound
 from reports.attainment import ReportRequest, attainment_report
+from reports.models import PriorityCredential
 from reports.pathways import parse_pathways
 from schemas.credentials import known_codes
 from tests.reports.fixtures.world import CAD, DESIGN, PATHWAYS_YAML, World, small_world
@@ -42,7 +43,8 @@ def cells(found, *keys: str) -> dict[tuple, tuple]:
 
 def test_denominators_by_school_and_credential(session):
     small_world(session)
-    found = cells(report(session), "school", "credential")
+    generated = report(session)
+    found = cells(generated, "school", "credential")
     #                    enrolled completed sat passed verified claimed class grads_earned
     # S1 ADESK001: S1 has p1 p2 p3; p1 p2 took CAD; p1 p2 sat (p1's retake counts once);
     # p1 passed; verified: p1 (vendor pass) and p2 (audit-verified upload); claimed the same;
@@ -61,34 +63,36 @@ def test_denominators_by_school_and_credential(session):
     # grand total: completed 3 (CAD: p1 p2 u6) + 2 (DES: p3 p4); sat 2 + 1; passed 1 + 1;
     # verified 2 + 1; claimed 2 + 3 (p3's pass, p4 and p5's uploads)
     assert found[("Total", "Total")] == (6, 5, 3, 2, 3, 5, 5, 2)
+    # what was left out is said, and the run is an event
+    assert any("1 roster students are not linked" in note for note in generated.notes)
+    assert any("1 exam results or uploads belong to no student" in n for n in generated.notes)
+    events = EventLog(session).for_subject("report:attainment:LA:2025-26")
+    assert [e.action for e in events] == [Action.REPORT_GENERATED]
 
 
-def test_rates_and_priority_columns(session):
+def test_rates_priorities_basis_cohort_and_subgroups(session):
     small_world(session)
+    listed = PriorityCredential(
+        state="LA", school_year="2025-26", credential_code=CAD, tier="high-demand", weight=1.25,
+        document_sha256="0" * 64,
+    )  # fmt: skip
+    session.add(listed)
     rows = {(r["school"], r["credential"]): r for r in report(session).records()}
+    assert (rows[("S2", CAD)]["priority_tier"], rows[("S2", CAD)]["priority_weight"]) == (
+        "high-demand", 1.25,
+    )  # fmt: skip
+    assert rows[("S1", DESIGN)]["priority_tier"] is None  # not on LA's list
     assert rows[("S1", CAD)]["pass_rate"] == 0.5  # p1 of p1, p2
     assert rows[("S1", CAD)]["graduates_earned_rate"] == 1.0  # p1, p2 of the class p1, p2
     assert rows[("S2", CAD)]["pass_rate"] is None  # nobody sat: no rate, not 0
     assert rows[("S1", CAD)]["district"] == "D1"  # school codes repeat across districts
-
-
-def test_claimed_basis_counts_unaudited_uploads_of_graduates(session):
-    small_world(session)
     found = cells(report(session, basis="claimed"), "school", "credential")
     assert found[("S2", DESIGN)][-1] == 2  # p4 and p5 (class of 2026) claimed ADOBE001
-
-
-def test_cohort_report_counts_what_the_cohort_earned_before_the_year(session):
-    small_world(session)
     found = cells(report(session, cohort=2026), "school", "credential")
     # only the class of 2026 (p1 p2 in S1); p4's 2024-25 pass now counts in S2
     assert found[("S1", CAD)][:3] == (2, 2, 2)
     assert found[("S2", CAD)] == (3, 1, 1, 1, 1, 1, 3, 1)
     assert ("S1", DESIGN) not in found or found[("S1", DESIGN)][2] == 0  # p3 is 2027
-
-
-def test_grouping_by_subgroup_without_credential_counts_any_credential(session):
-    small_world(session)
     found = report(session, by="gender")
     rows = {r["gender"]: tuple(r[c] for c in COUNTS) for r in found.records()}
     # F: p1 p3 p5 (pathways CAD, DES, none); M: p2 p4 u6 (CAD, DES, CAD).
@@ -109,22 +113,26 @@ def test_a_state_never_counts_another_states_students(session):
     assert tn[("Total", "Total")][0] == 1
 
 
-def test_a_year_with_no_roster_says_so(session):
+def test_a_year_with_no_data_says_so_instead_of_zeros(session):
     small_world(session)
-    with pytest.raises(NotFound, match="no roster students for LA 2024-25"):
+    with pytest.raises(NotFound, match="no roster students for LA 2023-24"):
+        attainment_report(session, ReportRequest("LA", "2023-24"), None, "test")
+    World(session, school_year="2024-25").student(None, school="S1", cohort=2026)
+    with pytest.raises(NotFound, match="no exam result or upload is linked"):
         attainment_report(session, ReportRequest("LA", "2024-25"), None, "test")
 
 
-def test_a_roster_without_any_attainment_says_so_instead_of_zeros(session):
-    World(session).student(None, school="S1", cohort=2026)
-    with pytest.raises(NotFound, match="no exam result or upload is linked"):
-        attainment_report(session, ReportRequest("LA", "2025-26"), None, "test")
-
-
-def test_generating_a_report_is_an_event_and_notes_what_was_left_out(session):
-    small_world(session)
-    found = report(session)
-    events = EventLog(session).for_subject("report:attainment:LA:2025-26")
-    assert [e.action for e in events] == [Action.REPORT_GENERATED]
-    assert any("1 roster students are not linked" in note for note in found.notes)
-    assert any("1 exam results or uploads belong to no student" in n for n in found.notes)
+def test_pathway_maps_and_requests_are_refused_with_what_to_fix():
+    registry = frozenset({CAD, DESIGN})
+    parsed = parse_pathways(PATHWAYS_YAML, "la.yaml", registry)
+    assert parsed.credentials_of("CAD") == {CAD} and parsed.credentials_of(None) == frozenset()
+    with pytest.raises(InvalidInput, match=r"la\.yaml: pathway CAD names unknown credential"):
+        parse_pathways(PATHWAYS_YAML.replace(CAD, "ZZZZZ999"), "la.yaml", registry)
+    with pytest.raises(InvalidInput, match="exactly the fields state and pathways"):
+        parse_pathways("state: LA\n", "la.yaml", registry)
+    with pytest.raises(InvalidInput, match="--by school,grade: give distinct names from"):
+        ReportRequest("LA", "2025-26", by="school,grade").check()
+    with pytest.raises(InvalidInput, match="--basis"):
+        ReportRequest("LA", "2025-26", basis="rumoured").check()
+    with pytest.raises(InvalidInput, match="must look like 2025-26"):
+        ReportRequest("LA", "2025-27").check()
