@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from access.policy import report_state
+from access.policy import Permission, may, report_state
 from access.principals import Principal
 from credx.app import App
 from credx.errors import CredxError
@@ -82,6 +82,9 @@ def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
     user = web_user(request)
     if user is None:
         return to_sign_in()
+    if not may(user.principal, Permission.REPORT_READ):
+        refusal = "Attainment reports are for operators, auditors and admins."
+        return render(request, "error.html", 403, user=user, error=refusal)
     if not query.year:
         return render(request, "report_attainment.html", user=user, query=query, report=None,
                       threshold=app.settings.suppression_threshold)  # fmt: skip

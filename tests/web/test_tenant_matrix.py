@@ -104,6 +104,7 @@ def as_page(expected: dict[str, int], signed_out: int = 303) -> dict[str, int]:
 
 
 Request = Callable[[World, str], object]
+REPORT_QUERY = "?state=LA&year=2025-26&by=nothing"
 TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", "/healthz"): (lambda w, u: w.api("GET", u), every(200)),
     ("GET", "/openapi.json"): (lambda w, u: w.api("GET", u), every(200)),
@@ -159,6 +160,26 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
         as_page({**DELIVERY_READERS, "vendor_other": 404}),
     ),
     ("GET", "/metrics"): (lambda w, u: w.api("GET", u), every(404)),  # loopback or its token
+    # attainment reports of LA: a state role of LA (or an admin) passes the policy and meets the
+    # bad grouping (422); another state's role gets 404, roles without reports 403
+    ("GET", "/api/v1/reports/attainment"): (
+        lambda w, u: w.api("GET", u + REPORT_QUERY),
+        every(
+            403,
+            anonymous=401,
+            auditor=422,
+            operator=422,
+            admin=422,
+            auditor_other=404,
+            operator_other=404,
+        ),
+    ),
+    ("GET", "/reports/attainment"): (
+        lambda w, u: w.page("GET", u + REPORT_QUERY),
+        as_page(
+            every(403, auditor=422, operator=422, admin=422, auditor_other=404, operator_other=404)
+        ),
+    ),
 }
 # Listings answer 200 to foreign tenants, without the foreign records:
 VISIBLE_IN_LIST = {
