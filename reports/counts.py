@@ -9,7 +9,7 @@ Each cell counts distinct persons: a retake or a second upload adds nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -93,14 +93,10 @@ def count_cells(
     cells = _person_sets(population, pathways, grouping.by_credential, basis, graduating)
     rows = sorted(set(labels.values()))
     columns = sorted({c for (_m, c) in cells}) or [ANY]
-    varying = {}
-    for measure in VARYING:
-        table = pd.DataFrame(0, index=rows, columns=columns, dtype="int64")
-        for (m, credential), persons in cells.items():
-            if m == measure:
-                for person in persons:
-                    table.loc[labels[person], credential] += 1
-        varying[measure] = table
+    tallies: dict[str, Counter] = {measure: Counter() for measure in VARYING}
+    for (measure, credential), persons in cells.items():
+        tallies[measure].update((labels[person], credential) for person in persons)
+    varying = {measure: _table(tally, rows, columns) for measure, tally in tallies.items()}
     constant = {
         "enrolled": _per_group(labels, set(labels), rows),
         "graduating_class": _per_group(labels, graduating, rows),
@@ -108,11 +104,14 @@ def count_cells(
     return CellCounts(varying, constant, pathways is not None)
 
 
+def _table(tally: Counter, rows: list[str], columns: list[str]) -> pd.DataFrame:
+    grid = [[tally[(row, column)] for column in columns] for row in rows]
+    return pd.DataFrame(grid, index=rows, columns=columns, dtype="int64")
+
+
 def _per_group(labels: dict[str, str], persons: set[str], rows: list[str]) -> pd.Series:
-    counts = pd.Series(0, index=rows, dtype="int64")
-    for person in persons:
-        counts[labels[person]] += 1
-    return counts
+    tally = Counter(labels[person] for person in persons)
+    return pd.Series([tally[row] for row in rows], index=rows, dtype="int64")
 
 
 def _person_sets(
