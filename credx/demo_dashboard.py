@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from credx.app import App
 from credx.clock import utcnow
 from credx.database import session_scope
@@ -13,8 +11,7 @@ from reports.dashboard import PANELS, Window, panel
 def show_dashboard(app: App, say) -> dict:
     """Every state's panels (an admin's view), summed into one line; where to see them."""
     settings = app.settings
-    window = Window(utcnow(), settings.dashboard_nights,
-                    timedelta(minutes=settings.dashboard_late_after_minutes))  # fmt: skip
+    window = Window.from_settings(settings, utcnow())
     with session_scope(app.engine) as session:
         data = {name: panel(session, name, None, window, settings.dashboard_expiry_days)
                 for name in PANELS}  # fmt: skip

@@ -33,7 +33,6 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
@@ -43,6 +42,7 @@ from agreements.models import Agreement
 from audit.events import Action
 from audit.models import Event
 from audit.plans.models import AuditPlan, AuditTask, FindingOutcome, TaskStatus
+from credx.clock import as_utc
 from exchange.connectors import ConnectorConfig
 from exchange.models import Connector, Delivery, DeliveryStatus, PulledFile, RejectedRow
 from linkage.models import LinkRun, ReviewPair
@@ -61,6 +61,12 @@ class Window:
     @property
     def start(self) -> datetime:
         return self.now - timedelta(days=self.nights)
+
+    @classmethod
+    def from_settings(cls, settings, now: datetime) -> Window:
+        """The window the dashboard settings describe, ending `now`."""
+        late = timedelta(minutes=settings.dashboard_late_after_minutes)
+        return cls(now, settings.dashboard_nights, late)
 
 
 @dataclass
@@ -148,11 +154,6 @@ def _window_deliveries(session: Session, window: Window, vendors: set[str] | Non
     return session.execute(query).all()
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; credx stores UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
-
-
 def deliveries_by_night(session: Session, state: str | None, window: Window) -> list[NightRow]:
     """Per vendor per night: expected, received, on time, late, missing, pending (3 queries)."""
     spans = _agreements(session, state)
@@ -169,7 +170,7 @@ def deliveries_by_night(session: Session, state: str | None, window: Window) -> 
     by_connector = defaultdict(list)
     for delivery in found:
         if delivery.connector is None:
-            night_row = row(delivery.vendor_id, _aware(delivery.received_at).date())
+            night_row = row(delivery.vendor_id, as_utc(delivery.received_at).date())
             night_row.received += 1
             night_row.deliveries.append(delivery.id)
         else:
@@ -184,7 +185,7 @@ def deliveries_by_night(session: Session, state: str | None, window: Window) -> 
 
 
 def _within(moment: datetime, start: datetime, end: datetime | None) -> bool:
-    moment = _aware(moment)
+    moment = as_utc(moment)
     return moment >= start and (end is None or moment < end)
 
 
@@ -209,7 +210,7 @@ def _connectors_since(session: Session) -> dict[str, datetime]:
         .group_by(Event.subject)
     )
     return {
-        subject: _aware(datetime.fromisoformat(first)) for subject, first in session.execute(query)
+        subject: as_utc(datetime.fromisoformat(first)) for subject, first in session.execute(query)
     }
 
 
@@ -234,7 +235,7 @@ def _connector_nights(connector, deliveries, spans, state, window, row, first=No
         night_row.expected += 1
         due = due_time(config, fire, window.late_after)
         if inside:
-            if _aware(inside[0].received_at) <= due:
+            if as_utc(inside[0].received_at) <= due:
                 night_row.on_time += 1
             else:
                 night_row.late += 1
@@ -282,7 +283,7 @@ def rejections(session: Session, state: str | None, window: Window) -> list[Vend
         entry.rows_rejected += d.rows_rejected
         if d.rows_rejected or d.status in PROBLEM_STATUSES:
             entry.problems.append(RejectionRow(
-                d.id, d.vendor_id, _aware(d.received_at).isoformat(), d.status, d.rows_total,
+                d.id, d.vendor_id, as_utc(d.received_at).isoformat(), d.status, d.rows_total,
                 d.rows_rejected, _rate(d.rows_rejected, d.rows_total),
                 f"/dashboard/deliveries/{d.id}",
             ))  # fmt: skip
@@ -389,7 +390,7 @@ def review_backlog(session: Session, state: str | None) -> list[ReviewBacklog]:
     for (run,) in session.execute(runs):
         entry = backlog.setdefault(run.state, ReviewBacklog(run.state, 0, None, None, None, 0))
         entry.last_run, entry.flagged_clusters = run.id, run.flagged_clusters
-        finished = run.finished_at and _aware(run.finished_at).isoformat()
+        finished = run.finished_at and as_utc(run.finished_at).isoformat()
         entry.last_run_finished_at = finished or None
     return sorted(backlog.values(), key=lambda b: b.state)
 

@@ -7,7 +7,6 @@ aggregates: vendors, agreements, plans and counts, never a student.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -30,17 +29,11 @@ PanelName = Literal["deliveries", "rejections", "agreements", "audits", "reviews
 StateQuery = Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")]
 
 
-def window_of(app: App) -> Window:
-    settings = app.settings
-    late = timedelta(minutes=settings.dashboard_late_after_minutes)
-    return Window(utcnow(), settings.dashboard_nights, late)
-
-
 def panels_for(app: App, principal: Principal, state: str | None, names=PANELS) -> dict:
     """The named panels for this caller, in one read-only transaction (not `web_session`'s
     IMMEDIATE one: reading aggregates must not queue behind uploads for SQLite's write lock)."""
     scope = dashboard_state(principal, state)
-    window = window_of(app)
+    window = Window.from_settings(app.settings, utcnow())
     with session_scope(app.engine) as session:
         data = {name: panel(session, name, scope, window, app.settings.dashboard_expiry_days)
                 for name in names}  # fmt: skip
