@@ -1,6 +1,6 @@
 """Attainment report: time to count and suppress a state-sized population, against a small one.
 
-`python -m bench.attainment [--students N] [--json]` builds synthetic populations
+`.venv/bin/python bench/attainment.py [--students N] [--json]` builds synthetic populations
 (pure data: students in schools, exam and upload events over 12 credentials) and
 times `reports.attainment.publish` (counting persons into cells, suppressing
 every measure's table, the long table) for a baseline of 2,000 students and for
@@ -14,34 +14,41 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
+from pathlib import Path
 
-from bench.common import peak_rss_mb, print_report, progress, verdict_lines
-from reports.attainment import ReportRequest, publish
-from reports.population import CLAIMED, PASSED, SAT, VERIFIED, Population, Student, Window
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.common import peak_rss_mb, print_report, progress, verdict_lines  # noqa: E402
+from reports import population as facts  # noqa: E402
+from reports.attainment import ReportRequest, publish  # noqa: E402
 
 CREDENTIALS = tuple(f"BENCH{n:03d}" for n in range(12))
 BASELINE = 2_000
 
 
-def population(students: int, seed: int = 7) -> Population:
+def population(students: int, seed: int = 7) -> facts.Population:
     rng = random.Random(seed)
-    window = Window("LA", "2025-26")
+    window = facts.Window("LA", "2025-26")
     roster = {}
     for n in range(students):
         person = f"P{n:09d}"
-        roster[person] = Student(
+        roster[person] = facts.Student(
             person, f"LA{n:09d}", f"D{n % 8}", f"S{n % 60:02d}", rng.choice((2026, 2027)),
             None, rng.choice("FM"), rng.choice(("BL7", "WH7", "HI7")), rng.random() < 0.5,
             rng.random() < 0.1, rng.random() < 0.1,
         )  # fmt: skip
-    found = Population(window, roster)
+    found = facts.Population(window, roster)
     for person in roster:
         if rng.random() < 0.4:
             credential = rng.choice(CREDENTIALS)
-            found.events.add((person, credential, SAT))
+            found.events.add((person, credential, facts.SAT))
             if rng.random() < 0.7:
-                found.events.update((person, credential, e) for e in (PASSED, VERIFIED, CLAIMED))
+                earned = (facts.PASSED, facts.VERIFIED, facts.CLAIMED)
+                found.events.update((person, credential, e) for e in earned)
     return found
 
 
