@@ -11,7 +11,7 @@ part how many passed, so counts and pass rates read without reading numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,14 +20,16 @@ from access.policy import Permission, may, report_state
 from access.principals import Principal
 from credx.app import App
 from credx.errors import CredxError
-from reports.attainment import AttainmentReport, ReportRequest, attainment_report
-from reports.pathways import pathways_for
-from reports.suppression import TOTAL
 from web.auth import AppDep, Caller, web_user
 from web.db import web_session
 from web.errors import status_of
 from web.pages import render, to_sign_in
 
+if TYPE_CHECKING:
+    from reports.attainment import AttainmentReport
+
+# `_lazy_reports`: reports.* imports pandas (tens of MB resident); a web process loads it on
+# its first report request, not at start, as web.deliveries does for the ingest pipeline.
 router = APIRouter(tags=["reports"])
 BAR_WIDTH = 360  # px for the longest bar
 ROW, SECTION = 22, 30  # px per bar, px above each credential's bars
@@ -62,6 +64,9 @@ QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 def build(app: App, principal: Principal, query: ReportQuery) -> AttainmentReport:
     """The report for this caller (its own state); the run is an event, so a write session."""
+    from reports.attainment import ReportRequest, attainment_report  # see `_lazy_reports`
+    from reports.pathways import pathways_for
+
     state = report_state(principal, query.state)
     threshold = query.min_cell or app.settings.suppression_threshold
     request = ReportRequest(state, query.year, query.by, query.cohort, query.basis,
@@ -101,7 +106,7 @@ def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar of the chart: `sat` px long, `passed` px of it dark; None when suppressed."""
+    """One bar of the chart: how many sat and passed (None when suppressed)."""
 
     section: str
     label: str
@@ -134,6 +139,8 @@ class Chart:
 def chart(report: AttainmentReport) -> Chart:
     """Bars grouped by credential (one section when not split by credential); within a
     section a bar per school or subgroup, then "All"."""
+    from reports.suppression import TOTAL  # see `_lazy_reports`
+
     fields = [c for c in report.dimensions if c != "credential"]
     sections: dict[str, list[Bar]] = {}
     for row in report.records():
