@@ -177,9 +177,12 @@ def _columns(grouping: Grouping) -> tuple[str, ...]:
 
 def _suppressed(counts: CellCounts, min_cell: int) -> tuple[dict[str, pd.DataFrame], int]:
     """Each measure's published grid (margins included, hidden cells missing)."""
-    grids, hidden = {}, 0
+    grids, hidden, done = {}, 0, {}
     for measure, table in counts.varying.items():
-        result = suppress_table(table, threshold=min_cell)
+        key = table.to_numpy().tobytes()  # same rows and columns: equal grids suppress alike
+        if key not in done:  # (passed and verified often are: suppression is the slow part)
+            done[key] = suppress_table(table, threshold=min_cell)
+        result = done[key]
         grids[measure] = result.published()
         hidden += int(result.suppressed.to_numpy().sum())
     for measure, series in counts.constant.items():

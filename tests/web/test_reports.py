@@ -4,7 +4,7 @@ numbers as the CLI, a chart with accessible labels, clear errors."""
 from __future__ import annotations
 
 from credx.database import session_scope
-from tests.reports.fixtures.world import CAD, small_world
+from tests.reports.fixtures.world import CAD, PATHWAYS_YAML, small_world
 from tests.web.factories import bearer, make_token
 from tests.web.test_dashboard import sign_in
 
@@ -14,6 +14,8 @@ QUERY = {"year": "2025-26", "by": "school,credential", "min_cell": "1"}
 def test_api_answers_the_callers_state_and_hides_the_others(app, client):
     with session_scope(app.engine) as session:
         small_world(session)
+    (app.settings.home / "pathways").mkdir()
+    (app.settings.home / "pathways" / "LA.yaml").write_text(PATHWAYS_YAML)  # LA's map only
     operator = bearer(make_token(app, "operator", "LA"))
     found = client.get("/api/v1/reports/attainment", params=QUERY, headers=operator)
     assert found.status_code == 200, found.text
@@ -21,12 +23,14 @@ def test_api_answers_the_callers_state_and_hides_the_others(app, client):
     rows = {(r["school"], r["credential"]): r for r in data["rows"]}
     assert data["state"] == "LA" and rows[("S1", CAD)]["sat_exam"] == 2  # as in the CLI test
     assert rows[("Total", "Total")]["enrolled"] == 6  # the TN student is not counted
+    assert rows[("S1", CAD)]["completed_sequence"] == 2  # read from the home's pathway map
     foreign = client.get("/api/v1/reports/attainment", params={**QUERY, "state": "TN"},
                          headers=operator)  # fmt: skip
     assert foreign.status_code == 404
     auditor = bearer(make_token(app, "auditor", "TN"))
     tn = client.get("/api/v1/reports/attainment", params=QUERY, headers=auditor).json()
     assert tn["state"] == "TN" and tn["rows"][0]["enrolled"] == 1
+    assert tn["rows"][0]["completed_sequence"] is None and "no pathway map" in tn["notes"][0]
     district = bearer(make_token(app, "district", "LA", "D1"))
     assert client.get("/api/v1/reports/attainment", params=QUERY,
                       headers=district).status_code == 403  # fmt: skip
