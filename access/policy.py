@@ -8,10 +8,12 @@ saying "forbidden" would confirm that a foreign record exists).
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from enum import StrEnum
 
 from access.principals import Principal, Role
-from credx.errors import CredxError, NotFound
+from credx.errors import CredxError, InvalidInput, NotFound
 
 
 class Forbidden(CredxError):
@@ -29,6 +31,8 @@ class Permission(StrEnum):
     TOKEN_MANAGE = "token:manage"  # noqa: S105 (a permission name, not a secret)
     AUDIT_WORK = "audit:work"  # take tasks from the queue, record findings
     AUDIT_RESPOND = "audit:respond"  # see final findings on own uploads, answer them
+    DASHBOARD_READ = "dashboard:read"  # operational aggregates: counts, no student data
+    REPORT_READ = "report:read"  # suppressed attainment counts of the caller's state
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -47,10 +51,17 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_ORIGINAL,
             Permission.EVIDENCE_FLAGS,
             Permission.AUDIT_WORK,
+            Permission.REPORT_READ,
         }
     ),
     Role.OPERATOR: frozenset(
-        {Permission.EVIDENCE_LIST, Permission.DELIVERY_READ, Permission.LINK_REVIEW}
+        {
+            Permission.EVIDENCE_LIST,
+            Permission.DELIVERY_READ,
+            Permission.LINK_REVIEW,
+            Permission.DASHBOARD_READ,
+            Permission.REPORT_READ,
+        }
     ),
     Role.VENDOR: frozenset({Permission.DELIVERY_READ}),
     Role.ADMIN: frozenset(Permission),
@@ -104,6 +115,43 @@ def check_review_pair(principal: Principal, *, pair_id: int, state: str | None) 
     require(principal, Permission.LINK_REVIEW)
     if state is None or not principal.in_state(state):
         raise NotFound(f"no review pair {pair_id} in your state")
+
+
+def dashboard_state(principal: Principal, requested: str | None) -> str | None:
+    """The state a dashboard panel covers: an operator's own, whatever it asked; an admin's
+    choice (None: every state)."""
+    require(principal, Permission.DASHBOARD_READ)
+    if principal.state is not None:
+        return principal.state
+    return requested.upper() if requested else None
+
+
+def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bool:
+    """`/metrics` (counts only, never student data): loopback clients, or anyone presenting
+    the configured `metrics_token` as a bearer value."""
+    if token:
+        scheme, _, presented = authorization.partition(" ")
+        matches = hmac.compare_digest(presented.strip().encode(), token.encode())
+        if scheme.lower() == "bearer" and matches:
+            return True
+    try:
+        return ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
+
+
+def report_state(principal: Principal, requested: str | None) -> str:
+    """The one state an attainment report covers: a state role's own (another state's report
+    answers 404, as if it did not exist); an admin must name one."""
+    require(principal, Permission.REPORT_READ)
+    wanted = requested.upper() if requested else None
+    if principal.state is None:
+        if wanted is None:
+            raise InvalidInput("name the state to report on (state=LA)")
+        return wanted
+    if wanted is not None and wanted != principal.state:
+        raise NotFound("no such report")
+    return principal.state
 
 
 def may(principal: Principal, permission: Permission) -> bool:

@@ -74,6 +74,7 @@ class Action(StrEnum):
     ROSTER_REJECTIONS_EXPORTED = "roster:rejections:exported"
     SCHOOLS_LOADED = "roster:schools:loaded"
     PRIORITIES_APPLIED = "report:priorities:applied"
+    REPORT_GENERATED = "report:attainment:generated"
     LINK_RUN_FINISHED = "linkage:run:finished"
     PERSON_MERGED = "linkage:person:merged"
     PERSON_SPLIT = "linkage:person:split"

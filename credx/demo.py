@@ -28,9 +28,11 @@ from credx.app import App
 from credx.clock import today
 from credx.database import session_scope
 from credx.demo_audit import show_audit_plan
+from credx.demo_dashboard import show_dashboard
 from credx.demo_data import ExamResultFaker, write_csv, write_roster
 from credx.demo_evidence import show_evidence
 from credx.demo_queue import show_audit_queue
+from credx.demo_report import show_report
 from credx.demo_web import show_web
 from credx.installation import initialise
 from credx.settings import Settings
@@ -194,6 +196,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     summary["audit"] = _show_audit(app, say)
     summary["audit_plan"] = show_audit_plan(app, DEMO_SEED, say)
     summary["audit_queue"] = show_audit_queue(app, say)
+    summary["dashboard"] = show_dashboard(app, say)
+    summary["attainment"] = show_report(app, say)
     with session_scope(app.engine) as session:
         checked, problem = EventLog(session).verify()
     summary["event_log"] = {"entries": checked, "intact": problem is None}

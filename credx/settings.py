@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticUndefined
 from pydantic_settings import (
     BaseSettings,
@@ -226,6 +226,40 @@ class Settings(BaseSettings):
         default=20261127,
         description="Record linkage: seed for the random sampling that trains the model, so "
         "the same records give the same persons.",
+    )
+
+    dashboard_nights: int = Field(
+        default=7,
+        ge=1,
+        le=62,
+        description="Operator dashboard: how many nights of deliveries the delivery and "
+        "rejection panels show.",
+    )
+    dashboard_late_after_minutes: int = Field(
+        default=120,
+        ge=1,
+        le=24 * 60,
+        description="Operator dashboard: a night's delivery pulled more than this long after "
+        "its connector's scheduled time is `late`; none by the next scheduled time is "
+        "`missing`.",
+    )
+    dashboard_expiry_days: int = Field(
+        default=60,
+        ge=1,
+        le=3650,
+        description="Operator dashboard: agreements ending within this many days are listed "
+        "as expiring soon.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a Prometheus scraper off this machine must send to "
+        "`/metrics`. Unset: `/metrics` answers loopback clients only (404 to others).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`credx serve` and `credx worker` log one JSON object per line (`json`) "
+        "or plain lines (`text`, for a terminal). Either way query strings, tokens and "
+        "student fields are scrubbed.",
     )
 
     @field_validator("home", mode="after")

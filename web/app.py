@@ -11,13 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from access.policy import may_scrape_metrics
 from credx.app import App
-from web import audit, deliveries, errors, evidence, pages, review
+from credx.metrics import CONTENT_TYPE_LATEST, Metrics
+from web import audit, dashboard, deliveries, errors, evidence, pages, reports, review
+from web.auth import client_address
 from web.headers import SecurityHeaders
+from web.request_log import RequestLog
 
 STATIC = Path(__file__).parent / "static"
 
@@ -37,9 +42,13 @@ def create_app(app: App) -> FastAPI:
     api.state.upload_dir = upload_dir
     errors.install(api)
     api.add_middleware(SecurityHeaders)
+    metrics = Metrics(app.engine)
+    api.add_middleware(RequestLog, metrics=metrics)  # outermost: sees every response
     api.include_router(evidence.router)
     api.include_router(deliveries.router)
     api.include_router(review.api)
+    api.include_router(dashboard.router)
+    api.include_router(reports.router)
     api.include_router(pages.router)
     api.include_router(review.pages)
     api.include_router(audit.router)
@@ -52,5 +61,17 @@ def create_app(app: App) -> FastAPI:
         with app.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics_endpoint(request: Request) -> Response:
+        """Prometheus text format; who may scrape is `access.policy.may_scrape_metrics`."""
+        secret = app.settings.metrics_token
+        allowed = may_scrape_metrics(
+            client_address(request), request.headers.get("authorization", ""),
+            secret.get_secret_value() if secret else None,
+        )  # fmt: skip
+        if not allowed:
+            return Response(status_code=404)  # as if there were no such page
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return api

@@ -8,13 +8,11 @@ auditor page's script calls the same API, so there is one set of rules).
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, ValidationError
 
 from access.policy import Permission, may
@@ -31,11 +29,11 @@ from web.db import web_session
 from web.errors import ApiError, status_of
 from web.evidence import evidence_scope
 from web.multipart import ReceivedForm
+from web.pages import render
 from web.uploads import off_loop, receive, refuse_declared_oversize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 pages = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the column is a 32-bit integer
 MAX_JSON_BYTES = 64 << 10
 SHORTCUTS = [(str(number), kind.value) for number, kind in enumerate(DiscrepancyType, 1)]
@@ -162,7 +160,7 @@ def answer(
 
 
 def _page(request: Request, name: str, user: WebUser, status: int = 200, **context):
-    return templates.TemplateResponse(request, name, {"user": user, **context}, status_code=status)
+    return render(request, name, status, user=user, **context)
 
 
 @pages.get("/audit", response_class=HTMLResponse)

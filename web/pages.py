@@ -31,10 +31,12 @@ from web.evidence import (
     submit_bulk,
     submit_one,
 )
+from web.navigation import nav_links
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
+templates.env.globals["nav_links"] = nav_links
 SIGN_IN_COOKIE = "credx_sign_in"
 
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlmodel import Session, col, func, select
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from audit.events import Action, EventLog
 from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
-from audit.plans.plans import get_plan, list_plans, plan_document
+from audit.plans.plans import get_plan, plan_document
 from audit.sampling.bounds import clopper_pearson_upper
 
 COLUMNS = (
@@ -143,42 +143,48 @@ def export_results(session: Session, plan_id: str, out: Path, actor: str) -> dic
     return results
 
 
-def progress_by_plan(session: Session, state: str | None) -> list[dict]:
-    """Audit progress per plan of `state` (every state when None), for the dashboard.
-
-    Plain data: plan id, school year, status, tasks total/open/assigned/
-    second_review/final, and final discrepancies.
-    """
-    plans = list_plans(session, state)
-    counts = _task_counts(session, [p.id for p in plans])
-    return [_progress(plan, counts.get(plan.id, Counter())) for plan in plans]
-
-
-def _task_counts(session: Session, plan_ids: list[str]) -> dict[str, Counter]:
-    if not plan_ids:
-        return {}
-    rows = session.exec(
-        select(AuditTask.plan_id, AuditTask.status, AuditTask.final_outcome, func.count())
-        .where(col(AuditTask.plan_id).in_(plan_ids))
-        .group_by(AuditTask.plan_id, AuditTask.status, AuditTask.final_outcome)
-    ).all()
-    counts: dict[str, Counter] = {}
-    for plan_id, status, outcome, number in rows:
-        counter = counts.setdefault(plan_id, Counter())
-        counter[status] += number
-        if status == TaskStatus.FINAL and outcome == FindingOutcome.DISCREPANCY:
-            counter["discrepancies"] += number
-    return counts
+@dataclass
+class PlanProgress:
+    plan_id: str
+    name: str
+    state: str
+    school_year: str
+    status: str
+    tasks: int = 0
+    open: int = 0
+    assigned: int = 0
+    second_review: int = 0
+    final: int = 0
+    verified: int = 0
+    discrepancies: int = 0
+    percent_done: float = 0.0  # final tasks out of all drawn
 
 
-def _progress(plan: AuditPlan, counts: Counter) -> dict:
-    statuses = [str(s) for s in TaskStatus]
-    return {
-        "plan_id": plan.id,
-        "state": plan.state,
-        "school_year": plan.school_year,
-        "status": plan.status,
-        "tasks_total": sum(counts[s] for s in statuses),
-        **{s: counts[s] for s in statuses},
-        "discrepancies": counts["discrepancies"],
-    }
+def progress_by_plan(session: Session, state: str | None) -> list[PlanProgress]:
+    """Audit progress per plan of `state` (every state when None): task counts by status and
+    final outcomes, in one grouped query (the dashboard's audits panel and `audit plan list`)."""
+    query = (
+        sa.select(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
+                  AuditPlan.status, AuditTask.status.label("task_status"),
+                  AuditTask.final_outcome, sa.func.count(AuditTask.id).label("n"))
+        .outerjoin(AuditTask, AuditTask.plan_id == AuditPlan.id)
+        .group_by(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
+                  AuditPlan.status, AuditTask.status, AuditTask.final_outcome)
+    )  # fmt: skip
+    if state is not None:
+        query = query.where(AuditPlan.state == state)
+    plans: dict[str, PlanProgress] = {}
+    for r in session.execute(query):
+        plan = plans.setdefault(r.id, PlanProgress(r.id, r.name, r.state, r.school_year, r.status))
+        if r.task_status is None:
+            continue
+        plan.tasks += r.n
+        if r.task_status in (TaskStatus.OPEN, TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW):
+            setattr(plan, r.task_status, getattr(plan, r.task_status) + r.n)
+        else:
+            plan.final += r.n
+            plan.verified += r.n if r.final_outcome == FindingOutcome.VERIFIED else 0
+            plan.discrepancies += r.n if r.final_outcome == FindingOutcome.DISCREPANCY else 0
+    for plan in plans.values():
+        plan.percent_done = round(100 * plan.final / plan.tasks, 1) if plan.tasks else 0.0
+    return sorted(plans.values(), key=lambda p: (p.state, p.school_year, p.plan_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -201,7 +202,9 @@ def plan_list(
 ) -> None:
     """Audit plans with their status and task progress."""
     with session_scope(app_context().engine) as session:
-        progress = results.progress_by_plan(session, state.upper() if state else None)
+        progress = [
+            asdict(p) for p in results.progress_by_plan(session, state.upper() if state else None)
+        ]
     if json_output:
         print_json(progress)
         return
@@ -212,7 +215,7 @@ def plan_list(
             p["state"],
             p["school_year"],
             p["status"],
-            str(p["tasks_total"]),
+            str(p["tasks"]),
             str(p["open"]),
             str(p["final"]),
             str(p["discrepancies"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import typer
 
 from credx.cli.common import app_context
 from credx.errors import InvalidInput
+from credx.logs import log_config
+from credx.settings import Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -21,6 +24,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def write_log_config(settings: Settings) -> Path:
+    """uvicorn's workers read logging from a file: credx's scrubbing formatter, in the
+    configured format (its own access log is off: credx.http logs each request, scrubbed)."""
+    path = settings.home / "tmp" / "log-config.json"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text(json.dumps(log_config(settings.log_format)))
+    return path
 
 
 def serve(
@@ -48,12 +60,13 @@ def serve(
             f"refusing to serve on {host} without TLS: give --ssl-certfile and --ssl-keyfile, "
             "or --behind-proxy when a TLS-terminating proxy forwards to credx"
         )
-    app_context()  # fail now, not in every worker, if the database is not ready
+    ctx = app_context()  # fail now, not in every worker, if the database is not ready
     # A fresh interpreter serves: it imports only what the web app needs (the CLI has
     # loaded every command's dependencies), which keeps each worker's memory small.
     argv = [sys.executable, "-m", "uvicorn", "web.asgi:application", "--factory",
             "--host", host, "--port", str(port), "--workers", str(workers),
-            "--no-server-header", "--log-level", "info"]  # fmt: skip
+            "--no-server-header", "--log-level", "info", "--no-access-log",
+            "--log-config", str(write_log_config(ctx.settings))]  # fmt: skip
     if ssl_certfile and ssl_keyfile:
         argv += ["--ssl-certfile", str(ssl_certfile), "--ssl-keyfile", str(ssl_keyfile)]
     if behind_proxy:

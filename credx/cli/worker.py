@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from credx.cli.common import JsonFlag, app_context, console, print_json
+from credx.logs import configure_logging
 from exchange.scheduler import SchedulerLease, enqueue_due, run_until_idle, run_worker, worker_name
 
 
@@ -24,6 +25,7 @@ def worker(
     (advisory lock), all claim jobs with SKIP LOCKED.  On SQLite run one.
     """
     ctx = app_context()
+    configure_logging(ctx.settings.log_format)
     if once:
         lease = SchedulerLease(ctx)
         added = enqueue_due(ctx) if lease.held() else []

@@ -50,6 +50,10 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     roster = summary["roster"]
     assert roster["status"] == "partially_loaded" and roster["rows_rejected"] == 3
     assert roster["rows_loaded"] == roster["rows_total"] - 3 > 0
+    dashboard = summary["dashboard"]  # the two pulled files, their rejected rows
+    assert dashboard["received"] == 2 and dashboard["late"] == dashboard["missing"] == 0
+    rejected = sum(o["rows_rejected"] for o in summary["vendors"].values())
+    assert (dashboard["rows_total"], dashboard["rows_rejected"]) == (600, rejected)
     again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}
     # the plan's population stayed frozen; the same seed gives the stored draw

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -81,3 +82,14 @@ def bulk_files(entries: dict[str, bytes], lines: list[dict[str, str]]) -> tuple[
     writer.writeheader()
     writer.writerows(lines)
     return archive.getvalue(), manifest.getvalue().encode()
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(client, secret: str) -> None:
+    """Sign the test client in with a token through the sign-in form."""
+    csrf = CSRF.search(client.get("/sign-in").text).group(1)
+    response = client.post("/sign-in", data={"token": secret, "csrf_token": csrf},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303

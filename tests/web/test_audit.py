@@ -10,7 +10,7 @@ from audit.models import Event
 from audit.plans.models import AuditTask
 from credx.database import session_scope
 from tests.audit.plans.auditing import drawn_tasks
-from tests.web.factories import bearer, make_token
+from tests.web.factories import bearer, make_token, sign_in
 
 NEXT = "/api/v1/audit/tasks/next"
 
@@ -22,9 +22,7 @@ def tasks(app, tmp_path, per_school: dict[str, int]) -> list[int]:
 
 def signed_in(client, secret: str, page: str) -> str:
     """Sign the test client in with a token; the session's CSRF token."""
-    form = client.get("/sign-in").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    client.post("/sign-in", data={"token": secret, "csrf_token": csrf})
+    sign_in(client, secret)
     text = client.get(page).text
     return re.search(r'(?:data-csrf|name="csrf_token" value)="([^"]+)"', text).group(1)
 
@@ -85,6 +83,7 @@ def test_the_page_session_needs_its_csrf_token_and_scripts_only_from_self(client
     assert '<script src="/static/audit.js"' in page.text and "<kbd>V</kbd>" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert "script-src" not in client.get("/").headers["content-security-policy"]  # only /audit
     assert client.post(NEXT).status_code == 403  # the cookie alone is not enough
     assert client.post(NEXT, headers={"X-CSRF-Token": "forged"}).status_code == 403
     assert client.post(NEXT, headers={"X-CSRF-Token": csrf}).json()["task"] is not None

@@ -4,18 +4,14 @@ Runs on SQLite and PostgreSQL (the `app` fixture)."""
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import col, select
 
 from audit.events import Action
 from audit.models import Event
 from credx.database import session_scope
 from linkage.models import LinkConstraint, ReviewPair
-from tests.web.factories import bearer, make_token
+from tests.web.factories import CSRF, bearer, make_token, sign_in
 from tests.web.review_pairs import la_and_tn_pairs
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def events(app, action: Action) -> list[Event]:
@@ -28,13 +24,6 @@ def constraints(app) -> list[tuple[str, str, str]]:
     with session_scope(app.engine) as session:
         rows = session.exec(select(LinkConstraint)).all()
         return [(c.kind, c.record_l, c.record_r) for c in rows]
-
-
-def sign_in(client, secret: str) -> None:
-    csrf = CSRF.search(client.get("/sign-in").text).group(1)
-    response = client.post("/sign-in", data={"token": secret, "csrf_token": csrf},
-                           follow_redirects=False)  # fmt: skip
-    assert response.status_code == 303
 
 
 def test_api_lists_own_state_pairs_and_decides_one(client, app, tmp_path):

@@ -63,7 +63,8 @@ def test_progress_by_plan_counts_tasks_by_status(session, tmp_path):
     session.add(tasks[2])
     session.flush()
     [progress] = progress_by_plan(session, "LA")
-    assert progress["plan_id"] == plan.id and progress["tasks_total"] == 9
-    assert (progress["open"], progress["second_review"], progress["final"]) == (6, 1, 2)
-    assert progress["assigned"] == 0 and progress["discrepancies"] == 1
+    assert progress.plan_id == plan.id and progress.tasks == 9
+    assert (progress.open, progress.second_review, progress.final) == (6, 1, 2)
+    assert progress.assigned == 0 and progress.discrepancies == 1
+    assert progress.verified == 1 and progress.percent_done == 22.2
     assert progress_by_plan(session, "TN") == []

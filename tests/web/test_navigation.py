@@ -1,0 +1,29 @@
+"""The header links each role to exactly the pages its grants open."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.factories import make_token, sign_in
+
+LINK = re.compile(r'<nav aria-label="main">(.*?)</nav>', re.S)
+PAGES = ("/audit", "/audit/findings", "/review", "/dashboard", "/reports/attainment")
+
+
+@pytest.mark.parametrize(
+    ("role", "district", "shown"),
+    [
+        ("auditor", None, {"/audit", "/reports/attainment"}),
+        ("district", "036", {"/audit/findings"}),
+        ("operator", None, {"/review", "/dashboard", "/reports/attainment"}),
+    ],
+)
+def test_each_role_sees_links_to_its_own_pages(client, app, role, district, shown):
+    sign_in(client, make_token(app, role, "LA", district=district))
+    nav = LINK.search(client.get("/").text).group(1)
+    linked = {page for page in PAGES if f'href="{page}"' in nav}
+    assert linked == shown
+    for page in shown:  # every link opens (the report page asks for a year: 200 with a form)
+        assert client.get(page).status_code == 200, page
