@@ -152,23 +152,51 @@ def _hide_smallest(values: np.ndarray, hidden: np.ndarray, candidates: Iterable[
 
 
 def _first_bridge(hidden: np.ndarray) -> Cell | None:
-    """A hidden cell lying on no cycle of the row-column graph of hidden cells, if any."""
+    """The first hidden cell, in reading order, lying on no cycle of the row-column graph of
+    hidden cells (None if every hidden cell is on a cycle)."""
     rows = hidden.shape[0]
     cells = [tuple(map(int, c)) for c in np.argwhere(hidden)]
-    for cell in cells:
-        if not _connected(cells, cell, rows):
-            return cell
-    return None
+    bridges = _bridges(cells, rows)
+    return min(bridges) if bridges else None
 
 
-def _connected(cells: list[Cell], removed: Cell, rows: int) -> bool:
-    """Whether row `removed[0]` still reaches column `removed[1]` without that cell.
+def _bridges(cells: list[Cell], rows: int) -> set[Cell]:
+    """Every bridge of the bipartite graph whose edges are `cells` (rows 0..R-1, columns R..).
 
-    Nodes are rows 0..R-1 and columns R..; tables are small (a report's grid),
-    so a plain search per cell is fast enough and easy to check.
+    Tarjan's lowpoint method, iterative so a long chain of hidden cells cannot exhaust
+    the recursion limit; linear in the number of hidden cells.
     """
-    side = _reachable(cells, removed, rows)
-    return rows + removed[1] in side
+    neighbours: dict[int, list[tuple[int, Cell]]] = {}
+    for i, j in cells:
+        neighbours.setdefault(i, []).append((rows + j, (i, j)))
+        neighbours.setdefault(rows + j, []).append((i, (i, j)))
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    found: set[Cell] = set()
+    for root in neighbours:
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack = [(root, None, iter(neighbours[root]))]
+        while stack:
+            node, via, edges = stack[-1]
+            for other, edge in edges:
+                if edge == via:
+                    continue
+                if other in order:
+                    low[node] = min(low[node], order[other])
+                else:
+                    order[other] = low[other] = len(order)
+                    stack.append((other, edge, iter(neighbours[other])))
+                    break
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > order[parent]:
+                        found.add(via)
+    return found
 
 
 def _reachable(cells: list[Cell], removed: Cell, rows: int) -> set[int]:
@@ -192,10 +220,7 @@ def _close_cycle(values: np.ndarray, hidden: np.ndarray, bridge: Cell) -> None:
     cells = [tuple(map(int, c)) for c in np.argwhere(hidden)]
     side = _reachable(cells, bridge, rows)  # the row's side of the cut
     crossing = [
-        (i, j)
-        for i in range(rows)
-        for j in range(columns)
-        if (i in side) != (rows + j in side)
+        (i, j) for i in range(rows) for j in range(columns) if (i in side) != (rows + j in side)
     ]
     _hide_smallest(values, hidden, crossing)
 
