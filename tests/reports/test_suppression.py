@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.suppression import SuppressedTable, suppress_series, suppress_table
+from reports.suppression import SuppressedTable, _bridges, suppress_series, suppress_table
 
 
 def table(rows: list[list[int]]) -> pd.DataFrame:
@@ -40,9 +40,7 @@ def feasible_values(result: SuppressedTable) -> dict[tuple[int, int], set[int]]:
     rows, columns = counts.shape[0] - 1, counts.shape[1] - 1
     unknown = [(i, j) for i in range(rows) for j in range(columns) if hidden[i, j]]
     last_in_row = {i: max((c for c in unknown if c[0] == i), default=None) for i in range(rows)}
-    last_in_col = {
-        j: max((c for c in unknown if c[1] == j), default=None) for j in range(columns)
-    }
+    last_in_col = {j: max((c for c in unknown if c[1] == j), default=None) for j in range(columns)}
     delta = np.zeros((rows, columns), dtype=np.int64)
     found: dict[tuple[int, int], set[int]] = {}
 
@@ -220,3 +218,12 @@ def test_every_pattern_of_a_2x3_table_is_protected():
     for cells in itertools.product([0, 3, 12], repeat=6):
         result = suppress_table(table([list(cells[:3]), list(cells[3:])]))
         assert_protected(result)
+
+
+def test_bridges_are_the_hidden_cells_on_no_cycle():
+    # rows 0-2, columns 0-2: the 4-cycle (0,0)(0,1)(1,1)(1,0) plus a tail (1,2)(2,2)
+    cells = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 2)]
+    assert _bridges(cells, rows=3) == {(1, 2), (2, 2)}
+    assert _bridges(cells[:4], rows=3) == set()
+    chain = [(i, i) for i in range(3)] + [(i + 1, i) for i in range(2)]  # a path: all bridges
+    assert _bridges(chain, rows=3) == set(chain)
