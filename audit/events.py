@@ -83,6 +83,7 @@ class Action(StrEnum):
     REVIEW_DECIDED = "linkage:review:decided"
     LINK_FILE_LINKED = "linkage:file:linked"
     AUDIT_TASK_ASSIGNED = "audit:task:assigned"
+    AUDIT_TASK_RELEASED = "audit:task:released"
     AUDIT_TASK_VIEWED = "audit:task:viewed"
     AUDIT_FINDING_RECORDED = "audit:finding:recorded"
     AUDIT_FINDING_REFUSED = "audit:finding:refused"

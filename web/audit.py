@@ -95,6 +95,13 @@ def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: A
         return queue.judge(task_id, body.outcome, body.type, body.note, seen_version=body.version)
 
 
+@router.post("/tasks/{task_id}/release")
+def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    """Give back a task you hold (e.g. a conflict of interest): it returns to the queue."""
+    with web_session(app) as session:
+        return AuditQueue(session, app, caller).release(task_id)
+
+
 # -- districts ------------------------------------------------------------------------
 
 

@@ -156,23 +156,14 @@ class AuditQueue:
         return taken
 
     def _update(self, task: AuditTask, *, guard_unassigned: bool = False, **values) -> bool:
-        """The optimistic write: it lands only if nobody changed the task since we read it."""
-        statement = update(AuditTask).where(
-            col(AuditTask.id) == task.id,
-            col(AuditTask.version) == task.version,
-            col(AuditTask.status) == task.status,
-        )
-        if guard_unassigned:
-            statement = statement.where(col(AuditTask.assigned_to).is_(None))
-        values["version"] = task.version + 1
-        result = self.session.execute(
-            statement.values(**values).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            self.session.expire(task)
-            return False
-        self.session.refresh(task)
-        return True
+        return update_task(self.session, task, guard_unassigned=guard_unassigned, **values)
+
+    def release(self, task_id: int) -> dict:
+        """Give back a task the caller holds (a conflict of interest, say) to the queue."""
+        task = self.get(task_id)
+        check_finding_holder(self.principal, assigned_to=task.assigned_to)
+        release_task(self.session, task, self.principal.actor, reason="given back by its auditor")
+        return task_json(task, self.principal)
 
     # -- looking -----------------------------------------------------------------
 
@@ -312,6 +303,52 @@ class AuditQueue:
         except IntegrityError:
             raise TaskConflict("another finding on this task was recorded first") from None
         return row
+
+
+def update_task(
+    session: Session, task: AuditTask, *, guard_unassigned: bool = False, **values
+) -> bool:
+    """The optimistic write: it lands only if nobody changed the task since we read it."""
+    statement = update(AuditTask).where(
+        col(AuditTask.id) == task.id,
+        col(AuditTask.version) == task.version,
+        col(AuditTask.status) == task.status,
+    )
+    if guard_unassigned:
+        statement = statement.where(col(AuditTask.assigned_to).is_(None))
+    values["version"] = task.version + 1
+    result = session.execute(
+        statement.values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.expire(task)
+        return False
+    session.refresh(task)
+    return True
+
+
+def release_task(session: Session, task: AuditTask, actor: str, *, reason: str) -> None:
+    """Put a held task back in the queue: a first look becomes `open` again, a second review
+    stays a second review (for another auditor).  Findings already recorded stay."""
+    if task.assigned_to is None or task.status == TaskStatus.FINAL:
+        raise InvalidInput(f"audit task {task.id} is not held by anyone: nothing to release")
+    holder = task.assigned_to
+    status = TaskStatus.OPEN if task.status == TaskStatus.ASSIGNED else task.status
+    if not update_task(session, task, status=status, assigned_to=None, assigned_at=None):
+        raise TaskConflict(f"audit task {task.id} changed while it was being released; retry")
+    EventLog(session).record(
+        Action.AUDIT_TASK_RELEASED, _subject(task), actor,
+        plan_id=task.plan_id, holder=holder, reason=reason,
+    )  # fmt: skip
+
+
+def release_task_by_id(session: Session, task_id: int, actor: str, *, reason: str) -> AuditTask:
+    """`credx audit release`: an operator frees a task an absent auditor holds."""
+    task = session.get(AuditTask, task_id)
+    if task is None:
+        raise NotFound(f"no audit task {task_id}")
+    release_task(session, task, actor, reason=reason)
+    return task
 
 
 def _subject(task: AuditTask) -> str:

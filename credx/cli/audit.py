@@ -17,7 +17,7 @@ from rich.table import Table
 
 from audit.events import cli_actor
 from audit.manifests import read_manifest
-from audit.plans import draws, escalation, plans, results
+from audit.plans import draws, escalation, plans, queue, results
 from audit.sampling import attribute_sample_size, draw
 from audit.sampling.tickets import check_seed
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
@@ -320,6 +320,23 @@ def verify_draw(
             err_console.print(f"[bold red]differs:[/] {difference}")
     if not result.ok:
         sys.exit(4)
+
+
+@app.command("release")
+def release_command(
+    task: Annotated[int, typer.Argument(metavar="TASK", help="The audit task id.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the event log).")] = "released by "
+    "an operator",
+    json_output: JsonFlag = False,
+) -> None:
+    """Return a task an absent auditor holds to the queue (its findings so far stay)."""
+    with session_scope(app_context().engine) as session:
+        released = queue.release_task_by_id(session, task, cli_actor(), reason=reason)
+        payload = {"id": released.id, "status": released.status, "plan_id": released.plan_id}
+    if json_output:
+        print_json(payload)
+    else:
+        console.print(f"audit task {task} is back in the queue ({payload['status']})")
 
 
 @cycle_app.command("close")

@@ -184,6 +184,10 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
         lambda w, u: w.api("POST", u, json={"outcome": "verified"}),
         {**AUDITOR_OWN, "auditor": 409, "admin": 409},
     ),
+    ("POST", f"/api/v1/audit/tasks/{T}/release"): (  # final and held by nobody: not theirs
+        lambda w, u: w.api("POST", u),
+        {**AUDITOR_OWN, "auditor": 403, "admin": 403},
+    ),
     ("GET", "/api/v1/audit/findings"): (lambda w, u: w.api("GET", u), DISTRICTS),
     ("GET", f"/api/v1/audit/findings/{T}"): (lambda w, u: w.api("GET", u), DISTRICT_OWN),
     ("POST", f"/api/v1/audit/findings/{T}/response"): (

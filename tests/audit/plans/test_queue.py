@@ -9,7 +9,7 @@ from access.policy import Forbidden
 from audit.events import EventLog
 from audit.models import Event
 from audit.plans.models import AuditFinding, AuditTask, TaskStatus
-from audit.plans.queue import AuditQueue, Finding, TaskConflict
+from audit.plans.queue import AuditQueue, Finding, TaskConflict, release_task_by_id
 from credx.errors import InvalidInput, NotFound
 from exchange.evidence.models import Evidence
 from tests.audit.plans.auditing import auditor, district, drawn_tasks
@@ -129,3 +129,21 @@ def test_the_view_sets_the_claim_beside_the_vendor_records_and_is_logged(session
     event = session.exec(select(Event).where(Event.action == "audit:task:viewed")).one()
     assert upload.state_student_id not in event.payload and upload.student_name not in event.payload
     assert upload.id in event.payload
+
+
+def test_a_held_task_can_be_given_back_or_released_by_an_operator(session, app, tmp_path):
+    tasks = drawn_tasks(session, tmp_path, {"036001": 2})
+    mine, other = AuditQueue(session, app, auditor("a1")), AuditQueue(session, app, auditor("a2"))
+    task = mine.next_task()
+    with pytest.raises(Forbidden):
+        other.release(task.id)  # not theirs to give back
+    assert mine.release(task.id)["status"] == "open"
+    assert (task.assigned_to, task.status) == (None, "open")
+    assert other.next_task().id == tasks[0].id  # back in ticket order, for anyone
+    released = release_task_by_id(session, task.id, "cli:operator", reason="auditor on leave")
+    assert (released.assigned_to, released.status) == (None, "open")
+    with pytest.raises(InvalidInput, match="not held by anyone"):
+        release_task_by_id(session, task.id, "cli:operator", reason="again")
+    with pytest.raises(NotFound):
+        release_task_by_id(session, 999_999, "cli:operator", reason="no such task")
+    assert actions(session, f"audit_task:{task.id}").count("audit:task:released") == 2
