@@ -2,6 +2,11 @@
 
 Pure ASGI (not `BaseHTTPMiddleware`) so request bodies keep streaming.  Pages
 get a strict CSP (no scripts at all); `/docs` is allowed the Swagger UI assets.
+
+HSTS goes only on responses to requests that arrived over TLS: uvicorn's own TLS,
+or a proxy whose `X-Forwarded-Proto: https` uvicorn believes (only with
+`credx serve --behind-proxy`, from `--forwarded-allow-ips`).  On plain http it
+would be ignored by browsers at best and pin a development host to https at worst.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ COMMON = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
+HSTS = "max-age=63072000; includeSubDomains"  # two years, as hstspreload.org asks
 
 
 class SecurityHeaders:
@@ -36,6 +42,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"] == "/docs" else PAGE_CSP
+        over_tls = scope.get("scheme") == "https"  # set from X-Forwarded-Proto only if trusted
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -44,6 +51,8 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 headers.setdefault("content-security-policy", csp)
                 headers.setdefault("cache-control", "no-store")
+                if over_tls:
+                    headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
