@@ -35,7 +35,7 @@ from exchange.storage import LocalBlobStore
 from tests.drills.conftest import on_postgresql
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
-from tests.web.factories import bearer, make_token, noise_png, upload
+from tests.web.factories import bearer, claim, make_token, noise_png, upload
 from tests.web.live import CREDX, credx_serve, free_port, wait_healthy
 from web.app import create_app
 
@@ -243,10 +243,7 @@ def keep_uploading(base: str, secret: str, stop: threading.Event, n: int) -> lis
     with httpx.Client(base_url=base, timeout=10) as client:
         while not stop.is_set():
             files = {"file": ("c.png", noise_png(300 + n, 200), "image/png")}
-            data = {"state_student_id": f"LA9{n:02d}{len(accepted):05d}", "student_name": "Kai Drill",
-                    "birth_date": "2008-01-02", "school_code": "036001", "school_year": "2025-26",
-                    "graduation_pathway": "Jump Start TOPS Tech", "credential_code": "MICRO001",
-                    "date_earned": "2026-02-10"}  # fmt: skip
+            data = claim(state_student_id=f"LA9{n:02d}{len(accepted):05d}")
             try:
                 response = client.post("/api/v1/evidence", headers=bearer(secret), data=data,
                                        files=files)  # fmt: skip
