@@ -7,11 +7,16 @@ HSTS goes only on responses to requests that arrived over TLS: uvicorn's own TLS
 or a proxy whose `X-Forwarded-Proto: https` uvicorn believes (only with
 `credx serve --behind-proxy`, from `--forwarded-allow-ips`).  On plain http it
 would be ignored by browsers at best and pin a development host to https at worst.
+
+A URL carrying a NUL character is refused here, for every route at once: no credx
+id or filter holds one, and PostgreSQL cannot even compare text with it (the
+query would fail as a server error).
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_CSP = (
@@ -31,6 +36,17 @@ COMMON = {
     "cross-origin-resource-policy": "same-origin",
 }
 HSTS = "max-age=63072000; includeSubDomains"  # two years, as hstspreload.org asks
+
+
+NUL_REFUSED = JSONResponse(
+    {"error": {"code": "bad_request", "field": None,
+               "message": "the URL contains a NUL character (%00); remove it and retry"}},
+    status_code=400,
+)  # fmt: skip
+
+
+def has_nul(scope: Scope) -> bool:
+    return "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
 
 
 class SecurityHeaders:
@@ -55,4 +71,5 @@ class SecurityHeaders:
                     headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        handler = NUL_REFUSED if has_nul(scope) else self.app
+        await handler(scope, receive, send_with_headers)
