@@ -8,6 +8,9 @@ or a proxy whose `X-Forwarded-Proto: https` uvicorn believes (only with
 `credx serve --behind-proxy`, from `--forwarded-allow-ips`).  On plain http it
 would be ignored by browsers at best and pin a development host to https at worst.
 
+Requests whose headers total more than MAX_HEADER_BYTES are answered 431 before any
+route runs (uvicorn's h11 takes a whole oversized header block that arrives in one
+read): tokens and cookies are a few hundred bytes, so only an attack sends more.
 A URL carrying a NUL character is refused here, for every route at once: no credx
 id or filter holds one, and PostgreSQL cannot even compare text with it (the
 query would fail as a server error).
@@ -45,6 +48,18 @@ NUL_REFUSED = JSONResponse(
 )  # fmt: skip
 
 
+MAX_HEADER_BYTES = 32 << 10  # nginx in front allows 4 x 16 KiB lines; credx needs far less
+HEADERS_REFUSED = JSONResponse(
+    {"error": {"code": "headers_too_large", "field": None,
+               "message": f"the request headers exceed {MAX_HEADER_BYTES:,} bytes"}},
+    status_code=431,
+)  # fmt: skip
+
+
+def header_bytes(scope: Scope) -> int:
+    return sum(len(name) + len(value) for name, value in scope.get("headers", ()))
+
+
 def has_nul(scope: Scope) -> bool:
     return "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
 
@@ -71,5 +86,9 @@ class SecurityHeaders:
                     headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
-        handler = NUL_REFUSED if has_nul(scope) else self.app
+        handler = self.app
+        if header_bytes(scope) > MAX_HEADER_BYTES:
+            handler = HEADERS_REFUSED
+        elif has_nul(scope):
+            handler = NUL_REFUSED
         await handler(scope, receive, send_with_headers)

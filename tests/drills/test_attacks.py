@@ -8,9 +8,11 @@ captures all log output and checks it for student data and token secrets.
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 import schemathesis
 from fastapi.routing import APIRoute
@@ -23,6 +25,7 @@ from exchange.evidence.models import Evidence
 from tests.drills.conftest import on_postgresql
 from tests.drills.tenants import ROLES, Tenants, csrf_of_session, seed, signed_in
 from tests.web.factories import CLAIM, bearer, bulk_files, certificate_png, claim
+from tests.web.live import credx_serve
 from web.app import create_app
 from web.auth import SESSION_COOKIE
 
@@ -287,3 +290,51 @@ def test_every_form_post_without_the_right_csrf_token_is_refused(app, tenants, l
         assert upload.status_code == 303  # the genuine form works
     assert evidence_count(app) == before + 1
     assert_no_pii_logged(logs, tenants)
+
+
+# --- oversized headers and bodies, against a real uvicorn -----------------------------------
+
+
+def raw_status(port: int, head: bytes, body: bytes = b"") -> int:
+    """The status a raw HTTP/1.1 exchange gets (httpx would refuse to send some of these)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        raw.sendall(head + body)
+        answer = raw.recv(65536).split(b"\r\n", 1)[0]
+    return int(answer.split()[1])
+
+
+def file_part(total: int, size: int = 1 << 16):
+    """A multipart body, sent chunked (no Content-Length), whose file part never ends."""
+    yield (b'--b\r\nContent-Disposition: form-data; name="file"; filename="c.png"\r\n'
+           b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n")  # fmt: skip
+    for _ in range(total // size):
+        yield b"\0" * size
+
+
+@pytest.mark.slow
+@on_postgresql
+def test_oversized_headers_and_bodies_are_refused_not_crashed(app, cli_env, tenants):
+    secret = tenants.secrets["district"]
+    env = {**cli_env, "CREDX_UPLOAD_MAX_BYTES": str(1 << 20)}
+    with credx_serve(env) as (base, process):
+        port = int(base.rsplit(":", 1)[1])
+        big_header = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
+        assert raw_status(port, big_header) in (400, 431)
+        many = b"".join(b"X-H%d: %s\r\n" % (n, b"b" * 90) for n in range(600))
+        assert raw_status(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n") in (
+            400, 431,
+        )  # fmt: skip
+        declared = (f"POST /api/v1/evidence HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    f"{secret}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                    f"Content-Length: {10**12}\r\n\r\n").encode()  # fmt: skip
+        assert raw_status(port, declared) == 413
+        streamed = httpx.post(f"{base}/api/v1/evidence", headers={**bearer(secret),
+                              "Content-Type": "multipart/form-data; boundary=b"},
+                              content=file_part(3 << 20), timeout=60)  # fmt: skip
+        assert streamed.status_code == 413, streamed.text
+        form = httpx.post(f"{base}/sign-in", data={"token": "t" * (4 << 20)}, timeout=60)
+        assert 400 <= form.status_code < 500
+        assert httpx.get(f"{base}/healthz").status_code == 200  # and it still serves
+    log = process.stderr.read().decode(errors="replace")
+    assert "Traceback" not in log
+    assert not [value for value in tenants.pii() if value in log]
