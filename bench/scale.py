@@ -176,7 +176,8 @@ INSERT INTO exam_results (delivery_id, row_number, vendor_record_id, candidate_i
     state_student_id, first_name, last_name, birth_date, state, district_code, school_code,
     credential_code, exam_code, exam_date, score, passing_score, result, attempt)
 SELECT 1 + (g - 1) / :per, 1 + (g - 1) % :per, 'R' || g, 'C' || (g % 3000000),
-       (ARRAY['LA','TN','TX','FL'])[1 + g % 4] || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
+       (ARRAY['LA','TN','TX','FL'])[1 + g % 4]
+           || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
        'First' || (g % 500), 'Last' || (g % 2000), date '2006-01-01' + (g % 1460),
        (ARRAY['LA','TN','TX','FL'])[1 + g % 4], lpad((g % :districts)::text, 3, '0'),
        lpad((g % 120)::text, 3, '0'), :code, 'EXAM-1', date '2024-08-01' + (g % 600),
@@ -190,7 +191,8 @@ INSERT INTO evidence (id, state, district, state_student_id, student_name, birth
     uploaded_by, created_at)
 SELECT md5('e' || g), (ARRAY['LA','TN','TX','FL'])[1 + g % 4],
        lpad(((g / 4) % :districts)::text, 3, '0'),
-       (ARRAY['LA','TN','TX','FL'])[1 + g % 4] || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
+       (ARRAY['LA','TN','TX','FL'])[1 + g % 4]
+           || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
        'Student ' || g, date '2007-01-01' + (g % 1460), lpad((g % 120)::text, 6, '0'),
        CASE WHEN g % 2 = 0 THEN '2024-25' ELSE '2025-26' END, 'Jump Start TOPS Tech',
        :code, date '2025-01-01' + (g % 400), 'image/png', 250000, md5('es' || g) || md5(g::text),
@@ -308,9 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database_url
     else:
         url, drop = create_database(args.admin_url)
-        progress(f"generating in {make_url(url).database} ...")
-        generate(url, rows, uploads)
     try:
+        if drop is not None:
+            progress(f"generating in {make_url(url).database} ...")
+            generate(url, rows, uploads)
         with tempfile.TemporaryDirectory(prefix="credx-scale-") as home:
             ctx = context(url, Path(home), args.seed)
             results = {}
