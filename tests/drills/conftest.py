@@ -1,4 +1,4 @@
-"""Fixtures for the drills: PostgreSQL only where production runs it, S3 over HTTP."""
+"""Fixtures for the drills: S3 over HTTP (the backend marker is in `tests.drills.tenants`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.s3server import S3Server, running_s3_server
-
-# Production runs PostgreSQL; a drill that is about the server (connections killed,
-# many workers) runs there only, and a drill about files runs on both backends.
-on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from fastapi.testclient import TestClient
 
 from credx.app import App
@@ -18,6 +19,9 @@ from tests.web.factories import certificate_png, make_token, upload
 from web.app import create_app
 from web.pages import SIGN_IN_COOKIE
 
+# Production runs PostgreSQL: a drill about the server (connections killed, a real
+# uvicorn, the whole fuzz) runs there only; a drill about data runs on both backends.
+on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 ROLES = {
     "vendor": ("vendor", "LA", None, "nccer"),
     "district": ("district", "LA", "036", None),

@@ -22,8 +22,14 @@ from sqlmodel import func, select
 
 from credx.database import session_scope
 from exchange.evidence.models import Evidence
-from tests.drills.conftest import on_postgresql
-from tests.drills.tenants import ROLES, Tenants, csrf_of_session, seed, signed_in
+from tests.drills.tenants import (
+    ROLES,
+    Tenants,
+    csrf_of_session,
+    on_postgresql,
+    seed,
+    signed_in,
+)
 from tests.web.factories import CLAIM, bearer, bulk_files, certificate_png, claim
 from tests.web.live import credx_serve
 from web.app import create_app

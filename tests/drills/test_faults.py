@@ -32,7 +32,7 @@ from exchange.jobs import enqueue
 from exchange.models import Delivery, DeliveryStatus, ExamResult, Job, StoredBlob
 from exchange.scheduler import run_next
 from exchange.storage import LocalBlobStore
-from tests.drills.conftest import on_postgresql
+from tests.drills.tenants import on_postgresql
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 from tests.web.factories import bearer, claim, make_token, noise_png, upload
@@ -263,7 +263,7 @@ def test_sigkill_of_serve_mid_upload_leaves_no_half_stored_evidence(app, cli_env
         with ThreadPoolExecutor(4) as pool:
             running = [pool.submit(keep_uploading, base, secret, stop, n) for n in range(4)]
             deadline = time.monotonic() + 30
-            while count(app, Evidence) < 6 and time.monotonic() < deadline:
+            while count(app, Evidence) < 4 and time.monotonic() < deadline:
                 time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -279,7 +279,7 @@ def test_sigkill_of_serve_mid_upload_leaves_no_half_stored_evidence(app, cli_env
         wait_healthy(base, restarted)
         listed = httpx.get(f"{base}/api/v1/evidence", params={"limit": 500},
                            headers=bearer(secret)).json()  # fmt: skip
-        assert len(listed) == count(app, Evidence) >= 6
+        assert len(listed) == count(app, Evidence) >= 4
         assert set(accepted) <= {row["id"] for row in listed}
         for row in listed:
             preview = httpx.get(f"{base}/api/v1/evidence/{row['id']}/preview",
