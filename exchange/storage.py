@@ -7,6 +7,7 @@ ciphertext.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable
@@ -17,6 +18,20 @@ from urllib.parse import urlparse
 from credx.errors import CredxError
 
 STORE_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
+# A full, read-only or failing disk: the operator's problem, not the caller's input.
+OUT_OF_SERVICE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+class StorageUnavailable(CredxError):
+    """The blob store cannot take a file now (full, read-only, unreachable): nothing was
+    kept, and the same request can be made again once the operator has fixed it."""
+
+    http_status = 503
+
+
+def out_of_service(exc: OSError) -> bool:
+    """True for store failures a retry may cure; false for a bug or a caller's bad path."""
+    return isinstance(exc, ConnectionError | TimeoutError) or exc.errno in OUT_OF_SERVICE
 
 
 class BlobStore(Protocol):
@@ -52,13 +67,17 @@ class LocalBlobStore:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = path.with_name(path.name + ".tmp")
         written = 0
-        with open(temp, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                written += len(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
+        try:
+            with open(temp, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    written += len(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:  # a full disk must not keep a partial file (or its space)
+            temp.unlink(missing_ok=True)
+            raise
         return written
 
     def open(self, key: str) -> BinaryIO:

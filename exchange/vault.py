@@ -7,6 +7,7 @@ It ties the blob store (ciphertext only), the key ring (master keys) and the
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
@@ -19,9 +20,10 @@ from credx.clock import utcnow
 from credx.errors import CredxError, IntegrityFailure, NotFound
 from exchange import crypto
 from exchange.models import StoredBlob
-from exchange.storage import BlobStore, store_key_for
+from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
 
 READ_CHUNK = 1 << 20
+log = logging.getLogger("credx.storage")
 
 
 def file_chunks(path: Path, size: int = READ_CHUNK) -> Iterator[bytes]:
@@ -53,7 +55,17 @@ class Vault:
                 yield chunk
 
         key = store_key_for(blob_id)
-        self.store.write(key, crypto.encrypt_stream(data_key, blob_id, measured()))
+        try:
+            self.store.write(key, crypto.encrypt_stream(data_key, blob_id, measured()))
+        except OSError as exc:
+            if not out_of_service(exc):
+                raise
+            log.warning("blob store write failed: %s", exc)  # keys and errno, no file content
+            raise StorageUnavailable(
+                "the file could not be stored (the blob store is full or unreachable) and "
+                "nothing was kept; send it again later. The operator has been alerted in the "
+                "service log."
+            ) from None
         blob = StoredBlob(
             id=blob_id,
             store_key=key,

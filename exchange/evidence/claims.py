@@ -67,6 +67,9 @@ def _text(raw: Mapping[str, object], field: str, limit: int) -> str:
         raise _refuse(field, f"{field} is longer than {limit} characters")
     if looks_like_formula(text):
         raise _refuse(field, f"{field} must not start with =, +, -, @ (spreadsheet formula)")
+    if any(unicodedata.category(c) == "Cc" and not c.isspace() for c in text):
+        # PostgreSQL text cannot hold NUL at all: refuse here rather than fail in the database
+        raise _refuse(field, f"{field} must not contain control characters (such as NUL)")
     return text
 
 

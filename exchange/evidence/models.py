@@ -39,6 +39,12 @@ class Evidence(SQLModel, table=True):
     """
 
     __tablename__ = "evidence"
+    # Listings are "this state's (or district's) uploads, newest first": read backwards
+    # along these, a page costs its own rows, not a sort of the whole tenant (bench/scale.py).
+    __table_args__ = (
+        sa.Index("ix_evidence_state_created_at", "state", "created_at"),
+        sa.Index("ix_evidence_state_district_created_at", "state", "district", "created_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     state: str = Field(max_length=2, index=True)
