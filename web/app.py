@@ -23,6 +23,7 @@ from web import audit, dashboard, deliveries, errors, evidence, pages, reports, 
 from web.auth import client_address
 from web.headers import SecurityHeaders
 from web.request_log import RequestLog
+from web.uploads import upload_spool
 
 STATIC = Path(__file__).parent / "static"
 
@@ -37,9 +38,7 @@ def create_app(app: App) -> FastAPI:
     )
     api.state.credx = app
     api.state.work_limiter = anyio.CapacityLimiter(app.settings.upload_decode_concurrency)
-    upload_dir = app.settings.home / "tmp" / "uploads"
-    upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    api.state.upload_dir = upload_dir
+    api.state.upload_dir = upload_spool(app.settings.home)
     errors.install(api)
     api.add_middleware(SecurityHeaders)
     metrics = Metrics(app.engine)

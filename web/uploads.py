@@ -7,7 +7,9 @@ capacity limiter, and the temp files are removed whatever happens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -17,6 +19,30 @@ from web.errors import ApiError
 from web.multipart import BODY_OVERHEAD, ReceivedForm, receive_form
 
 T = TypeVar("T")
+log = logging.getLogger("credx.web")
+
+
+def upload_spool(home: Path) -> Path:
+    """Where request bodies are streamed before a service takes them (mode 0700)."""
+    spool = home / "tmp" / "uploads"
+    spool.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return spool
+
+
+def purge_spool(home: Path) -> int:
+    """Remove what a killed server left half-received (plaintext a district sent).
+
+    Only safe before any worker runs: `credx serve` calls it once, in the parent,
+    before uvicorn starts; one `credx serve` per CREDX_HOME.  Returns how many files.
+    """
+    removed = 0
+    for path in upload_spool(home).iterdir():
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.warning("removed %d upload file(s) a stopped server left behind", removed)
+    return removed
 
 
 def refuse_declared_oversize(request: Request, max_bytes: int) -> None:

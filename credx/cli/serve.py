@@ -61,6 +61,9 @@ def serve(
             "or --behind-proxy when a TLS-terminating proxy forwards to credx"
         )
     ctx = app_context()  # fail now, not in every worker, if the database is not ready
+    from web.uploads import purge_spool  # the web stack only when serving
+
+    purge_spool(ctx.settings.home)  # before any worker: what a killed server left is orphaned
     # A fresh interpreter serves: it imports only what the web app needs (the CLI has
     # loaded every command's dependencies), which keeps each worker's memory small.
     argv = [sys.executable, "-m", "uvicorn", "web.asgi:application", "--factory",

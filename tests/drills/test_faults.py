@@ -301,3 +301,4 @@ def test_sigkill_of_serve_mid_upload_leaves_no_half_stored_evidence(app, cli_env
         assert b"IHDR" not in path.read_bytes()
     spool = app.settings.home / "tmp" / "uploads"
     assert spool.stat().st_mode & 0o077 == 0  # plaintext a kill left mid-receive: credx's only
+    assert list(spool.iterdir()) == []  # and the restart removed it
