@@ -61,13 +61,13 @@ def test_two_workers_never_claim_the_same_job(app):
 
 
 def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_path, cli_env):
-    """30 trials: files arrive, a worker is SIGKILLed at a random moment, another finishes."""
+    """20 trials: files arrive, a worker is SIGKILLed at a random moment, another finishes."""
     vendor = make_vendor(app)
     name = local_connector(app, tmp_path, vendor)
     env = {**os.environ, **cli_env, "CREDX_WORKER_LEASE_SECONDS": "0"}
     rng = random.Random(int(os.environ.get("CREDX_KILL_SEED", "20261127")))
     rows_per_file, expected, killed = 300, 0, 0
-    for trial in range(30):
+    for trial in range(20):
         for f in range(2):
             faker = ExamResultFaker(trial * 10 + f, vendor_prefix=f"T{trial}F{f}-")
             write_file(tmp_path / "drop", f"t{trial}-{f}.csv",
@@ -92,4 +92,4 @@ def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_pat
         ]
     assert len(loaded) == expected and len(set(loaded)) == expected, deliveries
     assert list((tmp_path / "drop").iterdir()) == []
-    assert killed >= 10  # the trials really did kill workers mid-way
+    assert killed >= 7  # the trials really did kill workers mid-way
