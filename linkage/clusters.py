@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from linkage.normalise import Prepared
@@ -118,15 +119,20 @@ class _Components:
 
 
 def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """Same candidate id within one source (and state): a star per group (vectorised)."""
+    """Same candidate id within one source (and state): a star per group (vectorised).
+
+    `frame` is sorted by record id, so each group's first row is its smallest id.
+    """
     keyed = frame[frame["source"].notna() & frame["source_person_id"].notna()]
     if keyed.empty:
         return []
-    state = keyed["state"].astype(object).where(keyed["state"].notna(), "")
-    hub = keyed.groupby([keyed["source"], keyed["source_person_id"], state])["record_id"]
-    first = hub.transform("min")
-    spokes = keyed["record_id"] != first
-    return list(zip(first[spokes], keyed["record_id"][spokes], strict=True))
+    hub = keyed[["source", "source_person_id", "state"]].fillna("")
+    group = hub.groupby(list(hub.columns), sort=False).ngroup().to_numpy()
+    _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    ids = keyed["record_id"].to_numpy(dtype=object)
+    first = ids[first_row[inverse]]
+    spokes = ids != first
+    return list(zip(first[spokes].tolist(), ids[spokes].tolist(), strict=True))
 
 
 def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
