@@ -31,6 +31,7 @@ TRAINING_RULES = (
     ("birth_date", "first_name"),
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
+INPUT_TABLE = "credx_records"
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
@@ -70,18 +71,41 @@ class Scored:
 def database_api(engine: str) -> Any:
     """The Splink database API for an engine name (`duckdb`, `spark`)."""
     if engine == "duckdb":
-        import duckdb
-        from splink import DuckDBAPI
-
-        connection = duckdb.connect()
-        # bounded: beyond this DuckDB spills to a temporary directory instead of growing
-        connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        return DuckDBAPI(connection)
+        return _duckdb_api()[0]
     if engine == "spark":
         from linkage import spark
 
         return spark.database_api()
     raise ValueError(f"unknown linkage engine {engine!r}: use duckdb or spark")
+
+
+def _duckdb_api() -> tuple[Any, Any]:
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect()
+    # bounded: beyond this DuckDB spills to a temporary directory instead of growing
+    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    return DuckDBAPI(connection), connection
+
+
+def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
+    """(database API, the records as a Splink table).
+
+    On DuckDB the records are copied into a table once, through Arrow: registered as a
+    pandas frame they would be a view, and every training and scoring query would
+    convert a million rows of Python strings and lists again.
+    """
+    if engine != "duckdb":
+        db_api = database_api(engine)
+        return db_api, db_api.register(frame, dataset_display_name=INPUT_TABLE)
+    import pyarrow as pa
+
+    db_api, connection = _duckdb_api()
+    connection.register("credx_arrow", pa.Table.from_pandas(frame, preserve_index=False))
+    connection.execute(f"CREATE TABLE {INPUT_TABLE} AS SELECT * FROM credx_arrow")
+    connection.unregister("credx_arrow")
+    return db_api, db_api.register(INPUT_TABLE)
 
 
 def inputs_sha256(frame: pd.DataFrame) -> str:
@@ -133,8 +157,7 @@ def score_pairs(
     if len(frame) < 2:
         empty = pd.DataFrame(columns=EDGE_COLUMNS)
         return Scored(empty, model or _untrained(frame, params), 0, warnings)
-    db_api = database_api(engine)
-    table = db_api.register(frame, dataset_display_name="credx_records")
+    db_api, table = _registered(engine, frame)
     if model is None:
         model = _fit(table, frame, params, progress)
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
