@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from splink import Linker, block_on
 
@@ -40,6 +41,8 @@ EDGE_COLUMNS = [
     "gamma_first_name",
     "gamma_state_student_id",
     "gamma_birth_date",
+    "pos_l",  # the records' positions in `Prepared.frame` (sorted by record id)
+    "pos_r",
 ]
 
 
@@ -157,7 +160,10 @@ def score_pairs(
     if len(frame) < 2:
         empty = pd.DataFrame(columns=EDGE_COLUMNS)
         return Scored(empty, model or _untrained(frame, params), 0, warnings)
-    db_api, table = _registered(engine, frame)
+    ids = frame["record_id"].to_numpy(dtype=object)
+    # the engine sees positions as ids: integer joins, and the edges come back as positions
+    # clustering can use without looking a million strings up (`prepared.frame` order)
+    db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))))
     if model is None:
         model = _fit(table, frame, params, progress)
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
@@ -176,9 +182,13 @@ def score_pairs(
     )
     # only the columns clustering reads: the retained _l/_r columns never leave the engine
     edges = linker.misc.query_sql(
-        f"SELECT {', '.join(EDGE_COLUMNS)} FROM {predictions.physical_name}", output_type="pandas"
+        f"SELECT {', '.join(EDGE_COLUMNS[:-2])} FROM {predictions.physical_name}",
+        output_type="pandas",
     )
     db_api.delete_tables_created_by_splink_from_db()
+    pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
+    pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
+    edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
     return Scored(edges, model, len(edges), warnings)
 
 

@@ -222,12 +222,14 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
 
 
 def _key_codes(frame: pd.DataFrame, columns: tuple[str, ...], codes: dict) -> np.ndarray:
-    """One integer per distinct combination of `columns`, -1 when any part is missing.
+    """One integer per distinct combination of state and `columns`, -1 when any part of
+    `columns` is missing (a record without a state meets only others without one).
 
     Integer keys instead of joined strings: DuckDB and Spark join on them far faster,
     and building them costs one factorisation per column (`codes` caches them).
     """
-    key = np.zeros(len(frame), dtype=np.int64)
+    state_codes, _ = codes["state"]
+    key = state_codes.astype(np.int64)  # states never link: every block lies within one
     missing = np.zeros(len(frame), dtype=bool)
     for column in columns:
         column_codes, size = codes[column]
@@ -244,6 +246,8 @@ def _column_codes(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, int]]:
     for column in sorted(columns):
         column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
         codes[column] = (column_codes, len(uniques))
+    state, states = pd.factorize(frame["state"], use_na_sentinel=True)
+    codes["state"] = (np.where(state < 0, len(states), state), len(states) + 1)  # none: a value
     names = pd.concat([frame["first_name"], frame["last_name"]], ignore_index=True)
     name_codes, uniques = pd.factorize(names, use_na_sentinel=True)
     codes["first_name"] = (name_codes[: len(frame)], len(uniques))
