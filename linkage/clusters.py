@@ -330,7 +330,10 @@ def _finish(
     clusters = {record: by_record[rep] for record, rep in prepared.representative.items()}
     pairs = pd.DataFrame(review, columns=REVIEW_COLUMNS)
     if len(pairs):  # a pair whose records ended up together after all is no longer a question
-        same = pairs["record_id_l"].map(by_record) == pairs["record_id_r"].map(by_record)
-        pairs = _strongest_first(pairs[~same]).reset_index(drop=True)
+        apart = [
+            by_record[a] != by_record[b]
+            for a, b in zip(pairs["record_id_l"], pairs["record_id_r"], strict=True)
+        ]
+        pairs = _strongest_first(pairs[apart]).reset_index(drop=True)
     flagged_clusters = sorted({clusters[r] for r in flagged if r in clusters})
     return Clustering(clusters=clusters, review_pairs=pairs, flagged=flagged_clusters)

@@ -60,7 +60,7 @@ class LinkParameters:
     # levels (rare ones keep their priors) at a third of the cost of 1e6
     u_sample_pairs: float = 3e5
     predict_chunk_records: int = 2_000_000  # larger inputs are scored in chunks (bounded memory)
-    em_max_pairs: float = 5e5
+    em_max_pairs: float = 2e5
 
 
 @dataclass
@@ -166,6 +166,8 @@ def score_pairs(
     db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))))
     if model is None:
         model = _fit(table, frame, params, progress)
+    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
+    del frame  # the engine holds the records now; scoring needs the memory
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
     if engine == "spark":  # a model trained on DuckDB (an incremental run's) speaks its SQL
         from linkage.spark import port_settings
@@ -173,7 +175,6 @@ def score_pairs(
         settings = port_settings(settings)
     linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
-    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
     predictions = linker.inference.predict(
         threshold_match_probability=params.review_lower,
         warning_mode="never",
