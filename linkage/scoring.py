@@ -33,6 +33,7 @@ TRAINING_RULES = (
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
 INPUT_TABLE = "credx_records"
+GAMMA_COMPARISONS = ("first_name", "state_student_id", "birth_date")
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
@@ -181,16 +182,42 @@ def score_pairs(
         num_chunks_left=1,
         num_chunks_right=chunks,
     )
-    # only the columns clustering reads: the retained _l/_r columns never leave the engine
-    edges = linker.misc.query_sql(
-        f"SELECT {', '.join(EDGE_COLUMNS[:-2])} FROM {predictions.physical_name}",
-        output_type="pandas",
-    )
+    edges = _edges(linker, table, predictions)
     db_api.delete_tables_created_by_splink_from_db()
     pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
     pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
     edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
     return Scored(edges, model, len(edges), warnings)
+
+
+def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
+    """The scored pairs with the comparison levels clustering reads (`GAMMA_COMPARISONS`).
+
+    The model retains no compared columns in its predictions (a million pairs of names,
+    dates and lists would be carried through scoring); instead the few levels needed are
+    computed here, with the model's own level SQL, for the pairs above `review_lower` only.
+    """
+    wanted = [
+        c for c in linker._settings_obj.comparisons if c.output_column_name in GAMMA_COMPARISONS
+    ]
+    columns = dict.fromkeys(
+        name
+        for comparison in wanted
+        for column in comparison._input_columns_used_by_case_statement
+        for name in column.l_r_names_as_l_r
+    )
+    sql = f"""
+        SELECT record_id_l, record_id_r, match_probability, match_weight,
+            {", ".join(c._case_statement for c in wanted)}
+        FROM (
+            SELECT p.record_id_l, p.record_id_r, p.match_probability, p.match_weight,
+                {", ".join(columns)}
+            FROM {predictions.physical_name} AS p
+            JOIN {table.physical_name} AS l ON l.record_id = p.record_id_l
+            JOIN {table.physical_name} AS r ON r.record_id = p.record_id_r
+        )
+    """
+    return linker.misc.query_sql(sql, output_type="pandas")
 
 
 def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Progress) -> LinkModel:

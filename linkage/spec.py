@@ -216,7 +216,7 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
         blocking_rules_to_generate_predictions=blocking_rules(),
         probability_two_random_records_match=prior_match_probability,
         retain_intermediate_calculation_columns=False,
-        retain_matching_columns=True,  # the gamma columns the clustering rules read
+        retain_matching_columns=False,  # the levels clustering reads: scoring._edges
         max_iterations=20,
     )
 
