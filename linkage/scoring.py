@@ -20,7 +20,7 @@ from splink import Linker, block_on
 
 from credx.clock import utcnow
 from linkage.model import LinkModel
-from linkage.normalise import COMPARED, Prepared
+from linkage.normalise import COMPARED, Prepared, by_record_id
 from linkage.spec import add_blocking_keys, build_settings
 
 log = logging.getLogger(__name__)
@@ -114,14 +114,14 @@ def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
 
 def inputs_sha256(frame: pd.DataFrame) -> str:
     """A hash of the normalised inputs, independent of row order."""
-    ordered = frame[["record_id", *COMPARED]].sort_values("record_id", kind="stable")
+    ordered = by_record_id(frame[["record_id", *COMPARED]])
     rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
     return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
 
 
 def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
     # sorted: seeded sampling picks rows by position, so input order must not matter
-    frame = prepared.frame.sort_values("record_id", kind="stable").reset_index(drop=True)
+    frame = by_record_id(prepared.frame).reset_index(drop=True)
     warnings = add_blocking_keys(frame, params.max_block_size)
     return frame, warnings
 
