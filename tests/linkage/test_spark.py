@@ -1,7 +1,8 @@
 """The same model on Spark (local[2]) finds the same persons as on DuckDB.
 
 One SparkSession serves the module (a JVM start costs seconds); the sets are
-small synthetic populations (300 records), so the module stays around a minute.
+small synthetic populations (300 records) and one CLI run in its own JVM, so the
+module stays around a minute.
 """
 
 from __future__ import annotations
