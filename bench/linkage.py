@@ -37,7 +37,7 @@ result; PASS/FAIL printed per target.
 Re-run
 ------
     . .venv/bin/activate
-    python bench/linkage.py                      # 100,000 and 1,000,000 records (~15 min)
+    python bench/linkage.py                      # 100,000 and 1,000,000 records (~3 min)
     python bench/linkage.py --quick              # 100,000 only
     python bench/linkage.py --sizes 300000 --spark --json
 """

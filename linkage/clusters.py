@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from linkage.normalise import Prepared
@@ -118,15 +119,20 @@ class _Components:
 
 
 def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """Same candidate id within one source (and state): a star per group (vectorised)."""
+    """Same candidate id within one source (and state): a star per group (vectorised).
+
+    `frame` is sorted by record id, so each group's first row is its smallest id.
+    """
     keyed = frame[frame["source"].notna() & frame["source_person_id"].notna()]
     if keyed.empty:
         return []
-    state = keyed["state"].astype(object).where(keyed["state"].notna(), "")
-    hub = keyed.groupby([keyed["source"], keyed["source_person_id"], state])["record_id"]
-    first = hub.transform("min")
-    spokes = keyed["record_id"] != first
-    return list(zip(first[spokes], keyed["record_id"][spokes], strict=True))
+    hub = keyed[["source", "source_person_id", "state"]].fillna("")
+    group = hub.groupby(list(hub.columns), sort=False).ngroup().to_numpy()
+    _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    ids = keyed["record_id"].to_numpy(dtype=object)
+    first = ids[first_row[inverse]]
+    spokes = ids != first
+    return list(zip(first[spokes].tolist(), ids[spokes].tolist(), strict=True))
 
 
 def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
@@ -160,34 +166,127 @@ def _known(pairs: list[tuple[str, str]], rep: dict[str, str]) -> list[tuple[str,
     return [(rep[a], rep[b]) for a, b in pairs if a in rep and b in rep and rep[a] != rep[b]]
 
 
-def _other_state(frame: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
-    state = dict(zip(frame["record_id"], frame["state"], strict=True))
-    left = edges["record_id_l"].map(state)
-    right = edges["record_id_r"].map(state)
-    return left.notna() & right.notna() & (left != right)
+def _other_state(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    state, _ = pd.factorize(frame["state"], use_na_sentinel=True)
+    return (state[left] >= 0) & (state[right] >= 0) & (state[left] != state[right])
 
 
 def cluster_edges(
     prepared: Prepared, edges: pd.DataFrame, constraints: Constraints, *, params
 ) -> Clustering:
-    """Merge edges at or above the threshold under the rules; queue the rest."""
+    """Merge edges at or above the threshold under the rules; queue the rest.
+
+    The greedy merge (strongest edge first, each merge checked against the rules) is
+    exact but runs in Python, an edge at a time.  Most persons need none of it: a
+    connected component of the strong and forced edges that breaks no rule as a whole
+    (one state id, no first-name conflict, no reviewer's "different", one earlier
+    person, not too large) breaks none part by part either, so the greedy merge would
+    join all of it.  Those components are labelled at once (vectorised); only the
+    others go through `_merge`.  The result is the same, at a million records in seconds.
+    """
     frame = prepared.frame
     rep = prepared.representative
     anchors = {rep[r]: p for r, p in constraints.anchors.items() if r in rep}
-    comps = _Components(frame, anchors)
-    for a, b in _known(constraints.cannot_link, rep):
-        comps.forbid(a, b)
-    for a, b in (
-        _known(constraints.must_link, rep) + _anchor_edges(anchors) + _deterministic_edges(frame)
-    ):
-        ra, rb = comps.find(a), comps.find(b)
-        if ra != rb:
-            comps.union(ra, rb)
-    edges = _deterministic_state_ids(edges[~_other_state(frame, edges)]).sort_values(
+    cannot = _known(constraints.cannot_link, rep)
+    forced = _known(constraints.must_link, rep) + _anchor_edges(anchors)
+    forced += _deterministic_edges(frame)
+    ids = frame["record_id"].to_numpy(dtype=object)
+    # record id -> position, for the short lists (constraints); edges carry their positions
+    position = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+    pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
+    edges = edges[~_other_state(frame, pos_l, pos_r)]
+    edges = _deterministic_state_ids(edges)
+    left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
+    strong = edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold
+    forced_l = np.array([position[a] for a, _ in forced], dtype=np.int64)
+    forced_r = np.array([position[b] for _, b in forced], dtype=np.int64)
+    label = _components(
+        len(ids),
+        np.concatenate([left[strong], forced_l]),
+        np.concatenate([right[strong], forced_r]),
+    )
+    dirty = _dirty(frame, label, edges, strong, left, anchors, cannot, position, params)
+    in_dirty = dirty[label]
+    comps = _Components(
+        frame[in_dirty], {r: p for r, p in anchors.items() if in_dirty[position[r]]}
+    )
+    for a, b in cannot:
+        if in_dirty[position[a]] and in_dirty[position[b]]:
+            comps.forbid(a, b)
+    for a, b in forced:
+        if in_dirty[position[a]]:
+            ra, rb = comps.find(a), comps.find(b)
+            if ra != rb:
+                comps.union(ra, rb)
+    greedy = in_dirty[left] & in_dirty[right]
+    review, flagged = _merge(comps, _strongest_first(edges[greedy]), params)
+    cluster_of = _labels(ids, label, in_dirty, comps)
+    outside = ~greedy & ~strong  # uncertain edges outside the greedy part
+    rest = edges[outside][cluster_of[left[outside]] != cluster_of[right[outside]]]
+    review += [
+        (row[0], row[1], float(row[2]), float(row[3]), "uncertain")
+        for row in rest[REVIEW_COLUMNS[:4]].itertuples(index=False, name=None)
+    ]
+    return _finish(prepared, ids, cluster_of, review, flagged)
+
+
+def _strongest_first(edges: pd.DataFrame) -> pd.DataFrame:
+    return edges.sort_values(
         ["match_probability", "record_id_l", "record_id_r"], ascending=[False, True, True]
     )
-    review, flagged_roots = _merge(comps, edges, params)
-    return _finish(comps, prepared, review, flagged_roots)
+
+
+def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of `count` nodes: each node's label is the smallest node of
+    its component (hook roots to the smaller label, then compress, until stable)."""
+    label = np.arange(count)
+    while True:
+        low = np.minimum(label[left], label[right])
+        hooked = label.copy()
+        np.minimum.at(hooked, label[left], low)
+        np.minimum.at(hooked, label[right], low)
+        while not np.array_equal(hooked[hooked], hooked):
+            hooked = hooked[hooked]
+        if np.array_equal(hooked, label):
+            return label
+        label = hooked
+
+
+def _dirty(frame, label, edges, strong, left, anchors, cannot, position, params) -> np.ndarray:
+    """Per component label: whether some rule could refuse a merge inside it."""
+    dirty = np.bincount(label, minlength=len(label)) > params.max_cluster_size
+    ssid, _ = pd.factorize(frame["state_student_id"], use_na_sentinel=True)
+    with_id = pd.DataFrame({"c": label[ssid >= 0], "s": ssid[ssid >= 0]}).drop_duplicates()
+    ids_per = with_id.groupby("c").size()
+    dirty[ids_per.index[ids_per.to_numpy() > 1]] = True
+    differs = strong & (
+        (edges["gamma_first_name"].to_numpy() == FIRST_NAME_DIFFERS)
+        & (edges["gamma_state_student_id"].to_numpy() != STATE_ID_EXACT)
+    )
+    dirty[label[left[differs]]] = True
+    if anchors:
+        held = pd.DataFrame(
+            {"c": label[[position[r] for r in anchors]], "p": list(anchors.values())}
+        )
+        persons = held.drop_duplicates().groupby("c").size()
+        dirty[persons.index[persons.to_numpy() > 1]] = True
+    if cannot:
+        dirty[label[[position[r] for pair in cannot for r in pair]]] = True
+    return dirty
+
+
+def _labels(
+    ids: np.ndarray, label: np.ndarray, in_dirty: np.ndarray, comps: _Components
+) -> np.ndarray:
+    """Each record's cluster id: the smallest record id of its cluster (`ids` are sorted,
+    so the component label, its smallest position, names it)."""
+    cluster_of = ids[label].copy()
+    smallest: dict[str, str] = {}
+    for record in ids[in_dirty]:  # ascending: the first record seen of a root is its smallest
+        smallest.setdefault(comps.find(record), record)
+    for at in np.flatnonzero(in_dirty):
+        cluster_of[at] = smallest[comps.find(ids[at])]
+    return cluster_of
 
 
 def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple], set[str]]:
@@ -224,18 +323,17 @@ EDGE_FIELDS = [
 ]
 
 
-def _finish(comps: _Components, prepared: Prepared, review: list[tuple], flagged: set[str]):
-    root_label: dict[str, str] = {}
-    for record in prepared.frame["record_id"]:
-        root = comps.find(record)
-        label = root_label.get(root)
-        root_label[root] = record if label is None else min(label, record)
-    clusters = {
-        record: root_label[comps.find(rep)] for record, rep in prepared.representative.items()
-    }
+def _finish(
+    prepared: Prepared, ids: np.ndarray, cluster_of: np.ndarray, review: list[tuple], flagged
+) -> Clustering:
+    by_record = dict(zip(ids.tolist(), cluster_of.tolist(), strict=True))
+    clusters = {record: by_record[rep] for record, rep in prepared.representative.items()}
     pairs = pd.DataFrame(review, columns=REVIEW_COLUMNS)
     if len(pairs):  # a pair whose records ended up together after all is no longer a question
-        same = pairs["record_id_l"].map(clusters) == pairs["record_id_r"].map(clusters)
-        pairs = pairs[~same].reset_index(drop=True)
+        apart = [
+            by_record[a] != by_record[b]
+            for a, b in zip(pairs["record_id_l"], pairs["record_id_r"], strict=True)
+        ]
+        pairs = _strongest_first(pairs[apart]).reset_index(drop=True)
     flagged_clusters = sorted({clusters[r] for r in flagged if r in clusters})
     return Clustering(clusters=clusters, review_pairs=pairs, flagged=flagged_clusters)

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from splink import Linker, block_on
 
 from credx.clock import utcnow
 from linkage.model import LinkModel
-from linkage.normalise import COMPARED, Prepared
+from linkage.normalise import COMPARED, Prepared, by_record_id
 from linkage.spec import add_blocking_keys, build_settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ TRAINING_RULES = (
     ("birth_date", "first_name"),
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
+INPUT_TABLE = "credx_records"
+GAMMA_COMPARISONS = ("first_name", "state_student_id", "birth_date")
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
@@ -39,6 +42,8 @@ EDGE_COLUMNS = [
     "gamma_first_name",
     "gamma_state_student_id",
     "gamma_birth_date",
+    "pos_l",  # the records' positions in `Prepared.frame` (sorted by record id)
+    "pos_r",
 ]
 
 
@@ -52,9 +57,11 @@ class LinkParameters:
     max_block_size: int = 5_000
     seed: int = 20261127
     min_training_records: int = 2_000
-    u_sample_pairs: float = 1e6
-    predict_chunk_records: int = 250_000  # larger inputs are scored in chunks (bounded memory)
-    em_max_pairs: float = 2e6
+    # u: 8 comparisons over a cartesian sample of this many pairs; 3e5 pins the common
+    # levels (rare ones keep their priors) at a third of the cost of 1e6
+    u_sample_pairs: float = 3e5
+    predict_chunk_records: int = 2_000_000  # larger inputs are scored in chunks (bounded memory)
+    em_max_pairs: float = 2e5
 
 
 @dataclass
@@ -68,13 +75,7 @@ class Scored:
 def database_api(engine: str) -> Any:
     """The Splink database API for an engine name (`duckdb`, `spark`)."""
     if engine == "duckdb":
-        import duckdb
-        from splink import DuckDBAPI
-
-        connection = duckdb.connect()
-        # bounded: beyond this DuckDB spills to a temporary directory instead of growing
-        connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        return DuckDBAPI(connection)
+        return _duckdb_api()[0]
     if engine == "spark":
         from linkage import spark
 
@@ -82,16 +83,45 @@ def database_api(engine: str) -> Any:
     raise ValueError(f"unknown linkage engine {engine!r}: use duckdb or spark")
 
 
+def _duckdb_api() -> tuple[Any, Any]:
+    import duckdb
+    from splink import DuckDBAPI
+
+    connection = duckdb.connect()
+    # bounded: beyond this DuckDB spills to a temporary directory instead of growing
+    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    return DuckDBAPI(connection), connection
+
+
+def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
+    """(database API, the records as a Splink table).
+
+    On DuckDB the records are copied into a table once, through Arrow: registered as a
+    pandas frame they would be a view, and every training and scoring query would
+    convert a million rows of Python strings and lists again.
+    """
+    if engine != "duckdb":
+        db_api = database_api(engine)
+        return db_api, db_api.register(frame, dataset_display_name=INPUT_TABLE)
+    import pyarrow as pa
+
+    db_api, connection = _duckdb_api()
+    connection.register("credx_arrow", pa.Table.from_pandas(frame, preserve_index=False))
+    connection.execute(f"CREATE TABLE {INPUT_TABLE} AS SELECT * FROM credx_arrow")
+    connection.unregister("credx_arrow")
+    return db_api, db_api.register(INPUT_TABLE)
+
+
 def inputs_sha256(frame: pd.DataFrame) -> str:
     """A hash of the normalised inputs, independent of row order."""
-    ordered = frame[["record_id", *COMPARED]].sort_values("record_id", kind="stable")
+    ordered = by_record_id(frame[["record_id", *COMPARED]])
     rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
     return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
 
 
 def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
     # sorted: seeded sampling picks rows by position, so input order must not matter
-    frame = prepared.frame.sort_values("record_id", kind="stable").reset_index(drop=True)
+    frame = by_record_id(prepared.frame).reset_index(drop=True)
     warnings = add_blocking_keys(frame, params.max_block_size)
     return frame, warnings
 
@@ -131,23 +161,63 @@ def score_pairs(
     if len(frame) < 2:
         empty = pd.DataFrame(columns=EDGE_COLUMNS)
         return Scored(empty, model or _untrained(frame, params), 0, warnings)
-    db_api = database_api(engine)
-    table = db_api.register(frame, dataset_display_name="credx_records")
+    ids = frame["record_id"].to_numpy(dtype=object)
+    # the engine sees positions as ids: integer joins, and the edges come back as positions
+    # clustering can use without looking a million strings up (`prepared.frame` order)
+    db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))))
     if model is None:
         model = _fit(table, frame, params, progress)
+    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
+    del frame  # the engine holds the records now; scoring needs the memory
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
+    if engine == "spark":  # a model trained on DuckDB (an incremental run's) speaks its SQL
+        from linkage.spark import port_settings
+
+        settings = port_settings(settings)
     linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
-    chunks = max(1, -(-len(frame) // params.predict_chunk_records))
     predictions = linker.inference.predict(
         threshold_match_probability=params.review_lower,
         warning_mode="never",
         num_chunks_left=1,
         num_chunks_right=chunks,
     )
-    edges = predictions.as_pandas_dataframe()
+    edges = _edges(linker, table, predictions)
     db_api.delete_tables_created_by_splink_from_db()
-    return Scored(edges[EDGE_COLUMNS].copy(), model, len(edges), warnings)
+    pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
+    pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
+    edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
+    return Scored(edges, model, len(edges), warnings)
+
+
+def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
+    """The scored pairs with the comparison levels clustering reads (`GAMMA_COMPARISONS`).
+
+    The model retains no compared columns in its predictions (a million pairs of names,
+    dates and lists would be carried through scoring); instead the few levels needed are
+    computed here, with the model's own level SQL, for the pairs above `review_lower` only.
+    """
+    wanted = [
+        c for c in linker._settings_obj.comparisons if c.output_column_name in GAMMA_COMPARISONS
+    ]
+    columns = dict.fromkeys(
+        name
+        for comparison in wanted
+        for column in comparison._input_columns_used_by_case_statement
+        for name in column.l_r_names_as_l_r
+    )
+    sql = f"""
+        SELECT record_id_l, record_id_r, match_probability, match_weight,
+            {", ".join(c._case_statement for c in wanted)}
+        FROM (
+            SELECT p.record_id_l, p.record_id_r, p.match_probability, p.match_weight,
+                {", ".join(columns)}
+            FROM {predictions.physical_name} AS p
+            JOIN {table.physical_name} AS l ON l.record_id = p.record_id_l
+            JOIN {table.physical_name} AS r ON r.record_id = p.record_id_r
+        )
+    """
+    return linker.misc.query_sql(sql, output_type="pandas")
 
 
 def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Progress) -> LinkModel:

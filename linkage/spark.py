@@ -28,9 +28,9 @@ DEFAULT_MASTER = "local[2]"
 # Few shuffle partitions: Spark's default 200 makes small local runs slow; a real
 # cluster should set spark.sql.shuffle.partitions itself (see README).
 LOCAL_SHUFFLE_PARTITIONS = 4
-# local mode runs everything in the driver JVM: 2g ran out of heap training on 100,000
-# records; SPARK_DRIVER_MEMORY (Spark's own variable) overrides it
-DRIVER_MEMORY = "4g"
+# local mode runs everything in the driver JVM: 4g ran out of heap scoring 100,000
+# records, 6g did not; SPARK_DRIVER_MEMORY (Spark's own variable) overrides it
+DRIVER_MEMORY = "6g"
 
 
 def spark_session(master: str | None = None) -> Any:

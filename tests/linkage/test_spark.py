@@ -1,19 +1,24 @@
 """The same model on Spark (local[2]) finds the same persons as on DuckDB.
 
 One SparkSession serves the module (a JVM start costs seconds); the sets are
-small synthetic populations (300 records), so the module stays around a minute.
+small synthetic populations (300 records) and one CLI run in its own JVM, so the
+module stays around a minute.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from linkage import spark
-from linkage.engine import LinkParameters, link_records
+from linkage.engine import Constraints, LinkParameters, link_records
 from linkage.synthetic import generate
+from tests.credx.test_cli import credx
+from tests.linkage.exams import ingest_records
+from tests.linkage.records import ERROR_PAIRS, STRANGERS
 
 RECORDS = 300
 
@@ -74,6 +79,44 @@ def test_a_model_trained_on_duckdb_runs_on_spark_once_ported(session, population
     assert spark.port_settings(ported.settings) is ported.settings  # idempotent
     reused = link_records(records, engine="spark", model=ported)
     assert partition(reused.clusters) == partition(trained.clusters)
+
+
+def test_incremental_linking_on_spark_with_a_duckdb_model_matches_duckdb(session, population):
+    """A nightly delivery on Spark, scored with the stored (DuckDB-trained) model as it is:
+    the scoring path ports it; new records join the same persons as on DuckDB."""
+    records = population.drop(columns="true_person_id")
+    old, new = records.iloc[:240], records.iloc[240:]
+    first = link_records(old, engine="duckdb", parameters=LinkParameters(min_training_records=100))
+    assert first.model.trained and first.model.settings["sql_dialect"] == "duckdb"
+    found = {}
+    for engine in ("duckdb", "spark"):
+        found[engine] = link_records(
+            records,
+            engine=engine,
+            model=first.model,
+            constraints=Constraints(anchors=dict(first.clusters)),
+            only_new=set(new["record_id"]),
+        )
+    assert partition(found["spark"].clusters) == partition(found["duckdb"].clusters)
+    assert found["spark"].pairs_scored == found["duckdb"].pairs_scored > 0
+    # and the new records really joined old persons (not all singletons)
+    joined = {r for r in new["record_id"] if found["spark"].clusters[r] in set(first.clusters)}
+    assert len(joined) >= 10
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_incremental_run_on_spark(app, cli_env, tmp_path):
+    """`credx link run --incremental --engine spark` links a new delivery with the model
+    the first (DuckDB) run stored (a subprocess: its own JVM)."""
+    nick = ERROR_PAIRS["nickname"]
+    ingest_records(app, tmp_path, [nick[0], *STRANGERS])
+    [full] = json.loads(credx("link", "run", "--state", "LA", "--json", env=cli_env).stdout)
+    ingest_records(app, tmp_path, [nick[1]], vendor="certiport")
+    args = ("link", "run", "--state", "LA", "--incremental", "--engine", "spark", "--json")
+    [run] = json.loads(credx(*args, env=cli_env).stdout)
+    assert (run["kind"], run["records"]) == ("incremental", 1)
+    assert run["persons"] == full["persons"]  # Bill joined William's person
+    assert run["model_version"] == full["model_version"]
 
 
 def test_port_settings_rewrites_duckdb_sql_for_spark_and_keeps_trained_values():
