@@ -113,16 +113,23 @@ def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
 
 
 def inputs_sha256(frame: pd.DataFrame) -> str:
-    """A hash of the normalised inputs, independent of row order."""
+    """A hash of the normalised inputs, independent of row order.
+
+    The columns are text or None (`normalise`), which hashes as the string dtype did
+    (same digests as before), without converting a million values first.
+    """
     ordered = by_record_id(frame[["record_id", *COMPARED]])
-    rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
+    rows = pd.util.hash_pandas_object(ordered, index=False)
     return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
 
 
 def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
     # sorted: seeded sampling picks rows by position, so input order must not matter
-    frame = by_record_id(prepared.frame).reset_index(drop=True)
-    warnings = add_blocking_keys(frame, params.max_block_size)
+    frame = by_record_id(prepared.frame)
+    # the codes are per row of `prepared.frame`: valid while its order is kept (it is sorted)
+    known = prepared.codes if frame is prepared.frame else None
+    frame = frame.reset_index(drop=True)
+    warnings = add_blocking_keys(frame, params.max_block_size, known)
     return frame, warnings
 
 
