@@ -41,7 +41,7 @@ COMPARED = (
 )
 
 
-Factorised = tuple[np.ndarray, np.ndarray]  # (codes, -1 for missing; distinct values)
+Factorised = tuple[np.ndarray, np.ndarray]  # (codes, -1 for missing; the value of each code)
 
 
 @dataclass
@@ -56,8 +56,10 @@ class Prepared:
     record_ids: np.ndarray  # every input record_id, in record id order
     kept_position: np.ndarray  # per input record: its representative's row in `frame`
     warnings: list[str] = field(default_factory=list)
-    # column -> (codes per row of `frame`, -1 for missing; distinct values): factorised once
-    # here, reused for the blocking keys (a factorisation costs a tenth of a second a million)
+    # column -> (codes per row of `frame`, -1 for missing; the value of each code): made once
+    # here, reused for the blocking keys and the engine's table (a factorisation or a text
+    # conversion costs a tenth of a second a million).  The values are distinct, except
+    # for the list columns (one list per distinct name)
     codes: dict[str, Factorised] = field(default_factory=dict)
 
     @cached_property
@@ -210,11 +212,15 @@ def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None)
     """
     codes = {} if codes is None else codes
     first = codes.get("first_name") or _distinct(frame["first_name"])
-    frame["first_name_forms"] = _spread(first, lambda v: list(name_forms(v)))
+    forms = _table(first, lambda v: list(name_forms(v)))
+    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object)
+    codes["first_name_forms"] = (first[0], forms[:-1])  # per code its list (not distinct)
     frame["first_name_key"], codes["first_name_key"] = _spread_coded(first, name_key)
     frame["first_initial"], codes["first_initial"] = _spread_coded(first, lambda v: v[:1])
     last = codes.get("last_name") or _distinct(frame["last_name"])
-    frame["last_name_parts"] = _spread(last, lambda v: v.split(" "))
+    parts = _table(last, lambda v: v.split(" "))
+    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object)
+    codes["last_name_parts"] = (last[0], parts[:-1])
     # blocking: hyphens, typos
     frame["last_prefix"], codes["last_prefix"] = _spread_coded(last, lambda v: v[:3])
     dob = codes.get("birth_date") or _distinct(frame["birth_date"])
