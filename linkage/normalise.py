@@ -191,14 +191,19 @@ def _objects(text: pd.Series) -> pd.Series:
 NOT_LINKED = ("address",)
 
 
-def normalise(records: pd.DataFrame) -> pd.DataFrame:
-    """The canonical columns linking reads, cleaned, as object columns with None for missing."""
+def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None) -> pd.DataFrame:
+    """The canonical columns linking reads, cleaned, as object columns with None for missing.
+
+    `codes`, when given, receives the codes of the columns cleaned value by value (from
+    their few distinct values: no second pass over the rows to factorise them)."""
+    codes = {} if codes is None else codes
     frame = pd.DataFrame(index=range(len(records)))
     for column in (c for c in CANONICAL_COLUMNS if c not in NOT_LINKED):
         if column not in records:
             frame[column] = pd.Series([None] * len(records), dtype=object)
         elif column in CLEANERS:
-            frame[column] = _by_value(_text(records[column]), CLEANERS[column])
+            distinct = _distinct(_text(records[column]))
+            frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
         else:  # ids and codes: vectorised (a million distinct ids cost no Python calls)
             text = _text(records[column])
             frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
@@ -231,20 +236,26 @@ def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None)
 
 
 def _row_groups(
-    frame: pd.DataFrame, columns: tuple[str, ...]
+    frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, Factorised]
 ) -> tuple[np.ndarray, dict[str, Factorised]]:
     """One integer per distinct combination of `columns` (missing is a value): exact,
     from per-column codes combined pairwise (cheaper than a groupby on text columns);
-    and those codes."""
+    and those codes (the `known` ones reused)."""
     group = np.zeros(len(frame), dtype=np.int64)
     factorised = {}
     for column in columns:
-        codes, uniques = factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
+        if column in known:
+            factorised[column] = known[column]
+        else:
+            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
+        codes, uniques = factorised[column]
         group, _ = pd.factorize(group * (len(uniques) + 1) + (codes + 1))
     return group, factorised
 
 
-def _collapse(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, dict[str, Factorised]]:
+def _collapse(
+    frame: pd.DataFrame, known: dict[str, Factorised]
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, Factorised]]:
     """Keep one record per identical (and identifiable) record; map the rest to it.
 
     `frame` is sorted by record id, so the representative is the smallest id.  Returns
@@ -253,7 +264,7 @@ def _collapse(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, dict[str, 
     representative's, so the distinct values stay those of the kept rows).
     """
     identifiable = frame[["first_name", "last_name", "birth_date"]].notna().all(axis=1).to_numpy()
-    group, factorised = _row_groups(frame, COMPARED)
+    group, factorised = _row_groups(frame, COMPARED, known)
     group = np.where(identifiable, group, -1 - np.arange(len(frame)))
     _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
     first = first_row[inverse]  # per row: the row of its representative
@@ -278,15 +289,19 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
     """Clean, de-duplicate exact copies, add comparison columns."""
     if "record_id" not in records:
         records = records.assign(record_id=range(len(records)))
-    frame = normalise(records)
+    known: dict[str, Factorised] = {}
+    frame = normalise(records, known)
     missing = frame["record_id"].isna()
     frame.loc[missing, "record_id"] = [f"row:{i}" for i in frame.index[missing]]
     warnings: list[str] = []
     if frame["record_id"].duplicated().any():
         raise ValueError("record_id must be unique within one linkage run")
     # by id: the representative of copies (and everything after) must not depend on input order
-    frame = by_record_id(frame).reset_index(drop=True)
-    kept, kept_position, codes = _collapse(frame)
+    if not frame["record_id"].is_monotonic_increasing:  # ids are unique: one order fits
+        order = frame["record_id"].argsort(kind="stable").to_numpy()
+        frame = frame.take(order).reset_index(drop=True)
+        known = {c: (values[order], uniques) for c, (values, uniques) in known.items()}
+    kept, kept_position, codes = _collapse(frame, known)
     if len(kept) < len(frame):
         warnings.append(
             f"{len(frame) - len(kept):,} records are exact copies of another record "
