@@ -118,21 +118,21 @@ class _Components:
                 self.forbidden[other].add(a)
 
 
-def _deterministic_edges(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """Same candidate id within one source (and state): a star per group (vectorised).
+def _deterministic_edges(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Same candidate id within one source (and state): a star per group (vectorised),
+    as row positions in `frame` (hub, spoke).
 
     `frame` is sorted by record id, so each group's first row is its smallest id.
     """
-    keyed = frame[frame["source"].notna() & frame["source_person_id"].notna()]
-    if keyed.empty:
-        return []
-    hub = keyed[["source", "source_person_id", "state"]].fillna("")
+    rows = np.flatnonzero((frame["source"].notna() & frame["source_person_id"].notna()).to_numpy())
+    if not len(rows):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    hub = frame[["source", "source_person_id", "state"]].iloc[rows].fillna("")
     group = hub.groupby(list(hub.columns), sort=False).ngroup().to_numpy()
     _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
-    ids = keyed["record_id"].to_numpy(dtype=object)
-    first = ids[first_row[inverse]]
-    spokes = ids != first
-    return list(zip(first[spokes].tolist(), ids[spokes].tolist(), strict=True))
+    first = rows[first_row[inverse]]
+    spokes = rows != first
+    return first[spokes].astype(np.int64), rows[spokes].astype(np.int64)
 
 
 def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
@@ -185,21 +185,23 @@ def cluster_edges(
     others go through `_merge`.  The result is the same, at a million records in seconds.
     """
     frame = prepared.frame
-    rep = prepared.representative
+    # no decisions (a first run): skip building the id -> representative dict
+    has_constraints = constraints.anchors or constraints.cannot_link or constraints.must_link
+    rep = prepared.representative if has_constraints else {}
     anchors = {rep[r]: p for r, p in constraints.anchors.items() if r in rep}
     cannot = _known(constraints.cannot_link, rep)
-    forced = _known(constraints.must_link, rep) + _anchor_edges(anchors)
-    forced += _deterministic_edges(frame)
+    decided = _known(constraints.must_link, rep) + _anchor_edges(anchors)
     ids = frame["record_id"].to_numpy(dtype=object)
     # record id -> position, for the short lists (constraints); edges carry their positions
-    position = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+    position = dict(zip(ids.tolist(), range(len(ids)), strict=True)) if has_constraints else {}
+    same_l, same_r = _deterministic_edges(frame)
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     edges = edges[~_other_state(frame, pos_l, pos_r)]
     edges = _deterministic_state_ids(edges)
     left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     strong = edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold
-    forced_l = np.array([position[a] for a, _ in forced], dtype=np.int64)
-    forced_r = np.array([position[b] for _, b in forced], dtype=np.int64)
+    forced_l = np.concatenate([[position[a] for a, _ in decided], same_l]).astype(np.int64)
+    forced_r = np.concatenate([[position[b] for _, b in decided], same_r]).astype(np.int64)
     label = _components(
         len(ids),
         np.concatenate([left[strong], forced_l]),
@@ -213,9 +215,9 @@ def cluster_edges(
     for a, b in cannot:
         if in_dirty[position[a]] and in_dirty[position[b]]:
             comps.forbid(a, b)
-    for a, b in forced:
-        if in_dirty[position[a]]:
-            ra, rb = comps.find(a), comps.find(b)
+    for at_a, at_b in zip(forced_l.tolist(), forced_r.tolist(), strict=True):
+        if in_dirty[at_a]:
+            ra, rb = comps.find(ids[at_a]), comps.find(ids[at_b])
             if ra != rb:
                 comps.union(ra, rb)
     greedy = in_dirty[left] & in_dirty[right]
@@ -326,14 +328,19 @@ EDGE_FIELDS = [
 def _finish(
     prepared: Prepared, ids: np.ndarray, cluster_of: np.ndarray, review: list[tuple], flagged
 ) -> Clustering:
-    by_record = dict(zip(ids.tolist(), cluster_of.tolist(), strict=True))
-    clusters = {record: by_record[rep] for record, rep in prepared.representative.items()}
+    clusters = dict(
+        zip(
+            prepared.record_ids.tolist(),
+            cluster_of[prepared.kept_position].tolist(),
+            strict=True,
+        )
+    )
     pairs = pd.DataFrame(review, columns=REVIEW_COLUMNS)
     if len(pairs):  # a pair whose records ended up together after all is no longer a question
-        apart = [
-            by_record[a] != by_record[b]
-            for a, b in zip(pairs["record_id_l"], pairs["record_id_r"], strict=True)
-        ]
+        # `ids` are sorted: a binary search finds the few queued records' rows
+        at_l = np.searchsorted(ids, pairs["record_id_l"].to_numpy(dtype=object))
+        at_r = np.searchsorted(ids, pairs["record_id_r"].to_numpy(dtype=object))
+        apart = cluster_of[at_l] != cluster_of[at_r]
         pairs = _strongest_first(pairs[apart]).reset_index(drop=True)
     flagged_clusters = sorted({clusters[r] for r in flagged if r in clusters})
     return Clustering(clusters=clusters, review_pairs=pairs, flagged=flagged_clusters)

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -41,13 +41,32 @@ COMPARED = (
 )
 
 
+Factorised = tuple[np.ndarray, np.ndarray]  # (codes, -1 for missing; the value of each code)
+
+
 @dataclass
 class Prepared:
-    """Normalised representatives (`frame`) and where every input record went."""
+    """Normalised representatives (`frame`) and where every input record went.
+
+    Where records went is kept as two arrays, not a dict: a million-entry dict costs a
+    second to build and another to read back, and most runs need no lookup by id.
+    """
 
     frame: pd.DataFrame
-    representative: dict[str, str]  # every input record_id -> its representative's
+    record_ids: np.ndarray  # every input record_id, in record id order
+    kept_position: np.ndarray  # per input record: its representative's row in `frame`
     warnings: list[str] = field(default_factory=list)
+    # column -> (codes per row of `frame`, -1 for missing; the value of each code): made once
+    # here, reused for the blocking keys and the engine's table (a factorisation or a text
+    # conversion costs a tenth of a second a million).  The values are distinct, except
+    # for the list columns (one list per distinct name)
+    codes: dict[str, Factorised] = field(default_factory=dict)
+
+    @cached_property
+    def representative(self) -> dict[str, str]:
+        """Every input record_id -> its representative's (for lookups by id)."""
+        kept = self.frame["record_id"].to_numpy(dtype=object)[self.kept_position]
+        return dict(zip(self.record_ids.tolist(), kept.tolist(), strict=True))
 
 
 @lru_cache(maxsize=200_000)
@@ -87,12 +106,35 @@ def _one(value: object) -> str | None:
 def _by_value(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """`fn` once per distinct present value, spread back to every row (object dtype, None
     for missing): a million rows of a few thousand names cost a few thousand calls."""
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    return _spread(_distinct(series), fn)
+
+
+def _distinct(series: pd.Series) -> Factorised:
+    """(codes, distinct values) of `series`, missing as code -1: factorised once, so several
+    derived columns of one source column share the cost (a tenth of a second a million)."""
+    return pd.factorize(series.astype(object), use_na_sentinel=True)
+
+
+def _spread(distinct: Factorised, fn: Callable[[Any], Any]) -> pd.Series:
+    return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object)
+
+
+def _table(distinct: Factorised, fn: Callable[[Any], Any]) -> np.ndarray:
+    """`fn` of each distinct value, and None last (what code -1, missing, picks)."""
+    uniques = distinct[1]
     table = np.empty(len(uniques) + 1, dtype=object)
     for i, value in enumerate(uniques):
         table[i] = fn(value)
     table[-1] = None  # code -1: missing
-    return pd.Series(table[codes], dtype=object)
+    return table
+
+
+def _spread_coded(distinct: Factorised, fn: Callable[[Any], Any]) -> tuple[pd.Series, Factorised]:
+    """`_spread`, and the result's codes, from factorising its few distinct values only."""
+    table = _table(distinct, fn)
+    result_codes, result_uniques = pd.factorize(table[:-1], use_na_sentinel=True)
+    codes = np.append(result_codes, -1)[distinct[0]]
+    return pd.Series(table[distinct[0]], dtype=object), (codes, result_uniques)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -106,15 +148,6 @@ def _text(series: pd.Series) -> pd.Series:
         series = _by_value(series, _one)
     text = series.reset_index(drop=True).astype("string").str.strip()
     return text.mask(text == "")
-
-
-def _apply(series: pd.Series, fn) -> pd.Series:
-    """`fn` once per distinct present value, as text; object dtype with None."""
-    return _by_value(_text(series), fn)
-
-
-def _each(series: pd.Series, fn) -> pd.Series:
-    return _by_value(series, fn)
 
 
 # Few distinct values (names, dates): a Python function once per distinct value.
@@ -153,58 +186,95 @@ def _objects(text: pd.Series) -> pd.Series:
     return pd.Series(values, dtype=object)
 
 
-def normalise(records: pd.DataFrame) -> pd.DataFrame:
-    """The canonical columns, cleaned, as object columns with None for missing."""
+# accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
+# the engine (a million distinct addresses cost a second of conversions)
+NOT_LINKED = ("address",)
+
+
+def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None) -> pd.DataFrame:
+    """The canonical columns linking reads, cleaned, as object columns with None for missing.
+
+    `codes`, when given, receives the codes of the columns cleaned value by value (from
+    their few distinct values: no second pass over the rows to factorise them)."""
+    codes = {} if codes is None else codes
     frame = pd.DataFrame(index=range(len(records)))
-    for column in CANONICAL_COLUMNS:
+    for column in (c for c in CANONICAL_COLUMNS if c not in NOT_LINKED):
         if column not in records:
             frame[column] = pd.Series([None] * len(records), dtype=object)
         elif column in CLEANERS:
-            frame[column] = _by_value(_text(records[column]), CLEANERS[column])
+            distinct = _distinct(_text(records[column]))
+            frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
         else:  # ids and codes: vectorised (a million distinct ids cost no Python calls)
             text = _text(records[column])
             frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
     return frame
 
 
-def add_derived(frame: pd.DataFrame) -> None:
-    """Columns the comparisons use: name forms, surname parts, date parts."""
-    first = frame["first_name"]
-    frame["first_name_forms"] = _each(first, lambda v: list(name_forms(v)))
-    frame["first_name_key"] = _each(first, name_key)
-    frame["first_initial"] = _each(first, lambda v: v[:1])
-    frame["last_name_parts"] = _each(frame["last_name"], lambda v: v.split(" "))
-    frame["last_prefix"] = _each(frame["last_name"], lambda v: v[:3])  # blocking: hyphens, typos
-    dob = frame["birth_date"]
-    for name, part in (("birth_year", slice(0, 4)), ("birth_month", slice(5, 7))):
-        frame[name] = _each(dob, lambda v, p=part: int(v[p])).astype("Int64")
-    frame["birth_day"] = _each(dob, lambda v: int(v[8:10])).astype("Int64")
+def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None) -> None:
+    """Columns the comparisons use: name forms, surname parts, date parts.
+
+    With `codes` (the source columns' codes), the blocking columns' codes are added to it.
+    """
+    codes = {} if codes is None else codes
+    first = codes.get("first_name") or _distinct(frame["first_name"])
+    forms = _table(first, lambda v: list(name_forms(v)))
+    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object)
+    codes["first_name_forms"] = (first[0], forms[:-1])  # per code its list (not distinct)
+    frame["first_name_key"], codes["first_name_key"] = _spread_coded(first, name_key)
+    frame["first_initial"], codes["first_initial"] = _spread_coded(first, lambda v: v[:1])
+    last = codes.get("last_name") or _distinct(frame["last_name"])
+    parts = _table(last, lambda v: v.split(" "))
+    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object)
+    codes["last_name_parts"] = (last[0], parts[:-1])
+    # blocking: hyphens, typos
+    frame["last_prefix"], codes["last_prefix"] = _spread_coded(last, lambda v: v[:3])
+    dob = codes.get("birth_date") or _distinct(frame["birth_date"])
+    year, codes["birth_year"] = _spread_coded(dob, lambda v: int(v[:4]))
+    frame["birth_year"] = year.astype("Int64")
+    frame["birth_month"] = _spread(dob, lambda v: int(v[5:7])).astype("Int64")
+    frame["birth_day"] = _spread(dob, lambda v: int(v[8:10])).astype("Int64")
 
 
-def _row_groups(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+def _row_groups(
+    frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, Factorised]
+) -> tuple[np.ndarray, dict[str, Factorised]]:
     """One integer per distinct combination of `columns` (missing is a value): exact,
-    from per-column codes combined pairwise (cheaper than a groupby on text columns)."""
+    from per-column codes combined pairwise (cheaper than a groupby on text columns);
+    and those codes (the `known` ones reused)."""
     group = np.zeros(len(frame), dtype=np.int64)
+    factorised = {}
     for column in columns:
-        codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        if column in known:
+            factorised[column] = known[column]
+        else:
+            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
+        codes, uniques = factorised[column]
         group, _ = pd.factorize(group * (len(uniques) + 1) + (codes + 1))
-    return group
+    return group, factorised
 
 
-def _collapse(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+def _collapse(
+    frame: pd.DataFrame, known: dict[str, Factorised]
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, Factorised]]:
     """Keep one record per identical (and identifiable) record; map the rest to it.
 
-    `frame` is sorted by record id, so the representative is the smallest id.
+    `frame` is sorted by record id, so the representative is the smallest id.  Returns
+    the kept rows, per row of `frame` its representative's row among them, and the
+    compared columns' codes for the kept rows (a dropped row's values are its
+    representative's, so the distinct values stay those of the kept rows).
     """
     identifiable = frame[["first_name", "last_name", "birth_date"]].notna().all(axis=1).to_numpy()
-    group = _row_groups(frame, COMPARED)
+    group, factorised = _row_groups(frame, COMPARED, known)
     group = np.where(identifiable, group, -1 - np.arange(len(frame)))
     _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
-    ids = frame["record_id"].to_numpy(dtype=object)
-    first_id = ids[first_row[inverse]]
-    representative = dict(zip(ids, first_id, strict=True))
-    kept = frame[ids == first_id].reset_index(drop=True)
-    return kept, representative
+    first = first_row[inverse]  # per row: the row of its representative
+    is_kept = first == np.arange(len(frame))
+    kept_position = (np.cumsum(is_kept) - 1)[first]
+    kept = frame[is_kept].reset_index(drop=True)
+    codes = {
+        c: (column_codes[is_kept], uniques) for c, (column_codes, uniques) in factorised.items()
+    }
+    return kept, kept_position, codes
 
 
 def by_record_id(frame: pd.DataFrame) -> pd.DataFrame:
@@ -219,19 +289,30 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
     """Clean, de-duplicate exact copies, add comparison columns."""
     if "record_id" not in records:
         records = records.assign(record_id=range(len(records)))
-    frame = normalise(records)
+    known: dict[str, Factorised] = {}
+    frame = normalise(records, known)
     missing = frame["record_id"].isna()
     frame.loc[missing, "record_id"] = [f"row:{i}" for i in frame.index[missing]]
     warnings: list[str] = []
     if frame["record_id"].duplicated().any():
         raise ValueError("record_id must be unique within one linkage run")
     # by id: the representative of copies (and everything after) must not depend on input order
-    frame = by_record_id(frame).reset_index(drop=True)
-    kept, representative = _collapse(frame)
+    if not frame["record_id"].is_monotonic_increasing:  # ids are unique: one order fits
+        order = frame["record_id"].argsort(kind="stable").to_numpy()
+        frame = frame.take(order).reset_index(drop=True)
+        known = {c: (values[order], uniques) for c, (values, uniques) in known.items()}
+    kept, kept_position, codes = _collapse(frame, known)
     if len(kept) < len(frame):
         warnings.append(
             f"{len(frame) - len(kept):,} records are exact copies of another record "
             "and were linked to it without scoring"
         )
-    add_derived(kept)
-    return Prepared(frame=kept, representative=representative, warnings=warnings)
+    add_derived(kept, codes)
+    record_ids = frame["record_id"].to_numpy(dtype=object)
+    return Prepared(
+        frame=kept,
+        record_ids=record_ids,
+        kept_position=kept_position,
+        warnings=warnings,
+        codes=codes,
+    )

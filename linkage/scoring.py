@@ -20,7 +20,7 @@ from splink import Linker, block_on
 
 from credx.clock import utcnow
 from linkage.model import LinkModel
-from linkage.normalise import COMPARED, Prepared, by_record_id
+from linkage.normalise import COMPARED, Factorised, Prepared, by_record_id
 from linkage.spec import add_blocking_keys, build_settings
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _duckdb_api() -> tuple[Any, Any]:
     return DuckDBAPI(connection), connection
 
 
-def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
+def _registered(engine: str, frame: pd.DataFrame, known: dict[str, Factorised]) -> tuple[Any, Any]:
     """(database API, the records as a Splink table).
 
     On DuckDB the records are copied into a table once, through Arrow: registered as a
@@ -103,27 +103,65 @@ def _registered(engine: str, frame: pd.DataFrame) -> tuple[Any, Any]:
     if engine != "duckdb":
         db_api = database_api(engine)
         return db_api, db_api.register(frame, dataset_display_name=INPUT_TABLE)
-    import pyarrow as pa
-
     db_api, connection = _duckdb_api()
-    connection.register("credx_arrow", pa.Table.from_pandas(frame, preserve_index=False))
+    connection.register("credx_arrow", _arrow(frame, known))
     connection.execute(f"CREATE TABLE {INPUT_TABLE} AS SELECT * FROM credx_arrow")
     connection.unregister("credx_arrow")
     return db_api, db_api.register(INPUT_TABLE)
 
 
-def inputs_sha256(frame: pd.DataFrame) -> str:
-    """A hash of the normalised inputs, independent of row order."""
-    ordered = by_record_id(frame[["record_id", *COMPARED]])
-    rows = pd.util.hash_pandas_object(ordered.astype("string"), index=False)
+def inputs_sha256(frame: pd.DataFrame, known: dict[str, Factorised] | None = None) -> str:
+    """A hash of the normalised inputs, independent of row order.
+
+    The columns are text or None (`normalise`), which hashes as the string dtype did
+    (same digests as before), without converting a million values first.  A column whose
+    codes are `known` (per row of `frame`) is hashed as a categorical, as pandas hashes
+    text anyway (each distinct value once), without factorising it again.
+    """
+    selected = frame[["record_id", *COMPARED]]
+    ordered = by_record_id(selected)
+    if known and ordered is selected:  # the codes fit these rows: `frame` was in order
+        ordered = ordered.assign(
+            **{
+                column: pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
+                for column, (codes, values) in known.items()
+                if column in COMPARED and len(values)
+            }
+        )
+    rows = pd.util.hash_pandas_object(ordered, index=False)
     return hashlib.sha256(rows.to_numpy().tobytes()).hexdigest()
 
 
-def _input_frame(prepared: Prepared, params: LinkParameters) -> tuple[pd.DataFrame, list[str]]:
+def _input_frame(
+    prepared: Prepared, params: LinkParameters
+) -> tuple[pd.DataFrame, list[str], dict[str, Factorised]]:
+    """The records to score with their blocking keys, the warnings of capped keys, and
+    the columns' codes (`Prepared.codes`) when they still fit the rows (empty if not)."""
     # sorted: seeded sampling picks rows by position, so input order must not matter
-    frame = by_record_id(prepared.frame).reset_index(drop=True)
-    warnings = add_blocking_keys(frame, params.max_block_size)
-    return frame, warnings
+    frame = by_record_id(prepared.frame)
+    # the codes are per row of `prepared.frame`: valid while its order is kept (it is sorted)
+    known = prepared.codes if frame is prepared.frame else {}
+    frame = frame.reset_index(drop=True)
+    warnings = add_blocking_keys(frame, params.max_block_size, known)
+    return frame, warnings, known
+
+
+def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
+    """`frame` as an Arrow table, as `pa.Table.from_pandas` makes it; a text column whose
+    codes are known is built from its distinct values (Arrow's `take`), not by converting
+    a million Python strings one by one."""
+    import pyarrow as pa
+
+    coded = {}
+    for column, (codes, uniques) in known.items():
+        if column not in frame or frame[column].dtype != object or not len(uniques):
+            continue
+        values = pa.array(np.asarray(uniques, dtype=object), from_pandas=True)
+        # text and lists of text only (an all-missing column stays as it was)
+        if values.type in (pa.string(), pa.list_(pa.string())):
+            coded[column] = values.take(pa.array(codes, mask=codes < 0))
+    rest = pa.Table.from_pandas(frame.drop(columns=list(coded)), preserve_index=False)
+    return pa.table({c: coded[c] if c in coded else rest.column(c) for c in frame.columns})
 
 
 def _train(
@@ -155,7 +193,7 @@ def score_pairs(
     only_new: set[str] | None = None,
 ) -> Scored:
     """Score the blocked pairs of `prepared`; pairs below `review_lower` are dropped."""
-    frame, warnings = _input_frame(prepared, params)
+    frame, warnings, known = _input_frame(prepared, params)
     if only_new is not None:
         frame["is_new"] = frame["record_id"].isin(only_new).astype(int)
     if len(frame) < 2:
@@ -164,9 +202,9 @@ def score_pairs(
     ids = frame["record_id"].to_numpy(dtype=object)
     # the engine sees positions as ids: integer joins, and the edges come back as positions
     # clustering can use without looking a million strings up (`prepared.frame` order)
-    db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))))
+    db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))), known)
     if model is None:
-        model = _fit(table, frame, params, progress)
+        model = _fit(table, frame, params, progress, known)
     chunks = max(1, -(-len(frame) // params.predict_chunk_records))
     del frame  # the engine holds the records now; scoring needs the memory
     settings = model.settings if only_new is None else _only_new_pairs(model.settings)
@@ -220,8 +258,15 @@ def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
     return linker.misc.query_sql(sql, output_type="pandas")
 
 
-def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Progress) -> LinkModel:
-    """A model for `frame`: the priors, trained when there are enough records."""
+def _fit(
+    table: Any,
+    frame: pd.DataFrame,
+    params: LinkParameters,
+    progress: Progress,
+    known: dict[str, Factorised] | None = None,
+) -> LinkModel:
+    """A model for `frame` (`known`: its columns' codes): the priors, trained when there
+    are enough records."""
     prior = min(0.01, 1 / len(frame))
     linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
     trained = _train(linker, len(frame), params, progress)
@@ -229,7 +274,7 @@ def _fit(table: Any, frame: pd.DataFrame, params: LinkParameters, progress: Prog
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(
         settings=_rounded(settings),
-        inputs_sha256=inputs_sha256(frame),
+        inputs_sha256=inputs_sha256(frame, known),
         seed=params.seed,
         created=utcnow().isoformat(timespec="seconds"),
         trained=trained,

@@ -238,29 +238,53 @@ def _key_codes(frame: pd.DataFrame, columns: tuple[str, ...], codes: dict) -> np
     return np.where(missing, -1, key)
 
 
-def _column_codes(frame: pd.DataFrame) -> dict[str, tuple[np.ndarray, int]]:
+def _column_codes(
+    frame: pd.DataFrame, known: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, tuple[np.ndarray, int]]:
     """Per column: (codes, number of distinct values); first and last name share one
-    code space, so the swapped-name keys of one record can meet those of another."""
+    code space, so the swapped-name keys of one record can meet those of another.
+
+    `known`: columns already factorised, (codes, distinct values) per row of `frame`;
+    only codes' equality matters, so any factorisation of the same values will do."""
+
+    def factorised(column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column in known:
+            return known[column]
+        return pd.factorize(frame[column], use_na_sentinel=True)
+
     columns = {c for cols in BLOCKING_KEYS.values() for c in cols} - {"first_name", "last_name"}
     codes = {}
     for column in sorted(columns):
-        column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+        column_codes, uniques = factorised(column)
         codes[column] = (column_codes, len(uniques))
-    state, states = pd.factorize(frame["state"], use_na_sentinel=True)
+    state, states = factorised("state")
     codes["state"] = (np.where(state < 0, len(states), state), len(states) + 1)  # none: a value
-    names = pd.concat([frame["first_name"], frame["last_name"]], ignore_index=True)
-    name_codes, uniques = pd.factorize(names, use_na_sentinel=True)
-    codes["first_name"] = (name_codes[: len(frame)], len(uniques))
-    codes["last_name"] = (name_codes[len(frame) :], len(uniques))
+    (first, first_values), (last, last_values) = factorised("first_name"), factorised("last_name")
+    # one code space: the two columns' distinct values factorised together (few, not rows)
+    shared, uniques = pd.factorize(
+        np.concatenate(
+            [np.asarray(first_values, dtype=object), np.asarray(last_values, dtype=object)]
+        ),
+        use_na_sentinel=True,
+    )
+    codes["first_name"] = (np.append(shared[: len(first_values)], -1)[first], len(uniques))
+    codes["last_name"] = (np.append(shared[len(first_values) :], -1)[last], len(uniques))
     return codes
 
 
-def add_blocking_keys(frame: pd.DataFrame, max_block_size: int) -> list[str]:
-    """Add the `bk_*` key columns; drop key values shared by too many records."""
+def add_blocking_keys(
+    frame: pd.DataFrame,
+    max_block_size: int,
+    known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> list[str]:
+    """Add the `bk_*` key columns; drop key values shared by too many records.
+
+    `known`: codes of columns already factorised (`normalise.Prepared.codes`), reused.
+    """
     keys = dict(BLOCKING_KEYS)
     keys[SWAP_KEYS[0]] = ("first_name", "birth_date")
     keys[SWAP_KEYS[1]] = ("last_name", "birth_date")
-    codes = _column_codes(frame)
+    codes = _column_codes(frame, known or {})
     warnings = []
     for name, columns in keys.items():
         key = _key_codes(frame, columns, codes)
