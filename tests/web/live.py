@@ -53,3 +53,18 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 30) -> N
         except httpx.TransportError:
             time.sleep(0.1)
     raise RuntimeError("credx serve did not become healthy")
+
+
+def launch_chromium(playwright):
+    """Debian's chromium, headless, as the house rules launch it."""
+    return playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-background-networking"],
+    )
+
+
+def sign_in_page(page, base: str, secret: str) -> None:
+    """Sign a browser page in with a token on the sign-in form (it lands on the home page)."""
+    page.get_by_label("Access token").fill(secret)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")

@@ -11,7 +11,7 @@ from audit.plans.models import AuditFinding, AuditTask
 from credx.database import session_scope
 from tests.audit.plans.auditing import drawn_tasks
 from tests.web.factories import make_token
-from tests.web.live import credx_serve
+from tests.web.live import credx_serve, launch_chromium, sign_in_page
 
 # One backend: starting a server and a browser costs seconds, and the page's rules are the
 # service's (tested on both backends); PostgreSQL is what a multi-worker deployment runs.
@@ -28,10 +28,7 @@ def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_plac
         ids = [task.id for task in drawn_tasks(session, tmp_path, {"036001": 2})]
     secret = make_token(app, "auditor", "LA")
     with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = audit_page(browser, base, secret)
         expect(page.locator("#task-title")).to_contain_text(f"Task {ids[0]} ")
         assert "V" in page.locator("#audit-keys").inner_text()
@@ -69,8 +66,6 @@ def audit_page(browser, base: str, secret: str):
     """A browser context of its own (its own cookies) signed in and on /audit."""
     page = browser.new_context().new_page()
     page.goto(f"{base}/sign-in")
-    page.get_by_label("Access token").fill(secret)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    sign_in_page(page, base, secret)
     page.goto(f"{base}/audit")
     return page

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from credx.clock import utcnow
 from tests.web.dashboard_world import build_world
 from tests.web.factories import make_token
-from tests.web.live import credx_serve
+from tests.web.live import credx_serve, launch_chromium, sign_in_page
 
 pytestmark = pytest.mark.slow
 
@@ -29,15 +29,10 @@ def test_operator_reads_the_dashboard_in_chromium(app, cli_env):
     secret = make_token(app, "operator", "LA")
     env = {**cli_env, "CREDX_LOG_FORMAT": "json"}
     with credx_serve(env) as (base, process), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(f"{base}/sign-in")
-        page.get_by_label("Access token").fill(secret)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, secret)
         page.goto(f"{base}/dashboard")
         night0 = world.fire.date().isoformat()
         row = cells(page, "panel-deliveries", f'tr[data-vendor="nccer"][data-night="{night0}"]')

@@ -9,7 +9,7 @@ from playwright.sync_api import sync_playwright
 from credx.database import session_scope
 from tests.reports.fixtures.world import small_world
 from tests.web.factories import make_token
-from tests.web.live import credx_serve
+from tests.web.live import credx_serve, launch_chromium, sign_in_page
 
 pytestmark = pytest.mark.slow
 
@@ -21,17 +21,12 @@ def test_operator_sees_the_attainment_chart_in_chromium(app, cli_env):
         small_world(session)
     secret = make_token(app, "operator", "LA")
     with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         blocked = []
         page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else 0)
         page.goto(f"{base}/sign-in")
-        page.get_by_label("Access token").fill(secret)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, secret)
         page.goto(f"{base}/reports/attainment")
         page.get_by_label("School year").fill("2025-26")
         page.get_by_label("Hide counts below").fill("1")

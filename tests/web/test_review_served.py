@@ -9,7 +9,7 @@ from sqlmodel import select
 from credx.database import session_scope
 from linkage.models import LinkConstraint, ReviewPair
 from tests.web.factories import make_token
-from tests.web.live import credx_serve
+from tests.web.live import credx_serve, launch_chromium, sign_in_page
 from tests.web.review_pairs import la_and_tn_pairs
 
 pytestmark = pytest.mark.slow
@@ -19,16 +19,11 @@ def test_an_operator_decides_a_pair_in_chromium(app, cli_env, tmp_path):
     la, tn = la_and_tn_pairs(app, tmp_path)
     secret = make_token(app, "operator", "LA")
     with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(f"{base}/review")
         assert page.url.endswith("/sign-in")
-        page.get_by_label("Access token").fill(secret)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/")
+        sign_in_page(page, base, secret)
         page.goto(f"{base}/review")
         pair = page.get_by_role("region", name=f"Pair {la} (LA)")
         table = pair.get_by_role("table").inner_text()

@@ -13,7 +13,7 @@ from credx.database import session_scope
 from exchange.evidence.models import Evidence
 from tests.credx.test_cli import credx
 from tests.web.factories import CLAIM, certificate_png, make_token
-from tests.web.live import credx_serve
+from tests.web.live import credx_serve, launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +65,7 @@ def test_served_hang_up_leaves_nothing_then_a_district_uploads_in_chromium(app, 
         hang_up_mid_upload(base, secret, uploads)
         assert wait_until_empty(uploads) == []
         assert evidence_count(app) == 0
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(f"{base}/")
         assert page.url.endswith("/sign-in")
