@@ -13,7 +13,7 @@ import ipaddress
 from enum import StrEnum
 
 from access.principals import Principal, Role
-from credx.errors import CredxError, InvalidInput, NotFound
+from kernel.errors import CredxError, InvalidInput, NotFound
 
 
 class Forbidden(CredxError):

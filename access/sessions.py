@@ -16,7 +16,7 @@ from sqlmodel import Session, col, delete
 
 from access.models import ApiToken, WebSession
 from access.tokens import digest, is_active
-from credx.clock import as_utc, utcnow
+from kernel.clock import as_utc, utcnow
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, delete, func, select
 
 from access.models import SignInFailure
-from credx.clock import utcnow
+from kernel.clock import utcnow
 
 
 @dataclass(frozen=True)

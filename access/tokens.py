@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, delete, select
 
+from access.events import AccessEvent
 from access.models import ApiToken, WebSession
 from access.principals import Principal, Role
 from agreements.models import Vendor
-from audit.events import Action, EventLog
-from credx.clock import as_utc, utcnow
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from kernel.clock import as_utc, utcnow
+from kernel.errors import InvalidInput, NotFound
 from schemas.values import USPS_STATES
 
 TOKEN_PATTERN = re.compile(r"credx_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
@@ -87,7 +88,7 @@ class TokenService:
         self.session.add(token)
         self.session.flush()
         EventLog(self.session).record(
-            Action.TOKEN_CREATED, f"token:{token_id}", actor, role=str(spec.role),
+            AccessEvent.TOKEN_CREATED, f"token:{token_id}", actor, role=str(spec.role),
             state=token.state, district=spec.district, vendor=spec.vendor_id,
             expires_at=token.expires_at.isoformat(),
         )  # fmt: skip
@@ -123,7 +124,7 @@ class TokenService:
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             self.session.execute(delete(WebSession).where(col(WebSession.token_id) == token_id))
-            EventLog(self.session).record(Action.TOKEN_REVOKED, f"token:{token_id}", actor)
+            EventLog(self.session).record(AccessEvent.TOKEN_REVOKED, f"token:{token_id}", actor)
         return token
 
     def authenticate(self, presented: str) -> ApiToken | None:

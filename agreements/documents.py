@@ -65,12 +65,12 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from agreements.mapping import parse_mapping
 from agreements.models import Agreement, AgreementVersion, Vendor
 from agreements.store import Stored, store_terms, terms_of
 from agreements.terms import Contact, FerpaBasis, Terms
 from agreements.vendors import VENDOR_ID
-from credx.errors import InvalidInput
-from exchange.mapping import parse_mapping
+from kernel.errors import InvalidInput
 from schemas.credentials import CODE, known_codes
 from schemas.exam_results import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from schemas.values import USPS_STATES

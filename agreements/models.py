@@ -5,8 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401  (naming convention before any table)
-from credx.clock import utcnow
+import kernel.database  # noqa: F401  (naming convention before any table)
+from kernel.clock import utcnow
 
 
 class VendorBase(SQLModel):

@@ -9,10 +9,11 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from agreements.events import AgreementEvent
 from agreements.models import Agreement, AgreementVersion
 from agreements.store import get_agreement, terms_of
 from agreements.terms import Terms
-from audit.events import Action, EventLog
+from eventlog.log import EventLog
 
 EXPIRY_WARNING_DAYS = 60
 
@@ -70,12 +71,12 @@ def record_expiry_warnings(session: Session, standings: list[Standing], actor: s
         subject = f"agreement:{standing.agreement.id}"
         effective_to = standing.agreement.effective_to.isoformat()
         warned = any(
-            event.action == Action.AGREEMENT_EXPIRING
+            event.action == AgreementEvent.AGREEMENT_EXPIRING
             and json.loads(event.payload).get("effective_to") == effective_to
             for event in log.for_subject(subject)
         )
         if not warned:
-            log.record(Action.AGREEMENT_EXPIRING, subject, actor, effective_to=effective_to)
+            log.record(AgreementEvent.AGREEMENT_EXPIRING, subject, actor, effective_to=effective_to)
             recorded += 1
     return recorded
 

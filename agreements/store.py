@@ -13,11 +13,12 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from agreements.events import AgreementEvent
 from agreements.models import Agreement, AgreementVersion
 from agreements.terms import Terms
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.errors import NotFound
+from eventlog.log import EventLog
+from kernel.clock import utcnow
+from kernel.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,11 @@ def store_terms(session: Session, terms: Terms, *, document: str, actor: str) ->
     )
     session.flush()
     EventLog(session).record(
-        Action.AGREEMENT_APPLIED, f"agreement:{terms.id}", actor, version=version, sha256=digest
+        AgreementEvent.AGREEMENT_APPLIED,
+        f"agreement:{terms.id}",
+        actor,
+        version=version,
+        sha256=digest,
     )
     return Stored(terms.id, version, changed=True)
 

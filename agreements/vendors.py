@@ -5,7 +5,7 @@ import re
 from sqlmodel import Session, select
 
 from agreements.models import Vendor
-from credx.errors import InvalidInput, NotFound
+from kernel.errors import InvalidInput, NotFound
 
 VENDOR_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.sampling.tickets import Item
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 HEADER = ("id", "stratum")
 BOM = "\ufeff"

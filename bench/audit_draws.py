@@ -53,9 +53,9 @@ def populate(app, uploads: int, schools: int) -> None:
     from sqlalchemy import insert
 
     from agreements.models import Vendor
-    from credx.database import session_scope
     from exchange.evidence.models import Evidence
     from exchange.models import Delivery, ExamResult, StoredBlob
+    from kernel.database import session_scope
     from linkage.models import LinkModelDocument, LinkRun, Person, PersonRecord
 
     with session_scope(app.engine) as session:
@@ -121,9 +121,9 @@ def run(uploads: int, schools: int, workdir: Path) -> dict[str, Any]:
     from audit.plans.plans import create_plan, freeze
     from audit.sampling.tickets import draw
     from credx.app import App
-    from credx.database import session_scope
     from credx.installation import initialise
-    from credx.settings import Settings
+    from kernel.database import session_scope
+    from kernel.settings import Settings
 
     app = App(Settings(home=workdir / "home"))
     initialise(app)

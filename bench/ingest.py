@@ -3,8 +3,8 @@
 What is measured
 ----------------
 1. A vendor exam-result CSV of N rows (1% flawed rows) is generated with
-   `credx.demo_data.ExamResultFaker(seed).rows(N, flaw_rate=0.01)` and
-   `credx.demo_data.write_csv`.  Generation time is printed but not compared.
+   `credx.demo.data.ExamResultFaker(seed).rows(N, flaw_rate=0.01)` and
+   `credx.demo.data.write_csv`.  Generation time is printed but not compared.
 2. **credx**: in a fresh subprocess, a new SQLite installation is set up in a temp
    home (`Settings(home=...)`, `App`, `installation.initialise`, vendor "bench"),
    then `exchange.deliveries.ingest_file(app, path, "bench", actor="bench")` is
@@ -66,7 +66,7 @@ BASELINE_BATCH_ROWS = 100_000
 def bench_agreement() -> str:
     """One agreement covering every state and credential the generated rows use, so the
     benchmark measures the full path: validation, agreement assignment and minimisation."""
-    from credx.demo_data import EXAMS, STATES
+    from credx.demo.data import EXAMS, STATES
     from schemas.exam_results import CANONICAL_COLUMNS
 
     return f"""\
@@ -90,10 +90,10 @@ def phase_credx(csv_path: Path, workdir: Path) -> dict[str, Any]:
     from agreements.documents import apply_document
     from agreements.vendors import add_vendor
     from credx.app import App
-    from credx.database import session_scope
     from credx.installation import initialise
-    from credx.settings import Settings
     from exchange.deliveries import ingest_file
+    from kernel.database import session_scope
+    from kernel.settings import Settings
 
     home = workdir / "credx-home"
     app = App(Settings(home=home))
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    from credx.demo_data import ExamResultFaker, write_csv
+    from credx.demo.data import ExamResultFaker, write_csv
 
     with tempfile.TemporaryDirectory(prefix="credx-bench-") as tmp:
         root = Path(tmp)

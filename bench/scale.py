@@ -57,13 +57,13 @@ from access.principals import Principal, Role  # noqa: E402
 from audit.plans.queue import AuditQueue  # noqa: E402
 from bench.common import print_report, progress, verdict_lines  # noqa: E402
 from credx.app import App  # noqa: E402
-from credx.clock import utcnow  # noqa: E402
-from credx.database import create_db_engine, session_scope  # noqa: E402
 from credx.migrations import upgrade  # noqa: E402
-from credx.settings import Settings  # noqa: E402
 from exchange.deliveries import DeliveryFilter, list_deliveries  # noqa: E402
 from exchange.evidence.services import EvidenceService  # noqa: E402
 from exchange.models import StoredBlob  # noqa: E402
+from kernel.clock import utcnow  # noqa: E402
+from kernel.database import create_db_engine, session_scope  # noqa: E402
+from kernel.settings import Settings  # noqa: E402
 from reports.dashboard import PANELS, Window, panel  # noqa: E402
 from schemas.credentials import seed_registry  # noqa: E402
 

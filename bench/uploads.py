@@ -217,9 +217,9 @@ def credx_installation(home: Path) -> tuple[dict[str, str], str]:
     from access.principals import Role
     from access.tokens import TokenService, TokenSpec
     from credx.app import App
-    from credx.database import session_scope
     from credx.installation import initialise
-    from credx.settings import Settings
+    from kernel.database import session_scope
+    from kernel.settings import Settings
 
     app = App(Settings(home=home))
     initialise(app)

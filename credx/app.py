@@ -1,8 +1,9 @@
-"""The running application's resources: settings, engine, blob store, key ring.
+"""The composition root: builds a process's resources from its settings.
 
-Built once per CLI command, web process or worker; services get what they need
-from it explicitly.  `open_app` refuses to run against a database that has not
-been initialised or is behind the code's migrations.
+Built once per CLI command, web process or worker; services receive it as
+`exchange.resources.Resources` and take what they need from it explicitly.
+`open_app` refuses to run against a database that has not been initialised
+or is behind the code's migrations.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from credx.database import create_db_engine
-from credx.errors import CredxError
 from credx.migrations import current_revision, head_revision
-from credx.settings import Settings
 from exchange.crypto import KeyRing
-from exchange.storage import BlobStore, open_blob_store
+from exchange.storage import BlobStore, LocalBlobStore
 from exchange.vault import Vault
+from kernel.database import create_db_engine
+from kernel.errors import CredxError
+from kernel.settings import Settings
 
 
 @dataclass
@@ -64,13 +66,15 @@ class App:
                 ) from None
         if current is None:
             raise CredxError(
-                f"credx is not initialised at {self.settings.home}: run `credx init` "
-                "(or set CREDX_HOME / CREDX_DATABASE_URL to an initialised installation)"
+                f"credx is not initialised at {self.settings.home}",
+                hint="run `credx init` (or set CREDX_HOME / CREDX_DATABASE_URL to an "
+                "initialised installation)",
             )
         if current != head_revision():
             raise CredxError(
                 f"the database schema is at revision {current}, this credx needs "
-                f"{head_revision()}: run `credx init` to upgrade"
+                f"{head_revision()}",
+                hint="run `credx init` to upgrade",
             )
 
 
@@ -78,3 +82,26 @@ def open_app(settings: Settings) -> App:
     app = App(settings)
     app.check_ready()
     return app
+
+
+def open_blob_store(
+    url: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    s3_region: str | None = None,
+    s3_profile: str | None = None,
+) -> BlobStore:
+    """A store from `CREDX_BLOB_URL`: a path, a `file://` URL or `s3://bucket/prefix`."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return LocalBlobStore(Path(parsed.path if parsed.scheme else url))
+    if parsed.scheme == "s3" and parsed.netloc:
+        from exchange.s3 import S3BlobStore  # boto3 loads only when S3 is used
+
+        return S3BlobStore.from_url(
+            url, endpoint_url=s3_endpoint_url, region=s3_region, profile=s3_profile
+        )
+    raise CredxError(
+        f"unsupported blob store URL {url!r}: use a directory path, file:///path "
+        "or s3://bucket/prefix"
+    )

@@ -6,11 +6,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from agreements.certificates import ensure_signing_key, key_id, public_bytes, signing_key_path
-from audit.events import Action, EventLog, cli_actor
 from credx.app import App
-from credx.database import session_scope
 from credx.migrations import upgrade
+from eventlog.events import LogEvent
+from eventlog.log import EventLog, cli_actor
+from exchange.events import ExchangeEvent
+from kernel.database import session_scope
+from kernel.signing import ensure_signing_key, key_id, public_bytes, signing_key_path
 from schemas.credentials import Credential, seed_registry
 
 
@@ -27,10 +29,10 @@ def initialise(app: App) -> dict:
         registry_empty = session.exec(select(func.count()).select_from(Credential)).one() == 0
         seeded = seed_registry(session) if registry_empty else None
         if key_created:
-            EventLog(session).record(Action.KEY_CREATED, f"key:{master_id}", cli_actor())
+            EventLog(session).record(ExchangeEvent.KEY_CREATED, f"key:{master_id}", cli_actor())
         if not signing_existed:
             EventLog(session).record(
-                Action.SIGNING_KEY_CREATED, f"key:signing:{signing_id}", cli_actor()
+                LogEvent.SIGNING_KEY_CREATED, f"key:signing:{signing_id}", cli_actor()
             )
     return {
         "home": str(settings.home),

@@ -26,7 +26,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from credx.errors import CredxError, IntegrityFailure
+from kernel.errors import CredxError, IntegrityFailure
 
 MAGIC = b"CRDXBLB1"
 SEGMENT_SIZE = 1 << 20

@@ -9,18 +9,19 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
-from credx.app import App
-from credx.database import session_scope
-from credx.errors import NotFound
+from agreements.mapping import ColumnMapping
+from eventlog.log import EventLog
+from exchange.events import ExchangeEvent
 from exchange.ingest import Ingestor, IngestOutcome
-from exchange.mapping import ColumnMapping
 from exchange.models import Delivery, DeliveryStatus, RejectedRow
+from exchange.resources import Resources
 from exchange.sources import FileSource
+from kernel.database import session_scope
+from kernel.errors import NotFound
 
 
 def ingest_file(
-    app: App, path: Path, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None,
+    app: Resources, path: Path, vendor_id: str, *, actor: str, mapping: ColumnMapping | None = None,
     source: str = "cli", original_name: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestOutcome:  # fmt: skip
@@ -43,7 +44,7 @@ def ingest_file(
 
 
 def quarantine_file(
-    app: App, path: Path, vendor_id: str, *, actor: str, source: str, original_name: str,
+    app: Resources, path: Path, vendor_id: str, *, actor: str, source: str, original_name: str,
     reason: str,
 ) -> IngestOutcome:  # fmt: skip
     """Store a file as it arrived and record it `quarantined` with `reason`; nothing is read."""
@@ -53,13 +54,16 @@ def quarantine_file(
         return ingestor.quarantine(delivery, reason)
 
 
-def _record_failure(app: App, delivery_id: int, actor: str, exc: Exception) -> None:
+def _record_failure(app: Resources, delivery_id: int, actor: str, exc: Exception) -> None:
     """A bug or outage mid-processing: the delivery stays `received`, the log says why."""
     with session_scope(app.engine) as session:
         delivery = session.get(Delivery, delivery_id)
         delivery.error = f"processing failed ({type(exc).__name__}); it can be processed again"
         EventLog(session).record(
-            Action.DELIVERY_FAILED, f"delivery:{delivery_id}", actor, error=type(exc).__name__
+            ExchangeEvent.DELIVERY_FAILED,
+            f"delivery:{delivery_id}",
+            actor,
+            error=type(exc).__name__,
         )
 
 
@@ -104,7 +108,7 @@ class SweptFile:
 
 
 def sweep(
-    app: App,
+    app: Resources,
     source: FileSource,
     vendor_id: str,
     *,

@@ -20,16 +20,15 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
+from agreements.mapping import ColumnMapping, parse_mapping
 from agreements.models import DeliveryAgreement
 from agreements.store import agreements_in_force
 from agreements.terms import Terms
 from agreements.vendors import get_vendor
-from audit.events import Action, EventLog
-from credx.clock import as_utc
-from credx.clock import today as utc_today
+from eventlog.log import EventLog
 from exchange.bulk import insert_columns
 from exchange.checking import CheckRules, can_fork, check_batches, checked_in_child, storable
-from exchange.mapping import ColumnMapping, parse_mapping
+from exchange.events import ExchangeEvent
 from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
 from exchange.readers import (
     FileRejected,
@@ -38,6 +37,8 @@ from exchange.readers import (
     open_vendor_file,
 )
 from exchange.vault import Vault
+from kernel.clock import as_utc
+from kernel.clock import today as utc_today
 from schemas.credentials import known_codes
 from schemas.exam_results import (
     exam_result_schema,
@@ -118,7 +119,7 @@ class Ingestor:
         self.session.add(delivery)
         self.session.flush()
         self.events.record(
-            Action.DELIVERY_RECEIVED, f"delivery:{delivery.id}", self.actor,
+            ExchangeEvent.DELIVERY_RECEIVED, f"delivery:{delivery.id}", self.actor,
             vendor=vendor.id, source=source, sha256=blob.sha256, size=blob.size,
         )  # fmt: skip
         return delivery
@@ -209,7 +210,7 @@ class Ingestor:
         if spare is not None and spare.id != prior.blob_id:
             self.vault.discard(spare)
         self.events.record(
-            Action.DELIVERY_DUPLICATE, f"delivery:{delivery.id}", self.actor,
+            ExchangeEvent.DELIVERY_DUPLICATE, f"delivery:{delivery.id}", self.actor,
             duplicate_of=prior.id, sha256=delivery.sha256,
         )  # fmt: skip
         return outcome_of(delivery)
@@ -226,9 +227,9 @@ class Ingestor:
         self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
         self.session.flush()
         action = (
-            Action.DELIVERY_QUARANTINED
+            ExchangeEvent.DELIVERY_QUARANTINED
             if status == DeliveryStatus.QUARANTINED
-            else Action.DELIVERY_REJECTED
+            else ExchangeEvent.DELIVERY_REJECTED
         )
         self.events.record(action, f"delivery:{delivery.id}", self.actor, reason=reason)
         return outcome_of(delivery)
@@ -291,12 +292,15 @@ class Ingestor:
         subject = f"delivery:{delivery.id}"
         if delivery.rows_rejected:
             self.events.record(
-                Action.ROWS_REJECTED, subject, self.actor, rows_rejected=delivery.rows_rejected
+                ExchangeEvent.ROWS_REJECTED,
+                subject,
+                self.actor,
+                rows_rejected=delivery.rows_rejected,
             )
         action = (
-            Action.DELIVERY_REJECTED
+            ExchangeEvent.DELIVERY_REJECTED
             if delivery.status == DeliveryStatus.REJECTED
-            else (Action.DELIVERY_LOADED)
+            else (ExchangeEvent.DELIVERY_LOADED)
         )
         self.events.record(
             action, subject, self.actor, status=delivery.status, rows_total=delivery.rows_total,

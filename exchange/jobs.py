@@ -12,8 +12,8 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from credx.clock import utcnow
 from exchange.models import Job
+from kernel.clock import utcnow
 
 LEASE = timedelta(minutes=30)  # default: a claim older than this belongs to a dead worker
 MAX_ATTEMPTS = 5

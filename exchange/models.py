@@ -6,8 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401
-from credx.clock import utcnow
+from kernel.clock import utcnow
+from kernel.database import StateScoped
 
 
 class DeliveryStatus(StrEnum):
@@ -59,7 +59,7 @@ class Delivery(SQLModel, table=True):
     summary: str = Field(default="{}", sa_type=sa.Text)
 
 
-class ExamResult(SQLModel, table=True):
+class ExamResult(StateScoped, SQLModel, table=True):
     """A student-level exam result (Ed-Fi: CertificationExamResult).
 
     Its key is where it came from: (delivery, row number in the file).  On

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from credx.errors import CredxError
+from kernel.errors import CredxError
 
 ENCRYPTED_SUFFIXES = (".pgp", ".gpg", ".asc")
 TIMEOUT_SECONDS = 3600

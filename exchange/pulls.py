@@ -22,18 +22,19 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from agreements.vendors import get_vendor
-from audit.events import Action, EventLog
-from credx.app import App
-from credx.clock import utcnow
-from credx.database import session_scope
-from credx.errors import InvalidInput, NotFound
-from credx.settings import Settings
+from eventlog.log import EventLog
 from exchange.connectors import ConnectorConfig
 from exchange.deliveries import ingest_file, quarantine_file
+from exchange.events import ExchangeEvent
 from exchange.ingest import IngestOutcome
 from exchange.models import Connector, PulledFile
 from exchange.pgp import PgpFailure, decrypt, is_encrypted_name, plaintext_name
+from exchange.resources import Resources
 from exchange.sources import FileSource, LocalDropFolder, RemoteFile
+from kernel.clock import utcnow
+from kernel.database import session_scope
+from kernel.errors import InvalidInput, NotFound
+from kernel.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def apply_connector(session: Session, text: str, source: str, actor: str) -> App
     connector.updated_at = utcnow()
     session.flush()
     EventLog(session).record(
-        Action.CONNECTOR_APPLIED, f"connector:{config.name}", actor,
+        ExchangeEvent.CONNECTOR_APPLIED, f"connector:{config.name}", actor,
         version=connector.version, sha256=digest,
     )  # fmt: skip
     return Applied(config.name, connector.version, changed=True)
@@ -134,11 +135,11 @@ def record_missing_files(session: Session, now: datetime, actor: str) -> list[st
         day = now.astimezone(ZoneInfo(config.timezone)).date().isoformat()
         subject = f"connector:{connector.name}"
         if any(
-            e.action == Action.FILE_MISSING and json.loads(e.payload).get("day") == day
+            e.action == ExchangeEvent.FILE_MISSING and json.loads(e.payload).get("day") == day
             for e in log.for_subject(subject)
         ):
             continue
-        log.record(Action.FILE_MISSING, subject, actor, day=day, expect_by=config.expect_by)
+        log.record(ExchangeEvent.FILE_MISSING, subject, actor, day=day, expect_by=config.expect_by)
         alerted.append(connector.name)
     return alerted
 
@@ -173,7 +174,7 @@ class PullReport:
 
 
 def pull(
-    app: App, name: str, *, actor: str, dry_run: bool = False,
+    app: Resources, name: str, *, actor: str, dry_run: bool = False,
     on_file: Callable[[PulledItem], None] | None = None,
     on_listed: Callable[[list[RemoteFile]], None] | None = None,
 ) -> PullReport:  # fmt: skip
@@ -201,7 +202,7 @@ def pull(
 
 
 def _pull_one(
-    app: App, config: ConnectorConfig, source: FileSource, item: RemoteFile, tmp: Path,
+    app: Resources, config: ConnectorConfig, source: FileSource, item: RemoteFile, tmp: Path,
     actor: str, dry_run: bool,
 ) -> PulledItem:  # fmt: skip
     with session_scope(app.engine) as session:
@@ -234,7 +235,7 @@ def _pull_one(
 
 
 def _ingest_fetched(
-    app: App, config: ConnectorConfig, fetched: Path, name: str, tmp: Path, actor: str
+    app: Resources, config: ConnectorConfig, fetched: Path, name: str, tmp: Path, actor: str
 ) -> tuple[IngestOutcome, bool]:
     """Ingest a fetched file, decrypting an OpenPGP one first.  True with the outcome when
     it could not be decrypted: it is then stored as it arrived, quarantined, and the
@@ -272,7 +273,7 @@ def _ledger_entry(session: Session, connector: str, item: RemoteFile) -> PulledF
     ).first()
 
 
-def _post_action(app: App, source: FileSource, item: RemoteFile, entry_id: int) -> None:
+def _post_action(app: Resources, source: FileSource, item: RemoteFile, entry_id: int) -> None:
     source.committed(item)
     with session_scope(app.engine) as session:
         session.get(PulledFile, entry_id).post_action_done_at = utcnow()

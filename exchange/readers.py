@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from credx.errors import InvalidInput
-from exchange.mapping import ColumnMapping
+from agreements.mapping import ColumnMapping
+from kernel.errors import InvalidInput
 from schemas.exam_results import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -268,7 +268,7 @@ def check_encoding(path: Path, fmt: str, encoding: str) -> None:
             ) from None
 
 
-def _csv_header(path: Path, fmt: str, encoding: str) -> list[str]:
+def csv_header(path: Path, fmt: str, encoding: str) -> list[str]:
     with _text_stream(path, fmt, encoding) as text:
         try:
             header = next(csv.reader(text), None)
@@ -289,7 +289,7 @@ def open_vendor_file(path: Path, mapping: ColumnMapping) -> VendorFile:
             raise FileRejected(f"the Parquet file could not be read: {exc}") from None
     else:
         check_encoding(path, fmt, mapping.encoding)
-        header = _csv_header(path, fmt, mapping.encoding)
+        header = csv_header(path, fmt, mapping.encoding)
     return describe_header(path, fmt, header, mapping)
 
 

@@ -47,10 +47,10 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceeded
 from s3transfer.exceptions import S3CopyFailedError, S3DownloadFailedError, S3UploadFailedError
 
-from credx.errors import InvalidInput
 from exchange.connectors import S3Settings
 from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError
 from exchange.storage import STORE_KEY
+from kernel.errors import InvalidInput
 
 MB = 1 << 20
 CONNECT_TIMEOUT = 15.0

@@ -14,21 +14,22 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
-from agreements.retention import daily_purge
-from audit.events import Action, EventLog
-from credx.app import App
-from credx.clock import utcnow
-from credx.database import session_scope
+from eventlog.log import EventLog
 from exchange.connectors import ConnectorConfig
+from exchange.events import ExchangeEvent
 from exchange.jobs import claim, enqueue, finish
 from exchange.models import Job
-from exchange.pulls import list_connectors, pull
+from exchange.pulls import list_connectors
+from exchange.resources import Resources
+from kernel.clock import utcnow
+from kernel.database import session_scope
 
 log = logging.getLogger("credx.worker")
 SCHEDULER_LOCK_ID = 0x637265647802
@@ -45,7 +46,7 @@ def last_fire_time(schedule: str, timezone: str, now: datetime) -> datetime | No
     return previous
 
 
-def enqueue_due(app: App, now: datetime | None = None) -> list[str]:
+def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
     """Enqueue each connector's latest due run and today's purge; keys make it idempotent."""
     now = now or utcnow()
     added = []
@@ -64,8 +65,16 @@ def enqueue_due(app: App, now: datetime | None = None) -> list[str]:
     return added
 
 
-def run_next(app: App, worker: str) -> Job | None:
-    """Claim one job, run it, record the result; None when nothing is runnable."""
+JobHandler = Callable[[Resources, Job, str], None]
+"""Runs one claimed job: (resources, the job, the worker's name)."""
+
+
+def run_next(app: Resources, worker: str, handlers: Mapping[str, JobHandler]) -> Job | None:
+    """Claim one job, run it with the handler for its kind, record the result.
+
+    None when nothing is runnable.  The handlers come from the process that
+    runs the worker (`credx.jobs`): the queue knows no job's domain.
+    """
     lease = timedelta(seconds=app.settings.worker_lease_seconds)
     with session_scope(app.engine) as session:
         job = claim(session, worker, lease=lease)
@@ -73,24 +82,24 @@ def run_next(app: App, worker: str) -> Job | None:
         return None
     error = None
     try:
-        if job.kind == "pull":
-            pull(app, job.target, actor=f"worker:{worker}")
-        elif job.kind == "purge":
-            daily_purge(app)
+        handler = handlers.get(job.kind)
+        if handler is None:
+            raise LookupError(f"no handler for jobs of kind {job.kind!r}")
+        handler(app, job, worker)
     except Exception as exc:  # recorded and retried; the worker itself goes on
         error = f"{type(exc).__name__}: {exc}"
         log.exception("job %s failed", job.key)
     with session_scope(app.engine) as session:
         finish(session, job.id, error)
         EventLog(session).record(
-            Action.JOB_FINISHED, f"job:{job.key}", f"worker:{worker}", error=error
+            ExchangeEvent.JOB_FINISHED, f"job:{job.key}", f"worker:{worker}", error=error
         )
     return job
 
 
-def run_until_idle(app: App, worker: str) -> int:
+def run_until_idle(app: Resources, worker: str, handlers: Mapping[str, JobHandler]) -> int:
     done = 0
-    while run_next(app, worker) is not None:
+    while run_next(app, worker, handlers) is not None:
         done += 1
     return done
 
@@ -103,7 +112,7 @@ class SchedulerLease:
     """Who may enqueue: on PostgreSQL the holder of an advisory lock (released if the
     holder dies, so another worker takes over); on SQLite the one worker."""
 
-    def __init__(self, app: App):
+    def __init__(self, app: Resources):
         self.app = app
         self.connection = None
 
@@ -123,7 +132,9 @@ class SchedulerLease:
             self.connection.close()
 
 
-def run_worker(app: App, *, stop: threading.Event | None = None) -> None:
+def run_worker(
+    app: Resources, handlers: Mapping[str, JobHandler], *, stop: threading.Event | None = None
+) -> None:
     """Run until `stop` is set: a clock thread enqueues (when this worker holds the lease)
     every minute and once at start; this thread claims and runs jobs."""
     stop = stop or threading.Event()
@@ -138,7 +149,7 @@ def run_worker(app: App, *, stop: threading.Event | None = None) -> None:
     clock.start()
     try:
         while not stop.is_set():
-            if run_next(app, worker) is None:
+            if run_next(app, worker, handlers) is None:
                 stop.wait(app.settings.worker_poll_seconds)
     finally:
         clock.shutdown(wait=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from credx.errors import CredxError, InvalidInput
+from kernel.errors import CredxError, InvalidInput
 
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".filepart", ".crdownload")
 

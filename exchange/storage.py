@@ -1,5 +1,7 @@
 """Where encrypted blobs live: one `BlobStore` interface; local here, S3 in `exchange.s3`.
 
+Which one a process uses is the composition root's choice (`credx.app`).
+
 Implementations translate their own errors into builtins (`FileNotFoundError`)
 so callers never depend on a vendor SDK's exceptions.  The store only ever sees
 ciphertext.
@@ -13,9 +15,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from urllib.parse import urlparse
 
-from credx.errors import CredxError
+from kernel.errors import CredxError
 
 STORE_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
 # A full, read-only or failing disk: the operator's problem, not the caller's input.
@@ -88,26 +89,3 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
-
-
-def open_blob_store(
-    url: str,
-    *,
-    s3_endpoint_url: str | None = None,
-    s3_region: str | None = None,
-    s3_profile: str | None = None,
-) -> BlobStore:
-    """A store from `CREDX_BLOB_URL`: a path, a `file://` URL or `s3://bucket/prefix`."""
-    parsed = urlparse(url)
-    if parsed.scheme in ("", "file"):
-        return LocalBlobStore(Path(parsed.path if parsed.scheme else url))
-    if parsed.scheme == "s3" and parsed.netloc:
-        from exchange.s3 import S3BlobStore  # boto3 loads only when S3 is used
-
-        return S3BlobStore.from_url(
-            url, endpoint_url=s3_endpoint_url, region=s3_region, profile=s3_profile
-        )
-    raise CredxError(
-        f"unsupported blob store URL {url!r}: use a directory path, file:///path "
-        "or s3://bucket/prefix"
-    )

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.errors import CredxError, IntegrityFailure, NotFound
+from eventlog.log import EventLog
 from exchange import crypto
+from exchange.events import ExchangeEvent
 from exchange.models import StoredBlob
 from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
+from kernel.clock import utcnow
+from kernel.errors import CredxError, IntegrityFailure, NotFound
 
 READ_CHUNK = 1 << 20
 log = logging.getLogger("credx.storage")
@@ -178,7 +179,7 @@ def check_stored_files(vault: Vault, sample: int | None, actor: str) -> dict:
         if (error := vault.check(blob_id)) is not None
     ]
     EventLog(vault.session).record(
-        Action.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
+        ExchangeEvent.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
         failed=[failure["blob_id"] for failure in failures],
     )  # fmt: skip
     return {"blobs_total": total, "blobs_checked": len(ids), "failures": failures}

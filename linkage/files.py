@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 from linkage.columns import CANONICAL_COLUMNS, REQUIRED_FILE_COLUMNS
 from linkage.engine import LinkParameters, LinkResult, Progress, link_records
 from linkage.identity import person_id

@@ -11,8 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401  (naming convention before any table)
-from credx.clock import utcnow
+import kernel.database  # noqa: F401  (naming convention before any table)
+from kernel.clock import utcnow
 
 
 def _now() -> datetime:

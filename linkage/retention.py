@@ -1,6 +1,6 @@
 """What linkage derived from source records goes when those records are purged.
 
-Called by `agreements.retention` before it deletes exam results: the
+Called by `retention.destruction` before it deletes exam results: the
 person links, review pairs and reviewer decisions that name the rows go
 with them.  Person ids themselves stay (they hold no student data), so an
 id quoted elsewhere still resolves to "no records".

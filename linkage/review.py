@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 
 from access.policy import check_review_pair, review_state_scope
 from access.principals import Principal
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput, NotFound
+from linkage.events import LinkageEvent
 from linkage.models import LinkConstraint, Person, PersonAlias, PersonRecord, ReviewPair
 from linkage.records import describe_records, record_id
 
@@ -66,7 +67,7 @@ def review_queue(
     ]
     if items:
         EventLog(session).record(
-            Action.REVIEW_VIEWED, "review_pairs", actor, pairs=[i.pair_id for i in items]
+            LinkageEvent.REVIEW_VIEWED, "review_pairs", actor, pairs=[i.pair_id for i in items]
         )
     return items
 
@@ -87,7 +88,7 @@ def decide(
     session.add(pair)
     constraint = _constraint(session, pair, "must_link" if same else "cannot_link", actor)
     EventLog(session).record(
-        Action.REVIEW_DECIDED,
+        LinkageEvent.REVIEW_DECIDED,
         f"review_pair:{pair_id}",
         actor,
         decision=pair.decision,
@@ -182,7 +183,9 @@ def show_person(session: Session, pid: str, *, actor: str) -> dict:
     ids = [record_id(r.source_type, r.source_key) for r in links]
     fields = describe_records(session, ids)
     aliases = session.exec(select(PersonAlias.old_id).where(PersonAlias.person_id == current))
-    EventLog(session).record(Action.PERSON_VIEWED, f"person:{current}", actor, records=len(ids))
+    EventLog(session).record(
+        LinkageEvent.PERSON_VIEWED, f"person:{current}", actor, records=len(ids)
+    )
     return {
         "person_id": current,
         "requested_id": pid,

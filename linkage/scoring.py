@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from splink import Linker, block_on
 
-from credx.clock import utcnow
+from kernel.clock import utcnow
 from linkage.model import LinkModel
 from linkage.normalise import COMPARED, Factorised, Prepared, by_record_id
 from linkage.spec import add_blocking_keys, build_settings

@@ -16,12 +16,13 @@ import pandas as pd
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.errors import InvalidInput
-from credx.settings import Settings
+from eventlog.log import EventLog
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput
+from kernel.settings import Settings
 from linkage.clusters import REVIEW_COLUMNS
 from linkage.engine import Constraints, LinkParameters, LinkResult, link_records
+from linkage.events import LinkageEvent
 from linkage.identity import Assignment, assign_ids, person_id
 from linkage.model import LinkModel
 from linkage.models import (
@@ -275,10 +276,14 @@ def _record_history(session: Session, run: LinkRun, assignment: Assignment, acto
     log = EventLog(session)
     for heir, absorbed in sorted(assignment.merged.items()):
         log.record(
-            Action.PERSON_MERGED, f"person:{heir}", actor, run_id=run.id, merged=sorted(absorbed)
+            LinkageEvent.PERSON_MERGED,
+            f"person:{heir}",
+            actor,
+            run_id=run.id,
+            merged=sorted(absorbed),
         )
     for old, persons in sorted(assignment.split.items()):
-        log.record(Action.PERSON_SPLIT, f"person:{old}", actor, run_id=run.id, into=persons)
+        log.record(LinkageEvent.PERSON_SPLIT, f"person:{old}", actor, run_id=run.id, into=persons)
 
 
 def _finish(
@@ -313,7 +318,7 @@ def _finish(
         warnings=tuple(result.warnings),
     )
     details = {k: v for k, v in summary.as_dict().items() if k not in ("state", "run_id")}
-    EventLog(session).record(Action.LINK_RUN_FINISHED, f"link_run:{run.id}", actor, **details)
+    EventLog(session).record(LinkageEvent.LINK_RUN_FINISHED, f"link_run:{run.id}", actor, **details)
     session.flush()
     return summary
 

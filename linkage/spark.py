@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from typing import Any
 
-from credx.errors import CredxError
+from kernel.errors import CredxError
 
 DEFAULT_MASTER = "local[2]"
 # Few shuffle partitions: Spark's default 200 makes small local runs slow; a real

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlmodel import Session
 
-from audit.events import Action, EventLog
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from kernel.errors import InvalidInput, NotFound
 from reports.counts import (
     ALL,
     ANY,
@@ -37,6 +37,7 @@ from reports.counts import (
     Grouping,
     count_cells,
 )
+from reports.events import ReportEvent
 from reports.pathways import PathwayMap
 from reports.population import Population, Window, gather
 from reports.priorities import list_priorities
@@ -120,7 +121,7 @@ def attainment_report(
     _require_attainment(population)
     report = publish(population, request, pathways, _priorities(session, request))
     EventLog(session).record(
-        Action.REPORT_GENERATED, f"report:attainment:{request.state}:{request.school_year}",
+        ReportEvent.REPORT_GENERATED, f"report:attainment:{request.state}:{request.school_year}",
         actor, by=request.by, cohort=request.cohort, basis=request.basis,
         min_cell=request.min_cell, students=len(population.students),
         suppressed_cells=report.suppressed_cells,

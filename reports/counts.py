@@ -40,7 +40,7 @@ class Grouping:
 
     @classmethod
     def parse(cls, by: str | list[str]) -> Grouping:
-        from credx.errors import InvalidInput
+        from kernel.errors import InvalidInput
 
         names = [n.strip() for n in (by.split(",") if isinstance(by, str) else by) if n.strip()]
         unknown = [n for n in names if n not in BY_CHOICES]

@@ -39,12 +39,12 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, select
 
 from agreements.models import Agreement
-from audit.events import Action
-from audit.models import Event
 from audit.plans.results import progress_by_plan
-from credx.clock import as_utc
+from eventlog.models import Event
 from exchange.connectors import ConnectorConfig
+from exchange.events import ExchangeEvent
 from exchange.models import Connector, Delivery, DeliveryStatus, PulledFile, RejectedRow
+from kernel.clock import as_utc
 from linkage.models import LinkRun, ReviewPair
 
 PROBLEM_STATUSES = (DeliveryStatus.REJECTED, DeliveryStatus.QUARANTINED)
@@ -206,7 +206,7 @@ def _connectors_since(session: Session) -> dict[str, datetime]:
     one grouped query on the indexed action): nothing is expected of it before."""
     query = (
         sa.select(Event.subject, sa.func.min(Event.occurred_at))
-        .where(Event.action == Action.CONNECTOR_APPLIED)
+        .where(Event.action == ExchangeEvent.CONNECTOR_APPLIED)
         .group_by(Event.subject)
     )
     return {

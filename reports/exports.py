@@ -15,8 +15,8 @@ import pandas as pd
 from sqlmodel import Session
 
 from agreements.disclosures import Release, record_disclosure
-from credx.errors import InvalidInput
 from exchange.rejections import neutralise
+from kernel.errors import InvalidInput
 from reports.attainment import ReportRequest
 from reports.pathways import PathwayMap
 from reports.population import CLAIMED, PASSED, SAT, VERIFIED, gather

@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401
-from credx.clock import utcnow
+import kernel.database  # noqa: F401
+from kernel.clock import utcnow
 
 
 class PriorityCredential(SQLModel, table=True):

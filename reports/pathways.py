@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 from rosters.imports import check_state
 from schemas.credentials import known_codes
 

@@ -15,9 +15,9 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from audit.plans.models import AuditTask, FindingOutcome
-from credx.errors import NotFound
 from exchange.evidence.models import Evidence
 from exchange.models import ExamResult
+from kernel.errors import NotFound
 from linkage.models import PersonRecord
 from rosters.models import RosterStudent
 from schemas.values import school_year_start

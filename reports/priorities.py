@@ -24,8 +24,9 @@ import yaml
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
-from credx.errors import InvalidInput
+from eventlog.log import EventLog
+from kernel.errors import InvalidInput
+from reports.events import ReportEvent
 from reports.models import PriorityCredential
 from rosters.imports import check_school_year, check_state
 from schemas.credentials import known_codes
@@ -146,7 +147,7 @@ def apply_priorities(session: Session, path: Path, actor: str) -> PriorityList:
         ))  # fmt: skip
     session.flush()
     EventLog(session).record(
-        Action.PRIORITIES_APPLIED, f"priorities:{parsed.state}:{parsed.school_year}", actor,
+        ReportEvent.PRIORITIES_APPLIED, f"priorities:{parsed.state}:{parsed.school_year}", actor,
         credentials=len(parsed.entries), sha256=parsed.sha256,
     )  # fmt: skip
     return parsed

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from exchange.readers import FileRejected, _csv_header, check_encoding, sniff_format
+from exchange.readers import FileRejected, check_encoding, csv_header, sniff_format
 from schemas.rosters import OPTIONAL_ROSTER_COLUMNS, REQUIRED_ROSTER_COLUMNS, ROSTER_COLUMNS
 
 
@@ -50,7 +50,7 @@ def read_roster(path: Path) -> RosterFile:
 def _csv(path: Path, fmt: str) -> pa.Table:
     """Every column as text, so "09" stays "09" and a refused value is shown as sent."""
     check_encoding(path, fmt, "utf-8")
-    header = _csv_header(path, fmt, "utf-8")
+    header = csv_header(path, fmt, "utf-8")
     convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in header})
     try:
         with pa.input_stream(str(path), compression="gzip" if fmt == "csv.gz" else None) as raw:

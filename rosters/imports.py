@@ -25,14 +25,15 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
-from credx.app import App
-from credx.clock import today as utc_today
-from credx.database import session_scope
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
 from exchange.bulk import insert_columns
 from exchange.checking import presented, schema_failures, storable
 from exchange.readers import FileRejected
+from exchange.resources import Resources
+from kernel.clock import today as utc_today
+from kernel.database import session_scope
+from kernel.errors import InvalidInput, NotFound
+from rosters.events import RosterEvent
 from rosters.files import read_roster
 from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
 from rosters.schools import SchoolLoad, known_schools, load_schools
@@ -72,7 +73,7 @@ def check_state(text: str) -> str:
 
 
 def import_roster(
-    app: App, path: Path, *, state: str, school_year: str, actor: str, codes: CodeSets,
+    app: Resources, path: Path, *, state: str, school_year: str, actor: str, codes: CodeSets,
     schools: Path | None = None, today: date | None = None,
 ) -> RosterOutcome:  # fmt: skip
     """Receive (committed first, so the original is never lost), then validate and load.
@@ -104,14 +105,14 @@ def import_roster(
 
 
 def _load_received(
-    app: App, import_id: int, path: Path, *, actor: str, codes: CodeSets, today: date | None
+    app: Resources, import_id: int, path: Path, *, actor: str, codes: CodeSets, today: date | None
 ) -> RosterOutcome:
     with session_scope(app.engine) as session:
         record = session.get(RosterImport, import_id)
         outcome = RosterLoader(session, codes, today or utc_today()).load(record, path)
         state, school_year = record.state, record.school_year
         EventLog(session).record(
-            Action.ROSTER_IMPORTED, f"roster:{record.id}", actor, state=state,
+            RosterEvent.ROSTER_IMPORTED, f"roster:{record.id}", actor, state=state,
             school_year=school_year, sha256=record.sha256, status=record.status,
             rows_total=record.rows_total, rows_loaded=record.rows_loaded,
             rows_rejected=record.rows_rejected,
@@ -119,21 +120,21 @@ def _load_received(
         return outcome
 
 
-def _record_failure(app: App, import_id: int, actor: str, exc: Exception) -> None:
+def _record_failure(app: Resources, import_id: int, actor: str, exc: Exception) -> None:
     """A bug or outage mid-load: the import stays `received` (its original is kept), the log
     says why, and the same file can be imported again."""
     with session_scope(app.engine) as session:
         record = session.get(RosterImport, import_id)
         record.error = f"loading failed ({type(exc).__name__}); import the file again"
         EventLog(session).record(
-            Action.ROSTER_FAILED, f"roster:{import_id}", actor, error=type(exc).__name__
+            RosterEvent.ROSTER_FAILED, f"roster:{import_id}", actor, error=type(exc).__name__
         )
 
 
 def record_school_load(session: Session, state: str, path: Path, actor: str) -> SchoolLoad:
     loaded = load_schools(session, state, path)
     EventLog(session).record(
-        Action.SCHOOLS_LOADED, f"schools:{state}", actor, file=path.name, **asdict(loaded)
+        RosterEvent.SCHOOLS_LOADED, f"schools:{state}", actor, file=path.name, **asdict(loaded)
     )
     return loaded
 

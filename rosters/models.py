@@ -5,8 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401
-from credx.clock import utcnow
+from kernel.clock import utcnow
+from kernel.database import StateScoped
 
 
 class RosterImport(SQLModel, table=True):
@@ -30,7 +30,7 @@ class RosterImport(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
 
 
-class RosterStudent(SQLModel, table=True):
+class RosterStudent(StateScoped, SQLModel, table=True):
     """A student as the state's roster lists them (Ed-Fi: Student, StudentSchoolAssociation).
 
     Keyed like exam results by where it came from: (import, row number).

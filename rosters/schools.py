@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from credx.clock import utcnow
-from credx.errors import InvalidInput
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput
 from rosters.models import School
 
 SCHOOL_COLUMNS = ("district_code", "school_code", "name")

@@ -18,9 +18,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
-import credx.database  # noqa: F401
-from credx.clock import utcnow
-from credx.errors import InvalidInput
+import kernel.database  # noqa: F401
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput
 
 CODE_PATTERN = r"[A-Z]{5}[0-9]{3}"
 CODE = re.compile(CODE_PATTERN)

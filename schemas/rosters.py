@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 from schemas import values
 from schemas.exam_results import EARLIEST_BIRTH, _check, _date, _name, _text
 

@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from credx.app import App
-from credx.database import create_db_engine, session_scope
 from credx.migrations import upgrade
-from credx.settings import Settings
+from kernel.database import create_db_engine, session_scope
+from kernel.settings import Settings
 from schemas.credentials import seed_registry
 
 PG_URL = os.environ.get(

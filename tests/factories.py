@@ -13,9 +13,9 @@ from agreements.store import store_terms
 from agreements.terms import FerpaBasis, Terms
 from agreements.vendors import add_vendor
 from credx.app import App
-from credx.database import session_scope
-from credx.demo_data import ExamResultFaker
+from credx.demo.data import ExamResultFaker
 from exchange.models import Delivery, ExamResult, RejectedRow
+from kernel.database import session_scope
 from schemas.credentials import known_codes
 from schemas.exam_results import CANONICAL_COLUMNS
 from schemas.values import USPS_STATES

@@ -17,18 +17,18 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from access.policy import may_scrape_metrics
-from credx.app import App
-from credx.metrics import CONTENT_TYPE_LATEST, Metrics
+from exchange.resources import Resources
 from web import audit, dashboard, deliveries, errors, evidence, pages, reports, review
 from web.auth import client_address
 from web.headers import SecurityHeaders
+from web.metrics import CONTENT_TYPE_LATEST, Metrics
 from web.request_log import RequestLog
 from web.uploads import upload_spool
 
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(app: App) -> FastAPI:
+def create_app(app: Resources) -> FastAPI:
     api = FastAPI(
         title="credx",
         summary="Certificate evidence from districts; vendor delivery outcomes.",

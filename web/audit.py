@@ -21,9 +21,9 @@ from access.sessions import csrf_ok
 from audit.plans.models import DiscrepancyType
 from audit.plans.queue import AuditQueue
 from audit.plans.responses import ResponseService
-from credx.app import App
-from credx.errors import CredxError
 from exchange.evidence.claims import FIELDS
+from exchange.resources import Resources
+from kernel.errors import CredxError
 from web.auth import AppDep, WebUser, bearer_principal, web_user
 from web.db import web_session
 from web.errors import ApiError, status_of
@@ -147,7 +147,7 @@ async def small_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:
 
 
 def answer(
-    app: App, caller: Principal, task_id: int, text: str | None, form: ReceivedForm | None
+    app: Resources, caller: Principal, task_id: int, text: str | None, form: ReceivedForm | None
 ) -> dict:
     """The one answer: a corrected file if the form carries one, else the explanation."""
     upload = form.files.get("file") if form is not None else None
@@ -190,7 +190,7 @@ def findings_page(request: Request, app: AppDep, notice: str | None = None) -> R
         notice or ""))  # fmt: skip
 
 
-def _findings(request: Request, app: App, user: WebUser, status: int = 200, **context):
+def _findings(request: Request, app: Resources, user: WebUser, status: int = 200, **context):
     try:
         with web_session(app) as session:
             rows = ResponseService(session, app, user.principal).findings()

@@ -12,20 +12,22 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from access.events import AccessEvent
 from access.models import ApiToken, WebSession
 from access.principals import Principal
 from access.sessions import SessionStore
 from access.throttle import Limits, SignInThrottle
 from access.tokens import TokenService, principal_of, token_prefix
-from audit.events import Action, EventLog
-from credx.app import App
+from eventlog.log import EventLog
+from eventlog.tags import EventTag
+from exchange.resources import Resources
 from web.db import web_session
 from web.errors import ApiError
 
 SESSION_COOKIE = "credx_session"
 
 
-def credx_app(request: Request) -> App:
+def credx_app(request: Request) -> Resources:
     return request.app.state.credx
 
 
@@ -33,11 +35,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _limits(app: App) -> Limits:
+def _limits(app: Resources) -> Limits:
     return Limits(app.settings.sign_in_max_failures, app.settings.sign_in_window_seconds)
 
 
-def sign_in(app: App, presented: str, client: str, *, web: bool) -> ApiToken:
+def sign_in(app: Resources, presented: str, client: str, *, web: bool) -> ApiToken:
     """The token for a presented secret, or ApiError 401/429; every failure is counted."""
     prefix = token_prefix(presented)
     with web_session(app) as session:
@@ -51,16 +53,16 @@ def sign_in(app: App, presented: str, client: str, *, web: bool) -> ApiToken:
         token = TokenService(session).authenticate(presented)
         if token is None:
             throttle.record_failure(client, prefix)
-            _record(session, Action.SIGN_IN_FAILED, prefix, client, web)
+            _record(session, AccessEvent.SIGN_IN_FAILED, prefix, client, web)
         elif web:
-            _record(session, Action.SIGN_IN_SUCCEEDED, prefix, client, web)
+            _record(session, AccessEvent.SIGN_IN_SUCCEEDED, prefix, client, web)
     if token is None:
         raise ApiError(401, "the token is unknown, expired or revoked",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     return token
 
 
-def _record(session: Session, action: Action, prefix: str, client: str, web: bool) -> None:
+def _record(session: Session, action: EventTag, prefix: str, client: str, web: bool) -> None:
     subject = f"token:{prefix}" if prefix else "token:malformed"
     EventLog(session).record(action, subject, f"client:{client}", via="web" if web else "api")
 
@@ -99,5 +101,5 @@ def web_user(request: Request) -> WebUser | None:
     return WebUser(principal_of(token), record, cookie)
 
 
-AppDep = Annotated[App, Depends(credx_app)]
+AppDep = Annotated[Resources, Depends(credx_app)]
 Caller = Annotated[Principal, Depends(bearer_principal)]

@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from access.policy import Permission, check_delivery, dashboard_state, may
 from access.principals import Principal
-from credx.app import App
-from credx.clock import utcnow
-from credx.database import session_scope
-from credx.errors import CredxError
+from exchange.resources import Resources
+from kernel.clock import utcnow
+from kernel.database import session_scope
+from kernel.errors import CredxError
 from reports.dashboard import PANELS, Window, panel, rejection_reasons
 from web.auth import AppDep, Caller, web_user
 from web.deliveries import MAX_ID
@@ -29,7 +29,7 @@ PanelName = Literal["deliveries", "rejections", "agreements", "audits", "reviews
 StateQuery = Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")]
 
 
-def panels_for(app: App, principal: Principal, state: str | None, names=PANELS) -> dict:
+def panels_for(app: Resources, principal: Principal, state: str | None, names=PANELS) -> dict:
     """The named panels for this caller, in one read-only transaction (not `web_session`'s
     IMMEDIATE one: reading aggregates must not queue behind uploads for SQLite's write lock)."""
     scope = dashboard_state(principal, state)

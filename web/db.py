@@ -15,8 +15,8 @@ from functools import lru_cache
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from credx.app import App
-from credx.database import session_scope
+from exchange.resources import Resources
+from kernel.database import session_scope
 
 
 @lru_cache(maxsize=8)
@@ -24,9 +24,9 @@ def _immediate(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
-def web_engine(app: App) -> Engine:
+def web_engine(app: Resources) -> Engine:
     return _immediate(app.engine)
 
 
-def web_session(app: App) -> AbstractContextManager[Session]:
+def web_session(app: Resources) -> AbstractContextManager[Session]:
     return session_scope(web_engine(app))

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access.policy import Forbidden
-from credx.errors import CredxError, IntegrityFailure, InvalidInput, NotFound
+from kernel.errors import CredxError, IntegrityFailure, InvalidInput, NotFound
 
 log = logging.getLogger("credx.web")
 

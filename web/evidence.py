@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from access.principals import Principal
-from credx.app import App
-from credx.database import session_scope
 from exchange.evidence.claims import FIELDS, Claim, parse_claim
 from exchange.evidence.models import EvidenceStatus
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
+from exchange.resources import Resources
+from kernel.database import session_scope
 from web.auth import AppDep, Caller
 from web.db import web_engine, web_session
 from web.uploads import off_loop, receive, required_file
@@ -88,7 +88,7 @@ BULK_BODY = _multipart({"archive": BINARY, "manifest": BINARY}, ["archive", "man
 
 
 @contextmanager
-def evidence_scope(app: App) -> Iterator[Session]:
+def evidence_scope(app: Resources) -> Iterator[Session]:
     """Like `session_scope`, but a refused upload still commits: its refusal event is kept."""
     with Session(web_engine(app), expire_on_commit=False) as session:
         try:
@@ -102,7 +102,9 @@ def evidence_scope(app: App) -> Iterator[Session]:
             raise
 
 
-def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filename: str) -> dict:
+def submit_one(
+    app: Resources, caller: Principal, fields: dict, path: FilePath, filename: str
+) -> dict:
     """The claim is checked first in a read-only transaction, so the one that writes begins
     only after the file is decoded and encrypted (on SQLite it holds the write lock)."""
     claim: Claim | dict = fields
@@ -112,7 +114,7 @@ def submit_one(app: App, caller: Principal, fields: dict, path: FilePath, filena
         return EvidenceService(session, app, caller).submit(claim, path, filename).as_json()
 
 
-def submit_bulk(app: App, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
+def submit_bulk(app: Resources, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
     with evidence_scope(app) as session:
         return EvidenceService(session, app, caller).submit_bulk(archive, manifest).as_json()
 
@@ -176,7 +178,7 @@ def preview(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     return preview_response(app, caller, evidence_id)
 
 
-def preview_response(app: App, caller: Principal, evidence_id: str) -> Response:
+def preview_response(app: Resources, caller: Principal, evidence_id: str) -> Response:
     with web_session(app) as session:
         png = EvidenceService(session, app, caller).preview(evidence_id)
     headers = {
@@ -195,7 +197,7 @@ def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     return original_response(app, caller, evidence_id)
 
 
-def original_response(app: App, caller: Principal, evidence_id: str) -> StreamingResponse:
+def original_response(app: Resources, caller: Principal, evidence_id: str) -> StreamingResponse:
     """Logged and committed before the first byte; then streamed, decrypted and verified."""
     with web_session(app) as session:  # the service reads the first chunk inside it
         chunks, _media_type, name = EvidenceService(session, app, caller).original(evidence_id)

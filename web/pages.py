@@ -19,8 +19,8 @@ from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
-from credx.errors import CredxError
 from exchange.evidence.services import EvidenceService
+from kernel.errors import CredxError
 from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
 from web.db import web_session
 from web.errors import ApiError, status_of

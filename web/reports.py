@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from access.policy import Permission, may, report_state
 from access.principals import Principal
-from credx.app import App
-from credx.errors import CredxError
+from exchange.resources import Resources
+from kernel.errors import CredxError
 from web.auth import AppDep, Caller, web_user
 from web.db import web_session
 from web.errors import status_of
@@ -62,7 +62,7 @@ def report_query(
 QueryDep = Annotated[ReportQuery, Depends(report_query)]
 
 
-def build(app: App, principal: Principal, query: ReportQuery) -> AttainmentReport:
+def build(app: Resources, principal: Principal, query: ReportQuery) -> AttainmentReport:
     """The report for this caller (its own state); the run is an event, so a write session."""
     from reports.attainment import ReportRequest, attainment_report  # see `_lazy_reports`
     from reports.pathways import pathways_for

@@ -17,8 +17,8 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from credx.logs import request_id
-from credx.metrics import Metrics
+from kernel.logs import request_id
+from web.metrics import Metrics
 
 log = logging.getLogger("credx.http")
 INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from access.sessions import csrf_ok
-from credx.errors import CredxError
+from kernel.errors import CredxError
 from linkage.review import NOTE_MAX, ReviewDesk, decision_json
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from access.principals import Principal
-from credx.app import App
 from exchange.evidence.services import EvidenceService
 from exchange.models import Delivery, ExamResult
+from exchange.resources import Resources
 from linkage.models import PersonAlias, PersonRecord
 
 MAX_ALIAS_HOPS = 10
@@ -31,7 +31,7 @@ class CaseFile:
     vendor_records: list[dict]
 
 
-def case_file(session: Session, app: App, principal: Principal, evidence_id: str) -> CaseFile:
+def case_file(session: Session, app: Resources, principal: Principal, evidence_id: str) -> CaseFile:
     """The claim (as the evidence service shows it to this caller) and the linked results."""
     service = EvidenceService(session, app, principal)
     claim = service.describe(service.get(evidence_id))

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from audit.sampling.sizes import attribute_sample_size
 from audit.sampling.switching import Level, SwitchingRules
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 UNCORROBORATED_SUFFIX = "/uncorroborated"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.manifests import read_manifest
 from audit.plans.documents import is_uncorroborated
 from audit.plans.models import (
@@ -32,8 +32,9 @@ from audit.plans.models import (
 from audit.plans.plans import Member, frozen_items, get_plan, plan_document
 from audit.sampling.switching import Level
 from audit.sampling.tickets import Item, Ticketed, check_seed, ranked
-from credx.errors import InvalidInput
+from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
+from kernel.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def draw_sample(session: Session, plan_id: str, seed: str, actor: str) -> DrawRe
     plan.status = PlanStatus.DRAWN
     session.add(plan)
     EventLog(session).record(
-        Action.AUDIT_SAMPLE_DRAWN,
+        AuditEvent.AUDIT_SAMPLE_DRAWN,
         f"audit-plan:{plan.id}",
         actor,
         seed=seed,
@@ -167,7 +168,7 @@ def expand(
         after[stratum] = min(populations[stratum], before.get(stratum, 0) + count)
     result = _new_round(session, plan, items, rounds[0].seed, after, before, reason, actor)
     EventLog(session).record(
-        Action.AUDIT_SAMPLE_EXPANDED,
+        AuditEvent.AUDIT_SAMPLE_EXPANDED,
         f"audit-plan:{plan.id}",
         actor,
         round=result.draw.round,
@@ -303,7 +304,7 @@ def verify(session: Session, plan_id: str, seed: str, manifest: Path, actor: str
         before = after
     result = Verification(not differences, len(rounds), total, differences)
     EventLog(session).record(
-        Action.AUDIT_DRAW_VERIFIED,
+        AuditEvent.AUDIT_DRAW_VERIFIED,
         f"audit-plan:{plan.id}",
         actor,
         ok=result.ok,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.plans.draws import draws_of, expand, planned_sizes
 from audit.plans.models import (
     AuditPlan,
@@ -28,8 +28,9 @@ from audit.plans.models import (
 )
 from audit.plans.plans import frozen_items, get_plan, plan_document
 from audit.sampling.switching import Cycle, Level, Status, step
-from credx.clock import utcnow
-from credx.errors import InvalidInput
+from eventlog.log import EventLog
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput
 
 FOLLOW_UP = {Level.TIGHTENED: "tightened", Level.FULL_REVIEW: "full"}
 
@@ -70,7 +71,7 @@ def close_cycle(session: Session, plan_id: str, actor: str) -> list[SchoolCycle]
     plan.status = PlanStatus.CLOSED
     session.add(plan)
     EventLog(session).record(
-        Action.AUDIT_CYCLE_CLOSED,
+        AuditEvent.AUDIT_CYCLE_CLOSED,
         f"audit-plan:{plan.id}",
         actor,
         schools=len(cycles),
@@ -115,7 +116,7 @@ def _school_cycle(
     session.add(record)
     if decision.switched:
         EventLog(session).record(
-            Action.AUDIT_LEVEL_SWITCHED,
+            AuditEvent.AUDIT_LEVEL_SWITCHED,
             f"school:{plan.state}:{school}",
             actor,
             plan=plan.id,

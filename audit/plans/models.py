@@ -16,8 +16,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401  (naming convention before any table)
-from credx.clock import utcnow
+import kernel.database  # noqa: F401  (naming convention before any table)
+from kernel.clock import utcnow
 
 
 def _now() -> datetime:

@@ -23,15 +23,16 @@ from pathlib import Path
 from sqlalchemy import Row, insert
 from sqlmodel import Session, col, select
 
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.manifests import write_manifest
 from audit.plans.corroboration import corroborated_ids
 from audit.plans.documents import UNCORROBORATED_SUFFIX, PlanDocument, load_document, parse_document
 from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
 from audit.sampling.tickets import Item
-from credx.clock import utcnow
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput, NotFound
 from schemas.values import USPS_STATES, school_year_start
 
 BATCH = 5000
@@ -73,7 +74,7 @@ def create_plan(
     session.add(plan)
     session.flush()
     EventLog(session).record(
-        Action.AUDIT_PLAN_CREATED,
+        AuditEvent.AUDIT_PLAN_CREATED,
         f"audit-plan:{name}",
         actor,
         state=state,
@@ -178,7 +179,7 @@ def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
     session.add(plan)
     session.flush()
     EventLog(session).record(
-        Action.AUDIT_POPULATION_FROZEN,
+        AuditEvent.AUDIT_POPULATION_FROZEN,
         f"audit-plan:{plan.id}",
         actor,
         items=len(items),
@@ -230,7 +231,7 @@ def _rewrite(session: Session, plan: AuditPlan, out: Path, actor: str) -> Frozen
             f"sha256 {plan.manifest_sha256}; do not draw, investigate"
         )
     EventLog(session).record(
-        Action.AUDIT_MANIFEST_WRITTEN,
+        AuditEvent.AUDIT_MANIFEST_WRITTEN,
         f"audit-plan:{plan.id}",
         actor,
         items=len(items),

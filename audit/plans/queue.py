@@ -31,7 +31,7 @@ from access.policy import (
     check_second_auditor,
 )
 from access.principals import Principal
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
     AuditFinding,
@@ -40,9 +40,10 @@ from audit.plans.models import (
     FindingOutcome,
     TaskStatus,
 )
-from credx.app import App
-from credx.clock import utcnow
-from credx.errors import CredxError, InvalidInput, NotFound
+from eventlog.log import EventLog
+from exchange.resources import Resources
+from kernel.clock import utcnow
+from kernel.errors import CredxError, InvalidInput, NotFound
 
 MAX_NOTE = 2000
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
@@ -94,7 +95,7 @@ def _invalid(field: str, message: str) -> InvalidInput:
 
 
 class AuditQueue:
-    def __init__(self, session: Session, app: App, principal: Principal):
+    def __init__(self, session: Session, app: Resources, principal: Principal):
         self.session = session
         self.app = app
         self.principal = principal
@@ -150,7 +151,7 @@ class AuditQueue:
                              assigned_at=utcnow(), guard_unassigned=True)  # fmt: skip
         if taken:
             self.log.record(
-                Action.AUDIT_TASK_ASSIGNED, _subject(task), self.principal.actor,
+                AuditEvent.AUDIT_TASK_ASSIGNED, _subject(task), self.principal.actor,
                 plan_id=task.plan_id, stage=stage, ticket=task.ticket,
             )  # fmt: skip
         return taken
@@ -182,7 +183,7 @@ class AuditQueue:
         check_audit_task(self.principal, state=task.state)
         evidence = case_file(self.session, self.app, self.principal, task.evidence_id)
         self.log.record(
-            Action.AUDIT_TASK_VIEWED, _subject(task), self.principal.actor,
+            AuditEvent.AUDIT_TASK_VIEWED, _subject(task), self.principal.actor,
             evidence_id=task.evidence_id, person_id=evidence.person_id,
             vendor_records=len(evidence.vendor_records),
         )  # fmt: skip
@@ -230,7 +231,7 @@ class AuditQueue:
     def _refused(self, task_id: int, refusal: CredxError) -> None:
         """Keep the record of a refused finding: log it and commit before it is raised."""
         code = getattr(refusal, "code", None) or type(refusal).__name__
-        self.log.record(Action.AUDIT_FINDING_REFUSED, f"audit_task:{task_id}",
+        self.log.record(AuditEvent.AUDIT_FINDING_REFUSED, f"audit_task:{task_id}",
                         self.principal.actor, code=code)  # fmt: skip
         self.session.commit()
 
@@ -249,7 +250,7 @@ class AuditQueue:
             raise TaskConflict("another finding on this task was recorded first; load the next")
         row = self._insert_finding(task, stage, finding, values.get("final_type"))
         self.log.record(
-            Action.AUDIT_FINDING_RECORDED, _subject(task), self.principal.actor,
+            AuditEvent.AUDIT_FINDING_RECORDED, _subject(task), self.principal.actor,
             plan_id=task.plan_id, stage=stage, outcome=row.outcome,
             discrepancy_type=row.discrepancy_type, status=task.status, has_note=bool(row.note),
         )  # fmt: skip
@@ -337,7 +338,7 @@ def release_task(session: Session, task: AuditTask, actor: str, *, reason: str) 
     if not update_task(session, task, status=status, assigned_to=None, assigned_at=None):
         raise TaskConflict(f"audit task {task.id} changed while it was being released; retry")
     EventLog(session).record(
-        Action.AUDIT_TASK_RELEASED, _subject(task), actor,
+        AuditEvent.AUDIT_TASK_RELEASED, _subject(task), actor,
         plan_id=task.plan_id, holder=holder, reason=reason,
     )  # fmt: skip
 

@@ -23,15 +23,16 @@ from sqlmodel import Session, col, select
 
 from access.policy import check_finding_district, responding_district
 from access.principals import Principal
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.plans.models import AuditFinding, AuditTask, DistrictResponse, FindingOutcome, TaskStatus
 from audit.plans.queue import finding_json
-from credx.app import App
-from credx.clock import as_utc, utcnow
-from credx.errors import CredxError, NotFound
+from eventlog.log import EventLog
 from exchange.evidence.claims import FIELDS
 from exchange.evidence.models import Evidence
 from exchange.evidence.services import EvidenceService
+from exchange.resources import Resources
+from kernel.clock import as_utc, utcnow
+from kernel.errors import CredxError, NotFound
 
 MAX_EXPLANATION = 10_000
 MAX_LISTED = 1000
@@ -46,7 +47,7 @@ class ResponseRefused(CredxError):
 
 
 class ResponseService:
-    def __init__(self, session: Session, app: App, principal: Principal):
+    def __init__(self, session: Session, app: Resources, principal: Principal):
         self.session = session
         self.app = app
         self.principal = principal
@@ -76,7 +77,7 @@ class ResponseService:
             .limit(MAX_LISTED)
         ).all()
         self.log.record(
-            Action.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,
+            AuditEvent.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,
             count=len(tasks),
         )  # fmt: skip
         return [self._describe(task) for task in tasks]
@@ -84,7 +85,9 @@ class ResponseService:
     def finding(self, task_id: int) -> dict:
         """One final finding on the caller's district's uploads (logged)."""
         task = self._final_task(task_id)
-        self.log.record(Action.AUDIT_FINDING_VIEWED, f"audit_task:{task.id}", self.principal.actor)
+        self.log.record(
+            AuditEvent.AUDIT_FINDING_VIEWED, f"audit_task:{task.id}", self.principal.actor
+        )
         return self._describe(task)
 
     def _final_task(self, task_id: int) -> AuditTask:
@@ -166,7 +169,7 @@ class ResponseService:
         return task
 
     def _refuse(self, task: AuditTask, message: str, **kind) -> None:
-        self.log.record(Action.AUDIT_RESPONSE_REFUSED, f"audit_task:{task.id}",
+        self.log.record(AuditEvent.AUDIT_RESPONSE_REFUSED, f"audit_task:{task.id}",
                         self.principal.actor, code=kind["code"])  # fmt: skip
         self.session.commit()
         raise ResponseRefused(message, **kind)
@@ -181,7 +184,7 @@ class ResponseService:
             raise ResponseRefused("this finding was already answered; a finding is answered once",
                                   code="already_answered", status=409) from None  # fmt: skip
         self.log.record(
-            Action.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
+            AuditEvent.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
             kind=response.kind, evidence_id=response.evidence_id,
         )  # fmt: skip
         return _response_json(response)

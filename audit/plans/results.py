@@ -21,10 +21,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from audit.events import Action, EventLog
+from audit.events import AuditEvent
 from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
 from audit.plans.plans import get_plan, plan_document
 from audit.sampling.bounds import clopper_pearson_upper
+from eventlog.log import EventLog
 
 COLUMNS = (
     "scope", "school_code", "population", "corroborated", "sampled", "sampling_rate", "final",
@@ -134,7 +135,7 @@ def export_results(session: Session, plan_id: str, out: Path, actor: str) -> dic
     results = plan_results(session, plan_id)
     out.write_text(results_csv(results), encoding="utf-8")
     EventLog(session).record(
-        Action.AUDIT_RESULTS_EXPORTED,
+        AuditEvent.AUDIT_RESULTS_EXPORTED,
         f"audit-plan:{plan_id}",
         actor,
         destination=str(out),

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from audit.sampling.distributions import binomial_cdf
 from audit.sampling.sizes import exact
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 BISECTION_STEPS = 200  # halves [0, 1] far below float resolution
 

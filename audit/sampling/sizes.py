@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from audit.sampling.distributions import binomial_cdf, hypergeometric_cdf
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 SEARCH_LIMIT = 1_000_000  # no practical audit plan asks for more items than this
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from audit.sampling.bounds import check_counts
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 class Level(StrEnum):

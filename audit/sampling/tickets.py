@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 MIN_DIGITS = 64
 

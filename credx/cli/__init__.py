@@ -34,7 +34,7 @@ from credx.cli import (
     worker,
 )
 from credx.cli.common import err_console
-from credx.errors import CredxError
+from kernel.errors import CredxError
 
 app = typer.Typer(
     name="credx",

@@ -17,10 +17,10 @@ from agreements.standing import (
     standing_of,
 )
 from agreements.store import get_agreement
-from audit.events import cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.clock import as_utc, today
-from credx.database import session_scope
+from eventlog.log import cli_actor
+from kernel.clock import as_utc, today
+from kernel.database import session_scope
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -15,14 +15,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audit.events import cli_actor
 from audit.manifests import read_manifest
 from audit.plans import draws, escalation, plans, queue, results
 from audit.sampling import attribute_sample_size, draw
 from audit.sampling.tickets import check_seed
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from eventlog.log import cli_actor
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True)
 plan_app = typer.Typer(no_args_is_help=True)

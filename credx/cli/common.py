@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from credx.app import App, open_app
-from credx.settings import load_settings
+from kernel.settings import load_settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 

@@ -16,11 +16,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from audit.events import cli_actor
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.clock import utcnow
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from eventlog.log import cli_actor
 from exchange.pulls import (
     PulledItem,
     apply_connector,
@@ -29,6 +26,9 @@ from exchange.pulls import (
     pull,
     record_missing_files,
 )
+from kernel.clock import utcnow
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.database import session_scope
+from eventlog.log import EventLog, cli_actor
+from kernel.database import session_scope
 from schemas.credentials import list_credentials, load_registry_file
+from schemas.events import CredentialEvent
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,7 +29,7 @@ def load(
     with session_scope(ctx.engine) as session:
         result = load_registry_file(session, path)
         EventLog(session).record(
-            Action.CREDENTIALS_LOADED, "registry:credentials", cli_actor(),
+            CredentialEvent.CREDENTIALS_LOADED, "registry:credentials", cli_actor(),
             file=path.name, added=result.added, updated=result.updated,
         )  # fmt: skip
     summary = {"added": result.added, "updated": result.updated, "unchanged": result.unchanged}

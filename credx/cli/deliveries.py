@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audit.events import Action, EventLog, cli_actor
+from agreements.mapping import ColumnMapping, load_mapping
 from credx.cli.common import JsonFlag, app_context, console, print_json, row_progress
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from eventlog.log import EventLog, cli_actor
 from exchange import rejections as reports
 from exchange.deliveries import (
     DeliveryFilter,
@@ -23,10 +22,12 @@ from exchange.deliveries import (
     rejections_of,
     sweep,
 )
+from exchange.events import ExchangeEvent
 from exchange.ingest import IngestOutcome, outcome_of
-from exchange.mapping import ColumnMapping, load_mapping
 from exchange.models import DeliveryStatus
 from exchange.sources import LocalDropFolder
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 
 app = typer.Typer(no_args_is_help=True)
 EXIT_REJECTED = 3
@@ -127,7 +128,7 @@ def rejections(
     with session_scope(ctx.engine) as session:
         rows = rejections_of(session, delivery_id)
         EventLog(session).record(
-            Action.REJECTIONS_EXPORTED, f"delivery:{delivery_id}", cli_actor(),
+            ExchangeEvent.REJECTIONS_EXPORTED, f"delivery:{delivery_id}", cli_actor(),
             rows=len(rows), destination=str(out) if out else "stdout",
         )  # fmt: skip
     write = reports.write_csv if fmt == ReportFormat.csv else reports.write_json

@@ -8,7 +8,7 @@ import typer
 
 from credx.cli.common import JsonFlag, console, print_json
 from credx.demo import run_demo
-from credx.settings import load_settings
+from kernel.settings import load_settings
 
 
 def demo(

@@ -10,17 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agreements.disclosures import (
-    RELEASED_COLUMNS,
-    Release,
-    disclosures_of_student,
-    release_results,
-)
-from agreements.scope import Scope, scoped_session
-from audit.events import cli_actor
+from access.scope import Scope, scoped_session
+from agreements.disclosures import Release, disclosures_of_student
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.database import session_scope
+from eventlog.log import cli_actor
 from exchange.rejections import neutralise
+from exchange.releases import RELEASED_COLUMNS, release_results
+from kernel.database import session_scope
 
 
 def results(

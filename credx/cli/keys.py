@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.database import session_scope
+from eventlog.log import EventLog, cli_actor
+from exchange.events import ExchangeEvent
 from exchange.vault import check_stored_files
+from kernel.database import session_scope
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -26,7 +27,11 @@ def rotate(json_output: JsonFlag = False) -> None:
         previous = ctx.keyring.active_id()
         new_id, rewrapped = ctx.vault(session).rotate_master_key()
         EventLog(session).record(
-            Action.KEY_ROTATED, f"key:{new_id}", cli_actor(), previous=previous, rewrapped=rewrapped
+            ExchangeEvent.KEY_ROTATED,
+            f"key:{new_id}",
+            cli_actor(),
+            previous=previous,
+            rewrapped=rewrapped,
         )
     result = {
         "master_key_id": new_id,

@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from eventlog.log import EventLog, cli_actor
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
+from linkage.events import LinkageEvent
 
 # linkage (Splink, DuckDB) is imported inside the commands: other commands don't pay for it
 
@@ -108,7 +109,7 @@ def file(
     with session_scope(ctx.engine) as session:
         details = {k: v for k, v in asdict(summary).items() if k != "warnings"}
         EventLog(session).record(
-            Action.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **details
+            LinkageEvent.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **details
         )
     result = {"input": str(source), "output": str(out), **asdict(summary)}
     if json_output:

@@ -11,13 +11,13 @@ import typer
 from rich.table import Table
 from sqlmodel import col, select
 
-from agreements.certificates import ensure_signing_key, load_signing_key, public_bytes
-from audit.checkpoints import check_log, make_checkpoint, read_checkpoint, write_checkpoint
-from audit.events import EventLog, cli_actor
-from audit.models import Event
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.database import session_scope
-from credx.errors import CredxError, IntegrityFailure
+from eventlog.checkpoints import check_log, make_checkpoint, read_checkpoint, write_checkpoint
+from eventlog.log import EventLog, cli_actor
+from eventlog.models import Event
+from kernel.database import session_scope
+from kernel.errors import CredxError, IntegrityFailure
+from kernel.signing import ensure_signing_key, load_signing_key, public_bytes
 
 app = typer.Typer(no_args_is_help=True)
 

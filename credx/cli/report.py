@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from access.scope import Scope, scoped_session
 from agreements.disclosures import Release
-from agreements.scope import Scope, scoped_session
-from audit.events import cli_actor
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from eventlog.log import cli_actor
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 from reports.attainment import AttainmentReport, ReportRequest, attainment_report
 from reports.exports import check_format, student_level, table_bytes, write_out
 from reports.pathways import pathways_for

@@ -12,21 +12,21 @@ from typing import Annotated, Any
 
 import typer
 
-from agreements.certificates import (
+from credx.cli.agreements import app
+from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
+from eventlog.log import cli_actor
+from kernel.errors import CredxError, IntegrityFailure, InvalidInput
+from kernel.settings import load_settings
+from kernel.signing import (
     ensure_signing_key,
     load_signing_key,
     parse_public_key,
     public_bytes,
     public_key_pem,
     signing_key_path,
-    verify_certificate,
 )
-from agreements.retention import AgreementPlan, PurgePlan, PurgeRun, run_purge
-from audit.events import cli_actor
-from credx.cli.agreements import app
-from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.errors import CredxError, IntegrityFailure, InvalidInput
-from credx.settings import load_settings
+from retention.certificates import verify_certificate
+from retention.destruction import AgreementPlan, PurgePlan, PurgeRun, run_purge
 
 EXIT_NOT_GENUINE = 4
 

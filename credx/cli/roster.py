@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
 from credx.cli.deliveries import EXIT_REJECTED, ReportFormat
-from credx.database import session_scope
+from eventlog.log import EventLog, cli_actor
 from exchange import rejections as reports
+from kernel.database import session_scope
+from rosters.events import RosterEvent
 from rosters.imports import import_roster, list_imports, outcome_of, roster_rejections
 from schemas.rosters import load_code_sets
 
@@ -104,7 +105,7 @@ def rejections(
     with session_scope(ctx.engine) as session:
         rows = roster_rejections(session, import_id)
         EventLog(session).record(
-            Action.ROSTER_REJECTIONS_EXPORTED, f"roster:{import_id}", cli_actor(),
+            RosterEvent.ROSTER_REJECTIONS_EXPORTED, f"roster:{import_id}", cli_actor(),
             rows=len(rows), destination=str(out) if out else "stdout",
         )  # fmt: skip
     write = reports.write_csv if fmt == ReportFormat.csv else reports.write_json

@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 
 from credx.cli.common import app_context
-from credx.errors import InvalidInput
-from credx.logs import log_config
-from credx.settings import Settings
+from kernel.errors import InvalidInput
+from kernel.logs import log_config
+from kernel.settings import Settings
 
 
 def is_loopback(host: str) -> bool:
@@ -66,7 +66,7 @@ def serve(
     purge_spool(ctx.settings.home)  # before any worker: what a killed server left is orphaned
     # A fresh interpreter serves: it imports only what the web app needs (the CLI has
     # loaded every command's dependencies), which keeps each worker's memory small.
-    argv = [sys.executable, "-m", "uvicorn", "web.asgi:application", "--factory",
+    argv = [sys.executable, "-m", "uvicorn", "credx.asgi:application", "--factory",
             "--host", host, "--port", str(port), "--workers", str(workers),
             "--no-server-header", "--log-level", "info", "--no-access-log",
             "--log-config", str(write_log_config(ctx.settings))]  # fmt: skip

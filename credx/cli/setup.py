@@ -5,7 +5,7 @@ from __future__ import annotations
 from credx.app import App
 from credx.cli.common import JsonFlag, console, print_json
 from credx.installation import initialise
-from credx.settings import load_settings
+from kernel.settings import load_settings
 
 
 def init(json_output: JsonFlag = False) -> None:

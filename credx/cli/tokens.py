@@ -10,9 +10,9 @@ from rich.table import Table
 from access.models import ApiToken
 from access.principals import Role
 from access.tokens import TokenService, TokenSpec, is_active
-from audit.events import cli_actor
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
-from credx.database import session_scope
+from eventlog.log import cli_actor
+from kernel.database import session_scope
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from agreements.events import AgreementEvent
 from agreements.vendors import add_vendor, list_vendors
-from audit.events import Action, EventLog, cli_actor
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.database import session_scope
+from eventlog.log import EventLog, cli_actor
+from kernel.database import session_scope
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -26,7 +27,7 @@ def add(
     with session_scope(ctx.engine) as session:
         vendor = add_vendor(session, vendor_id=vendor_id, name=name)
         EventLog(session).record(
-            Action.VENDOR_CREATED, f"vendor:{vendor.id}", cli_actor(), name=name
+            AgreementEvent.VENDOR_CREATED, f"vendor:{vendor.id}", cli_actor(), name=name
         )
         result = {"id": vendor.id, "name": vendor.name}
     if json_output:

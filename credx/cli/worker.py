@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from credx.cli.common import JsonFlag, app_context, console, print_json
-from credx.logs import configure_logging
+from credx.jobs import JOB_HANDLERS
 from exchange.scheduler import SchedulerLease, enqueue_due, run_until_idle, run_worker, worker_name
+from kernel.logs import configure_logging
 
 
 def worker(
@@ -30,7 +31,7 @@ def worker(
         lease = SchedulerLease(ctx)
         added = enqueue_due(ctx) if lease.held() else []
         lease.close()
-        ran = run_until_idle(ctx, worker_name())
+        ran = run_until_idle(ctx, worker_name(), JOB_HANDLERS)
         if json_output:
             print_json({"enqueued": added, "jobs_run": ran})
         else:
@@ -40,4 +41,4 @@ def worker(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     console.print(f"worker {worker_name()} running; Ctrl-C to stop")
-    run_worker(ctx, stop=stop)
+    run_worker(ctx, JOB_HANDLERS, stop=stop)

@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlmodel import SQLModel
 
 HERE = Path(__file__).parent
 
@@ -38,3 +39,22 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return before, head_revision()
+
+
+def import_models() -> type[SQLModel]:
+    """Import every table module so `SQLModel.metadata` is complete.
+
+    Model registration is the shell's job: the kernel knows no domain's tables.
+    """
+    import access.models  # noqa: F401
+    import agreements.models  # noqa: F401
+    import audit.plans.models  # noqa: F401
+    import eventlog.models  # noqa: F401
+    import exchange.evidence.models
+    import exchange.models  # noqa: F401
+    import linkage.models  # noqa: F401
+    import reports.models  # noqa: F401
+    import rosters.models  # noqa: F401
+    import schemas.credentials  # noqa: F401
+
+    return SQLModel

@@ -3,7 +3,8 @@ or `sqlalchemy.url` / CREDX settings when run by the `alembic` command."""
 
 from alembic import context
 
-from credx.database import create_db_engine, import_models
+from credx.migrations import import_models
+from kernel.database import create_db_engine
 
 target_metadata = import_models().metadata
 config = context.config
@@ -24,7 +25,7 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    from credx.settings import load_settings
+    from kernel.settings import load_settings
 
     url = config.get_main_option("sqlalchemy.url") or load_settings().resolved_database_url
     with create_db_engine(url).begin() as conn:

@@ -16,8 +16,8 @@ from datetime import date
 
 from sqlmodel import Session
 
-from credx.clock import today
 from exchange.evidence.refusals import EvidenceRefused
+from kernel.clock import today
 from schemas.credentials import Credential
 from schemas.values import looks_like_formula, parse_date, school_year_start
 

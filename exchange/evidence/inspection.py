@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from credx.settings import Settings
 from exchange.evidence import previews
 from exchange.evidence.badges import looks_like_badge
 from exchange.evidence.pdfs import check_pdf
@@ -31,6 +30,7 @@ from exchange.evidence.structure import (
     check_png,
     empty_image,
 )
+from kernel.settings import Settings
 
 
 class Kind(Enum):

@@ -12,8 +12,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-import credx.database  # noqa: F401
-from credx.clock import utcnow
+import kernel.database  # noqa: F401
+from kernel.clock import utcnow
 
 
 class EvidenceStatus(StrEnum):

@@ -9,7 +9,7 @@ never repeat the student data that was sent: they are written to the event log.
 
 from __future__ import annotations
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 class EvidenceRefused(InvalidInput):

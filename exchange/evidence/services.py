@@ -29,16 +29,18 @@ from sqlmodel import Session, col, select
 
 from access.policy import GRANTS, Forbidden, Permission, may_see_evidence, require
 from access.principals import Principal, Role
-from audit.events import Action, EventLog
-from credx.app import App
-from credx.errors import NotFound
+from eventlog.log import EventLog
+from eventlog.tags import EventTag
 from exchange.evidence.archives import BulkArchive, ManifestLine, read_manifest
 from exchange.evidence.badges import BadgeRefused, BadgeVerification, verify_badge
 from exchange.evidence.claims import Claim, parse_claim
+from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.inspection import Inspection, Kind, Limits, inspect_upload
 from exchange.evidence.models import Evidence, EvidenceStatus, Flag
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.models import StoredBlob
+from exchange.resources import Resources
+from kernel.errors import NotFound
 
 EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 MAX_LIST = 1000
@@ -94,7 +96,7 @@ class BulkReport:
 
 
 class EvidenceService:
-    def __init__(self, session: Session, app: App, principal: Principal):
+    def __init__(self, session: Session, app: Resources, principal: Principal):
         self.session = session
         self.app = app
         self.principal = principal
@@ -120,7 +122,7 @@ class EvidenceService:
             inspection = inspect_upload(path, filename, self.limits)
             badge = self._verify_badge(path) if inspection.is_badge else None
         except EvidenceRefused as refusal:
-            self._log_refusal(refusal, Action.EVIDENCE_REFUSED, size=_size(path))
+            self._log_refusal(refusal, EvidenceEvent.EVIDENCE_REFUSED, size=_size(path))
             raise
         return self._store(parsed, path, inspection, badge, state, district)
 
@@ -138,12 +140,14 @@ class EvidenceService:
                 max_file=settings.upload_max_bytes,
             )
         except EvidenceRefused as refusal:
-            self._log_refusal(refusal, Action.EVIDENCE_BULK_REFUSED, size=_size(archive_path))
+            self._log_refusal(
+                refusal, EvidenceEvent.EVIDENCE_BULK_REFUSED, size=_size(archive_path)
+            )
             raise
         with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
             report = BulkReport([self._bulk_line(archive, line, Path(scratch)) for line in lines])
         self.log.record(
-            Action.EVIDENCE_BULK_RECEIVED, self._tenant_subject(), self.principal.actor,
+            EvidenceEvent.EVIDENCE_BULK_RECEIVED, self._tenant_subject(), self.principal.actor,
             lines=len(report.lines), accepted=report.accepted,
             refused=len(report.lines) - report.accepted,
         )  # fmt: skip
@@ -154,7 +158,7 @@ class EvidenceService:
             info = archive.entry(line.file)
             path = archive.extract(info, scratch)
         except EvidenceRefused as refusal:
-            self._log_refusal(refusal, Action.EVIDENCE_REFUSED, size=None)
+            self._log_refusal(refusal, EvidenceEvent.EVIDENCE_REFUSED, size=None)
             return LineResult(line.number, line.file, error=refusal)
         try:
             receipt = self.submit(line.claim, path, filename=info.filename)
@@ -227,7 +231,7 @@ class EvidenceService:
         self.session.add(evidence)
         self.session.flush()
         self.log.record(
-            Action.EVIDENCE_RECEIVED, f"evidence:{evidence.id}", self.principal.actor,
+            EvidenceEvent.EVIDENCE_RECEIVED, f"evidence:{evidence.id}", self.principal.actor,
             state=state, district=district, sha256=evidence.sha256, size=evidence.size,
             media_type=evidence.media_type, status=evidence.status,
             credential_code=evidence.credential_code, flags=[str(f) for f in evidence.flags],
@@ -255,7 +259,7 @@ class EvidenceService:
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
 
-    def _log_refusal(self, refusal: EvidenceRefused, action: Action, size: int | None) -> None:
+    def _log_refusal(self, refusal: EvidenceRefused, action: EventTag, size: int | None) -> None:
         """The refusal's code, field and message (never the claim's values), committed now."""
         self.log.record(
             action, self._tenant_subject(), self.principal.actor,
@@ -290,7 +294,7 @@ class EvidenceService:
         rows = self.session.exec(query.offset(offset).limit(min(limit, MAX_LIST))).all()
         visible = [row for row in rows if self._may_see(row)]
         self.log.record(
-            Action.EVIDENCE_LISTED, f"evidence-list:{self.principal.state or 'all'}",
+            EvidenceEvent.EVIDENCE_LISTED, f"evidence-list:{self.principal.state or 'all'}",
             self.principal.actor, count=len(visible), ids=[row.id for row in visible],
         )  # fmt: skip
         return visible
@@ -299,7 +303,9 @@ class EvidenceService:
         """One upload's claim, file facts, status and flags (`NotFound` outside the tenant)."""
         require(self.principal, Permission.EVIDENCE_LIST)
         evidence = self._visible(evidence_id)
-        self.log.record(Action.EVIDENCE_VIEWED, f"evidence:{evidence.id}", self.principal.actor)
+        self.log.record(
+            EvidenceEvent.EVIDENCE_VIEWED, f"evidence:{evidence.id}", self.principal.actor
+        )
         return evidence
 
     def preview(self, evidence_id: str) -> bytes:
@@ -312,7 +318,7 @@ class EvidenceService:
                 "facts are in its record"
             )
         self.log.record(
-            Action.EVIDENCE_PREVIEW_VIEWED, f"evidence:{evidence.id}", self.principal.actor
+            EvidenceEvent.EVIDENCE_PREVIEW_VIEWED, f"evidence:{evidence.id}", self.principal.actor
         )
         return self.app.vault(self.session).read_bytes(evidence.preview_blob_id)
 
@@ -327,8 +333,8 @@ class EvidenceService:
         require(self.principal, Permission.EVIDENCE_ORIGINAL)
         evidence = self._visible(evidence_id)
         self.log.record(
-            Action.EVIDENCE_ORIGINAL_DOWNLOADED, f"evidence:{evidence.id}", self.principal.actor,
-            sha256=evidence.sha256, size=evidence.size,
+            EvidenceEvent.EVIDENCE_ORIGINAL_DOWNLOADED, f"evidence:{evidence.id}",
+            self.principal.actor, sha256=evidence.sha256, size=evidence.size,
         )  # fmt: skip
         name = f"evidence-{evidence.id}{EXTENSIONS.get(evidence.media_type, '.bin')}"
         chunks = self.app.vault(self.session).open(evidence.blob_id)

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlmodel import select
 
-from audit.events import Action
-from audit.models import Event
-from credx.database import session_scope
+from access.events import AccessEvent
+from eventlog.models import Event
+from kernel.database import session_scope
 from tests.credx.test_cli import credx
 
 
@@ -27,7 +27,7 @@ def test_create_list_revoke(cli_env, app):
     assert revoked["revoked_at"] and not revoked["active"]
     with session_scope(app.engine) as session:
         logged = list(session.exec(select(Event).where(Event.subject == f"token:{made['id']}")))
-    assert [e.action for e in logged] == [Action.TOKEN_CREATED, Action.TOKEN_REVOKED]
+    assert [e.action for e in logged] == [AccessEvent.TOKEN_CREATED, AccessEvent.TOKEN_REVOKED]
     assert all(made["token"].split("_", 2)[2] not in e.payload for e in logged)
     result = credx("tokens", "create", "--role", "admin", "--expires-days", "7", env=cli_env)
     assert result.stdout.startswith("credx_") and "not shown again" in result.stderr

@@ -6,15 +6,16 @@ from datetime import timedelta
 
 import pytest
 
+from access.events import AccessEvent
 from access.models import ApiToken, WebSession
 from access.principals import Role
 from access.sessions import SessionStore, csrf_ok
 from access.throttle import Limits, SignInThrottle
 from access.tokens import TokenService, TokenSpec, principal_of
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.database import session_scope
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from kernel.clock import utcnow
+from kernel.database import session_scope
+from kernel.errors import InvalidInput, NotFound
 from tests.factories import make_vendor
 
 
@@ -34,7 +35,7 @@ def test_the_secret_is_stored_only_as_a_hash_and_authenticates(app):
         stored = session.get(ApiToken, made.token.id)
         assert made.secret.split("_", 2)[2] not in stored.secret_sha256
         events = EventLog(session).for_subject(f"token:{made.token.id}")
-    assert [e.action for e in events] == [Action.TOKEN_CREATED]
+    assert [e.action for e in events] == [AccessEvent.TOKEN_CREATED]
     assert made.secret not in events[0].payload
     token = authenticate(app, made.secret)
     assert token.id == made.token.id and token.last_used_at is not None

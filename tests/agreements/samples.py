@@ -8,8 +8,8 @@ from agreements.documents import apply_document
 from agreements.store import Stored, get_agreement, terms_of
 from agreements.terms import Terms
 from credx.app import App
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 from schemas.exam_results import REQUIRED_COLUMNS
 
 REQUIRED_LIST = "[" + ", ".join(REQUIRED_COLUMNS) + "]"

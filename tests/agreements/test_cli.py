@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from credx.clock import today
+from kernel.clock import today
 from tests.agreements.samples import agreement_yaml
 from tests.credx.test_cli import credx
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import func, select
 
+from agreements.events import AgreementEvent
 from agreements.models import Agreement, AgreementVersion, Vendor
 from agreements.standing import (
     Status,
@@ -18,10 +19,10 @@ from agreements.standing import (
 )
 from agreements.store import agreements_in_force
 from agreements.terms import Contact, FerpaBasis, Terms
-from audit.events import Action, EventLog
-from audit.models import Event
-from credx.clock import utcnow
-from credx.database import session_scope
+from eventlog.log import EventLog
+from eventlog.models import Event
+from kernel.clock import utcnow
+from kernel.database import session_scope
 from schemas.exam_results import REQUIRED_COLUMNS
 from tests.agreements.samples import (
     LA_ADOPTION,
@@ -62,7 +63,7 @@ def test_a_standalone_agreement_is_stored_with_its_resolved_terms(app, nccer):
     assert not terms.is_template and terms.template is None and terms.connector is None
     with session_scope(app.engine) as session:
         events = EventLog(session).for_subject("agreement:tn-nccer-2026")
-    assert [e.action for e in events] == [Action.AGREEMENT_APPLIED]
+    assert [e.action for e in events] == [AgreementEvent.AGREEMENT_APPLIED]
 
 
 def test_reapplying_is_a_no_op_and_a_change_is_a_new_version_keeping_the_old(app, nccer):
@@ -296,5 +297,5 @@ def test_expiry_is_logged_once_per_agreement_and_end_date(app, nccer):
         later = list_agreements(session, day + timedelta(days=30))
         assert record_expiry_warnings(session, later, "test") == 2  # tn-a's new date, ky-a
         events = EventLog(session).for_subject("agreement:tn-a")
-    warned = [e.payload for e in events if e.action == Action.AGREEMENT_EXPIRING]
+    warned = [e.payload for e in events if e.action == AgreementEvent.AGREEMENT_EXPIRING]
     assert warned == ['{"effective_to":"2028-06-30"}', '{"effective_to":"2028-07-15"}']

@@ -6,10 +6,10 @@ from sqlmodel import select
 
 from agreements.models import DeliveryAgreement
 from agreements.store import store_terms
-from credx.clock import today
-from credx.database import session_scope
 from exchange.deliveries import ingest_file
 from exchange.models import Delivery
+from kernel.clock import today
+from kernel.database import session_scope
 from tests.factories import (
     blanket_terms,
     csv_text,

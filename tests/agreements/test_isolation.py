@@ -4,13 +4,14 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from agreements.disclosures import Release, disclosures_of_student, release_results
-from agreements.scope import Scope, scoped_session
-from audit.models import Event
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from access.scope import Scope, scoped_session
+from agreements.disclosures import Release, disclosures_of_student
+from eventlog.models import Event
 from exchange.deliveries import ingest_file
 from exchange.models import ExamResult
+from exchange.releases import release_results
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 from tests.agreements.test_enforcement import agree, multi_state_file
 from tests.factories import make_vendor
 

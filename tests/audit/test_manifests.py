@@ -6,7 +6,7 @@ import pytest
 
 from audit.manifests import canonical_bytes, parse_manifest, read_manifest, write_manifest
 from audit.sampling.tickets import Item
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 def test_canonical_form_sorts_by_stratum_then_id_and_quotes_only_when_needed():

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from credx.demo_data import ExamResultFaker
+from credx.demo.data import ExamResultFaker
 from schemas.exam_results import CANONICAL_COLUMNS
 from tests.factories import csv_text, exam_row, exam_rows, write_file
 
@@ -123,7 +123,7 @@ def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
     assert json.loads(credx("log", "verify", "--json", env=cli_env).stdout)["ok"] is True
     from sqlalchemy import text
 
-    from tests.audit.test_events import disable_guard
+    from tests.eventlog.test_events import disable_guard
 
     with app.engine.begin() as connection:
         disable_guard(connection)
@@ -150,7 +150,7 @@ def test_keys_check_is_the_restore_drill(cli_env, app, settings, tmp_path):
     assert len(failures) == 1 and "is missing from" in failures[0]["error"]
     from sqlmodel import Session, select
 
-    from audit.models import Event
+    from eventlog.models import Event
 
     with Session(app.engine) as session:
         checks = session.exec(select(Event).where(Event.action == "keys:blobs:checked")).all()

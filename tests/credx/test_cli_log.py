@@ -4,8 +4,8 @@ import json
 
 from sqlalchemy import create_engine, text
 
-from tests.audit.test_events import disable_guard
 from tests.credx.test_cli import credx
+from tests.eventlog.test_events import disable_guard
 
 
 def test_checkpoint_then_verify_then_truncate(cli_env, tmp_path):

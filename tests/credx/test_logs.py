@@ -11,7 +11,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from credx.logs import JsonFormatter, TextFormatter, log_config, scrub
+from kernel.logs import JsonFormatter, TextFormatter, log_config, scrub
 from tests.web.factories import CLAIM, bearer, make_token, upload
 from web.app import create_app
 
@@ -107,7 +107,7 @@ def test_requests_with_pii_and_a_token_leave_none_in_the_logs(app, client, captu
 
 def test_worker_logging_is_json_on_stderr_and_scrubbed(tmp_path):
     code = (
-        "import logging; from credx.logs import configure_logging; configure_logging('json');"
+        "import logging; from kernel.logs import configure_logging; configure_logging('json');"
         "logging.getLogger('credx.worker').error('job failed: birth_date=2008-03-14');"
         "raise RuntimeError('student_name=Ana')"
     )
@@ -121,6 +121,6 @@ def test_worker_logging_is_json_on_stderr_and_scrubbed(tmp_path):
 
 def test_log_config_hands_uvicorn_the_scrubbing_formatter():
     config = log_config("text")
-    assert config["formatters"]["credx"]["()"] == "credx.logs.TextFormatter"
+    assert config["formatters"]["credx"]["()"] == "kernel.logs.TextFormatter"
     assert config["loggers"]["uvicorn.access"]["level"] == "CRITICAL"  # credx.http instead
     assert config["loggers"]["uvicorn.error"]["propagate"] is True

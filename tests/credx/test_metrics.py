@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from access.policy import may_scrape_metrics
-from credx.clock import utcnow
-from credx.database import session_scope
 from exchange.models import Job
+from kernel.clock import utcnow
+from kernel.database import session_scope
 from tests.web.dashboard_world import build_world
 from web.app import create_app
 

@@ -6,8 +6,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from credx.database import create_db_engine, import_models
-from credx.migrations import alembic_config, current_revision, head_revision
+from credx.migrations import alembic_config, current_revision, head_revision, import_models
+from kernel.database import create_db_engine
 
 
 def test_there_is_exactly_one_head():

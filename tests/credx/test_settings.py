@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from credx.settings import describe_settings, load_settings
+from kernel.settings import describe_settings, load_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -18,14 +18,14 @@ import typer.main
 import yaml
 
 from credx.cli import app
-from credx.settings import describe_settings
+from kernel.settings import describe_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("credx-*.*"))
 DOCS = [DEPLOY / "README.md", DEPLOY / "RUNBOOK.md"]
 SETTING = re.compile(r"\bCREDX_[A-Z0-9_]+\b")
-# Read by credx.settings itself (which file to read), not a field of Settings.
+# Read by kernel.settings itself (which file to read), not a field of Settings.
 SETTINGS_OUTSIDE_THE_MODEL = {"CREDX_CONFIG"}
 
 

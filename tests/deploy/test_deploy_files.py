@@ -20,7 +20,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from credx.settings import Settings, load_settings
+from kernel.settings import Settings, load_settings
 from tests.deploy import files, nginx
 from tests.deploy.files import DEPLOY, ROOT
 from web.headers import HSTS

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from sqlmodel import func, select
 
-from credx.database import session_scope
 from exchange.evidence.models import Evidence
+from kernel.database import session_scope
 from tests.drills.tenants import (
     ROLES,
     Tenants,

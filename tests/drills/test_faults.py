@@ -26,12 +26,13 @@ from sqlalchemy import create_engine, text
 from sqlmodel import col, func, select
 
 from credx.app import App
-from credx.database import session_scope
+from credx.jobs import JOB_HANDLERS
 from exchange.evidence.models import Evidence
 from exchange.jobs import enqueue
 from exchange.models import Delivery, DeliveryStatus, ExamResult, Job, StoredBlob
 from exchange.scheduler import run_next
 from exchange.storage import LocalBlobStore
+from kernel.database import session_scope
 from tests.drills.tenants import on_postgresql
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
@@ -110,7 +111,7 @@ def test_a_delivery_whose_connection_dies_mid_copy_is_retried_and_loaded_once(ap
         enqueue(session, kind="pull", target=name, key="drill-pull")
     killer = BackendKiller(settings.database_url)
     killer.start()
-    run_next(worker_app, "drill")
+    run_next(worker_app, "drill", JOB_HANDLERS)
     killer.stop.set()
     killer.join()
     assert killer.killed, "the drill never caught the ingest's COPY"
@@ -120,7 +121,7 @@ def test_a_delivery_whose_connection_dies_mid_copy_is_retried_and_loaded_once(ap
     assert list((tmp_path / "drop").iterdir())  # the vendor's file is still there
 
     let_backoff_pass(app, "drill-pull")
-    assert run_next(worker_app, "drill") is not None
+    assert run_next(worker_app, "drill", JOB_HANDLERS) is not None
     worker_app.engine.dispose()
     done = job_state(app, "drill-pull")
     assert done.finished_at is not None and done.error is None
@@ -215,7 +216,7 @@ def test_an_unreachable_blob_store_refuses_clearly_and_the_pull_is_retried(
     )
     with session_scope(app.engine) as session:
         enqueue(session, kind="pull", target=name, key="drill-s3")
-    run_next(down, "drill")
+    run_next(down, "drill", JOB_HANDLERS)
     failed = job_state(app, "drill-s3")
     assert failed.finished_at is None and "StorageUnavailable" in failed.error
     assert count(app, Delivery) == 0 and count(app, Evidence) == 0 and count(app, StoredBlob) == 0
@@ -223,7 +224,7 @@ def test_an_unreachable_blob_store_refuses_clearly_and_the_pull_is_retried(
 
     up = s3_app(app, s3_server.endpoint_url, bucket)
     let_backoff_pass(app, "drill-s3")
-    run_next(up, "drill")
+    run_next(up, "drill", JOB_HANDLERS)
     assert job_state(app, "drill-s3").error is None
     assert count(app, ExamResult) == 50 and count(app, Delivery) == 1
     with TestClient(create_app(up)) as client:

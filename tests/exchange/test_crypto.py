@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from credx.errors import CredxError, IntegrityFailure
 from exchange import crypto
+from kernel.errors import CredxError, IntegrityFailure
 
 BLOB_ID = "0123456789abcdef0123456789abcdef"
 

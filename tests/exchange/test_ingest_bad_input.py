@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlmodel import col, func, select
 
-from credx.database import session_scope
+from agreements.mapping import ColumnMapping
 from exchange.deliveries import ingest_file
-from exchange.mapping import ColumnMapping
 from exchange.models import Delivery, ExamResult, RejectedRow, StoredBlob
+from kernel.database import session_scope
 from schemas.exam_results import CANONICAL_COLUMNS
 from tests.factories import (
     csv_text,

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from credx.clock import today
-from credx.demo_data import ExamResultFaker
+from credx.demo.data import ExamResultFaker
 from exchange.checking import DUPLICATE_ID
 from exchange.deliveries import ingest_file
+from kernel.clock import today
 from schemas.exam_results import CANONICAL_COLUMNS, FORMULA, MISSING_VALUE
 from tests.factories import (
     csv_text,

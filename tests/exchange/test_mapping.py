@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from agreements.mapping import ColumnMapping, load_mapping, parse_mapping
 from exchange.deliveries import ingest_file
-from exchange.mapping import ColumnMapping, load_mapping, parse_mapping
 from exchange.models import Delivery
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 from schemas.exam_results import CANONICAL_COLUMNS
 from tests.factories import csv_text, exam_rows, make_vendor, rejections_of, results_of, write_file
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from credx.database import session_scope
 from exchange.pgp import PgpFailure, decrypt, plaintext_name
 from exchange.pulls import apply_connector, pull
+from kernel.database import session_scope
 from tests.exchange.test_pulls import connector_text, counts
 from tests.factories import csv_text, delivery_of, exam_rows, make_vendor, write_file
 

@@ -3,13 +3,13 @@
 import pytest
 from sqlmodel import select
 
-from credx.database import session_scope
-from credx.errors import CredxError, InvalidInput
 from exchange.deliveries import ingest_file
 from exchange.ingest import Ingestor
 from exchange.models import Delivery, ExamResult, PulledFile
 from exchange.pulls import apply_connector, pull
 from exchange.sources import LocalDropFolder
+from kernel.database import session_scope
+from kernel.errors import CredxError, InvalidInput
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 
 
@@ -121,7 +121,7 @@ def test_a_crash_after_receipt_is_settled_when_the_file_comes_again(app, tmp_pat
 def test_a_nightly_file_that_did_not_come_is_flagged_once(app, tmp_path):
     from datetime import UTC, datetime
 
-    from audit.events import EventLog
+    from eventlog.log import EventLog
     from exchange.models import Connector
     from exchange.pulls import missing_today, record_missing_files
 

@@ -14,8 +14,6 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from sqlmodel import func, select
 
-from credx.database import session_scope
-from credx.errors import IntegrityFailure, NotFound
 from exchange.connectors import S3Settings
 from exchange.deliveries import sweep
 from exchange.models import Delivery
@@ -24,6 +22,8 @@ from exchange.s3 import MB, S3BlobStore, S3Source
 from exchange.sources import RemoteFile, SourceError
 from exchange.storage import LocalBlobStore, store_key_for
 from exchange.vault import Vault
+from kernel.database import session_scope
+from kernel.errors import IntegrityFailure, NotFound
 from tests.factories import csv_text, exam_rows, make_vendor
 from tests.s3server import REGION, S3Server, running_s3_server
 

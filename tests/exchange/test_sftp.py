@@ -21,8 +21,6 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from credx.database import session_scope
-from credx.errors import NotFound
 from exchange import sftp as sftp_module
 from exchange.connectors import SftpSettings
 from exchange.deliveries import DeliveryFilter, list_deliveries, sweep
@@ -31,6 +29,8 @@ from exchange.pulls import apply_connector, pull
 from exchange.sftp import SftpSource
 from exchange.sources import SourceError
 from exchange.ssh import SAFE_READ_SIZE, HostKeyRefused, fingerprint
+from kernel.database import session_scope
+from kernel.errors import NotFound
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 from tests.sshd import Sshd, fingerprint_of, generate_key, start_sshd
 

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from credx.errors import CredxError, IntegrityFailure
 from exchange.models import StoredBlob
+from kernel.errors import CredxError, IntegrityFailure
 
 
 def store_bytes(app, session, payload: bytes) -> StoredBlob:

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from credx.database import session_scope
+from credx.jobs import JOB_HANDLERS
 from exchange.jobs import claim, enqueue
 from exchange.models import Delivery, ExamResult, Job
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
+from kernel.database import session_scope
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 
@@ -37,7 +38,7 @@ def test_due_runs_are_enqueued_once_and_run(app, tmp_path):
     first = enqueue_due(app)
     assert any(k.startswith("pull:nccer-drop:") for k in first)
     assert enqueue_due(app) == []
-    assert run_until_idle(app, "w1") == 2  # the pull and the retention purge
+    assert run_until_idle(app, "w1", JOB_HANDLERS) == 2  # the pull and the retention purge
     with session_scope(app.engine) as session:
         assert len(session.exec(select(ExamResult)).all()) == 1
         assert all(j.finished_at and not j.error for j in session.exec(select(Job)))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from agreements.models import Vendor
 from credx.app import App
-from credx.database import session_scope
 from exchange.deliveries import ingest_file
+from kernel.database import session_scope
 from tests.factories import csv_text, exam_row, make_vendor, write_file
 
 _number = iter(range(1, 1_000_000))

@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from credx.app import App
-from credx.database import session_scope
 from exchange.evidence.services import EvidenceService
+from kernel.database import session_scope
 from rosters.imports import import_roster
 from schemas.rosters import CodeSets
 from tests.exchange.evidence.samples import DISTRICT, claim, png_bytes, write

@@ -66,8 +66,8 @@ def test_run_review_decide_show(app, cli_env, tmp_path):
 def _person_of(app, first_name: str) -> str:
     from sqlmodel import select
 
-    from credx.database import session_scope
     from exchange.models import ExamResult
+    from kernel.database import session_scope
     from linkage.models import PersonRecord
 
     with session_scope(app.engine) as session:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 from linkage.engine import LinkParameters
 from linkage.files import link_file
 from tests.linkage.records import all_fixtures

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from credx.database import session_scope
+from kernel.database import session_scope
 from linkage.engine import LinkParameters
 from linkage.models import PersonRecord
 from linkage.records import describe_records, load_records, states_with_records

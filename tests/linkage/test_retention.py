@@ -4,12 +4,12 @@ from datetime import date
 
 from sqlmodel import select
 
-from agreements.retention import plan_purge, run_purge
-from credx.database import session_scope
+from kernel.database import session_scope
 from linkage.engine import LinkParameters
 from linkage.models import LinkConstraint, Person, PersonRecord, ReviewPair
 from linkage.review import decide, review_queue
 from linkage.service import link_state
+from retention.destruction import plan_purge, run_purge
 from tests.linkage.exams import ingest_records
 from tests.linkage.records import ERROR_PAIRS, TWINS
 

@@ -8,10 +8,12 @@ import json
 
 from sqlmodel import select
 
-from audit.events import Action, EventLog
-from audit.models import Event
-from credx.database import session_scope
+from eventlog.log import EventLog
+from eventlog.models import Event
+from eventlog.tags import EventTag
+from kernel.database import session_scope
 from linkage.engine import LinkParameters
+from linkage.events import LinkageEvent
 from linkage.models import LinkConstraint, Person, PersonRecord, ReviewPair
 from linkage.review import decide, resolve_person, review_queue, show_person
 from linkage.service import link_new, link_state
@@ -42,7 +44,7 @@ def persons_by_name(app) -> dict[tuple[str, str], set[str]]:
     return found
 
 
-def actions(app, action: Action) -> list[Event]:
+def actions(app, action: EventTag) -> list[Event]:
     with session_scope(app.engine) as session:
         return list(session.exec(select(Event).where(Event.action == str(action))))
 
@@ -57,7 +59,7 @@ def test_a_run_links_and_a_rerun_keeps_every_id(app, tmp_path):
     second = run(app)
     assert persons_by_name(app) == people
     assert second.new_persons == 0 and second.merged == 0 and second.split == 0
-    finished = actions(app, Action.LINK_RUN_FINISHED)
+    finished = actions(app, LinkageEvent.LINK_RUN_FINISHED)
     assert len(finished) == 2
     payload = json.loads(finished[0].payload)
     assert payload["persons"] == 7 and "Thibodeaux" not in finished[0].payload
@@ -76,7 +78,7 @@ def test_review_decision_same_merges_logs_and_old_id_resolves(app, tmp_path):
     assert summary.merged == 1 and summary.review_pairs == 0
     after = persons_by_name(app)
     assert after[("Emma", "Nguyen")] == after[("Olivia", "Nguyen")]
-    [merged] = actions(app, Action.PERSON_MERGED)
+    [merged] = actions(app, LinkageEvent.PERSON_MERGED)
     assert "Nguyen" not in merged.payload and "2008" not in merged.payload
     with session_scope(app.engine) as session:
         for old in before.values():
@@ -96,7 +98,7 @@ def test_review_decision_different_is_honoured_and_not_asked_again(app, tmp_path
     with session_scope(app.engine) as session:
         assert review_queue(session, actor="test") == []
         assert session.exec(select(LinkConstraint)).one().kind == "cannot_link"
-    assert actions(app, Action.REVIEW_DECIDED)
+    assert actions(app, LinkageEvent.REVIEW_DECIDED)
 
 
 def test_a_split_is_logged_and_the_old_id_still_resolves(app, tmp_path):
@@ -112,7 +114,7 @@ def test_a_split_is_logged_and_the_old_id_still_resolves(app, tmp_path):
         )
     summary = run(app)
     assert summary.split == 1 and summary.persons == 2
-    [split] = actions(app, Action.PERSON_SPLIT)
+    [split] = actions(app, LinkageEvent.PERSON_SPLIT)
     assert split.subject == f"person:{old}"
     with session_scope(app.engine) as session:
         assert resolve_person(session, old) == old
@@ -145,14 +147,14 @@ def test_viewing_the_queue_and_a_person_is_in_the_event_log(app, tmp_path):
         pid = session.exec(select(Person.id)).first()
         show_person(session, pid, actor="auditor")
         viewed = {e.action for e in EventLog(session).for_subject(f"person:{pid}")}
-    assert str(Action.PERSON_VIEWED) in viewed
-    assert actions(app, Action.REVIEW_VIEWED)[0].actor == "auditor"
+    assert str(LinkageEvent.PERSON_VIEWED) in viewed
+    assert actions(app, LinkageEvent.REVIEW_VIEWED)[0].actor == "auditor"
 
 
 def test_a_pair_is_decided_once(app, tmp_path):
     import pytest
 
-    from credx.errors import InvalidInput, NotFound
+    from kernel.errors import InvalidInput, NotFound
 
     ingest_records(app, tmp_path, [*TWINS])
     run(app)
@@ -170,7 +172,7 @@ def test_a_pair_is_decided_once(app, tmp_path):
 def test_an_unknown_state_is_refused(app):
     import pytest
 
-    from credx.errors import InvalidInput
+    from kernel.errors import InvalidInput
     from linkage.service import link_states
 
     with session_scope(app.engine) as session, pytest.raises(InvalidInput, match="ZZ"):

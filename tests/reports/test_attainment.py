@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import pytest
 
-from audit.events import Action, EventLog
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from kernel.errors import InvalidInput, NotFound
 from reports.attainment import ReportRequest, attainment_report
+from reports.events import ReportEvent
 from reports.models import PriorityCredential
 from reports.pathways import parse_pathways
 from schemas.credentials import known_codes
@@ -67,7 +68,7 @@ def test_denominators_by_school_and_credential(session):
     assert any("1 roster students are not linked" in note for note in generated.notes)
     assert any("1 exam results or uploads belong to no student" in n for n in generated.notes)
     events = EventLog(session).for_subject("report:attainment:LA:2025-26")
-    assert [e.action for e in events] == [Action.REPORT_GENERATED]
+    assert [e.action for e in events] == [ReportEvent.REPORT_GENERATED]
 
 
 def test_rates_priorities_basis_cohort_and_subgroups(session):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from agreements.models import Disclosure
 from credx.cli import app as cli
-from credx.database import session_scope
+from kernel.database import session_scope
 from reports.attainment import ReportRequest, attainment_report
 from reports.suppression import SuppressedTable
 from tests.reports.fixtures.world import CAD, DESIGN, school_world

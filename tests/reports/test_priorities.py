@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from audit.models import Event
-from credx.errors import InvalidInput
+from eventlog.models import Event
+from kernel.errors import InvalidInput
 from reports.priorities import apply_priorities, list_priorities, parse_priorities
 from tests.factories import write_file
 

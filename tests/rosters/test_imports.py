@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from sqlmodel import col, select
 
-from agreements.scope import Scope, scoped_session
-from audit.events import EventLog
-from audit.models import Event
-from credx.database import session_scope
-from credx.errors import InvalidInput
+from access.scope import Scope, scoped_session
+from eventlog.log import EventLog
+from eventlog.models import Event
+from kernel.database import session_scope
+from kernel.errors import InvalidInput
 from rosters.imports import import_roster, roster_rejections
 from rosters.models import RosterImport, RosterStudent
 from schemas.rosters import CodeSets, load_code_sets

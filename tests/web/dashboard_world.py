@@ -28,10 +28,10 @@ from agreements.store import store_terms
 from agreements.vendors import add_vendor
 from audit.plans.models import AuditDraw, AuditPlan, AuditTask, TaskStatus
 from credx.app import App
-from credx.database import session_scope
 from exchange.connectors import ConnectorConfig
 from exchange.evidence.models import Evidence
 from exchange.models import Connector, Delivery, PulledFile, RejectedRow, StoredBlob
+from kernel.database import session_scope
 from linkage.models import LinkModelDocument, LinkRun, ReviewPair
 from schemas.credentials import known_codes
 from tests.factories import blanket_terms

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from access.principals import Role
 from access.tokens import TokenService, TokenSpec
 from credx.app import App
-from credx.database import session_scope
+from kernel.database import session_scope
 
 CLAIM = {
     "state_student_id": "LA1000001",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from credx.app import App
-from credx.database import session_scope
+from kernel.database import session_scope
 from linkage.models import LinkModelDocument, LinkRun, ReviewPair
 from tests.linkage.exams import ingest_records
 from tests.linkage.records import rec

@@ -6,9 +6,9 @@ import re
 
 from sqlmodel import select
 
-from audit.models import Event
 from audit.plans.models import AuditTask
-from credx.database import session_scope
+from eventlog.models import Event
+from kernel.database import session_scope
 from tests.audit.plans.auditing import drawn_tasks
 from tests.web.factories import bearer, make_token, sign_in
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect, sync_playwright
 from sqlmodel import select
 
 from audit.plans.models import AuditFinding, AuditTask
-from credx.database import session_scope
+from kernel.database import session_scope
 from tests.audit.plans.auditing import drawn_tasks
 from tests.web.factories import make_token
 from tests.web.live import credx_serve, launch_chromium, sign_in_page

@@ -8,16 +8,17 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from access.events import AccessEvent
 from access.models import ApiToken
-from audit.events import Action
-from audit.models import Event
-from credx.clock import utcnow
-from credx.database import session_scope
+from eventlog.models import Event
+from eventlog.tags import EventTag
+from kernel.clock import utcnow
+from kernel.database import session_scope
 from tests.web.factories import bearer, make_token
 from web.app import create_app
 
 
-def events(app, action: Action) -> list[Event]:
+def events(app, action: EventTag) -> list[Event]:
     with session_scope(app.engine) as session:
         return list(session.exec(select(Event).where(Event.action == action)))
 
@@ -71,7 +72,7 @@ def test_failed_sign_ins_are_rate_limited_and_logged(app):
         blocked = client.get("/api/v1/deliveries", headers=bearer(good))
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
     assert blocked.headers["retry-after"] == str(app.settings.sign_in_window_seconds)
-    failed = events(app, Action.SIGN_IN_FAILED)
+    failed = events(app, AccessEvent.SIGN_IN_FAILED)
     assert len(failed) == 3 and all("x" * 20 not in e.payload for e in failed)
 
 
@@ -90,7 +91,7 @@ def test_sign_in_sets_a_strict_http_only_session_cookie_and_sign_out_needs_csrf(
     cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie"
                   and v.startswith("credx_session="))  # fmt: skip
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
-    assert len(events(app, Action.SIGN_IN_SUCCEEDED)) == 1
+    assert len(events(app, AccessEvent.SIGN_IN_SUCCEEDED)) == 1
     home = client.get("/")
     assert home.status_code == 200 and "My uploads" in home.text
     session_csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)
@@ -121,4 +122,4 @@ def test_sign_in_refuses_a_forged_form_and_a_wrong_token(client, app):
     csrf = sign_in_form(client)
     wrong = client.post("/sign-in", data={"token": secret[:-2] + "zz", "csrf_token": csrf})
     assert wrong.status_code == 401 and "unknown, expired or revoked" in wrong.text
-    assert len(events(app, Action.SIGN_IN_FAILED)) == 1
+    assert len(events(app, AccessEvent.SIGN_IN_FAILED)) == 1

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from audit.events import Action, EventLog
-from credx.clock import utcnow
-from credx.database import session_scope
+from eventlog.log import EventLog
 from exchange.connectors import ConnectorConfig
+from exchange.events import ExchangeEvent
+from kernel.clock import utcnow
+from kernel.database import session_scope
 from reports.dashboard import PANELS, Window, due_time, panel
 from tests.web.dashboard_world import build_world
 from tests.web.factories import bearer, make_token
@@ -59,7 +60,7 @@ def test_panels_for_one_state(app, world):
 
 def check_nothing_expected_before_the_connector_was_applied(app, world) -> None:
     with session_scope(app.engine) as session:
-        EventLog(session).record(Action.CONNECTOR_APPLIED, "connector:nccer-sftp", "test")
+        EventLog(session).record(ExchangeEvent.CONNECTOR_APPLIED, "connector:nccer-sftp", "test")
     with session_scope(app.engine) as session:
         rows = panel(session, "deliveries", "LA", Window(world.now), 60)
     assert sum(r["expected"] for r in rows) == 0 and sum(r["received"] for r in rows) == 4

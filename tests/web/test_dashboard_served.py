@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
-from credx.clock import utcnow
+from kernel.clock import utcnow
 from tests.web.dashboard_world import build_world
 from tests.web.factories import make_token
 from tests.web.live import credx_serve, launch_chromium, sign_in_page

@@ -7,11 +7,11 @@ import json
 
 from sqlmodel import func, select
 
-from audit.events import Action
-from audit.models import Event
-from credx.database import session_scope
+from eventlog.models import Event
+from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.models import Evidence
 from exchange.models import StoredBlob
+from kernel.database import session_scope
 from tests.web.factories import (
     bearer,
     bulk_files,
@@ -68,8 +68,8 @@ def test_upload_then_list_show_preview_and_original(client, app):
     assert original.status_code == 200 and original.content == png
     assert original.headers["content-disposition"].startswith("attachment;")
     logged = actions(app, f"evidence:{body['id']}")
-    assert Action.EVIDENCE_ORIGINAL_DOWNLOADED in logged
-    assert Action.EVIDENCE_PREVIEW_VIEWED in logged
+    assert EvidenceEvent.EVIDENCE_ORIGINAL_DOWNLOADED in logged
+    assert EvidenceEvent.EVIDENCE_PREVIEW_VIEWED in logged
     assert leftovers(app) == []
 
 

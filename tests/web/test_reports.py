@@ -3,7 +3,7 @@ numbers as the CLI, a chart with accessible labels, clear errors."""
 
 from __future__ import annotations
 
-from credx.database import session_scope
+from kernel.database import session_scope
 from tests.reports.fixtures.world import CAD, PATHWAYS_YAML, small_world
 from tests.web.factories import bearer, make_token
 from tests.web.test_dashboard import sign_in

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from credx.database import session_scope
+from kernel.database import session_scope
 from tests.reports.fixtures.world import small_world
 from tests.web.factories import make_token
 from tests.web.live import credx_serve, launch_chromium, sign_in_page

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from audit.events import Action
-from audit.models import Event
-from credx.database import session_scope
+from eventlog.models import Event
+from eventlog.tags import EventTag
+from kernel.database import session_scope
+from linkage.events import LinkageEvent
 from linkage.models import LinkConstraint, ReviewPair
 from tests.web.factories import CSRF, bearer, make_token, sign_in
 from tests.web.review_pairs import la_and_tn_pairs
 
 
-def events(app, action: Action) -> list[Event]:
+def events(app, action: EventTag) -> list[Event]:
     with session_scope(app.engine) as session:
         query = select(Event).where(Event.action == str(action)).order_by(col(Event.seq))
         return list(session.exec(query))
@@ -35,7 +36,7 @@ def test_api_lists_own_state_pairs_and_decides_one(client, app, tmp_path):
     assert item["pair_id"] == la and item["state"] == "LA"
     assert item["left"]["full_name"] == "Emma Ngyuen" and item["left"]["source_type"] == "evidence"
     assert (item["right"]["first_name"], item["right"]["last_name"]) == ("Emma", "Nguyen")
-    [viewed] = events(app, Action.REVIEW_VIEWED)
+    [viewed] = events(app, LinkageEvent.REVIEW_VIEWED)
     assert viewed.actor.startswith("token:") and "Nguyen" not in viewed.payload
     decided = client.post(f"/api/v1/link/review/{la}", headers=bearer(operator),
                           json={"decision": "same", "note": "typo in the upload"})  # fmt: skip
@@ -47,7 +48,7 @@ def test_api_lists_own_state_pairs_and_decides_one(client, app, tmp_path):
     with session_scope(app.engine) as session:
         pair = session.get(ReviewPair, la)
         assert (pair.status, pair.decision, pair.note) == ("decided", "same", "typo in the upload")
-    assert events(app, Action.REVIEW_DECIDED)[0].actor == viewed.actor
+    assert events(app, LinkageEvent.REVIEW_DECIDED)[0].actor == viewed.actor
     again = client.post(f"/api/v1/link/review/{la}", headers=bearer(operator),
                         json={"decision": "different"})  # fmt: skip
     assert again.status_code == 422 and "already decided" in again.json()["error"]["message"]
@@ -86,7 +87,7 @@ def test_only_operators_and_admins_review_and_bad_decisions_are_refused(client, 
         bad = client.post(f"/api/v1/link/review/{la}", headers=bearer(operator), json=body)
         assert bad.status_code == 422
     assert client.get("/api/v1/link/review").status_code == 401
-    assert constraints(app) == [] and events(app, Action.REVIEW_VIEWED) == []
+    assert constraints(app) == [] and events(app, LinkageEvent.REVIEW_VIEWED) == []
 
 
 def test_review_page_shows_pairs_side_by_side_and_decides_with_csrf(client, app, tmp_path):
@@ -99,7 +100,7 @@ def test_review_page_shows_pairs_side_by_side_and_decides_with_csrf(client, app,
     assert "Olivia" not in page.text  # the TN pair's student
     assert "last name (differs)" in page.text and "<mark>Ngyuen</mark>" in page.text
     assert "birth date (differs)" not in page.text and "source (differs)" not in page.text
-    assert len(events(app, Action.REVIEW_VIEWED)) == 1
+    assert len(events(app, LinkageEvent.REVIEW_VIEWED)) == 1
     csrf = CSRF.search(page.text).group(1)
     forged = client.post(f"/review/{la}", data={"decision": "different", "csrf_token": "forged"})
     assert forged.status_code == 403 and constraints(app) == []

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import select
 
-from credx.database import session_scope
+from kernel.database import session_scope
 from linkage.models import LinkConstraint, ReviewPair
 from tests.web.factories import make_token
 from tests.web.live import credx_serve, launch_chromium, sign_in_page

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import func, select
 
-from credx.database import session_scope
 from exchange.evidence.models import Evidence
+from kernel.database import session_scope
 from tests.credx.test_cli import credx
 from tests.web.factories import CLAIM, certificate_png, make_token
 from tests.web.live import credx_serve, launch_chromium

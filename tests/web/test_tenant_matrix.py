@@ -20,9 +20,9 @@ from starlette.routing import Mount
 from access.sessions import SessionStore
 from access.tokens import TokenService
 from audit.plans.models import AuditTask
-from credx.clock import utcnow
-from credx.database import session_scope
 from exchange.deliveries import ingest_file
+from kernel.clock import utcnow
+from kernel.database import session_scope
 from tests.audit.plans.factories import make_draw, make_plan
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
 from tests.web.factories import bearer, bulk_files, certificate_png, claim, make_token, upload

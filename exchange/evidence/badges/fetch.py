@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from credx.settings import Settings
+from kernel.settings import Settings
 
 log = logging.getLogger("credx.badges")
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 class RefusalReason(StrEnum):

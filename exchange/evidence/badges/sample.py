@@ -15,7 +15,7 @@ import base58
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from credx.clock import utcnow
+from kernel.clock import utcnow
 
 from .proofs import JCS_SUITE, jcs_hash_data
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from credx.clock import utcnow
-from credx.settings import Settings
+from kernel.clock import utcnow
+from kernel.settings import Settings
 
 from .fetch import TrustedFetcher
 from .model import BadgeRefused, BadgeVerification, RefusalReason

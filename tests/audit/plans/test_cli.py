@@ -15,8 +15,8 @@ from audit.manifests import read_manifest
 from audit.plans.models import AuditTask
 from audit.sampling.tickets import draw
 from credx.cli import app as cli
-from credx.database import session_scope
-from credx.errors import CredxError
+from kernel.database import session_scope
+from kernel.errors import CredxError
 from tests.audit.plans.factories import SEED, finish, make_uploads
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -4,7 +4,7 @@ import pytest
 
 from audit.plans.documents import parse_document
 from audit.sampling.switching import Level
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 ATTRIBUTE = {"rule": "attribute", "confidence": 0.95, "tolerable": 0.05, "expected": 0}
 

@@ -6,12 +6,12 @@ import pytest
 from sqlmodel import select
 
 from audit.manifests import read_manifest
-from audit.models import Event
 from audit.plans.draws import draw_sample, expand, verify
 from audit.plans.models import AuditDraw, AuditTask, PlanStatus
 from audit.plans.plans import freeze
 from audit.sampling.tickets import draw
-from credx.errors import InvalidInput
+from eventlog.models import Event
+from kernel.errors import InvalidInput
 from tests.audit.plans.factories import SEED, make_draw, make_plan, make_uploads
 
 

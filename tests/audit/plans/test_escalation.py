@@ -5,11 +5,11 @@ import json
 import pytest
 from sqlmodel import select
 
-from audit.models import Event
 from audit.plans.draws import verify
 from audit.plans.escalation import close_cycle
 from audit.plans.models import AuditDraw, AuditTask, SchoolSamplingLevel
-from credx.errors import InvalidInput
+from eventlog.models import Event
+from kernel.errors import InvalidInput
 from tests.audit.plans.factories import SEED, finish, make_draw, make_plan, make_uploads
 
 SWITCHING = {"tighten_failures": 1, "tighten_window": 1, "reduce_clean": 1}

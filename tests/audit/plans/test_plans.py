@@ -4,10 +4,10 @@ import pytest
 from sqlmodel import select
 
 from audit.manifests import read_manifest
-from audit.models import Event
 from audit.plans.models import AuditPopulationItem, PlanStatus
 from audit.plans.plans import create_plan, describe, freeze, list_plans
-from credx.errors import InvalidInput, NotFound
+from eventlog.models import Event
+from kernel.errors import InvalidInput, NotFound
 from tests.audit.plans.factories import make_plan, make_upload, make_uploads, vendor_result
 
 

@@ -6,12 +6,12 @@ import pytest
 from sqlmodel import select
 
 from access.policy import Forbidden
-from audit.events import EventLog
-from audit.models import Event
 from audit.plans.models import AuditFinding, AuditTask, TaskStatus
 from audit.plans.queue import AuditQueue, Finding, TaskConflict, release_task_by_id
-from credx.errors import InvalidInput, NotFound
+from eventlog.log import EventLog
+from eventlog.models import Event
 from exchange.evidence.models import Evidence
+from kernel.errors import InvalidInput, NotFound
 from tests.audit.plans.auditing import auditor, district, drawn_tasks
 from tests.audit.plans.factories import vendor_result
 

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlmodel import func, select
 
-from audit.models import Event
 from audit.plans.models import AuditFinding, AuditTask
 from audit.plans.queue import AuditQueue, Finding, TaskConflict
 from credx.app import App
-from credx.database import session_scope
-from credx.settings import Settings
+from eventlog.models import Event
+from kernel.database import session_scope
+from kernel.settings import Settings
 from tests.audit.plans.auditing import auditor, drawn_tasks
 
 VERIFIED = Finding.parse("verified", None, None)

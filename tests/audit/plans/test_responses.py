@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from audit.models import Event
 from audit.plans.models import AuditTask, DistrictResponse
 from audit.plans.queue import AuditQueue, Finding
 from audit.plans.responses import ResponseRefused, ResponseService
-from credx.clock import utcnow
-from credx.errors import NotFound
+from eventlog.models import Event
 from exchange.evidence.models import Evidence
+from kernel.clock import utcnow
+from kernel.errors import NotFound
 from tests.audit.plans.auditing import auditor, district, drawn_tasks
 from tests.web.factories import certificate_png
 

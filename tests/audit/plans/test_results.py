@@ -6,10 +6,10 @@ import io
 import pytest
 from sqlmodel import select
 
-from audit.models import Event
 from audit.plans.models import AuditTask
 from audit.plans.results import export_results, plan_results, progress_by_plan
 from audit.sampling.bounds import clopper_pearson_upper
+from eventlog.models import Event
 from tests.audit.plans.factories import finish, make_draw, make_plan, make_uploads, vendor_result
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from audit.sampling.bounds import clopper_pearson_upper, observed_rate
 from audit.sampling.distributions import binomial_cdf
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 def test_no_discrepancies_has_the_closed_form_bound():

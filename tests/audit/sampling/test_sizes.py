@@ -6,7 +6,7 @@ import pytest
 
 from audit.sampling.distributions import binomial_cdf, hypergeometric_cdf
 from audit.sampling.sizes import attribute_sample_size, detection_probability
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 
 @pytest.mark.parametrize(("population", "size"), [(None, 59), (100, 45), (1000, 57)])

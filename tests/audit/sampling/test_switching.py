@@ -3,7 +3,7 @@
 import pytest
 
 from audit.sampling.switching import Cycle, Level, Status, SwitchingRules, replay, step
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 RULES = SwitchingRules(threshold=0.05)
 CLEAN, FAILED = Cycle(50, 0), Cycle(50, 5)

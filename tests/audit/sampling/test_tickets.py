@@ -3,7 +3,7 @@
 import pytest
 
 from audit.sampling.tickets import Item, draw, ranked, ticket
-from credx.errors import InvalidInput
+from kernel.errors import InvalidInput
 
 SEED = "01382438112797316654"
 

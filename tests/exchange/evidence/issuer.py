@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc import jws
 from joserfc.jwk import ECKey, OKPKey
 
-from credx.settings import Settings
 from exchange.evidence.badges import BadgeRefused, verify_badge
+from kernel.settings import Settings
 
 VC2 = "https://www.w3.org/ns/credentials/v2"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"

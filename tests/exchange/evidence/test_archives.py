@@ -8,14 +8,14 @@ import zipfile
 import pytest
 from sqlmodel import select
 
-from audit.events import Action
-from audit.models import Event
 from credx.app import App
-from credx.database import session_scope
+from eventlog.models import Event
 from exchange.evidence.archives import BulkArchive, read_manifest
+from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.models import Evidence
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
+from kernel.database import session_scope
 from tests.exchange.evidence.samples import (
     DISTRICT,
     claim,
@@ -127,8 +127,8 @@ def test_bulk_upload_gives_a_result_per_line(app, session, tmp_path):
     stored = session.exec(select(Evidence)).all()
     assert {row.state_student_id for row in stored} == {"LA1000001", "LA1000002", "LA1000006"}
     actions = [e.action for e in session.exec(select(Event))]
-    assert actions.count(Action.EVIDENCE_REFUSED) == 3
-    assert actions.count(Action.EVIDENCE_BULK_RECEIVED) == 1
+    assert actions.count(EvidenceEvent.EVIDENCE_REFUSED) == 3
+    assert actions.count(EvidenceEvent.EVIDENCE_BULK_RECEIVED) == 1
 
 
 def test_bulk_limits_come_from_settings_and_refusals_are_logged(settings, tmp_path):
@@ -143,7 +143,7 @@ def test_bulk_limits_come_from_settings_and_refusals_are_logged(settings, tmp_pa
     assert caught.value.code == "too_many_entries"
     with session_scope(small.engine) as session:
         refused = session.exec(
-            select(Event).where(Event.action == str(Action.EVIDENCE_BULK_REFUSED))
+            select(Event).where(Event.action == str(EvidenceEvent.EVIDENCE_BULK_REFUSED))
         ).one()
     assert json.loads(refused.payload)["field"] == "archive"
     small.engine.dispose()

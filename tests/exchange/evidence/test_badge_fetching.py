@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from credx.settings import Settings
 from exchange.evidence.badges import RefusalReason
 from exchange.evidence.badges.fetch import NotTrusted, TrustedFetcher, did_web_url
+from kernel.settings import Settings
 from tests.exchange.evidence.issuer import (
     Route,
     badge,

@@ -15,15 +15,17 @@ from sqlmodel import Session, col, select
 
 from access.policy import Forbidden
 from access.principals import Principal, Role
-from audit.events import Action, EventLog
-from audit.models import Event
 from credx.app import App
-from credx.database import session_scope
-from credx.errors import NotFound
+from eventlog.log import EventLog
+from eventlog.models import Event
+from eventlog.tags import EventTag
+from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.models import Evidence, Flag
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
 from exchange.models import StoredBlob
+from kernel.database import session_scope
+from kernel.errors import NotFound
 from tests.exchange.evidence.issuer import badge, did_key, sign_data_integrity
 from tests.exchange.evidence.samples import (
     AUDITOR,
@@ -45,7 +47,7 @@ def upload(app, session, tmp_path, data: bytes, name="scan.png", who=DISTRICT, *
     return EvidenceService(session, app, who).submit(claim(**fields), path, filename=name)
 
 
-def events(session: Session, action: Action) -> list[Event]:
+def events(session: Session, action: EventTag) -> list[Event]:
     return list(session.exec(select(Event).where(Event.action == str(action)).order_by(
         col(Event.seq))))  # fmt: skip
 
@@ -70,7 +72,7 @@ def test_upload_stores_the_original_byte_for_byte_and_a_clean_preview(app, sessi
     preview = EvidenceService(session, app, DISTRICT).preview(receipt.id)
     image = Image.open(io.BytesIO(preview))
     assert image.format == "PNG" and image.info == {} and not image.getexif()
-    received = events(session, Action.EVIDENCE_RECEIVED)
+    received = events(session, EvidenceEvent.EVIDENCE_RECEIVED)
     assert [e.subject for e in received] == [f"evidence:{receipt.id}"]
     assert "Nguy" not in received[0].payload and "LA1000001" not in received[0].payload
 
@@ -99,7 +101,7 @@ def test_refused_upload_leaves_no_row_and_no_blob_but_an_event(app, settings, tm
     with Session(app.engine) as session:
         assert session.exec(select(Evidence)).all() == []
         assert session.exec(select(StoredBlob)).all() == []
-        refused = events(session, Action.EVIDENCE_REFUSED)
+        refused = events(session, EvidenceEvent.EVIDENCE_REFUSED)
     assert not [p for p in (settings.home / "blobs").rglob("*") if p.is_file()]
     assert len(refused) == 1 and refused[0].actor == DISTRICT.actor
     payload = json.loads(refused[0].payload)
@@ -111,7 +113,7 @@ def test_bad_claim_is_refused_before_the_file_is_read(app, session, tmp_path):
     with pytest.raises(EvidenceRefused) as caught:
         upload(app, session, tmp_path, b"", school_year="2025-2026")
     assert caught.value.as_json()["field"] == "school_year"
-    assert json.loads(events(session, Action.EVIDENCE_REFUSED)[0].payload)["size"] == 0
+    assert json.loads(events(session, EvidenceEvent.EVIDENCE_REFUSED)[0].payload)["size"] == 0
 
 
 def test_same_image_for_another_student_and_same_claim_again_are_flagged(app, session, tmp_path):
@@ -187,14 +189,14 @@ def test_every_view_of_evidence_is_in_the_event_log(app, session, tmp_path):
     auditor.list()
     trail = [(e.action, e.actor) for e in EventLog(session).for_subject(f"evidence:{receipt.id}")]
     assert trail == [
-        (Action.EVIDENCE_RECEIVED, DISTRICT.actor),
-        (Action.EVIDENCE_PREVIEW_VIEWED, AUDITOR.actor),
-        (Action.EVIDENCE_PREVIEW_VIEWED, AUDITOR.actor),
-        (Action.EVIDENCE_ORIGINAL_DOWNLOADED, AUDITOR.actor),
-        (Action.EVIDENCE_PREVIEW_VIEWED, DISTRICT.actor),
-        (Action.EVIDENCE_VIEWED, AUDITOR.actor),
+        (EvidenceEvent.EVIDENCE_RECEIVED, DISTRICT.actor),
+        (EvidenceEvent.EVIDENCE_PREVIEW_VIEWED, AUDITOR.actor),
+        (EvidenceEvent.EVIDENCE_PREVIEW_VIEWED, AUDITOR.actor),
+        (EvidenceEvent.EVIDENCE_ORIGINAL_DOWNLOADED, AUDITOR.actor),
+        (EvidenceEvent.EVIDENCE_PREVIEW_VIEWED, DISTRICT.actor),
+        (EvidenceEvent.EVIDENCE_VIEWED, AUDITOR.actor),
     ]
-    listed = events(session, Action.EVIDENCE_LISTED)
+    listed = events(session, EvidenceEvent.EVIDENCE_LISTED)
     assert json.loads(listed[-1].payload)["ids"] == [receipt.id]
 
 

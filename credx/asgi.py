@@ -1,0 +1,11 @@
+"""Entry point for uvicorn worker processes: settings from the environment, as the CLI."""
+
+from fastapi import FastAPI
+
+from credx.app import open_app
+from kernel.settings import load_settings
+from web.app import create_app
+
+
+def application() -> FastAPI:
+    return create_app(open_app(load_settings()))

@@ -1,0 +1,26 @@
+"""The jobs a credx worker runs, by kind: the worker's wiring of domains to the queue.
+
+`exchange.scheduler` claims and records jobs without knowing what they do;
+this table names the service behind each kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from exchange.models import Job
+from exchange.pulls import pull
+from exchange.resources import Resources
+from exchange.scheduler import JobHandler
+from retention.destruction import daily_purge
+
+
+def run_pull(app: Resources, job: Job, worker: str) -> None:
+    pull(app, job.target, actor=f"worker:{worker}")
+
+
+def run_purge(app: Resources, _job: Job, _worker: str) -> None:
+    daily_purge(app)
+
+
+JOB_HANDLERS: Mapping[str, JobHandler] = {"pull": run_pull, "purge": run_purge}

@@ -1,0 +1,9 @@
+"""Tags of the event log itself: verification, checkpoints and the signing key."""
+
+from eventlog.tags import EventTag
+
+
+class LogEvent(EventTag):
+    LOG_VERIFIED = "log:chain:verified"
+    LOG_CHECKPOINTED = "log:checkpoint:signed"
+    SIGNING_KEY_CREATED = "keys:signing:created"

@@ -1,0 +1,82 @@
+"""Engine and session plumbing shared by every package.
+
+Constraint names follow one convention so Alembic migrations stay stable on
+SQLite and PostgreSQL.  Services receive a `Session`; only the request or job
+boundary (CLI command, web request, worker job) commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+class StateScoped:
+    """Marks a table of student-level rows with a `state` column.
+
+    `access.scope.scoped_session` limits every ORM read of such a table to the
+    caller's states; the marker lets it do so without importing the domains.
+    """
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine with the pragmas credx relies on (foreign keys, WAL) on SQLite."""
+    if is_sqlite(url):
+        # check_same_thread off: ingest hands its connection to one writer thread at a time
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Python's sqlite3 begins transactions only before DML, so a SAVEPOINT after a
+    # SELECT would open (and its RELEASE commit) a transaction of its own: an ingest
+    # killed after that RELEASE left rows committed under an unfinished delivery.
+    # Take transaction control away from the driver; `_sqlite_begin` begins for real.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk loads keep index pages hot
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # `sqlite_begin="IMMEDIATE"` (an execution option) takes the write lock up front,
+    # waiting up to the busy timeout: a deferred transaction that reads and then writes
+    # fails at once ("database is locked") if another writer committed in between,
+    # which concurrent web requests do.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}" if mode == "IMMEDIATE" else "BEGIN")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work: commits when the block ends, rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,13 @@
+"""Tags of the record linker: runs, merges, splits, reviews and every view of a person."""
+
+from eventlog.tags import EventTag
+
+
+class LinkageEvent(EventTag):
+    LINK_RUN_FINISHED = "linkage:run:finished"
+    PERSON_MERGED = "linkage:person:merged"
+    PERSON_SPLIT = "linkage:person:split"
+    PERSON_VIEWED = "linkage:person:viewed"
+    REVIEW_VIEWED = "linkage:review:viewed"
+    REVIEW_DECIDED = "linkage:review:decided"
+    LINK_FILE_LINKED = "linkage:file:linked"
