@@ -19,6 +19,9 @@ from kernel.errors import CredxError, InvalidInput, NotFound
 class Forbidden(CredxError):
     """The caller's role or tenant does not allow this."""
 
+    code = "forbidden"
+    http_status = 403
+
 
 class Permission(StrEnum):
     EVIDENCE_UPLOAD = "evidence:upload"

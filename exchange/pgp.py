@@ -29,6 +29,9 @@ TIMEOUT_SECONDS = 3600
 class PgpFailure(CredxError):
     """An encrypted delivery could not be decrypted or verified; nothing of it was loaded."""
 
+    code = "pgp_failure"
+    http_status = 422
+
 
 def is_encrypted_name(name: str) -> bool:
     return name.lower().endswith(ENCRYPTED_SUFFIXES)

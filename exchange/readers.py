@@ -37,6 +37,8 @@ BLOCK_SIZE = 8 << 20
 class FileRejected(InvalidInput):
     """The file as a whole cannot be read; the message tells the vendor why."""
 
+    code = "file_rejected"
+
 
 class NeedsExactReader(Exception):
     """Raised by the fast CSV path when a record is malformed; the caller re-reads exactly."""

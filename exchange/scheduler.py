@@ -29,7 +29,7 @@ from exchange.models import Job
 from exchange.pulls import list_connectors
 from exchange.resources import Resources
 from kernel.clock import utcnow
-from kernel.database import session_scope
+from kernel.database import unit_of_work
 
 log = logging.getLogger("credx.worker")
 SCHEDULER_LOCK_ID = 0x637265647802
@@ -50,7 +50,7 @@ def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
     """Enqueue each connector's latest due run and today's purge; keys make it idempotent."""
     now = now or utcnow()
     added = []
-    with session_scope(app.engine) as session:
+    with unit_of_work(app.engine) as session:
         for connector in list_connectors(session):
             config = ConnectorConfig.model_validate_json(connector.config)
             fired = last_fire_time(config.schedule, config.timezone, now)
@@ -76,7 +76,7 @@ def run_next(app: Resources, worker: str, handlers: Mapping[str, JobHandler]) ->
     runs the worker (`credx.jobs`): the queue knows no job's domain.
     """
     lease = timedelta(seconds=app.settings.worker_lease_seconds)
-    with session_scope(app.engine) as session:
+    with unit_of_work(app.engine) as session:  # committed at once: other workers see the claim
         job = claim(session, worker, lease=lease)
     if job is None:
         return None
@@ -89,7 +89,7 @@ def run_next(app: Resources, worker: str, handlers: Mapping[str, JobHandler]) ->
     except Exception as exc:  # recorded and retried; the worker itself goes on
         error = f"{type(exc).__name__}: {exc}"
         log.exception("job %s failed", job.key)
-    with session_scope(app.engine) as session:
+    with unit_of_work(app.engine) as session:
         finish(session, job.id, error)
         EventLog(session).record(
             ExchangeEvent.JOB_FINISHED, f"job:{job.key}", f"worker:{worker}", error=error
@@ -124,6 +124,8 @@ class SchedulerLease:
         acquired = self.connection.execute(
             text("SELECT pg_try_advisory_lock(:id)"), {"id": SCHEDULER_LOCK_ID}
         ).scalar()
+        # Ends the statement's transaction only: the advisory lock is the session's, held
+        # until this connection closes; an open transaction would pin old snapshots.
         self.connection.commit()
         return bool(acquired)
 

@@ -52,6 +52,9 @@ class FileSource(Protocol):
 class SourceError(CredxError):
     """A source could not be reached or a file not fetched whole; nothing was ingested."""
 
+    code = "source_unavailable"
+    http_status = 503
+
 
 class LocalDropFolder:
     """A directory a vendor (or an operator) drops files into.

@@ -31,6 +31,9 @@ def fingerprint(key: paramiko.PKey) -> str:
 class HostKeyRefused(SourceError):
     """The server's host key is not the pinned one; nothing was sent to it."""
 
+    code = "host_key_refused"
+    http_status = 502
+
 
 class PinnedHostKey(paramiko.MissingHostKeyPolicy):
     """Accepts exactly the pinned key.  SSHClient consults it for every server because we
@@ -67,6 +70,8 @@ class SftpTransport(paramiko.Transport):
 
 class RemoteChanged(SourceError):
     """The vendor's file changed between listing and download (or during it)."""
+
+    code = "remote_changed"
 
 
 class ReadPipeline:

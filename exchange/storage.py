@@ -27,6 +27,7 @@ class StorageUnavailable(CredxError):
     """The blob store cannot take a file now (full, read-only, unreachable): nothing was
     kept, and the same request can be made again once the operator has fixed it."""
 
+    code = "storage_unavailable"
     http_status = 503
 
 

@@ -1,8 +1,22 @@
-"""Engine and session plumbing shared by every package.
+"""Engine and session plumbing shared by every package, and the one unit of work.
 
 Constraint names follow one convention so Alembic migrations stay stable on
-SQLite and PostgreSQL.  Services receive a `Session`; only the request or job
-boundary (CLI command, web request, worker job) commits.
+SQLite and PostgreSQL.
+
+The rule: services receive a `Session` and never commit, roll back or begin
+it.  Only a boundary does, and every boundary does it through `unit_of_work`:
+a CLI command, a web request (`web.db`), a worker job
+(`exchange.scheduler`).  A request either happens whole or not at all.  The
+one kind of write that outlives a failed request is a refusal's event (a
+refused upload, finding or answer is itself a record an auditor needs): the
+service raises a `kernel.errors.Refusal` (or an error `keeping` a record)
+instead of writing it, and `unit_of_work` rolls back everything else, writes
+and commits that event on a fresh session, then re-raises.
+
+Commits elsewhere are by design and say why where they are: savepoints
+(`begin_nested`) that undo one step of a request, a bulk upload that keeps
+each accepted line as it goes, the job queue's claim, and the scheduler's
+advisory-lock connection.
 """
 
 from __future__ import annotations
@@ -13,6 +27,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
+
+from kernel.errors import CredxError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,12 +87,34 @@ def _sqlite_begin(connection) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work: commits when the block ends, rolls back on any error."""
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """A unit of work: commits when the block ends, rolls back on any error.
+
+    An error carrying a `record` (a `Refusal`) is kept although the work is
+    not: after the rollback its event is written and committed on a fresh
+    session, then the error is re-raised.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
+        except CredxError as error:
+            session.rollback()
+            if error.record is not None:
+                _keep(engine, error)
+            raise
         except BaseException:
             session.rollback()
             raise
+
+
+def _keep(engine: Engine, error: CredxError) -> None:
+    """Commit the refusal's event alone, in a unit of work of its own."""
+    assert error.record is not None
+    with Session(engine, expire_on_commit=False) as session:
+        error.record(session)
+        session.commit()
+
+
+# The name most boundaries (the CLI's commands) use for the same unit of work.
+session_scope = unit_of_work

@@ -1,31 +1,45 @@
 """The one family of user-facing errors, and the one shape they take.
 
 A `CredxError` carries a message that a vendor, district clerk, auditor or
-operator can act on, in domain words.  Each class says, as class attributes,
-how it leaves the process: `code` (a stable machine-readable name), and
-`http_status`; an instance may name the `field` at fault.  A `hint` is for
-the command line only (what to run next, e.g. "see `credx deliveries list`");
-the CLI prints it and the HTTP API never sends it, so service messages name
-no commands.  Any other exception is a bug and surfaces as one.
+operator can act on, in domain words: what is wrong and what to do.  Each
+class says, as class attributes, how it leaves the process: `code` (a stable
+machine-readable name), `http_status`, and where it applies the `field` at
+fault (an instance may name another `field`).  A class whose instances carry
+several codes (an evidence refusal: too large, unsupported type, ...) sets
+`code` and `http_status` together from one table in its own module, never in
+the web layer.  The web answers every one of them the same way:
+`{"error": {"code", "message", "field"}}` with `http_status`.
 
-`Refusal` is the one error whose event must outlive the failed request: the
-service records the refusal in the event log and raises; the boundary (web
-request, CLI command, job) rolls back the work, commits the refusal's event
-alone and re-raises (`kernel.database.unit_of_work`).
+A `hint` is for the command line only (what to run next, e.g. "see `credx
+deliveries list`"): the CLI prints it after the message and the HTTP API never
+sends it, so messages name no commands.  Any other exception is a bug and
+surfaces as one.
+
+Some refusals must outlive the failed request (a refused upload, a refused
+audit finding: the record of an attempt).  Such an error carries `record`, a
+callback that writes its event on a session: `Refusal` always does, and any
+other error can take one with `keeping(record)`.  The unit of work
+(`kernel.database.unit_of_work`) rolls back everything the request did, then
+commits the recorded event alone and re-raises.  Services never commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, Self
+
+# `record(session)` writes a refusal's event on a sqlmodel `Session`; typed loosely so
+# that errors import no database code (pure cores raise them too).
+Record = Callable[[Any], object]
 
 
 class CredxError(Exception):
     """An error the user can fix; `str()` is the message to show."""
 
-    code: ClassVar[str] = "error"
-    http_status: ClassVar[int] = 400
+    code: str = "error"
+    http_status: int = 400
     field: str | None = None
+    record: Record | None = None
 
     def __init__(self, message: str, *, field: str | None = None, hint: str | None = None):
         super().__init__(message)
@@ -36,6 +50,11 @@ class CredxError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    def keeping(self, record: Record) -> Self:
+        """This error, with the event the unit of work must keep though the request fails."""
+        self.record = record
+        return self
 
 
 class NotFound(CredxError):
@@ -76,16 +95,19 @@ class Unavailable(CredxError):
 class Refusal(CredxError):
     """A refused request whose refusal is itself recorded (an event that must be kept).
 
-    `record` writes the refusal's event on a fresh unit of work: the boundary
-    calls it after rolling back everything else the request did.
+    `record(session)` writes the refusal's event: the unit of work calls it on a
+    fresh session after rolling back everything else the request did.  A
+    service that refuses part of a larger request and carries on (one line of
+    a bulk upload) calls `record` on its own session instead.
     """
 
     code = "refused"
     http_status = 422
 
     def __init__(
-        self, message: str, *, record: Callable[..., object] | None = None,
+        self, message: str, *, record: Record | None = None,
         field: str | None = None, hint: str | None = None,
     ) -> None:  # fmt: skip
         super().__init__(message, field=field, hint=hint)
-        self.record = record
+        if record is not None:
+            self.record = record

@@ -38,6 +38,7 @@ from exchange.resources import Resources
 from exchange.vault import Vault
 from kernel.clock import as_utc, utcnow
 from kernel.clock import today as utc_today
+from kernel.database import unit_of_work
 from kernel.errors import InvalidInput
 from kernel.signing import ensure_signing_key, key_id, public_bytes
 from linkage.retention import count_linked, forget_exam_rows
@@ -458,18 +459,16 @@ def run_purge(
             return PurgeRun(plan_purge(session, day, agreement_id), dry_run=True)
     signing_key = ensure_signing_key(app.keyring.directory)
     written: list[Path] = []
-    with Session(app.engine, expire_on_commit=False) as session:
-        try:
+    try:
+        with unit_of_work(app.engine) as session:
             plan = plan_purge(session, day, agreement_id)
             signed = purge(session, app.vault(session), plan, actor, signing_key=signing_key)
             for certificate in signed:
                 written.append(write_certificate(certificate, app.settings.reports_dir))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
+    except BaseException:
+        for path in written:  # the commit failed, or something before it
+            path.unlink(missing_ok=True)
+        raise
     return PurgeRun(plan, dry_run=False, certificates=tuple(zip(signed, written, strict=True)))
 
 

@@ -26,7 +26,7 @@ from exchange.resources import Resources
 from kernel.errors import CredxError
 from web.auth import AppDep, WebUser, bearer_principal, web_user
 from web.db import web_session
-from web.errors import ApiError, status_of
+from web.errors import ApiError
 from web.evidence import evidence_scope
 from web.multipart import ReceivedForm
 from web.pages import render
@@ -195,7 +195,7 @@ def _findings(request: Request, app: Resources, user: WebUser, status: int = 200
         with web_session(app) as session:
             rows = ResponseService(session, app, user.principal).findings()
     except CredxError as exc:
-        return _page(request, "error.html", user, status_of(exc), error=str(exc))
+        return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
                  **context)  # fmt: skip
 
@@ -208,7 +208,7 @@ async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Respon
     try:
         form = await receive(request, app.settings.upload_max_bytes)
     except ApiError as exc:
-        return await run_in_threadpool(_findings, request, app, user, exc.status,
+        return await run_in_threadpool(_findings, request, app, user, exc.http_status,
                                        error=exc.message)  # fmt: skip
     try:
         if not csrf_ok(user.session, form.fields.pop("csrf_token", None)):
@@ -216,7 +216,7 @@ async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Respon
                          error="The form expired; reload the page and try again.")  # fmt: skip
         await off_loop(request, lambda: answer(app, user.principal, task_id, None, form))
     except CredxError as exc:
-        return await run_in_threadpool(_findings, request, app, user, status_of(exc),
+        return await run_in_threadpool(_findings, request, app, user, exc.http_status,
                                        error=str(exc))  # fmt: skip
     finally:
         form.cleanup()

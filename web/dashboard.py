@@ -21,7 +21,6 @@ from kernel.errors import CredxError
 from reports.dashboard import PANELS, Window, panel, rejection_reasons
 from web.auth import AppDep, Caller, web_user
 from web.deliveries import MAX_ID
-from web.errors import status_of
 from web.pages import render, to_sign_in
 
 router = APIRouter(tags=["dashboard"])
@@ -81,6 +80,6 @@ def delivery_report_page(
             check_delivery(user.principal, vendor_id=delivery.vendor_id)
             reasons = rejection_reasons(session, delivery_id)
     except CredxError as exc:
-        return render(request, "error.html", status_of(exc), user=user, error=str(exc))
+        return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     return render(request, "dashboard_delivery.html", user=user, delivery=delivery,
                   reasons=reasons)  # fmt: skip

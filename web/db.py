@@ -5,6 +5,10 @@ Requests run concurrently.  On SQLite each web transaction begins IMMEDIATE
 every request reads and then writes (an event, a token's last use); PostgreSQL
 ignores the option.  Uploads keep their transaction short by doing the slow
 work (decode, encrypt) before their first statement.
+
+A request is one `kernel.database.unit_of_work`: services never commit, and
+a refusal's event (a refused upload, finding or answer) is the one write
+that outlives a failed request.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from exchange.resources import Resources
-from kernel.database import session_scope
+from kernel.database import unit_of_work
 
 
 @lru_cache(maxsize=8)
@@ -29,4 +33,4 @@ def web_engine(app: Resources) -> Engine:
 
 
 def web_session(app: Resources) -> AbstractContextManager[Session]:
-    return session_scope(web_engine(app))
+    return unit_of_work(web_engine(app))

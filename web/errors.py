@@ -1,8 +1,10 @@
 """Every error leaves as JSON shaped `{"error": {"code", "message", "field"}}`.
 
-User-facing `CredxError`s map to 4xx by type; request validation to 422 naming
-the field; anything else is a bug: logged with its traceback (no request data)
-and answered with a bare 500 that reveals nothing.
+User-facing `CredxError`s (the web's own `ApiError` among them) answer with
+their own `code`, `http_status` and `field` (`kernel.errors`), never their
+CLI `hint`; Starlette's HTTP errors answer with their status's name; request
+validation with 422 naming the field.  Anything else is a bug: logged with its
+traceback (no request data) and answered with a bare 500 that reveals nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from access.policy import Forbidden
-from kernel.errors import CredxError, IntegrityFailure, InvalidInput, NotFound
+from kernel.errors import CredxError
 
 log = logging.getLogger("credx.web")
 
@@ -35,12 +36,17 @@ HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
-    """An HTTP-level refusal raised by the web layer itself (auth, body limits)."""
+class ApiError(CredxError):
+    """An HTTP-level refusal raised by the web layer itself (auth, body limits).
+
+    Its status is the one it is raised with and its code the status's name
+    (`HTTP_CODES`), as for Starlette's own HTTP errors; `headers` go out with it.
+    """
 
     def __init__(self, status: int, message: str, *, field: str | None = None, headers=None):
-        super().__init__(message)
-        self.status, self.message, self.field, self.headers = status, message, field, headers
+        super().__init__(message, field=field)
+        self.http_status, self.code = status, HTTP_CODES.get(status, "error")
+        self.headers = headers
 
 
 def error_response(status: int, message: str, field=None, headers=None, code=None):
@@ -49,38 +55,17 @@ def error_response(status: int, message: str, field=None, headers=None, code=Non
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-REFUSAL_STATUS = {
-    "file_too_large": 413,
-    "archive_too_large": 413,
-    "unsupported_type": 415,
-    "extension_mismatch": 415,
-    "polyglot": 415,
-}
-
-
-def status_of(exc: CredxError) -> int:
-    refusal = REFUSAL_STATUS.get(getattr(exc, "code", ""))
-    if refusal:
-        return refusal
-    if isinstance(exc, Forbidden):
-        return 403
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, IntegrityFailure):
-        return 409
-    return getattr(exc, "http_status", 422 if isinstance(exc, InvalidInput) else 400)
+def credx_error_response(exc: CredxError) -> JSONResponse:
+    """The one answer for every user-facing error: its code, message and field (never
+    its `hint`, which names CLI commands), with its own status."""
+    headers = exc.headers if isinstance(exc, ApiError) else None
+    return error_response(exc.http_status, str(exc), exc.field, headers, code=exc.code)
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api(_request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.field, exc.headers)
-
     @app.exception_handler(CredxError)
     async def _credx(_request: Request, exc: CredxError):
-        status = status_of(exc)
-        code = getattr(exc, "code", None) or HTTP_CODES.get(status, "error")
-        return error_response(status, str(exc), getattr(exc, "field", None), code=code)
+        return credx_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):

@@ -6,15 +6,13 @@ claim and the file, and `access.policy` decides who sees what.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from access.principals import Principal
 from exchange.evidence.claims import FIELDS, Claim, parse_claim
@@ -24,7 +22,7 @@ from exchange.evidence.services import EvidenceService
 from exchange.resources import Resources
 from kernel.database import session_scope
 from web.auth import AppDep, Caller
-from web.db import web_engine, web_session
+from web.db import web_session
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -87,21 +85,6 @@ UPLOAD_BODY = _multipart(
 BULK_BODY = _multipart({"archive": BINARY, "manifest": BINARY}, ["archive", "manifest"])
 
 
-@contextmanager
-def evidence_scope(app: Resources) -> Iterator[Session]:
-    """Like `session_scope`, but a refused upload still commits: its refusal event is kept."""
-    with Session(web_engine(app), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except EvidenceRefused:
-            session.commit()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-
-
 def submit_one(
     app: Resources, caller: Principal, fields: dict, path: FilePath, filename: str
 ) -> dict:
@@ -110,12 +93,12 @@ def submit_one(
     claim: Claim | dict = fields
     with suppress(EvidenceRefused), session_scope(app.engine) as session:
         claim = parse_claim(session, fields)  # refused: the service refuses it again, logged
-    with evidence_scope(app) as session:
+    with web_session(app) as session:  # a refusal's event is kept (kernel.database)
         return EvidenceService(session, app, caller).submit(claim, path, filename).as_json()
 
 
 def submit_bulk(app: Resources, caller: Principal, archive: FilePath, manifest: FilePath) -> dict:
-    with evidence_scope(app) as session:
+    with web_session(app) as session:
         return EvidenceService(session, app, caller).submit_bulk(archive, manifest).as_json()
 
 

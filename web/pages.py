@@ -23,7 +23,7 @@ from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
 from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
 from web.db import web_session
-from web.errors import ApiError, status_of
+from web.errors import ApiError
 from web.evidence import (
     EvidenceId,
     original_response,
@@ -75,7 +75,7 @@ def sign_in_submit(
     try:
         api_token = sign_in(app, token, client_address(request), web=True)
     except ApiError as exc:
-        return render(request, "sign_in.html", exc.status, csrf=expected, user=None,
+        return render(request, "sign_in.html", exc.http_status, csrf=expected, user=None,
                       error=exc.message)  # fmt: skip
     with web_session(app) as session:
         store = SessionStore(session)
@@ -133,16 +133,15 @@ async def _form_post(request: Request, app, limit: int, handle) -> Response:
         form = await receive(request, limit)
     except ApiError as exc:
         context = await run_in_threadpool(home_context, app, user)
-        return render(request, "home.html", exc.status, error=exc.message, **context)
+        return render(request, "home.html", exc.http_status, error=exc.message, **context)
     try:
         if not csrf_ok(user.session, form.fields.pop("csrf_token", None)):
             return render(request, "error.html", 403, user=user,
                           error="The form expired; reload the page and try again.")  # fmt: skip
         return await off_loop(request, lambda: handle(user, form))
-    except (ApiError, CredxError) as exc:
-        status = exc.status if isinstance(exc, ApiError) else status_of(exc)
+    except CredxError as exc:
         context = await run_in_threadpool(home_context, app, user)
-        return render(request, "home.html", status, error=str(exc), **context)
+        return render(request, "home.html", exc.http_status, error=str(exc), **context)
     finally:
         form.cleanup()
 
@@ -179,7 +178,7 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
             service = EvidenceService(session, app, user.principal)
             row = service.describe(service.get(evidence_id))
     except CredxError as exc:
-        return render(request, "error.html", status_of(exc), user=user, error=str(exc))
+        return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
     return render(request, "evidence.html", user=user, row=row, can_download=can_download)
 

@@ -22,7 +22,6 @@ from exchange.resources import Resources
 from kernel.errors import CredxError
 from web.auth import AppDep, Caller, web_user
 from web.db import web_session
-from web.errors import status_of
 from web.pages import render, to_sign_in
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
     try:
         report = build(app, user.principal, query)
     except CredxError as exc:
-        return render(request, "report_attainment.html", status_of(exc), user=user,
+        return render(request, "report_attainment.html", exc.http_status, user=user,
                       query=query, report=None, error=str(exc),
                       threshold=app.settings.suppression_threshold)  # fmt: skip
     return render(request, "report_attainment.html", user=user, query=query, report=report,

@@ -19,7 +19,6 @@ from kernel.errors import CredxError
 from linkage.review import NOTE_MAX, ReviewDesk, decision_json
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
-from web.errors import status_of
 from web.pages import render, to_sign_in
 
 api = APIRouter(prefix="/api/v1/link/review", tags=["linkage"])
@@ -103,7 +102,7 @@ def review_page(request: Request, app: AppDep, notice: str | None = None) -> Res
     try:
         return _page(request, app, user, notice=NOTICES.get(notice or ""))
     except CredxError as exc:
-        return render(request, "error.html", status_of(exc), user=user, error=str(exc))
+        return render(request, "error.html", exc.http_status, user=user, error=str(exc))
 
 
 @pages.post("/review/{pair_id}")
@@ -125,5 +124,5 @@ def review_decide(
         with web_session(app) as session:
             ReviewDesk(session, user.principal).decide(pair_id, decision, note)
     except CredxError as exc:
-        return render(request, "error.html", status_of(exc), user=user, error=str(exc))
+        return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     return RedirectResponse(f"/review?notice={decision}", status_code=303)

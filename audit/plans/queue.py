@@ -43,17 +43,14 @@ from audit.plans.models import (
 from eventlog.log import EventLog
 from exchange.resources import Resources
 from kernel.clock import utcnow
-from kernel.errors import CredxError, InvalidInput, NotFound
+from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
 
 MAX_NOTE = 2000
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
 
 
-class TaskConflict(CredxError):
+class TaskConflict(Conflict):
     """Someone else changed the task first (409); reload and carry on with the next one."""
-
-    http_status = 409
-    code = "conflict"
 
 
 @dataclass(frozen=True)
@@ -89,9 +86,7 @@ def _discrepancy_type(value: str) -> DiscrepancyType:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    error = InvalidInput(message)
-    error.field = field  # type: ignore[attr-defined]  (the web layer names it in the answer)
-    return error
+    return InvalidInput(message, field=field)
 
 
 class AuditQueue:
@@ -206,8 +201,8 @@ class AuditQueue:
 
         `seen_version` is the version the auditor's screen showed: if the task has
         changed since, the finding is refused (409) rather than applied to a task
-        the auditor has not seen.  A refusal is logged and committed before it is
-        raised, so the caller's rollback cannot erase it.
+        the auditor has not seen.  A refusal carries its `audit:finding:refused`
+        event, which the unit of work keeps when it rolls the request back.
         """
         try:
             with self.session.begin_nested():  # a refusal undoes only what it began
@@ -229,11 +224,13 @@ class AuditQueue:
         return self.record(task_id, finding, seen_version=seen_version)
 
     def _refused(self, task_id: int, refusal: CredxError) -> None:
-        """Keep the record of a refused finding: log it and commit before it is raised."""
-        code = getattr(refusal, "code", None) or type(refusal).__name__
-        self.log.record(AuditEvent.AUDIT_FINDING_REFUSED, f"audit_task:{task_id}",
-                        self.principal.actor, code=code)  # fmt: skip
-        self.session.commit()
+        """Attach the record of a refused finding, for the unit of work to keep."""
+        subject, actor, code = f"audit_task:{task_id}", self.principal.actor, refusal.code
+
+        def record(session: Session) -> None:
+            EventLog(session).record(AuditEvent.AUDIT_FINDING_REFUSED, subject, actor, code=code)
+
+        refusal.keeping(record)
 
     def _record(self, task_id: int, finding: Finding, seen_version: int | None) -> dict:
         task = self.get(task_id)

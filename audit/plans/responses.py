@@ -8,15 +8,16 @@ refused naming the date that passed, a second answer is refused naming when
 the first came.  Only discrepancies can be answered: a verified finding needs
 nothing from the district.
 
-Refusals are logged (`audit:response:refused`) and that event is committed
-before the error is raised, so the caller's rollback keeps the record of the
-attempt; nothing else of the refused answer is written.
+A refusal raises `ResponseRefused` carrying its `audit:response:refused`
+event: the unit of work rolls the answer back and keeps that event, so the
+record of the attempt survives; nothing else of the refused answer is written.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -32,18 +33,27 @@ from exchange.evidence.models import Evidence
 from exchange.evidence.services import EvidenceService
 from exchange.resources import Resources
 from kernel.clock import as_utc, utcnow
-from kernel.errors import CredxError, NotFound
+from kernel.errors import NotFound, Refusal
 
 MAX_EXPLANATION = 10_000
 MAX_LISTED = 1000
 
 
-class ResponseRefused(CredxError):
-    """An answer credx will not take; `code` says why (late, already answered, ...)."""
+# Why an answer is refused, and the HTTP status that says so: one table, here.
+STATUS = {
+    "nothing_to_answer": 409,
+    "already_answered": 409,
+    "window_closed": 409,
+    "invalid_explanation": 422,
+}
 
-    def __init__(self, message: str, *, code: str, status: int, field: str | None = None):
-        super().__init__(message)
-        self.code, self.http_status, self.field = code, status, field
+
+class ResponseRefused(Refusal):
+    """An answer credx will not take; `code` (a key of `STATUS`) says why."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None):
+        super().__init__(message, field=field)
+        self.code, self.http_status = code, STATUS[code]
 
 
 class ResponseService:
@@ -132,7 +142,7 @@ class ResponseService:
         text = (explanation or "").strip()
         if not text or len(text) > MAX_EXPLANATION:
             self._refuse(task, f"write an explanation of 1 to {MAX_EXPLANATION:,} characters",
-                         code="invalid_explanation", status=422, field="explanation")  # fmt: skip
+                         code="invalid_explanation", field="explanation")  # fmt: skip
         return self._save(task, kind="explanation", explanation=text)
 
     def correct(self, task_id: int, path: Path, filename: str | None, changes: dict) -> dict:
@@ -154,25 +164,29 @@ class ResponseService:
         task = self._final_task(task_id)
         if task.final_outcome != FindingOutcome.DISCREPANCY:
             self._refuse(task, "this upload was verified: there is nothing to answer",
-                         code="nothing_to_answer", status=409)  # fmt: skip
+                         code="nothing_to_answer")  # fmt: skip
         earlier = self._response(task)
         if earlier is not None:
             self._refuse(task, "this finding was already answered on "
                          f"{as_utc(earlier.responded_at).date().isoformat()}; a finding is "
-                         "answered once", code="already_answered", status=409)  # fmt: skip
+                         "answered once", code="already_answered")  # fmt: skip
         deadline = self.deadline(task)
         if utcnow() > deadline:
             final = as_utc(task.final_at).date().isoformat()  # type: ignore[arg-type]
             self._refuse(task, f"the response window closed on {deadline.date().isoformat()} "
                          f"({self.window.days} days after the finding became final on {final})",
-                         code="window_closed", status=409)  # fmt: skip
+                         code="window_closed")  # fmt: skip
         return task
 
-    def _refuse(self, task: AuditTask, message: str, **kind) -> None:
-        self.log.record(AuditEvent.AUDIT_RESPONSE_REFUSED, f"audit_task:{task.id}",
-                        self.principal.actor, code=kind["code"])  # fmt: skip
-        self.session.commit()
-        raise ResponseRefused(message, **kind)
+    def _refuse(
+        self, task: AuditTask, message: str, *, code: str, field: str | None = None
+    ) -> NoReturn:
+        subject, actor = f"audit_task:{task.id}", self.principal.actor
+
+        def record(session: Session) -> None:
+            EventLog(session).record(AuditEvent.AUDIT_RESPONSE_REFUSED, subject, actor, code=code)
+
+        raise ResponseRefused(message, code=code, field=field).keeping(record)
 
     def _save(self, task: AuditTask, **values) -> dict:
         response = DistrictResponse(task_id=task.id, district=task.district,
@@ -182,7 +196,7 @@ class ResponseService:
             self.session.flush()
         except IntegrityError:
             raise ResponseRefused("this finding was already answered; a finding is answered once",
-                                  code="already_answered", status=409) from None  # fmt: skip
+                                  code="already_answered") from None  # fmt: skip
         self.log.record(
             AuditEvent.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
             kind=response.kind, evidence_id=response.evidence_id,

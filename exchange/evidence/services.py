@@ -5,13 +5,13 @@
 outside the caller's tenant is `NotFound`, exactly as an absent one).  Uploads
 take state and district from the principal, never from the form.
 
-Transactions: the caller's boundary commits, with one exception.  A refused
-upload writes its refusal event (no student data) and commits the session
-before raising `EvidenceRefused`, so the rollback a caller does on the error
-cannot erase the record of an attack; nothing else of the upload was written.
-(In a bulk upload this also commits the lines accepted before it: each is
-complete on its own.)  Blobs written for an upload that then fails are deleted
-before the error propagates, so nothing partial remains.
+Transactions: the caller's unit of work commits (`kernel.database`).  A
+refused upload raises `EvidenceRefused` carrying its refusal event (code,
+field, message: no student data); the unit of work rolls the upload back and
+keeps that event, so the record of an attack survives the failed request.
+A bulk upload is the one batch: each accepted line is committed as it is
+stored (see `submit_bulk`).  Blobs written for an upload that then fails are
+deleted before the error propagates, so nothing partial remains.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel.errors import NotFound
 
+EVIDENCE_REFUSED = EvidenceEvent.EVIDENCE_REFUSED
 EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 MAX_LIST = 1000
 EXTENSIONS = {kind.media_type: kind.extension for kind in Kind}
@@ -113,21 +114,32 @@ class EvidenceService:
         `path` is a private file the caller owns (the web app's spooled upload);
         it is read in chunks, never whole, and left for the caller to delete.
         `filename` is the client's name, used only to check its extension.
+
+        Call it with no transaction open (the web parses the claim in a unit of
+        work of its own first): on SQLite a read snapshot held across seconds of
+        decoding cannot be upgraded to a write once another writer has committed.
         """
         require(self.principal, Permission.EVIDENCE_UPLOAD)
         state, district = self._uploader_tenant()
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
-            self._end_read()
             inspection = inspect_upload(path, filename, self.limits)
             badge = self._verify_badge(path) if inspection.is_badge else None
+            with self.session.begin_nested():  # refused while storing: nothing of it stays
+                return self._store(parsed, path, inspection, badge, state, district)
         except EvidenceRefused as refusal:
-            self._log_refusal(refusal, EvidenceEvent.EVIDENCE_REFUSED, size=_size(path))
+            self._keeping(refusal, EVIDENCE_REFUSED, _size(path))
             raise
-        return self._store(parsed, path, inspection, badge, state, district)
 
     def submit_bulk(self, archive_path: Path, manifest_path: Path) -> BulkReport:
-        """One result per manifest line; a bad archive or manifest refuses the whole upload."""
+        """One result per manifest line; a bad archive or manifest refuses the whole upload.
+
+        Batch by design: each accepted line (and each refused line's event) is
+        committed before the next file is decoded.  Every line is complete on
+        its own, and one transaction held across the decoding of hundreds of
+        files would hold SQLite's single write lock for minutes, failing every
+        other request as busy.
+        """
         require(self.principal, Permission.EVIDENCE_UPLOAD)
         self._uploader_tenant()
         settings = self.app.settings
@@ -140,9 +152,7 @@ class EvidenceService:
                 max_file=settings.upload_max_bytes,
             )
         except EvidenceRefused as refusal:
-            self._log_refusal(
-                refusal, EvidenceEvent.EVIDENCE_BULK_REFUSED, size=_size(archive_path)
-            )
+            self._keeping(refusal, EvidenceEvent.EVIDENCE_BULK_REFUSED, _size(archive_path))
             raise
         with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
             report = BulkReport([self._bulk_line(archive, line, Path(scratch)) for line in lines])
@@ -158,24 +168,21 @@ class EvidenceService:
             info = archive.entry(line.file)
             path = archive.extract(info, scratch)
         except EvidenceRefused as refusal:
-            self._log_refusal(refusal, EvidenceEvent.EVIDENCE_REFUSED, size=None)
-            return LineResult(line.number, line.file, error=refusal)
+            return self._refused_line(line, self._keeping(refusal, EVIDENCE_REFUSED, None))
         try:
+            self.session.commit()  # the batch so far, before this file is decoded (see above)
             receipt = self.submit(line.claim, path, filename=info.filename)
             return LineResult(line.number, line.file, receipt=receipt)
-        except EvidenceRefused as refusal:  # already logged by submit
-            return LineResult(line.number, line.file, error=refusal)
+        except EvidenceRefused as refusal:  # its event attached by submit
+            return self._refused_line(line, refusal)
         finally:
             path.unlink(missing_ok=True)
 
-    def _end_read(self) -> None:
-        """End the read transaction before seconds of decoding (nothing is written yet).
-
-        SQLite cannot upgrade a read snapshot to a write once another writer has
-        committed after it (SQLITE_BUSY_SNAPSHOT, not retried): with concurrent
-        uploads, a snapshot held across a decode would fail the write that follows.
-        """
-        self.session.commit()
+    def _refused_line(self, line: ManifestLine, refusal: EvidenceRefused) -> LineResult:
+        """One line refused, the bulk upload carries on: its event is kept with the batch."""
+        if refusal.record is not None:
+            refusal.record(self.session)
+        return LineResult(line.number, line.file, error=refusal)
 
     def _uploader_tenant(self) -> tuple[str, str]:
         state, district = self.principal.state, self.principal.district
@@ -190,7 +197,7 @@ class EvidenceService:
         try:
             return verify_badge(path, self.app.settings)
         except BadgeRefused as refused:
-            raise EvidenceRefused(str(refused), code=f"badge_{refused.reason}") from None
+            raise EvidenceRefused(str(refused), code=refused.code) from None
 
     def _store(
         self, claim: Claim, path: Path, inspection: Inspection,
@@ -259,13 +266,19 @@ class EvidenceService:
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
 
-    def _log_refusal(self, refusal: EvidenceRefused, action: EventTag, size: int | None) -> None:
-        """The refusal's code, field and message (never the claim's values), committed now."""
-        self.log.record(
-            action, self._tenant_subject(), self.principal.actor,
-            code=refusal.code, field=refusal.field, message=str(refusal), size=size,
-        )  # fmt: skip
-        self.session.commit()
+    def _keeping(
+        self, refusal: EvidenceRefused, action: EventTag, size: int | None
+    ) -> EvidenceRefused:
+        """The refusal, carrying its event: code, field and message, never the claim's values."""
+        subject, actor = self._tenant_subject(), self.principal.actor
+
+        def record(session: Session) -> None:
+            EventLog(session).record(
+                action, subject, actor,
+                code=refusal.code, field=refusal.field, message=str(refusal), size=size,
+            )  # fmt: skip
+
+        return refusal.keeping(record)
 
     def _tenant_subject(self) -> str:
         return f"district:{self.principal.state}-{self.principal.district}"

@@ -29,11 +29,18 @@ class RefusalReason(StrEnum):
 
 
 class BadgeRefused(InvalidInput):
-    """The badge could not be verified; `str()` tells a district clerk what to do."""
+    """The badge could not be verified; `str()` tells a district clerk what to do.
+
+    `code` is `badge_` and the reason (`badge_revoked`), the tag an upload
+    refused for it carries; every reason is a 422 on the file.
+    """
+
+    field = "file"
 
     def __init__(self, reason: RefusalReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+        self.code = f"badge_{reason}"
 
 
 @dataclass(frozen=True)
