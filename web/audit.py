@@ -27,7 +27,6 @@ from kernel.errors import CredxError
 from web.auth import AppDep, WebUser, bearer_principal, web_user
 from web.db import web_session
 from web.errors import ApiError
-from web.evidence import evidence_scope
 from web.multipart import ReceivedForm
 from web.pages import render
 from web.uploads import off_loop, receive, refuse_declared_oversize
@@ -155,7 +154,7 @@ def answer(
         upload = None  # the page's file input left empty: the answer is the explanation
     if form is not None and upload is None:
         text = form.fields.get("explanation", "")
-    with evidence_scope(app) as session:  # a refused upload's event is kept
+    with web_session(app) as session:  # a refused answer or upload keeps its event
         service = ResponseService(session, app, caller)
         if upload is not None:
             changes = {name: form.fields.get(name, "") for name in FIELDS}  # type: ignore[union-attr]

@@ -85,22 +85,30 @@ def test_refusals_name_the_problem_and_write_nothing(session, app, tmp_path):
     tasks = drawn_tasks(session, tmp_path, {"036001": 2})
     mine = AuditQueue(session, app, auditor("a1"))
     task = mine.next_task()
-    with pytest.raises(Forbidden, match="not assigned to you"):
+    refused = []
+    with pytest.raises(Forbidden, match="not assigned to you") as caught:
         AuditQueue(session, app, auditor("a2")).record(task.id, VERIFIED)
-    with pytest.raises(Forbidden, match="not assigned to you"):
+    refused.append(caught.value)
+    with pytest.raises(Forbidden, match="not assigned to you") as caught:
         mine.record(tasks[1].id, VERIFIED)  # open, nobody's yet
-    with pytest.raises(TaskConflict, match="changed since you loaded it"):
+    with pytest.raises(TaskConflict, match="changed since you loaded it") as caught:
         mine.record(task.id, VERIFIED, seen_version=task.version - 1)
-    with pytest.raises(InvalidInput, match="needs a note"):
+    refused.append(caught.value)
+    with pytest.raises(InvalidInput, match="needs a note") as caught:
         mine.record(task.id, Finding.parse("discrepancy", "illegible", ""))
-    with pytest.raises(InvalidInput, match="needs its type"):
+    refused.append(caught.value)
+    with pytest.raises(InvalidInput, match="needs its type") as caught:
         mine.record(task.id, Finding.parse("discrepancy", None, "blurred"))
+    refused.append(caught.value)
     with pytest.raises(InvalidInput, match="one of: wrong_student"):
         Finding.parse("discrepancy", "forged", "x")
     with pytest.raises(InvalidInput, match="no discrepancy type"):
         Finding.parse("verified", "illegible", None)
     assert session.exec(select(AuditFinding)).all() == []
     assert session.get(AuditTask, task.id).status == "assigned"
+    assert "audit:finding:refused" not in actions(session, f"audit_task:{task.id}")
+    for refusal in refused:  # what the unit of work does after rolling the request back
+        refusal.record(session)
     assert actions(session, f"audit_task:{task.id}").count("audit:finding:refused") == 4
 
 

@@ -66,6 +66,7 @@ def test_an_explanation_is_taken_once(session, app, tmp_path):
     with pytest.raises(ResponseRefused, match="already answered on 20") as refused:
         service.explain(task.id, "Again.")
     assert refused.value.code == "already_answered" and refused.value.http_status == 409
+    refused.value.record(session)  # what the unit of work does after rolling back
     assert len(session.exec(select(DistrictResponse)).all()) == 1
     assert service.finding(task.id)["may_respond"] is False
     viewed = session.exec(select(Event).where(Event.action == "audit:finding:viewed")).all()
@@ -85,6 +86,8 @@ def test_a_late_answer_is_refused_with_the_date_that_passed(session, app, tmp_pa
         ResponseService(session, app, district("036")).explain(task.id, "Sorry, late.")
     assert refused.value.code == "window_closed"
     assert session.exec(select(DistrictResponse)).all() == []
+    assert refusals(session) == []  # the unit of work's to keep
+    refused.value.record(session)
     assert any("window_closed" in payload for payload in refusals(session))
 
 

@@ -138,8 +138,8 @@ def test_bulk_limits_come_from_settings_and_refusals_are_logged(settings, tmp_pa
         write(tmp_path, "z.zip", data),
         write(tmp_path, "m.csv", manifest([("a.png", claim())])),
     )
-    with session_scope(small.engine) as session, pytest.raises(EvidenceRefused) as caught:
-        EvidenceService(session, small, DISTRICT).submit_bulk(*paths)
+    with pytest.raises(EvidenceRefused) as caught, session_scope(small.engine) as session:
+        EvidenceService(session, small, DISTRICT).submit_bulk(*paths)  # the unit of work keeps
     assert caught.value.code == "too_many_entries"
     with session_scope(small.engine) as session:
         refused = session.exec(

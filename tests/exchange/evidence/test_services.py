@@ -19,12 +19,13 @@ from credx.app import App
 from eventlog.log import EventLog
 from eventlog.models import Event
 from eventlog.tags import EventTag
+from exchange.evidence.claims import parse_claim
 from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.models import Evidence, Flag
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
 from exchange.models import StoredBlob
-from kernel.database import session_scope
+from kernel.database import session_scope, unit_of_work
 from kernel.errors import NotFound
 from tests.exchange.evidence.issuer import badge, did_key, sign_data_integrity
 from tests.exchange.evidence.samples import (
@@ -92,27 +93,42 @@ def test_pdf_certificate_is_previewed_from_its_first_page(app, session, tmp_path
     assert Image.open(io.BytesIO(png)).size == (1600, 1200)
 
 
-def test_refused_upload_leaves_no_row_and_no_blob_but_an_event(app, settings, tmp_path):
-    with Session(app.engine) as session:
-        with pytest.raises(EvidenceRefused) as caught:
-            upload(app, session, tmp_path, png_bytes() + b"<html>", student_name="Ann Lee")
-        session.rollback()  # what a request boundary does on an error
-    assert caught.value.code == "polyglot"
+def all_events(engine) -> list[tuple[int, str, str, str]]:
+    """Every event committed so far: (seq, action, actor, payload)."""
+    with Session(engine) as session:
+        rows = session.exec(select(Event).order_by(col(Event.seq)))
+        return [(row.seq, row.action, row.actor, row.payload) for row in rows]
+
+
+def test_a_refused_upload_leaves_exactly_its_refusal_event(app, settings, tmp_path):
+    """The unit of work rolls back all the request wrote (here a listing's event) and keeps
+    the refusal's event alone: no evidence row, no blob row, no blob file."""
+    before = all_events(app.engine)
+    with pytest.raises(EvidenceRefused) as caught, unit_of_work(app.engine) as session:
+        EvidenceService(session, app, DISTRICT).list()  # writes `evidence:claims:listed`
+        upload(app, session, tmp_path, png_bytes() + b"<html>", student_name="Ann Lee")
+    assert caught.value.code == "polyglot" and caught.value.http_status == 415
     with Session(app.engine) as session:
         assert session.exec(select(Evidence)).all() == []
         assert session.exec(select(StoredBlob)).all() == []
-        refused = events(session, EvidenceEvent.EVIDENCE_REFUSED)
     assert not [p for p in (settings.home / "blobs").rglob("*") if p.is_file()]
-    assert len(refused) == 1 and refused[0].actor == DISTRICT.actor
-    payload = json.loads(refused[0].payload)
+    after = all_events(app.engine)
+    assert after[: len(before)] == before
+    refused = after[len(before) :]
+    assert [(action, actor) for _seq, action, actor, _payload in refused] == [
+        (str(EvidenceEvent.EVIDENCE_REFUSED), DISTRICT.actor)
+    ]
+    payload = json.loads(refused[0][3])
     assert payload["code"] == "polyglot" and payload["field"] == "file"
-    assert "Ann Lee" not in refused[0].payload
+    assert "Ann Lee" not in refused[0][3]
 
 
 def test_bad_claim_is_refused_before_the_file_is_read(app, session, tmp_path):
     with pytest.raises(EvidenceRefused) as caught:
         upload(app, session, tmp_path, b"", school_year="2025-2026")
     assert caught.value.as_json()["field"] == "school_year"
+    assert events(session, EvidenceEvent.EVIDENCE_REFUSED) == []  # the unit of work's to keep
+    caught.value.record(session)
     assert json.loads(events(session, EvidenceEvent.EVIDENCE_REFUSED)[0].payload)["size"] == 0
 
 
@@ -258,8 +274,9 @@ def test_the_service_enforces_the_size_cap_itself(settings, tmp_path):
 
 
 def test_concurrent_uploads_all_succeed(app, tmp_path):
-    """Each upload reads, decodes for a while, then writes: on SQLite a read snapshot held
-    across the decode could not be upgraded once another upload had committed."""
+    """Each upload reads (its claim), decodes for a while, then writes: on SQLite a read
+    snapshot held across the decode could not be upgraded once another upload had
+    committed, so the claim is read in a unit of work of its own, as the web does."""
     failures: list[str] = []
 
     def district_clerk(number: int) -> None:
@@ -268,7 +285,9 @@ def test_concurrent_uploads_all_succeed(app, tmp_path):
             path = write(tmp_path, f"u{seed}.png", png_bytes(seed=seed, size=(800, 600)))
             try:
                 with session_scope(app.engine) as session:
-                    EvidenceService(session, app, DISTRICT).submit(claim(seed), path, path.name)
+                    parsed = parse_claim(session, claim(seed))
+                with session_scope(app.engine) as session:
+                    EvidenceService(session, app, DISTRICT).submit(parsed, path, path.name)
             except Exception as error:
                 failures.append(repr(error))
 
