@@ -111,7 +111,10 @@ class TokenService:
         if (spec.role is Role.VENDOR) != bool(spec.vendor_id):
             raise InvalidInput("--vendor is required for vendor tokens and only for them")
         if spec.vendor_id and self.session.get(Vendor, spec.vendor_id) is None:
-            raise InvalidInput(f"no vendor {spec.vendor_id!r} (see `credx vendors list`)")
+            raise InvalidInput(
+                f"no vendor {spec.vendor_id!r}: a vendor token names a registered vendor",
+                hint="see `credx vendors list`",
+            )
 
     def list(self) -> list[ApiToken]:
         return list(self.session.exec(select(ApiToken).order_by(col(ApiToken.created_at))))
@@ -120,7 +123,7 @@ class TokenService:
         """Revoke a token and end every web session signed in with it."""
         token = self.session.get(ApiToken, token_id)
         if token is None:
-            raise NotFound(f"no token {token_id!r} (see `credx tokens list`)")
+            raise NotFound(f"no token {token_id!r}", hint="see `credx tokens list`")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             self.session.execute(delete(WebSession).where(col(WebSession.token_id) == token_id))

@@ -108,10 +108,12 @@ class _Document:
         """The line of the first of `keys` this document sets (its first line if none)."""
         return next((self.key_lines[k] for k in keys if k in self.key_lines), self.first_line)
 
-    def error(self, key: str, message: str, node: yaml.Node | None = None) -> InvalidInput:
+    def error(
+        self, key: str, message: str, node: yaml.Node | None = None, *, hint: str | None = None
+    ) -> InvalidInput:
         """An error at `node`, or at `key`'s line (an adoption's `adopts` line if it lacks it)."""
         line = _line(node) if node is not None else self.line(key, "adopts")
-        return InvalidInput(f"{self.source} line {line}, {key}: {message}")
+        return InvalidInput(f"{self.source} line {line}, {key}: {message}", hint=hint)
 
 
 def _compose(text: str, source: str) -> _Document:
@@ -196,8 +198,8 @@ class _Reader:
         value = self.scalar(key)
         if self.session.get(Vendor, value) is None:
             raise self.doc.error(
-                key, f"unknown vendor {value!r}: register it first with "
-                f"`credx vendors add {value} --name NAME` (see `credx vendors list`)",
+                key, f"unknown vendor {value!r}: register the vendor first",
+                hint=f"`credx vendors add {value} --name NAME` (see `credx vendors list`)",
             )  # fmt: skip
         return value
 

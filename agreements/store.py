@@ -85,7 +85,7 @@ def terms_of(agreement: Agreement) -> Terms:
 def get_agreement(session: Session, agreement_id: str) -> Agreement:
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        raise NotFound(f"no agreement {agreement_id!r} (see `credx agreements list`)")
+        raise NotFound(f"no agreement {agreement_id!r}", hint="see `credx agreements list`")
     return agreement
 
 

@@ -31,8 +31,8 @@ def get_vendor(session: Session, vendor_id: str) -> Vendor:
     vendor = session.get(Vendor, vendor_id)
     if vendor is None:
         raise NotFound(
-            f"unknown vendor {vendor_id!r}: register it first with "
-            f"`credx vendors add {vendor_id} --name NAME` (see `credx vendors list`)"
+            f"unknown vendor {vendor_id!r}: register the vendor first",
+            hint=f"`credx vendors add {vendor_id} --name NAME` (see `credx vendors list`)",
         )
     return vendor
 

@@ -125,7 +125,8 @@ def make_checkpoint(session: Session, key: Ed25519PrivateKey, actor: str) -> Sig
     if current.problem is not None:
         raise IntegrityFailure(
             f"the event log is broken at entry {current.problem.seq} ({current.problem.problem}); "
-            "a checkpoint would vouch for damaged history: run `credx log verify`"
+            "a checkpoint would vouch for damaged history: verify the log and repair it first",
+            hint="run `credx log verify`",
         )
     public = public_bytes(key.public_key())
     checkpoint = Checkpoint(

@@ -148,7 +148,9 @@ class KeyRing:
         ids = self.key_ids()
         if not ids:
             raise CredxError(
-                f"no master key in {self.directory}: run `credx init` (or restore the key files)"
+                f"no master key in {self.directory}: initialise the installation or restore "
+                "the key files",
+                hint="run `credx init`",
             )
         return ids[-1]
 

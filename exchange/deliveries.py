@@ -86,7 +86,7 @@ def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
 def get_delivery(session: Session, delivery_id: int) -> Delivery:
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
-        raise NotFound(f"no delivery {delivery_id} (see `credx deliveries list`)")
+        raise NotFound(f"no delivery {delivery_id}", hint="see `credx deliveries list`")
     return delivery
 
 

@@ -178,7 +178,7 @@ class Ingestor:
         reason = (
             f"no data-sharing agreement with vendor {delivery.vendor_id} is in force on "
             f"{day.isoformat()}; the file is kept encrypted and nothing was loaded. Ask the state "
-            "to apply an agreement covering this date (`credx agreements list`)"
+            "to apply an agreement covering this date"
         )
         return self._refuse_whole(delivery, DeliveryStatus.QUARANTINED, reason)
 

@@ -97,7 +97,7 @@ def apply_connector(session: Session, text: str, source: str, actor: str) -> App
 def load_config(session: Session, name: str) -> ConnectorConfig:
     connector = session.get(Connector, name)
     if connector is None:
-        raise NotFound(f"no connector {name!r} (see `credx connectors list`)")
+        raise NotFound(f"no connector {name!r}", hint="see `credx connectors list`")
     return ConnectorConfig.model_validate_json(connector.config)
 
 

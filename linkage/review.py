@@ -78,7 +78,10 @@ def decide(
     """Record a reviewer's decision on an open pair as a constraint for later runs."""
     pair = session.get(ReviewPair, pair_id)
     if pair is None:
-        raise NotFound(f"no review pair {pair_id}: `credx link review` lists the open ones")
+        raise NotFound(
+            f"no review pair {pair_id}: it is not among the open ones",
+            hint="`credx link review` lists the open ones",
+        )
     if pair.status == "decided":
         raise InvalidInput(
             f"review pair {pair_id} was already decided ({pair.decision}) by {pair.decided_by}"

@@ -136,8 +136,8 @@ def _require_attainment(population: Population) -> None:
     raise NotFound(
         f"{w.state} {w.school_year}: the roster lists {len(population.students)} students but "
         "no exam result or upload is linked to any of them, so there is no attainment to report "
-        "(yet): check that vendor files were loaded and run `credx link run --state "
-        f"{w.state}`"
+        "(yet): check that vendor files were loaded and that the record linker has run",
+        hint=f"run `credx link run --state {w.state}`",
     )
 
 
@@ -237,14 +237,11 @@ def _rate(top: pd.Series, bottom: pd.Series) -> pd.Series:
 def _notes(population: Population, counts: CellCounts) -> list[str]:
     notes = []
     if not counts.pathways_configured:
-        notes.append(
-            "completed_sequence is empty: no pathway map for this state "
-            "(see `credx report attainment --pathways`)"
-        )
+        notes.append("completed_sequence is empty: no pathway map is loaded for this state")
     if population.unlinked_roster_rows:
         notes.append(
             f"{population.unlinked_roster_rows} roster students are not linked to a person yet, "
-            "so none of their results can count: run `credx link run`"
+            "so none of their results can count until the record linker runs"
         )
     if population.records_outside_roster:
         notes.append(

@@ -62,8 +62,9 @@ def parse_pathways(text: str, source: str, registry: frozenset[str]) -> PathwayM
         unknown = sorted(str(c) for c in codes if str(c) not in registry)
         if unknown:
             raise InvalidInput(
-                f"{source}: pathway {pathway} names unknown credential code {unknown[0]!r} "
-                "(`credx credentials list`)"
+                f"{source}: pathway {pathway} names unknown credential code {unknown[0]!r}, "
+                "which is not in the credential registry",
+                hint="see `credx credentials list`",
             )
         leads_to[str(pathway)] = frozenset(str(c) for c in codes)
     return PathwayMap(state, leads_to, source)

@@ -89,7 +89,10 @@ def gather(session: Session, window: Window) -> Population:
     """Read the roster, exam results and uploads of `window.state` (nothing else)."""
     population = Population(window, _students(session, window))
     if not population.students:
-        raise NotFound(_no_roster(window))
+        raise NotFound(
+            _no_roster(window),
+            hint=f"`credx roster import FILE --state {window.state} --year {window.school_year}`",
+        )
     population.unlinked_roster_rows = sum(
         1 for s in population.students.values() if s.person.startswith("roster:")
     )
@@ -102,8 +105,7 @@ def _no_roster(window: Window) -> str:
     cohort = f", graduating cohort {window.cohort}" if window.cohort else ""
     return (
         f"no roster students for {window.state} {window.school_year}{cohort}: there is nothing "
-        f"to report; import the roster first (`credx roster import FILE --state {window.state} "
-        f"--year {window.school_year}`)"
+        "to report; import the roster first"
     )
 
 

@@ -101,8 +101,8 @@ def _entries(node: yaml.Node, source: str, registry: frozenset[str]) -> tuple[Pr
             raise InvalidInput(f"{where}: {code} is listed twice")
         if code not in registry:
             raise InvalidInput(
-                f"{where}: unknown credential code {code!r}: not in the credential registry "
-                "(`credx credentials list`; add it with `credx credentials load`)"
+                f"{where}: unknown credential code {code!r}: not in the credential registry",
+                hint="see `credx credentials list`; add it with `credx credentials load`",
             )
         seen.add(code)
         entries.append(_entry(code, value, where))

@@ -88,8 +88,9 @@ def import_roster(
             record_school_load(session, state, schools, actor)
         if not known_schools(session, state):
             raise InvalidInput(
-                f"there is no school list for {state}: load one first with `credx roster import "
-                "... --schools FILE` (CSV with header district_code,school_code,name)"
+                f"there is no school list for {state}: load one first (CSV with header "
+                "district_code,school_code,name)",
+                hint="`credx roster import ... --schools FILE`",
             )
         blob = app.vault(session).put_file(path)
         record = RosterImport(
@@ -253,7 +254,7 @@ def _rejection_columns(import_id: int, shown: pd.DataFrame) -> dict[str, list]:
 def get_import(session: Session, import_id: int) -> RosterImport:
     record = session.get(RosterImport, import_id)
     if record is None:
-        raise NotFound(f"no roster import {import_id} (see `credx roster list`)")
+        raise NotFound(f"no roster import {import_id}", hint="see `credx roster list`")
     return record
 
 

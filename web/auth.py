@@ -72,7 +72,7 @@ def bearer_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(401, "send `Authorization: Bearer <token>` (see `credx tokens create`)",
+        raise ApiError(401, "send `Authorization: Bearer <token>` with a token from an operator",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     token = sign_in(credx_app(request), value, client_address(request), web=False)
     return principal_of(token)

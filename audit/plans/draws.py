@@ -128,7 +128,8 @@ def _repeat(session: Session, plan: AuditPlan, first: AuditDraw, seed: str) -> D
     if seed != first.seed:
         raise InvalidInput(
             f"plan {plan.id} was already drawn with seed {first.seed!r}; a draw is never "
-            "repeated with another seed (use `credx audit expand` to sample more)"
+            "repeated with another seed: expand the draw to sample more",
+            hint="`credx audit expand` samples more",
         )
     return DrawResult(first, tasks_as_tickets(session, first), repeated=True)
 
@@ -158,7 +159,9 @@ def expand(
     items = frozen_items(session, plan)
     rounds = draws_of(session, plan.id)
     if not rounds:
-        raise InvalidInput(f"plan {plan.id} has no draw yet: run `credx audit draw` first")
+        raise InvalidInput(
+            f"plan {plan.id} has no draw yet: draw it first", hint="run `credx audit draw`"
+        )
     populations = _populations(items)
     before = json.loads(rounds[-1].sizes)
     for stratum, count in additions.items():

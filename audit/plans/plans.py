@@ -87,7 +87,7 @@ def create_plan(
 def get_plan(session: Session, plan_id: str) -> AuditPlan:
     plan = session.get(AuditPlan, plan_id)
     if plan is None:
-        raise NotFound(f"no audit plan named {plan_id!r} (see `credx audit plan list`)")
+        raise NotFound(f"no audit plan named {plan_id!r}", hint="see `credx audit plan list`")
     return plan
 
 
@@ -209,8 +209,9 @@ def frozen_items(session: Session, plan: AuditPlan) -> list[Member]:
     refuses a plan whose population is not frozen yet."""
     if plan.status == PlanStatus.DRAFT or plan.manifest_sha256 is None:
         raise InvalidInput(
-            f"plan {plan.id} is not frozen: run `credx audit manifest {plan.id} --out FILE` "
-            "and publish its sha256 before choosing the seed"
+            f"plan {plan.id} is not frozen: write its population manifest and publish its "
+            "sha256 before choosing the seed",
+            hint=f"run `credx audit manifest {plan.id} --out FILE`",
         )
     query = select(
         AuditPopulationItem.item_id,

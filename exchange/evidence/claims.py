@@ -131,7 +131,7 @@ def _credential(session: Session, raw: Mapping[str, object]) -> str:
     if session.get(Credential, code) is None:
         raise _refuse(
             "credential_code",
-            "credential_code is not in the credential registry (`credx credentials list`); "
+            "credential_code is not in the credential registry; "
             "check the code on the state's credential list",
             code="unknown_credential",
         )

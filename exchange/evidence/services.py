@@ -189,7 +189,8 @@ class EvidenceService:
         if self.principal.role is not Role.DISTRICT or not state or not district:
             raise Forbidden(
                 "evidence is uploaded with a district token: its state and district are the "
-                "upload's (create one with `credx tokens create --role district`)"
+                "upload's; ask the state's operator for one",
+                hint="create one with `credx tokens create --role district`",
             )
         return state, district
 

@@ -89,5 +89,6 @@ def test_keyring_refuses_a_key_file_others_can_read(tmp_path):
 
 
 def test_keyring_without_keys_says_to_run_init(tmp_path):
-    with pytest.raises(CredxError, match="credx init"):
+    with pytest.raises(CredxError, match="initialise the installation or restore") as caught:
         crypto.KeyRing(tmp_path / "none").active_id()
+    assert "`credx " not in str(caught.value) and caught.value.hint == "run `credx init`"
