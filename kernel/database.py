@@ -3,8 +3,8 @@
 Constraint names follow one convention so Alembic migrations stay stable on
 SQLite and PostgreSQL.
 
-The rule: services receive a `Session` and never commit, roll back or begin
-it.  Only a boundary does, and every boundary does it through `unit_of_work`:
+The rule: services receive a `Session` and never commit it or roll it back;
+only a boundary does, and every boundary does it through `unit_of_work`:
 a CLI command, a web request (`web.db`), a worker job
 (`exchange.scheduler`).  A request either happens whole or not at all.  The
 one kind of write that outlives a failed request is a refusal's event (a
@@ -13,10 +13,15 @@ service raises a `kernel.errors.Refusal` (or an error `keeping` a record)
 instead of writing it, and `unit_of_work` rolls back everything else, writes
 and commits that event on a fresh session, then re-raises.
 
-Commits elsewhere are by design and say why where they are: savepoints
-(`begin_nested`) that undo one step of a request, a bulk upload that keeps
-each accepted line as it goes, the job queue's claim, and the scheduler's
-advisory-lock connection.
+A pipeline that is several units of work by design opens each one here too,
+never with `commit()`: a delivery is received (committed first, so the
+original is never lost) and then loaded; a pull, a roster import, a purge
+(certificates removed if its commit fails); the worker claims a job in one
+unit (so other workers see the claim), runs it, and records its end in
+another.  The remaining commits say why where they are: savepoints
+(`begin_nested`) that undo one step of a request, a bulk evidence upload that
+keeps each accepted line as it goes, and the scheduler's advisory-lock
+connection.
 """
 
 from __future__ import annotations
