@@ -16,19 +16,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from kernel.errors import CredxError
+from kernel.errors import Unavailable
 
 STORE_KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}$")
 # A full, read-only or failing disk: the operator's problem, not the caller's input.
 OUT_OF_SERVICE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
-class StorageUnavailable(CredxError):
+class StorageUnavailable(Unavailable):
     """The blob store cannot take a file now (full, read-only, unreachable): nothing was
     kept, and the same request can be made again once the operator has fixed it."""
-
-    code = "storage_unavailable"
-    http_status = 503
 
 
 def out_of_service(exc: OSError) -> bool:

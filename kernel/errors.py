@@ -36,7 +36,7 @@ Record = Callable[[Any], object]
 class CredxError(Exception):
     """An error the user can fix; `str()` is the message to show."""
 
-    code: str = "error"
+    code: str = "bad_request"
     http_status: int = 400
     field: str | None = None
     record: Record | None = None
@@ -88,7 +88,7 @@ class IntegrityFailure(CredxError):
 class Unavailable(CredxError):
     """A service credx depends on is out of reach for now; trying later may work."""
 
-    code = "unavailable"
+    code = "busy"  # as the web answers a database that stays locked: try again later
     http_status = 503
 
 
