@@ -73,5 +73,5 @@ def main() -> None:
     except CredxError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         if exc.hint:
-            err_console.print(f"hint: {exc.hint}", markup=False)
+            err_console.print(exc.hint)
         sys.exit(1)
