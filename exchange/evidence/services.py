@@ -135,10 +135,10 @@ class EvidenceService:
         """One result per manifest line; a bad archive or manifest refuses the whole upload.
 
         Batch by design: each accepted line (and each refused line's event) is
-        committed before the next file is decoded.  Every line is complete on
-        its own, and one transaction held across the decoding of hundreds of
-        files would hold SQLite's single write lock for minutes, failing every
-        other request as busy.
+        committed before the next file is decoded, the one `commit()` in a
+        service.  Every line is complete on its own, and one transaction held
+        across the decoding of hundreds of files would hold SQLite's single
+        write lock for minutes, failing every other request as busy.
         """
         require(self.principal, Permission.EVIDENCE_UPLOAD)
         self._uploader_tenant()
@@ -170,13 +170,23 @@ class EvidenceService:
         except EvidenceRefused as refusal:
             return self._refused_line(line, self._keeping(refusal, EVIDENCE_REFUSED, None))
         try:
-            self.session.commit()  # the batch so far, before this file is decoded (see above)
-            receipt = self.submit(line.claim, path, filename=info.filename)
-            return LineResult(line.number, line.file, receipt=receipt)
-        except EvidenceRefused as refusal:  # its event attached by submit
-            return self._refused_line(line, refusal)
+            return self._bulk_submit(line, path, info.filename)
         finally:
             path.unlink(missing_ok=True)
+
+    def _bulk_submit(self, line: ManifestLine, path: Path, filename: str) -> LineResult:
+        try:
+            claim = parse_claim(self.session, line.claim)
+        except EvidenceRefused as refusal:
+            return self._refused_line(line, self._keeping(refusal, EVIDENCE_REFUSED, _size(path)))
+        # The batch so far, and this claim's read: no transaction (on the web, SQLite's one
+        # write lock) is held while the file is decoded (see `submit_bulk`).
+        self.session.commit()
+        try:
+            receipt = self.submit(claim, path, filename=filename)
+        except EvidenceRefused as refusal:  # its event attached by submit
+            return self._refused_line(line, refusal)
+        return LineResult(line.number, line.file, receipt=receipt)
 
     def _refused_line(self, line: ManifestLine, refusal: EvidenceRefused) -> LineResult:
         """One line refused, the bulk upload carries on: its event is kept with the batch."""
