@@ -3,7 +3,8 @@
 Every setting has a `CREDX_` environment variable; a TOML file named by
 `CREDX_CONFIG` (or `credx.toml` inside `CREDX_HOME`) supplies the rest.
 Environment variables win over the file.  `describe_settings()` feeds the
-README table and the test that fails when a setting is undocumented.
+manual's generated settings reference and the test that fails when a setting is
+undocumented.
 """
 
 from __future__ import annotations
