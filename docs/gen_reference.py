@@ -83,7 +83,9 @@ def _command_section(path: list[str], command: Any, ctx: Any) -> list[str]:
     help_text = _clean_help(command.help or command.short_help or "")
     if help_text:
         lines += [help_text, ""]
-    params = [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
+    # --help is on every command; the page lists what differs between them
+    params = [p for p in command.get_params(ctx)
+              if not getattr(p, "hidden", False) and p.name != "help"]  # fmt: skip
     if params:
         lines += [_param_line(param, ctx) for param in params] + [""]
     return lines
@@ -281,7 +283,7 @@ def _bench_description(name: str) -> str:
         return ""
     doc = ast.get_docstring(ast.parse(script.read_text())) or ""
     # RST-style underlined headings in the scripts' docstrings become bold lines
-    doc = re.sub(r"^(.+)\n[-=]{3,}$", r"**\1**", doc, flags=re.MULTILINE)
+    doc = re.sub(r"^(.+)\n[-=]{3,}$", r"**\1**\n", doc, flags=re.MULTILINE)
     return _escape_html(doc)
 
 
@@ -312,6 +314,8 @@ def _table(columns: list[str], rows: list[list[Any]]) -> list[str]:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"  # a benchmark's 1.378473268799037 is 1.378 to a reader
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     text = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return _escape_html(text).replace("|", "\\|")
 
