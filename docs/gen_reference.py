@@ -201,6 +201,7 @@ def openapi() -> dict[str, Any]:
 
 def http_page() -> str:
     spec = openapi()
+    schemas = spec.get("components", {}).get("schemas", {})
     lines = ["# HTTP API", "", GENERATED, _escape_html(spec["info"].get("summary", "")), "",
              "The running app serves the same document at `/openapi.json` and an explorer "
              "at `/docs`.", ""]
@@ -210,29 +211,52 @@ def http_page() -> str:
         lines += [f"## {tag}", ""]
         for path, method, op in operations:
             if (op.get("tags") or ["other"])[0] == tag:
-                lines += _operation_section(path, method, op)
+                lines += _operation_section(path, method, op, schemas)
     return "\n".join(lines)
 
 
-def _operation_section(path: str, method: str, op: dict[str, Any]) -> list[str]:
+def _operation_section(path: str, method: str, op: dict[str, Any],
+                       schemas: dict[str, Any]) -> list[str]:  # fmt: skip
     lines = [f"### `{method.upper()} {path}`", ""]
     for text in (op.get("summary"), op.get("description")):
         if text:
             lines += [_escape_html(text.strip()), ""]
     for param in op.get("parameters", []):
-        schema = param.get("schema", {})
-        kind = schema.get("type") or schema.get("$ref", "").rsplit("/", 1)[-1] or "any"
         need = "required" if param.get("required") else "optional"
-        text = _escape_html(param.get("description", ""))
-        facts = f"{param['in']}, {kind}, {need}"
-        lines.append(f"- `{param['name']}` ({facts}){': ' + text if text else ''}")
-    body = op.get("requestBody", {}).get("content", {})
-    if body:
-        lines.append(f"- request body: {', '.join(f'`{kind}`' for kind in body)}")
+        facts = f"{param['in']}, {_schema_type(param.get('schema', {}))}, {need}"
+        lines.append(_field_line(param["name"], facts, param.get("description", "")))
+    for kind, content in op.get("requestBody", {}).get("content", {}).items():
+        lines.append(f"- request body, `{kind}`:")
+        body = _resolve(content.get("schema", {}), schemas)
+        required = set(body.get("required", []))
+        for name, field in body.get("properties", {}).items():
+            facts = f"{_schema_type(field)}, {'required' if name in required else 'optional'}"
+            lines.append("    " + _field_line(name, facts, field.get("description", "")))
     codes = ", ".join(f"`{code}`" for code in op.get("responses", {}))
     if codes:
         lines.append(f"- responses: {codes}")
     return [*lines, ""]
+
+
+def _resolve(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    return schemas.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " or ".join(_schema_type(option) for option in schema["anyOf"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_schema_type(schema.get('items', {}))}"
+    return f"{kind} ({schema['format']})" if "format" in schema else kind
+
+
+def _field_line(name: str, facts: str, text: str) -> str:
+    text = _escape_html(text.strip())
+    return f"- `{name}` ({facts}){': ' + text if text else ''}"
 
 
 # --- benchmarks ------------------------------------------------------------------------
