@@ -1,9 +1,11 @@
-"""Tags of the agreements domain: vendors, agreement documents and terms, disclosures."""
+"""The event tags `agreements` emits; see `eventlog.tags` for the rule."""
 
 from eventlog.tags import EventTag
 
 
 class AgreementEvent(EventTag):
+    """Tags of the agreements domain: vendors, agreement documents and terms, disclosures."""
+
     VENDOR_CREATED = "vendor:record:created"
     AGREEMENT_APPLIED = "agreement:document:applied"
     AGREEMENT_EXPIRING = "agreement:term:expiring"

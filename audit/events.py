@@ -1,9 +1,11 @@
-"""Tags of random-sample audits: plans, draws, the auditor queue, findings and responses."""
+"""The event tags `audit` emits; see `eventlog.tags` for the rule."""
 
 from eventlog.tags import EventTag
 
 
 class AuditEvent(EventTag):
+    """Tags of random-sample audits: plans, draws, the auditor queue, findings and responses."""
+
     AUDIT_MANIFEST_WRITTEN = "audit:manifest:written"
     AUDIT_SAMPLE_DRAWN = "audit:sample:drawn"
     AUDIT_PLAN_CREATED = "audit:plan:created"

@@ -1,9 +1,11 @@
-"""Tags of the exchange domain: deliveries, connectors, jobs, keys and blobs."""
+"""The event tags `exchange` emits; see `eventlog.tags` for the rule."""
 
 from eventlog.tags import EventTag
 
 
 class ExchangeEvent(EventTag):
+    """Tags of the exchange domain: deliveries, connectors, jobs, keys and blobs."""
+
     DELIVERY_RECEIVED = "delivery:file:received"
     DELIVERY_LOADED = "delivery:file:loaded"
     DELIVERY_REJECTED = "delivery:file:rejected"

@@ -72,4 +72,6 @@ def main() -> None:
         app()
     except CredxError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
+        if exc.hint:
+            err_console.print(exc.hint)
         sys.exit(1)

@@ -1,9 +1,11 @@
-"""Tags of certificate evidence: uploads, refusals and every view of student evidence."""
+"""The event tags `exchange.evidence` emits; see `eventlog.tags` for the rule."""
 
 from eventlog.tags import EventTag
 
 
 class EvidenceEvent(EventTag):
+    """Tags of certificate evidence: uploads, refusals and every view of student evidence."""
+
     EVIDENCE_RECEIVED = "evidence:file:received"
     EVIDENCE_REFUSED = "evidence:file:refused"
     EVIDENCE_BULK_RECEIVED = "evidence:bulk:received"
