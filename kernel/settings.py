@@ -3,7 +3,8 @@
 Every setting has a `CREDX_` environment variable; a TOML file named by
 `CREDX_CONFIG` (or `credx.toml` inside `CREDX_HOME`) supplies the rest.
 Environment variables win over the file.  `describe_settings()` feeds the
-README table and the test that fails when a setting is undocumented.
+manual's generated settings reference and the test that fails when a setting is
+undocumented.
 """
 
 from __future__ import annotations
@@ -67,12 +68,14 @@ class Settings(BaseSettings):
     keys_dir: Path | None = Field(
         default=None,
         description="Directory of master key files (mode 0700, files 0600). Default: `keys` "
-        "in the home. Keep it out of database and blob backups.",
+        "in the home. Keep it out of database and blob backups; restore all three together.",
     )
     gnupg_home: Path | None = Field(
         default=None,
         description="GnuPG home holding the state's private keys, which decrypt connectors' "
-        "`.pgp`/`.gpg`/`.asc` files (`pgp_key`). Default: `gnupg` in the home.",
+        "`.pgp`/`.gpg`/`.asc` files (`pgp_key`). Default: `gnupg` in the home (mode 0700). "
+        "The service key must have no passphrase; keep the directory out of database and "
+        "blob backups.",
     )
     ingest_batch_rows: int = Field(
         default=100_000,
@@ -84,7 +87,8 @@ class Settings(BaseSettings):
         default=64 << 20,
         ge=0,
         description="Files at least this large are checked in a second process while the "
-        "first writes (two cores); smaller ones in one process.",
+        "first writes (two cores); smaller ones in one process. `0` forces it; a huge value "
+        "turns it off.",
     )
     worker_lease_seconds: int = Field(
         default=1800,
@@ -161,13 +165,15 @@ class Settings(BaseSettings):
         default=8.0,
         gt=0,
         le=24 * 30,
-        description="A web sign-in lasts this long (never past its token's expiry).",
+        description="A web sign-in lasts this long (never past its token's expiry); signing "
+        "out or revoking the token ends it sooner.",
     )
     sign_in_max_failures: int = Field(
         default=10,
         ge=1,
         description="Failed sign-ins (web or API) allowed per client address, and per token "
-        "id, within `sign_in_window_seconds`; more are refused with 429.",
+        "id, within `sign_in_window_seconds`; more are refused with 429 without the token "
+        "being checked. Counted in the database, so all workers agree.",
     )
     sign_in_window_seconds: int = Field(
         default=900, ge=1, description="The window over which failed sign-ins are counted."
@@ -178,8 +184,8 @@ class Settings(BaseSettings):
         ge=1,
         le=365,
         description="A district may answer a final audit finding (corrected file or written "
-        "explanation) within this many days of the finding becoming final; later answers are "
-        "refused with the date that passed.",
+        "explanation) once, within this many days of the finding becoming final (Louisiana "
+        "gives at least 30); later answers are refused with the date that passed.",
     )
 
     suppression_threshold: int = Field(
@@ -192,7 +198,8 @@ class Settings(BaseSettings):
     roster_code_sets: Path | None = Field(
         default=None,
         description="TOML file replacing the default roster subgroup code sets (gender, "
-        "race_ethnicity, grade, pathway). Default: the built-in sets (README, Rosters).",
+        "race_ethnicity, grade, pathway); `--code-sets` overrides it per import. Default: "
+        "the built-in sets (see the manual, Rosters).",
     )
 
     linkage_match_threshold: float = Field(
@@ -240,8 +247,8 @@ class Settings(BaseSettings):
         ge=1,
         le=24 * 60,
         description="Operator dashboard: a night's delivery pulled more than this long after "
-        "its connector's scheduled time is `late`; none by the next scheduled time is "
-        "`missing`.",
+        "its connector's scheduled time (or after its `expect_by`, when that is later) is "
+        "`late`; none by then is `missing`.",
     )
     dashboard_expiry_days: int = Field(
         default=60,
@@ -253,7 +260,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None,
         description="Bearer token a Prometheus scraper off this machine must send to "
-        "`/metrics`. Unset: `/metrics` answers loopback clients only (404 to others).",
+        "`/metrics`. Unset: `/metrics` answers loopback clients only (404 to others). Keep "
+        "it in a secret file, not in the TOML.",
     )
     log_format: Literal["json", "text"] = Field(
         default="json",

@@ -26,7 +26,7 @@ from kernel.errors import CredxError
 
 DEFAULT_MASTER = "local[2]"
 # Few shuffle partitions: Spark's default 200 makes small local runs slow; a real
-# cluster should set spark.sql.shuffle.partitions itself (see README).
+# cluster should set spark.sql.shuffle.partitions itself (see the manual, "Record linkage").
 LOCAL_SHUFFLE_PARTITIONS = 4
 # local mode runs everything in the driver JVM: 4g ran out of heap scoring 100,000
 # records, 6g did not; SPARK_DRIVER_MEMORY (Spark's own variable) overrides it

@@ -7,7 +7,7 @@ queries whatever the data size (no query per vendor, plan or delivery), on
 columns that are indexed or on small tables (agreements, connectors,
 deliveries: one row per file, never per exam row).
 
-Delivery expectations, precisely (README "Operator dashboard"):
+Delivery expectations, precisely (the manual, "Dashboard, metrics and logs"):
 
 * a connector is *expected* to deliver at each time its cron schedule fires
   (in its own timezone), from when it was first applied, on a night when a

@@ -47,7 +47,7 @@ def size(
     maximum: Annotated[int | None, typer.Option(min=1, help="Never more than this.")] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Attribute-sampling sample size for one stratum (see README, "Audits")."""
+    """Attribute-sampling sample size for one stratum (see the manual, "The audit sampler")."""
     result = attribute_sample_size(
         confidence, tolerable, expected, population=population, minimum=minimum, maximum=maximum
     )

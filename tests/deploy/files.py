@@ -23,7 +23,8 @@ from kernel.settings import describe_settings
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("credx-*.*"))
-DOCS = [DEPLOY / "README.md", DEPLOY / "RUNBOOK.md"]
+# The deployment guide and the runbook live in the manual; deploy/ keeps pointers.
+DOCS = [ROOT / "docs" / "operator" / "deployment.md", ROOT / "docs" / "operator" / "runbook.md"]
 SETTING = re.compile(r"\bCREDX_[A-Z0-9_]+\b")
 # Read by kernel.settings itself (which file to read), not a field of Settings.
 SETTINGS_OUTSIDE_THE_MODEL = {"CREDX_CONFIG"}

@@ -1,6 +1,6 @@
 """A plan's draw re-derives from the published manifest and seed, by an independent method.
 
-`independent_draw` follows the README's "Re-deriving a draw" recipe with
+`independent_draw` follows the manual's "Re-deriving a draw" recipe with
 nothing but hashlib, so it stands for an auditor's own implementation in
 another language; the checked-in fixture pins the expected sample.
 """
