@@ -62,6 +62,6 @@ def scoped_session(engine: Engine, scope: Scope) -> Session:
     return session
 
 
-def state_scoped_tables() -> list[type]:
+def state_scoped_tables() -> list[type[StateScoped]]:
     """Every table model marked `StateScoped` (its module imported), in a stable order."""
     return sorted(StateScoped.__subclasses__(), key=lambda cls: cls.__name__)
