@@ -142,7 +142,9 @@ class Vault:
         for blob in self.session.exec(live):
             if blob.master_key_id not in old_keys:
                 old_keys[blob.master_key_id] = self.keyring.get(blob.master_key_id)
-            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, blob.wrapped_key)
+            wrapped = blob.wrapped_key
+            assert wrapped is not None  # selected for having one
+            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, wrapped)
             blob.wrapped_key = crypto.wrap_key(new_key, blob.id, data_key)
             blob.master_key_id = new_id
             count += 1

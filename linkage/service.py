@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from eventlog.log import EventLog
 from kernel.clock import utcnow
 from kernel.errors import InvalidInput
+from kernel.rows import key_of
 from kernel.settings import Settings
 from linkage.clusters import REVIEW_COLUMNS
 from linkage.engine import Constraints, LinkParameters, LinkResult, link_records
@@ -240,7 +241,7 @@ def _write_persons(session: Session, state: str, run: LinkRun, assignment: Assig
         session.execute(
             update(PersonAlias).where(col(PersonAlias.person_id) == old).values(person_id=heir)
         )
-        session.add(PersonAlias(old_id=old, person_id=heir, reason=reason, run_id=run.id))
+        session.add(PersonAlias(old_id=old, person_id=heir, reason=reason, run_id=key_of(run)))
     session.flush()
 
 

@@ -147,7 +147,7 @@ def _add_exams(session: Session, population: Population) -> None:
     window = population.window
     linked = _persons(session, window.state, "exam")
     rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # model attributes typed as values
             ExamResult.delivery_id, ExamResult.row_number, ExamResult.credential_code,
             ExamResult.result, ExamResult.exam_date,
         ).where(ExamResult.state == window.state, ExamResult.exam_date <= window.end)

@@ -33,6 +33,7 @@ from exchange.resources import Resources
 from kernel.clock import today as utc_today
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
+from kernel.rows import existing, key_of, table_of
 from rosters.events import RosterEvent
 from rosters.files import read_roster
 from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
@@ -98,9 +99,9 @@ def import_roster(
         )  # fmt: skip
         session.add(record)
     try:
-        return _load_received(app, record.id, path, actor=actor, codes=codes, today=today)
+        return _load_received(app, key_of(record), path, actor=actor, codes=codes, today=today)
     except Exception as exc:
-        _record_failure(app, record.id, actor, exc)
+        _record_failure(app, key_of(record), actor, exc)
         raise
 
 
@@ -108,7 +109,7 @@ def _load_received(
     app: Resources, import_id: int, path: Path, *, actor: str, codes: CodeSets, today: date | None
 ) -> RosterOutcome:
     with session_scope(app.engine) as session:
-        record = session.get(RosterImport, import_id)
+        record = existing(session, RosterImport, import_id)
         outcome = RosterLoader(session, codes, today or utc_today()).load(record, path)
         state, school_year = record.state, record.school_year
         EventLog(session).record(
@@ -124,7 +125,7 @@ def _record_failure(app: Resources, import_id: int, actor: str, exc: Exception) 
     """A bug or outage mid-load: the import stays `received` (its original is kept), the log
     says why, and the same file can be imported again."""
     with session_scope(app.engine) as session:
-        record = session.get(RosterImport, import_id)
+        record = existing(session, RosterImport, import_id)
         record.error = f"loading failed ({type(exc).__name__}); import the file again"
         EventLog(session).record(
             RosterEvent.ROSTER_FAILED, f"roster:{import_id}", actor, error=type(exc).__name__
@@ -161,10 +162,10 @@ class RosterLoader:
         ).drop_duplicates(subset=["row_number", "canonical"], keep="first")
         good = frame[~frame.index.isin(failures["row_number"])]
         connection = self.session.connection()
-        insert_columns(connection, RosterStudent.__table__, _student_columns(record, good))
+        insert_columns(connection, table_of(RosterStudent), _student_columns(record, good))
         insert_columns(
-            connection, RejectedRosterRow.__table__,
-            _rejection_columns(record.id, presented(failures, roster.headers)),
+            connection, table_of(RejectedRosterRow),
+            _rejection_columns(key_of(record), presented(failures, roster.headers)),
         )  # fmt: skip
         record.rows_total, record.rows_loaded = len(frame), len(good)
         record.rows_rejected = len(frame) - len(good)
@@ -174,7 +175,7 @@ class RosterLoader:
 
     def _refuse(self, record: RosterImport, reason: str) -> RosterOutcome:
         record.status, record.error = "rejected", reason
-        self.session.add(RejectedRosterRow(import_id=record.id, reason=reason))
+        self.session.add(RejectedRosterRow(import_id=key_of(record), reason=reason))
         self.session.flush()
         return outcome_of(record)
 
@@ -187,7 +188,7 @@ def _status(record: RosterImport) -> str:
 
 def outcome_of(record: RosterImport, ignored: list[str] | None = None) -> RosterOutcome:
     return RosterOutcome(
-        import_id=record.id, state=record.state, school_year=record.school_year,
+        import_id=key_of(record), state=record.state, school_year=record.school_year,
         sha256=record.sha256, status=record.status, rows_total=record.rows_total,
         rows_loaded=record.rows_loaded, rows_rejected=record.rows_rejected, error=record.error,
         columns_ignored=ignored or [],

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Row, insert
 from sqlmodel import Session, col, select
@@ -118,12 +119,12 @@ def describe(plan: AuditPlan) -> dict:
     }
 
 
-def population(session: Session, plan: AuditPlan) -> list[Row]:
+def population(session: Session, plan: AuditPlan) -> list[Row[Any]]:
     """The uploads in scope now (id, school_code, credential_code): state and school year."""
     query = select(Evidence.id, Evidence.school_code, Evidence.credential_code).where(
         Evidence.state == plan.state, Evidence.school_year == plan.school_year
     )
-    return list(session.exec(query.order_by(col(Evidence.id))))
+    return list(session.execute(query.order_by(col(Evidence.id))))
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
     return Frozen(digest, items, True)
 
 
-def _member(upload: Row, corroborated: bool) -> Member:
+def _member(upload: Row[Any], corroborated: bool) -> Member:
     return Member(
         item_id(upload.id),
         stratum_of(upload.school_code, corroborated),
@@ -212,7 +213,7 @@ def frozen_items(session: Session, plan: AuditPlan) -> list[Member]:
             f"plan {plan.id} is not frozen: run `credx audit manifest {plan.id} --out FILE` "
             "and publish its sha256 before choosing the seed"
         )
-    query = select(
+    query = select(  # type: ignore[call-overload]  # model attributes typed as values
         AuditPopulationItem.item_id,
         AuditPopulationItem.stratum,
         AuditPopulationItem.evidence_id,

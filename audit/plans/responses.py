@@ -33,6 +33,7 @@ from exchange.evidence.services import EvidenceService
 from exchange.resources import Resources
 from kernel.clock import as_utc, utcnow
 from kernel.errors import CredxError, NotFound
+from kernel.rows import key_of
 
 MAX_EXPLANATION = 10_000
 MAX_LISTED = 1000
@@ -43,7 +44,8 @@ class ResponseRefused(CredxError):
 
     def __init__(self, message: str, *, code: str, status: int, field: str | None = None):
         super().__init__(message)
-        self.code, self.http_status, self.field = code, status, field
+        self.code, self.http_status = code, status  # type: ignore[misc]  # one class, many codes
+        self.field = field
 
 
 class ResponseService:
@@ -175,7 +177,7 @@ class ResponseService:
         raise ResponseRefused(message, **kind)
 
     def _save(self, task: AuditTask, **values) -> dict:
-        response = DistrictResponse(task_id=task.id, district=task.district,
+        response = DistrictResponse(task_id=key_of(task), district=task.district,
                                     responded_by=self.principal.actor, **values)  # fmt: skip
         self.session.add(response)
         try:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit.events import AuditEvent
 from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
@@ -165,9 +165,9 @@ def progress_by_plan(session: Session, state: str | None) -> list[PlanProgress]:
     """Audit progress per plan of `state` (every state when None): task counts by status and
     final outcomes, in one grouped query (the dashboard's audits panel and `audit plan list`)."""
     query = (
-        sa.select(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
-                  AuditPlan.status, AuditTask.status.label("task_status"),
-                  AuditTask.final_outcome, sa.func.count(AuditTask.id).label("n"))
+        sa.select(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,  # type: ignore[call-overload]  # model attributes typed as values
+                  AuditPlan.status, col(AuditTask.status).label("task_status"),
+                  AuditTask.final_outcome, sa.func.count(col(AuditTask.id)).label("n"))
         .outerjoin(AuditTask, AuditTask.plan_id == AuditPlan.id)
         .group_by(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
                   AuditPlan.status, AuditTask.status, AuditTask.final_outcome)

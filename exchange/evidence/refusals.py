@@ -15,8 +15,8 @@ from kernel.errors import InvalidInput
 class EvidenceRefused(InvalidInput):
     def __init__(self, message: str, *, code: str, field: str = "file") -> None:
         super().__init__(message)
-        self.code = code
+        self.code = code  # type: ignore[misc]  # one class, many codes
         self.field = field
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | None]:
         return {"code": self.code, "message": str(self), "field": self.field}
