@@ -18,9 +18,9 @@ from audit.plans.models import AuditTask, FindingOutcome
 from exchange.evidence.models import Evidence
 from exchange.models import ExamResult
 from kernel.errors import NotFound
+from kernel.values import school_year_start
 from linkage.models import PersonRecord
 from rosters.models import RosterStudent
-from schemas.values import school_year_start
 
 SUBGROUPS = (
     "gender", "race_ethnicity", "economically_disadvantaged", "english_learner", "disability",

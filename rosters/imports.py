@@ -30,6 +30,7 @@ from exchange.bulk import insert_columns
 from exchange.checking import presented, schema_failures, storable
 from exchange.readers import FileRejected
 from exchange.resources import Resources
+from kernel import values
 from kernel.clock import today as utc_today
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
@@ -39,7 +40,6 @@ from rosters.files import read_roster
 from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
 from rosters.schools import SchoolLoad, known_schools, load_schools
 from schemas.rosters import CodeSets, roster_schema, typed_roster_columns
-from schemas.values import USPS_STATES, school_year_start
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,6 @@ class RosterOutcome:
         return asdict(self)
 
 
-def check_school_year(text: str) -> str:
-    """`2025-26`: a school year is named by the calendar years it spans."""
-    if school_year_start(text) is None:
-        raise InvalidInput(f"school year {text!r} must look like 2025-26 (two consecutive years)")
-    return text
-
-
-def check_state(text: str) -> str:
-    state = text.upper()
-    if state not in USPS_STATES:
-        raise InvalidInput(f"{text!r} is not a two-letter USPS state code (e.g. LA, TN)")
-    return state
-
-
 def import_roster(
     app: Resources, path: Path, *, state: str, school_year: str, actor: str, codes: CodeSets,
     schools: Path | None = None, today: date | None = None,
@@ -81,7 +67,7 @@ def import_roster(
 
     `schools`, a school-list CSV, is loaded first (`rosters.schools.load_schools`).
     """
-    state, school_year = check_state(state), check_school_year(school_year)
+    state, school_year = values.state_code(state), values.school_year(school_year)
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
     with session_scope(app.engine) as session:
@@ -272,5 +258,5 @@ def roster_rejections(session: Session, import_id: int) -> list[RejectedRosterRo
 def list_imports(session: Session, state: str | None = None, limit: int = 50) -> list[RosterImport]:
     query = select(RosterImport).order_by(col(RosterImport.id).desc()).limit(limit)
     if state:
-        query = query.where(RosterImport.state == check_state(state))
+        query = query.where(RosterImport.state == values.state_code(state))
     return list(session.exec(query))

@@ -32,9 +32,9 @@ from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
 from audit.sampling.tickets import Item
 from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
+from kernel import values
 from kernel.clock import utcnow
 from kernel.errors import InvalidInput, NotFound
-from schemas.values import USPS_STATES, school_year_start
 
 BATCH = 5000
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -57,10 +57,8 @@ def create_plan(
         raise InvalidInput(
             f"plan name {name!r}: use 1-64 letters, digits, '.', '_' or '-' (e.g. la-2025-26)"
         )
-    if state not in USPS_STATES:
-        raise InvalidInput(f"--state {state!r} is not a two-letter USPS state code")
-    if school_year_start(school_year) is None:
-        raise InvalidInput(f"--year {school_year!r}: name a school year like 2025-26")
+    state = values.state_code(state, field="state")
+    values.school_year(school_year, field="school_year")
     document = parse_document(rules)
     if session.get(AuditPlan, name) is not None:
         raise InvalidInput(f"an audit plan named {name!r} already exists; choose another name")

@@ -72,7 +72,7 @@ def test_plans_state_their_rates_and_names_are_unique(session):
     assert rates["tightened"] == "tolerable 2.50%"
     with pytest.raises(InvalidInput, match="already exists"):
         make_plan(session)
-    with pytest.raises(InvalidInput, match="school year"):
+    with pytest.raises(InvalidInput, match="'2025-27' is not a school year"):
         make_plan(session, "other", school_year="2025-27")
     assert [p.id for p in list_plans(session, "LA")] == [plan.id]
     assert list_plans(session, "TN") == []
