@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from access.sessions import csrf_ok
 from kernel.errors import CredxError
-from linkage.review import NOTE_MAX, ReviewDesk, decision_json
+from linkage.review import NOTE_MAX, ReviewDesk, decision_of
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.errors import status_of
@@ -76,7 +76,7 @@ def decide_pair(pair_id: PairId, body: DecisionIn, caller: Caller, app: AppDep) 
     """Decide one open pair: `same` (must-link) or `different` (cannot-link), with a note."""
     with web_session(app) as session:
         constraint = ReviewDesk(session, caller).decide(pair_id, body.decision, body.note)
-        return decision_json(pair_id, constraint)
+        return decision_of(pair_id, constraint).as_json()
 
 
 def _page(request: Request, app, user: WebUser, status: int = 200, **context) -> Response:

@@ -135,7 +135,7 @@ class PlanDocument(BaseModel):
             return population
         return min(population, math.ceil(self.rule_size(population, level) * multiplier))
 
-    def rates(self) -> dict:
+    def rates(self) -> dict[str, str]:
         """The plan's sampling rates in words and numbers, for `plan show` and results."""
         if self.rule == "fixed":
             normal = f"{self.fixed_count} per school"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,20 +101,38 @@ def list_plans(session: Session, state: str | None = None) -> list[AuditPlan]:
     return list(session.exec(query))
 
 
-def describe(plan: AuditPlan) -> dict:
-    """The plan as plain data: its rules and the rates they mean."""
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as `audit plan show --json` answers it: its rules and the rates they mean."""
+
+    id: str
+    state: str
+    school_year: str
+    status: str
+    manifest_sha256: str | None
+    frozen_at: str | None  # UTC ISO 8601
+    created_by: str
+    rules: dict[str, Any]  # the plan document's fields
+    rates: dict[str, str]  # `PlanDocument.rates()`
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def describe(plan: AuditPlan) -> PlanView:
+    """The plan's rules and the rates they mean."""
     document = plan_document(plan)
-    return {
-        "id": plan.id,
-        "state": plan.state,
-        "school_year": plan.school_year,
-        "status": plan.status,
-        "manifest_sha256": plan.manifest_sha256,
-        "frozen_at": plan.frozen_at.isoformat() if plan.frozen_at else None,
-        "created_by": plan.created_by,
-        "rules": json.loads(plan.document),
-        "rates": document.rates(),
-    }
+    return PlanView(
+        id=plan.id,
+        state=plan.state,
+        school_year=plan.school_year,
+        status=plan.status,
+        manifest_sha256=plan.manifest_sha256,
+        frozen_at=plan.frozen_at.isoformat() if plan.frozen_at else None,
+        created_by=plan.created_by,
+        rules=json.loads(plan.document),
+        rates=document.rates(),
+    )
 
 
 def population(session: Session, plan: AuditPlan) -> list[Row[Any]]:

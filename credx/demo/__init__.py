@@ -208,7 +208,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     with session_scope(app.engine) as session:  # the restore drill (deploy/RUNBOOK.md)
-        summary["stored_files"] = check_stored_files(app.vault(session), None, cli_actor())
+        stored = check_stored_files(app.vault(session), None, cli_actor())
+    summary["stored_files"] = stored.as_json()
     files = summary["stored_files"]
     say(
         f"stored files: {files['blobs_checked'] - len(files['failures'])} of "

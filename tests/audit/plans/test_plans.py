@@ -66,7 +66,7 @@ def test_invalid_rules_are_refused_naming_the_option(session, fields, message):
 def test_plans_state_their_rates_and_names_are_unique(session):
     plan = make_plan(session, rule="attribute", confidence=0.95, tolerable=0.05,
                      uncorroborated_rate="2")  # fmt: skip
-    rates = describe(plan)["rates"]
+    rates = describe(plan).rates
     assert "95% confidence" in rates["corroborated"] and "5.00% tolerable" in rates["corroborated"]
     assert rates["uncorroborated"].startswith("2 times")
     assert rates["tightened"] == "tolerable 2.50%"
