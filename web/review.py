@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from access.sessions import csrf_ok
 from kernel.errors import CredxError
-from linkage.review import NOTE_MAX, ReviewDesk, decision_of
+from linkage.review import NOTE_MAX, Decision, ReviewDesk, decision_of
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.errors import status_of
@@ -55,13 +55,6 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
-class DecisionOut(BaseModel):
-    pair_id: int
-    decision: str
-    constraint: str  # must_link | cannot_link
-    records: list[str]
-
-
 @api.get("")
 def open_pairs(
     caller: Caller, app: AppDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
@@ -71,7 +64,7 @@ def open_pairs(
         return [item.as_dict() for item in ReviewDesk(session, caller).open_pairs(limit)]
 
 
-@api.post("/{pair_id}", response_model=DecisionOut)
+@api.post("/{pair_id}", response_model=Decision)
 def decide_pair(pair_id: PairId, body: DecisionIn, caller: Caller, app: AppDep) -> dict:
     """Decide one open pair: `same` (must-link) or `different` (cannot-link), with a note."""
     with web_session(app) as session:
