@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from kernel.database import StateScoped
 from kernel.errors import InvalidInput
-from schemas.values import USPS_STATES
+from kernel.values import state_codes
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,9 @@ class Scope:
 
     @classmethod
     def for_states(cls, states: list[str], who: str) -> Scope:
-        wanted = frozenset(s.upper() for s in states)
-        unknown = sorted(wanted - USPS_STATES)
-        if unknown or not wanted:
-            raise InvalidInput(f"not a USPS state code: {', '.join(unknown) or '(none given)'}")
+        wanted = state_codes(states)
+        if not wanted:
+            raise InvalidInput("name at least one state (a two-letter USPS state code)")
         return cls(wanted, who)
 
     @classmethod
@@ -62,6 +61,6 @@ def scoped_session(engine: Engine, scope: Scope) -> Session:
     return session
 
 
-def state_scoped_tables() -> list[type]:
+def state_scoped_tables() -> list[type[StateScoped]]:
     """Every table model marked `StateScoped` (its module imported), in a stable order."""
     return sorted(StateScoped.__subclasses__(), key=lambda cls: cls.__name__)

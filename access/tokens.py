@@ -24,10 +24,9 @@ from agreements.models import Vendor
 from eventlog.log import EventLog
 from kernel.clock import as_utc, utcnow
 from kernel.errors import InvalidInput, NotFound
-from schemas.values import USPS_STATES
+from kernel.values import district_code, state_code
 
 TOKEN_PATTERN = re.compile(r"credx_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-DISTRICT_PATTERN = re.compile(r"[A-Za-z0-9-]{1,32}")
 _DUMMY_DIGEST = hashlib.sha256(b"no such token").hexdigest()
 
 
@@ -102,12 +101,13 @@ class TokenService:
             if spec.state or spec.district or spec.vendor_id:
                 raise InvalidInput("admin tokens are installation-wide: drop --state/--district")
             return
-        if not spec.state or spec.state.upper() not in USPS_STATES:
+        if not spec.state:
             raise InvalidInput(f"a {spec.role} token needs --state, a USPS code such as LA")
+        state_code(spec.state, field="state")
         if (spec.role is Role.DISTRICT) != bool(spec.district):
             raise InvalidInput("--district is required for district tokens and only for them")
-        if spec.district and not DISTRICT_PATTERN.fullmatch(spec.district):
-            raise InvalidInput("--district must be a district code (letters, digits, '-')")
+        if spec.district:
+            district_code(spec.district, field="district")
         if (spec.role is Role.VENDOR) != bool(spec.vendor_id):
             raise InvalidInput("--vendor is required for vendor tokens and only for them")
         if spec.vendor_id and self.session.get(Vendor, spec.vendor_id) is None:

@@ -16,6 +16,7 @@ from agreements.events import AgreementEvent
 from agreements.models import Disclosure, DisclosureStudent
 from eventlog.log import EventLog
 from kernel.errors import InvalidInput
+from kernel.rows import key_of
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def record_disclosure(
     session.add(disclosure)
     session.flush()
     for key in keys:
-        session.add(DisclosureStudent(disclosure_id=disclosure.id, student_key=key))
+        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=key))
     event = EventLog(session).record(
         AgreementEvent.DISCLOSURE_RECORDED, f"disclosure:{disclosure.id}", actor,
         recipient=release.recipient, agreement=agreement_id, students=len(keys),

@@ -71,9 +71,9 @@ from agreements.store import Stored, store_terms, terms_of
 from agreements.terms import Contact, FerpaBasis, Terms
 from agreements.vendors import VENDOR_ID
 from kernel.errors import InvalidInput
+from kernel.values import STATE_CODE_REASON, USPS_STATES, refusal
 from schemas.credentials import CODE, known_codes
 from schemas.exam_results import CANONICAL_COLUMNS, REQUIRED_COLUMNS
-from schemas.values import USPS_STATES
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,5}")
@@ -207,8 +207,7 @@ class _Reader:
         states = self.items(key, str.upper)
         for value, node in states:
             if value not in USPS_STATES:
-                message = f"{value!r} is not a two-letter USPS state code (e.g. TN, LA)"
-                raise self.doc.error(key, message, node)
+                raise self.doc.error(key, refusal(value, STATE_CODE_REASON), node)
         return tuple(value for value, _ in states)
 
     def credentials(self, key: str) -> tuple[str, ...]:

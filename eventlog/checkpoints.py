@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,7 +49,7 @@ from kernel.signing import (
     verify_signature,
 )
 
-KIND = "credx/log-checkpoint/v1"
+KIND: Final = "credx/log-checkpoint/v1"
 KIND_NAME = "log checkpoint"
 
 

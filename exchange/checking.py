@@ -16,6 +16,7 @@ import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import overload
 
 import pandas as pd
 import pandera.pandas as pa
@@ -153,6 +154,10 @@ def _rejection_columns(
     }
 
 
+@overload
+def storable(text: str) -> str: ...
+@overload
+def storable(text: None) -> None: ...
 def storable(text: str | None) -> str | None:
     """Text as received, except NUL, which no database text column can hold: shown as \\x00."""
     return None if text is None else text.replace("\x00", "\\x00")

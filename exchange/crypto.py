@@ -174,7 +174,8 @@ class KeyRing:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         ids = self.key_ids()
-        generation = int(KEY_ID.match(ids[-1]).group(1)) + 1 if ids else 1
+        newest = KEY_ID.match(ids[-1]) if ids else None
+        generation = int(newest.group(1)) + 1 if newest else 1
         key_id = f"mk-{generation:06d}-{secrets.token_hex(4)}"
         path = self.directory / f"{key_id}.key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

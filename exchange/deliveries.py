@@ -18,6 +18,7 @@ from exchange.resources import Resources
 from exchange.sources import FileSource
 from kernel.database import session_scope
 from kernel.errors import NotFound
+from kernel.rows import existing, key_of
 
 
 def ingest_file(
@@ -37,9 +38,9 @@ def ingest_file(
                 session, app.vault(session), actor=actor, batch_rows=batch_rows, progress=progress,
                 parallel_min_bytes=app.settings.ingest_parallel_min_bytes,
             )  # fmt: skip
-            return ingestor.process(session.get(Delivery, delivery.id), path, mapping)
+            return ingestor.process(existing(session, Delivery, delivery.id), path, mapping)
     except Exception as exc:
-        _record_failure(app, delivery.id, actor, exc)
+        _record_failure(app, key_of(delivery), actor, exc)
         raise
 
 
@@ -57,7 +58,7 @@ def quarantine_file(
 def _record_failure(app: Resources, delivery_id: int, actor: str, exc: Exception) -> None:
     """A bug or outage mid-processing: the delivery stays `received`, the log says why."""
     with session_scope(app.engine) as session:
-        delivery = session.get(Delivery, delivery_id)
+        delivery = existing(session, Delivery, delivery_id)
         delivery.error = f"processing failed ({type(exc).__name__}); it can be processed again"
         EventLog(session).record(
             ExchangeEvent.DELIVERY_FAILED,

@@ -39,6 +39,7 @@ from exchange.readers import (
 from exchange.vault import Vault
 from kernel.clock import as_utc
 from kernel.clock import today as utc_today
+from kernel.rows import key_of, table_of
 from schemas.credentials import known_codes
 from schemas.exam_results import (
     exam_result_schema,
@@ -69,7 +70,7 @@ class IngestOutcome:
 def outcome_of(delivery: Delivery) -> IngestOutcome:
     summary = json.loads(delivery.summary or "{}")
     return IngestOutcome(
-        delivery_id=delivery.id,
+        delivery_id=key_of(delivery),
         sha256=delivery.sha256,
         status=delivery.status,
         rows_total=delivery.rows_total,
@@ -157,7 +158,9 @@ class Ingestor:
             "columns_dropped": sorted(tally.columns_dropped),
         })  # fmt: skip
         for agreement_id in sorted(tally.agreements):
-            self.session.add(DeliveryAgreement(delivery_id=delivery.id, agreement_id=agreement_id))
+            self.session.add(
+                DeliveryAgreement(delivery_id=key_of(delivery), agreement_id=agreement_id)
+            )
         self._record_outcome(delivery)
         self._settle_interrupted(delivery)
         return outcome_of(delivery)
@@ -224,7 +227,7 @@ class Ingestor:
         """Nothing of this file is loaded; the original stays, the reason is recorded."""
         delivery.status = status
         delivery.error = reason
-        self.session.add(RejectedRow(delivery_id=delivery.id, reason=reason))
+        self.session.add(RejectedRow(delivery_id=key_of(delivery), reason=reason))
         self.session.flush()
         action = (
             ExchangeEvent.DELIVERY_QUARANTINED
@@ -261,7 +264,7 @@ class Ingestor:
             schema=exam_result_schema(known_codes(self.session), self.today),
             agreements=self.agreements, vendor=delivery.vendor_id,
             day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
-            delivery_id=delivery.id,
+            delivery_id=key_of(delivery),
         )  # fmt: skip
         if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
             checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
@@ -275,7 +278,7 @@ class Ingestor:
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(
-                    _write, connection, delivery.id, batch.good, batch.rejections
+                    _write, connection, key_of(delivery), batch.good, batch.rejections
                 )
                 tally.total += batch.total
                 tally.loaded += len(batch.good)
@@ -319,8 +322,8 @@ def _write(
     connection: Connection, delivery_id: int, good: pd.DataFrame, rejections: dict[str, list]
 ) -> None:
     """The writer thread's share: convert the good rows to values and insert everything."""
-    insert_columns(connection, ExamResult.__table__, _result_columns(delivery_id, good))
-    insert_columns(connection, RejectedRow.__table__, rejections)
+    insert_columns(connection, table_of(ExamResult), _result_columns(delivery_id, good))
+    insert_columns(connection, table_of(RejectedRow), rejections)
 
 
 def _agreed_mapping(agreements: list[Terms]) -> ColumnMapping:

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from exchange.models import Job
 from kernel.clock import utcnow
+from kernel.rows import existing
 
 LEASE = timedelta(minutes=30)  # default: a claim older than this belongs to a dead worker
 MAX_ATTEMPTS = 5
@@ -55,7 +56,7 @@ def claim(
 
 def finish(session: Session, job_id: int, error: str | None = None) -> None:
     """Done, or failed: retried later with backoff until MAX_ATTEMPTS, then given up."""
-    job = session.get(Job, job_id)
+    job = existing(session, Job, job_id)
     if error is None or job.attempts >= MAX_ATTEMPTS:
         job.finished_at, job.error = utcnow(), error
     else:

@@ -34,6 +34,7 @@ from exchange.sources import FileSource, LocalDropFolder, RemoteFile
 from kernel.clock import utcnow
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
+from kernel.rows import existing, key_of
 from kernel.settings import Settings
 
 
@@ -147,14 +148,18 @@ def record_missing_files(session: Session, now: datetime, actor: str) -> list[st
 def open_source(config: ConnectorConfig, settings: Settings) -> FileSource:
     """The `FileSource` for a connector; vendor SDKs load only when used."""
     label = f"{config.kind}:{config.name}"
+    # parse_connector refused a config without the section its kind needs
     if config.kind == "local":
+        assert config.local is not None
         return LocalDropFolder(config.local.directory, config.local.settle_seconds)
     if config.kind == "sftp":
         from exchange.sftp import SftpSource
 
+        assert config.sftp is not None
         return SftpSource(config.sftp, label=label)
     from exchange.s3 import S3Source
 
+    assert config.s3 is not None
     return S3Source(config.s3, label=label)
 
 
@@ -197,7 +202,7 @@ def pull(
                 on_file(entry)
     if not dry_run:
         with session_scope(app.engine) as session:
-            session.get(Connector, name).last_pull_at = utcnow()
+            existing(session, Connector, name).last_pull_at = utcnow()
     return report
 
 
@@ -207,11 +212,9 @@ def _pull_one(
 ) -> PulledItem:  # fmt: skip
     with session_scope(app.engine) as session:
         known = _ledger_entry(session, config.name, item)
-        known_id = known.id if known else None
-        needs_post_action = known is not None and known.post_action_done_at is None
-    if known_id is not None:
-        if needs_post_action and not dry_run:  # the commit happened; the clean-up did not
-            _post_action(app, source, item, known_id)
+    if known is not None:
+        if known.post_action_done_at is None and not dry_run:  # committed; not cleaned up
+            _post_action(app, source, item, key_of(known))
         return PulledItem(item.name, item.size, "already_pulled", known.delivery_id)
     if dry_run:
         return PulledItem(item.name, item.size, "would_pull")
@@ -228,7 +231,7 @@ def _pull_one(
             entry.post_action_done_at = utcnow()
         session.add(entry)
         session.flush()
-        entry_id = entry.id
+        entry_id = key_of(entry)
     if not keep_vendor_copy:
         _post_action(app, source, item, entry_id)
     return PulledItem(item.name, item.size, "pulled", outcome.delivery_id, outcome.as_json())
@@ -276,4 +279,4 @@ def _ledger_entry(session: Session, connector: str, item: RemoteFile) -> PulledF
 def _post_action(app: Resources, source: FileSource, item: RemoteFile, entry_id: int) -> None:
     source.committed(item)
     with session_scope(app.engine) as session:
-        session.get(PulledFile, entry_id).post_action_done_at = utcnow()
+        existing(session, PulledFile, entry_id).post_action_done_at = utcnow()

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import TextIO
+from collections.abc import Sequence
+from typing import Protocol, TextIO
 
-from exchange.models import RejectedRow
 from schemas.values import looks_like_formula
 
 REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
+
+
+class Rejection(Protocol):
+    """A rejected row of a vendor file (`RejectedRow`) or of a roster (`RejectedRosterRow`)."""
+
+    @property
+    def row_number(self) -> int | None: ...
+    @property
+    def column(self) -> str | None: ...
+    @property
+    def value(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
 
 
 def neutralise(value: str | None) -> str:
@@ -24,7 +37,7 @@ def neutralise(value: str | None) -> str:
     return "'" + value if looks_like_formula(value) else value
 
 
-def write_csv(rows: list[RejectedRow], stream: TextIO, *, key: str = "delivery_id") -> None:
+def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     """`key` names the column of what the rows belong to (`import_id` for rosters)."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow((key, *REPORT_COLUMNS[1:]))
@@ -38,7 +51,7 @@ def write_csv(rows: list[RejectedRow], stream: TextIO, *, key: str = "delivery_i
         ])  # fmt: skip
 
 
-def write_json(rows: list[RejectedRow], stream: TextIO, *, key: str = "delivery_id") -> None:
+def write_json(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     json.dump(
         [{name: getattr(row, name) for name in (key, *REPORT_COLUMNS[1:])} for row in rows],
         stream, ensure_ascii=False, indent=1,

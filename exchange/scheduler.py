@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from eventlog.log import EventLog
 from exchange.connectors import ConnectorConfig
@@ -30,6 +30,7 @@ from exchange.pulls import list_connectors
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.database import unit_of_work
+from kernel.rows import key_of
 
 log = logging.getLogger("credx.worker")
 SCHEDULER_LOCK_ID = 0x637265647802
@@ -90,7 +91,7 @@ def run_next(app: Resources, worker: str, handlers: Mapping[str, JobHandler]) ->
         error = f"{type(exc).__name__}: {exc}"
         log.exception("job %s failed", job.key)
     with unit_of_work(app.engine) as session:
-        finish(session, job.id, error)
+        finish(session, key_of(job), error)
         EventLog(session).record(
             ExchangeEvent.JOB_FINISHED, f"job:{job.key}", f"worker:{worker}", error=error
         )
@@ -114,7 +115,7 @@ class SchedulerLease:
 
     def __init__(self, app: Resources):
         self.app = app
-        self.connection = None
+        self.connection: Connection | None = None
 
     def held(self) -> bool:
         if self.app.engine.dialect.name != "postgresql":

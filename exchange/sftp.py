@@ -318,7 +318,8 @@ class SftpSource:
                 continue
             digest = None
             if self.settings.sidecar == "sha256":
-                digest = self._with_retries(f"read {name}{suffix}", lambda n=name: self._digest(n))
+                read = functools.partial(self._digest, name)
+                digest = self._with_retries(f"read {name}{suffix}", read)
                 if digest is None:
                     continue
             ready.append(_remote_file(listing[name], digest))

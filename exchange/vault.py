@@ -11,7 +11,9 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -142,7 +144,9 @@ class Vault:
         for blob in self.session.exec(live):
             if blob.master_key_id not in old_keys:
                 old_keys[blob.master_key_id] = self.keyring.get(blob.master_key_id)
-            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, blob.wrapped_key)
+            wrapped = blob.wrapped_key
+            assert wrapped is not None  # selected for having one
+            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, wrapped)
             blob.wrapped_key = crypto.wrap_key(new_key, blob.id, data_key)
             blob.master_key_id = new_id
             count += 1
@@ -166,20 +170,37 @@ class Vault:
         self.store.delete(blob.store_key)
 
 
-def check_stored_files(vault: Vault, sample: int | None, actor: str) -> dict:
+@dataclass(frozen=True)
+class BlobFailure:
+    blob_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class StoredFilesCheck:
+    """What the restore drill found: live blobs, how many were checked, which failed."""
+
+    blobs_total: int
+    blobs_checked: int
+    failures: list[BlobFailure]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_stored_files(vault: Vault, sample: int | None, actor: str) -> StoredFilesCheck:
     """Decrypt SAMPLE random live blobs (all if None) and report those that fail; logged.
 
-    `{"blobs_total", "blobs_checked", "failures": [{"blob_id", "error"}]}`: the
-    restore drill behind `credx keys check` (deploy/RUNBOOK.md).
+    The restore drill behind `credx keys check` (deploy/RUNBOOK.md).
     """
     ids, total = vault.live_blob_ids(sample)
     failures = [
-        {"blob_id": blob_id, "error": error}
+        BlobFailure(blob_id, error)
         for blob_id in ids
         if (error := vault.check(blob_id)) is not None
     ]
     EventLog(vault.session).record(
         ExchangeEvent.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
-        failed=[failure["blob_id"] for failure in failures],
+        failed=[failure.blob_id for failure in failures],
     )  # fmt: skip
-    return {"blobs_total": total, "blobs_checked": len(ids), "failures": failures}
+    return StoredFilesCheck(blobs_total=total, blobs_checked=len(ids), failures=failures)

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
@@ -52,6 +53,9 @@ class StateScoped:
     caller's states; the marker lets it do so without importing the domains.
     """
 
+    if TYPE_CHECKING:
+        state: Any  # each table's own `state` column
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -68,7 +72,7 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     # Python's sqlite3 begins transactions only before DML, so a SAVEPOINT after a
     # SELECT would open (and its RELEASE commit) a transaction of its own: an ingest
     # killed after that RELEASE left rows committed under an unfinished delivery.
@@ -82,7 +86,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # `sqlite_begin="IMMEDIATE"` (an execution option) takes the write lock up front,
     # waiting up to the busy timeout: a deferred transaction that reads and then writes
     # fails at once ("database is locked") if another writer committed in between,

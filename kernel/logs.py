@@ -22,6 +22,8 @@ import sys
 import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
 
 request_id: ContextVar[str | None] = ContextVar("credx_request_id", default=None)
 
@@ -110,7 +112,7 @@ STDERR_HANDLER = {
 }
 
 
-def log_config(fmt: str, level: str = "INFO") -> dict:
+def log_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
     """A `logging.config.dictConfig` document: everything to stderr through one scrubbing
     formatter (also handed to uvicorn as `--log-config`, so its own lines are scrubbed)."""
     formatter = {"()": f"{__name__}.{FORMATTERS[fmt].__name__}"}
@@ -138,5 +140,7 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     sys.excepthook = _log_uncaught
 
 
-def _log_uncaught(kind, value, tb) -> None:
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
     logging.getLogger("credx").critical("uncaught exception", exc_info=(kind, value, tb))

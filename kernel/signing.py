@@ -108,9 +108,9 @@ def ensure_signing_key(directory: Path) -> Ed25519PrivateKey:
         pass  # another process made it first: use theirs
     finally:
         temp.unlink(missing_ok=True)
-    key = load_signing_key(directory)
-    assert key is not None
-    return key
+    linked = load_signing_key(directory)
+    assert linked is not None
+    return linked
 
 
 def parse_public_key(data: bytes) -> bytes:

@@ -11,6 +11,7 @@ within one vendor) merge first and unconditionally.  Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,7 @@ def _one_edit_apart(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
-def _ids_compatible(left: set[str], right: set[str]) -> bool:
+def _ids_compatible(left: AbstractSet[str], right: AbstractSet[str]) -> bool:
     """Two state student ids in one person are a conflict unless one is a typo of the other."""
     return all(_one_edit_apart(a, b) for a in left for b in right)
 

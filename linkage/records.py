@@ -35,7 +35,7 @@ def split_record_id(value: str) -> tuple[str, str]:
 def exam_results(session: Session, state: str) -> pd.DataFrame:
     """Vendor candidate records: one record per exam result row; source = the vendor."""
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # model attributes typed as values
             ExamResult.delivery_id,
             ExamResult.row_number,
             ExamResult.first_name,
@@ -84,7 +84,7 @@ def evidence_claims(session: Session, state: str) -> pd.DataFrame:
     The claim names the student in one string, split by `linkage.names`.
     """
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # model attributes typed as values
             Evidence.id,
             Evidence.student_name,
             Evidence.birth_date,
@@ -121,7 +121,7 @@ def evidence_claims(session: Session, state: str) -> pd.DataFrame:
 def roster_rows(session: Session, state: str) -> pd.DataFrame:
     """The state's rosters: one record per loaded roster row; source = `roster:<school year>`."""
     query = (
-        select(
+        select(  # type: ignore[call-overload]  # model attributes typed as values
             RosterStudent.import_id,
             RosterStudent.row_number,
             RosterStudent.first_name,

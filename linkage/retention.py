@@ -12,6 +12,7 @@ from sqlalchemy import String, cast, delete, func, or_
 from sqlmodel import Session, col, select
 
 from exchange.models import ExamResult
+from kernel.rows import rowcount
 from linkage.models import LinkConstraint, PersonRecord, ReviewPair
 
 
@@ -57,4 +58,4 @@ def forget_exam_rows(session: Session, delivery_id: int, agreement_id: str) -> i
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)

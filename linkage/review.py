@@ -7,7 +7,8 @@ must-link or cannot-link constraint that every later run honours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -105,14 +106,26 @@ DECISIONS = {"same": True, "different": False}
 NOTE_MAX = 2000
 
 
-def decision_json(pair_id: int, constraint: LinkConstraint) -> dict:
-    """What a decision became, as the CLI's `--json` and the API answer it."""
-    return {
-        "pair_id": pair_id,
-        "decision": "same" if constraint.kind == "must_link" else "different",
-        "constraint": constraint.kind,
-        "records": [constraint.record_l, constraint.record_r],
-    }
+@dataclass(frozen=True)
+class Decision:
+    """What a review decision became, as the CLI's `--json` and the API answer it."""
+
+    pair_id: int
+    decision: str  # same | different
+    constraint: str  # must_link | cannot_link
+    records: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decision_of(pair_id: int, constraint: LinkConstraint) -> Decision:
+    return Decision(
+        pair_id=pair_id,
+        decision="same" if constraint.kind == "must_link" else "different",
+        constraint=constraint.kind,
+        records=[constraint.record_l, constraint.record_r],
+    )
 
 
 class ReviewDesk:
@@ -174,7 +187,21 @@ def resolve_person(session: Session, pid: str) -> str:
     return pid
 
 
-def show_person(session: Session, pid: str, *, actor: str) -> dict:
+@dataclass(frozen=True)
+class PersonView:
+    """A person with every linked record (`credx link show --json`)."""
+
+    person_id: str
+    requested_id: str  # the id asked for: an old id resolves to `person_id`
+    state: str | None
+    aliases: list[str]
+    records: list[dict[str, Any]]  # record_id, then what `describe_records` shows of it
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def show_person(session: Session, pid: str, *, actor: str) -> PersonView:
     """A person with every linked record (resolving an old id to the current one)."""
     current = resolve_person(session, pid)
     person = session.get(Person, current)
@@ -189,10 +216,10 @@ def show_person(session: Session, pid: str, *, actor: str) -> dict:
     EventLog(session).record(
         LinkageEvent.PERSON_VIEWED, f"person:{current}", actor, records=len(ids)
     )
-    return {
-        "person_id": current,
-        "requested_id": pid,
-        "state": person.state if person else None,
-        "aliases": sorted(aliases),
-        "records": [{"record_id": r, **fields.get(r, {})} for r in ids],
-    }
+    return PersonView(
+        person_id=current,
+        requested_id=pid,
+        state=person.state if person else None,
+        aliases=sorted(aliases),
+        records=[{"record_id": r, **fields.get(r, {})} for r in ids],
+    )

@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
 from kernel.clock import utcnow
-from kernel.errors import InvalidInput
+from kernel.rows import key_of
 from kernel.settings import Settings
+from kernel.values import state_code
 from linkage.clusters import REVIEW_COLUMNS
 from linkage.engine import Constraints, LinkParameters, LinkResult, link_records
 from linkage.events import LinkageEvent
@@ -35,7 +36,6 @@ from linkage.models import (
     ReviewPair,
 )
 from linkage.records import load_records, split_record_id, states_with_records
-from schemas.values import USPS_STATES
 
 Progress = Callable[[str], None]
 BATCH = 10_000
@@ -82,10 +82,7 @@ def link_states(
 ) -> list[RunSummary]:
     """Link each state (all states with records when `states` is None)."""
     run = link_new if incremental else link_state
-    unknown = sorted(set(states or ()) - USPS_STATES)
-    if unknown:
-        raise InvalidInput(f"not a USPS state code: {', '.join(unknown)}")
-    chosen = states or states_with_records(session)
+    chosen = [state_code(s) for s in states] if states else states_with_records(session)
     return [
         run(session, state=s, params=params, actor=actor, engine=engine, progress=progress)
         for s in chosen
@@ -240,7 +237,7 @@ def _write_persons(session: Session, state: str, run: LinkRun, assignment: Assig
         session.execute(
             update(PersonAlias).where(col(PersonAlias.person_id) == old).values(person_id=heir)
         )
-        session.add(PersonAlias(old_id=old, person_id=heir, reason=reason, run_id=run.id))
+        session.add(PersonAlias(old_id=old, person_id=heir, reason=reason, run_id=key_of(run)))
     session.flush()
 
 

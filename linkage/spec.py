@@ -27,6 +27,7 @@ import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 # Blocking keys: name -> the normalised columns combined into the key.  What each catches:
 # ssid - everything but an id typo; dob_last (3-letter surname prefix) - first-name errors,
@@ -48,7 +49,7 @@ BLOCKING_KEYS: dict[str, tuple[str, ...]] = {
 SWAP_KEYS = ("bk_swap_a", "bk_swap_b")
 
 
-def _level(sql: str, label: str, m: float, u: float, **extra: Any) -> cll.CustomLevel:
+def _level(sql: str, label: str, m: float, u: float, **extra: Any) -> ComparisonLevelCreator:
     return cll.CustomLevel(sql, label, base_dialect_str="duckdb").configure(
         m_probability=m, u_probability=u, **extra
     )

@@ -25,6 +25,8 @@ from sqlmodel import Session
 
 from eventlog.log import EventLog
 from kernel.errors import InvalidInput, NotFound
+from kernel.values import school_year as check_school_year
+from kernel.values import state_code as check_state
 from reports.counts import (
     ALL,
     ANY,
@@ -42,7 +44,6 @@ from reports.pathways import PathwayMap
 from reports.population import Population, Window, gather
 from reports.priorities import list_priorities
 from reports.suppression import DEFAULT_THRESHOLD, TOTAL, suppress_series, suppress_table
-from rosters.imports import check_school_year, check_state
 
 MEASURES = ("enrolled", "completed_sequence", "sat_exam", "passed_exam", "earned_verified",
             "earned_claimed", "graduating_class", "graduates_earned")  # fmt: skip

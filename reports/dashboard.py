@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
@@ -143,7 +145,7 @@ def _fire_times(config: ConnectorConfig, window: Window) -> list[datetime]:
 def _window_deliveries(session: Session, window: Window, vendors: set[str] | None):
     """(id, vendor, received_at, connector or None, status, rows_total, rows_rejected)."""
     query = (
-        sa.select(Delivery.id, Delivery.vendor_id, Delivery.received_at, PulledFile.connector,
+        sa.select(Delivery.id, Delivery.vendor_id, Delivery.received_at, PulledFile.connector,  # type: ignore[call-overload]  # model attributes typed as values
                   Delivery.status, Delivery.rows_total, Delivery.rows_rejected)
         .outerjoin(PulledFile, PulledFile.delivery_id == Delivery.id)
         .where(Delivery.received_at >= window.start)
@@ -205,7 +207,7 @@ def _connectors_since(session: Session) -> dict[str, datetime]:
     """When each connector was first applied (its first `connector:document:applied` event;
     one grouped query on the indexed action): nothing is expected of it before."""
     query = (
-        sa.select(Event.subject, sa.func.min(Event.occurred_at))
+        sa.select(Event.subject, sa.func.min(Event.occurred_at))  # type: ignore[call-overload]  # model attributes typed as values
         .where(Event.action == ExchangeEvent.CONNECTOR_APPLIED)
         .group_by(Event.subject)
     )
@@ -330,7 +332,7 @@ class ReviewBacklog:
 def review_backlog(session: Session, state: str | None) -> list[ReviewBacklog]:
     """Open review pairs per state and the latest run's flagged clusters (2 grouped queries)."""
     pairs = (
-        sa.select(ReviewPair.state, sa.func.count().label("n"),
+        sa.select(ReviewPair.state, sa.func.count().label("n"),  # type: ignore[call-overload]  # model attributes typed as values
                   sa.func.min(ReviewPair.run_id).label("oldest"))
         .where(ReviewPair.status == "open")
         .group_by(ReviewPair.state)
@@ -338,7 +340,8 @@ def review_backlog(session: Session, state: str | None) -> list[ReviewBacklog]:
     latest = sa.select(sa.func.max(LinkRun.id)).group_by(LinkRun.state)
     runs = sa.select(LinkRun).where(col(LinkRun.id).in_(latest))
     if state is not None:
-        pairs, runs = pairs.where(ReviewPair.state == state), runs.where(LinkRun.state == state)
+        pairs = pairs.where(ReviewPair.state == state)
+        runs = runs.where(col(LinkRun.state) == state)
     backlog = {r.state: ReviewBacklog(r.state, r.n, r.oldest, None, None, 0)
                for r in session.execute(pairs)}  # fmt: skip
     for (run,) in session.execute(runs):
@@ -354,6 +357,7 @@ PANELS = ("deliveries", "rejections", "agreements", "audits", "reviews")
 
 def panel(session: Session, name: str, state: str | None, window: Window, horizon_days: int):
     """One panel by name, as JSON-ready data (the API's and the page's single entry point)."""
+    data: Sequence[Any]
     if name == "deliveries":
         data = deliveries_by_night(session, state, window)
     elif name == "rejections":
@@ -381,7 +385,7 @@ def rejection_reasons(session: Session, delivery_id: int) -> list[ReasonCount]:
     page shows what to fix without showing any student's data (the full per-row report is
     `credx rejections DELIVERY`)."""
     query = (
-        sa.select(RejectedRow.column, RejectedRow.reason, sa.func.count().label("n"))
+        sa.select(RejectedRow.column, RejectedRow.reason, sa.func.count().label("n"))  # type: ignore[call-overload]  # model attributes typed as values
         .where(RejectedRow.delivery_id == delivery_id)
         .group_by(RejectedRow.column, RejectedRow.reason)
         .order_by(sa.func.count().desc(), RejectedRow.column)

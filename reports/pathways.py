@@ -23,7 +23,7 @@ import yaml
 from sqlmodel import Session
 
 from kernel.errors import InvalidInput
-from rosters.imports import check_state
+from kernel.values import state_code as check_state
 from schemas.credentials import known_codes
 
 

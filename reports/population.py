@@ -18,9 +18,9 @@ from audit.plans.models import AuditTask, FindingOutcome
 from exchange.evidence.models import Evidence
 from exchange.models import ExamResult
 from kernel.errors import NotFound
+from kernel.values import school_year_start
 from linkage.models import PersonRecord
 from rosters.models import RosterStudent
-from schemas.values import school_year_start
 
 SUBGROUPS = (
     "gender", "race_ethnicity", "economically_disadvantaged", "english_learner", "disability",
@@ -149,7 +149,7 @@ def _add_exams(session: Session, population: Population) -> None:
     window = population.window
     linked = _persons(session, window.state, "exam")
     rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # model attributes typed as values
             ExamResult.delivery_id, ExamResult.row_number, ExamResult.credential_code,
             ExamResult.result, ExamResult.exam_date,
         ).where(ExamResult.state == window.state, ExamResult.exam_date <= window.end)

@@ -26,9 +26,10 @@ from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
 from kernel.errors import InvalidInput
+from kernel.values import school_year as check_school_year
+from kernel.values import state_code as check_state
 from reports.events import ReportEvent
 from reports.models import PriorityCredential
-from rosters.imports import check_school_year, check_state
 from schemas.credentials import known_codes
 
 MAX_WEIGHT = 10.0

@@ -36,7 +36,7 @@ Plain data in and out (pandas), no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,7 +155,7 @@ def _first_bridge(hidden: np.ndarray) -> Cell | None:
     """The first hidden cell, in reading order, lying on no cycle of the row-column graph of
     hidden cells (None if every hidden cell is on a cycle)."""
     rows = hidden.shape[0]
-    cells = [tuple(map(int, c)) for c in np.argwhere(hidden)]
+    cells = _cells(hidden)
     bridges = _bridges(cells, rows)
     return min(bridges) if bridges else None
 
@@ -177,7 +177,9 @@ def _bridges(cells: list[Cell], rows: int) -> set[Cell]:
         if root in order:
             continue
         order[root] = low[root] = len(order)
-        stack = [(root, None, iter(neighbours[root]))]
+        stack: list[tuple[int, Cell | None, Iterator[tuple[int, Cell]]]] = [
+            (root, None, iter(neighbours[root]))
+        ]
         while stack:
             node, via, edges = stack[-1]
             for other, edge in edges:
@@ -194,9 +196,14 @@ def _bridges(cells: list[Cell], rows: int) -> set[Cell]:
                 if stack:
                     parent = stack[-1][0]
                     low[parent] = min(low[parent], low[node])
-                    if low[node] > order[parent]:
+                    if low[node] > order[parent] and via is not None:
                         found.add(via)
     return found
+
+
+def _cells(hidden: np.ndarray) -> list[Cell]:
+    """The (row, column) of every hidden cell, in reading order."""
+    return [(int(i), int(j)) for i, j in np.argwhere(hidden)]
 
 
 def _reachable(cells: list[Cell], removed: Cell, rows: int) -> set[int]:
@@ -217,7 +224,7 @@ def _reachable(cells: list[Cell], removed: Cell, rows: int) -> set[int]:
 def _close_cycle(values: np.ndarray, hidden: np.ndarray, bridge: Cell) -> None:
     """Hide a visible cell joining the bridge's two sides, so the bridge lies on a cycle."""
     rows, columns = hidden.shape
-    cells = [tuple(map(int, c)) for c in np.argwhere(hidden)]
+    cells = _cells(hidden)
     side = _reachable(cells, bridge, rows)  # the row's side of the cut
     crossing = [
         (i, j) for i in range(rows) for j in range(columns) if (i in side) != (rows + j in side)

@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,7 +36,7 @@ from kernel.signing import (
     verify_signature,
 )
 
-KIND = "credx/certificate-of-destruction/v1"
+KIND: Final = "credx/certificate-of-destruction/v1"
 KIND_NAME = "certificate of destruction"
 METHOD = "crypto-shredding: AES-256-GCM data keys destroyed; ciphertext deleted"
 

@@ -25,9 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, func, text, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from agreements.models import Agreement, DeliveryAgreement
@@ -40,6 +42,7 @@ from kernel.clock import as_utc, utcnow
 from kernel.clock import today as utc_today
 from kernel.database import unit_of_work
 from kernel.errors import InvalidInput
+from kernel.rows import rowcount
 from kernel.signing import ensure_signing_key, key_id, public_bytes
 from linkage.retention import count_linked, forget_exam_rows
 from retention.certificates import (
@@ -240,15 +243,19 @@ def _still_covered(live: set[str | None]) -> str:
     return "; ".join(parts)
 
 
+# A stored delivery's id, typed as never None (the model's `int | None` is for unsaved rows).
+DELIVERY_ID = cast("Mapped[int]", Delivery.id)
+
+
 def _shared_blob_holds(session: Session, destroy: list[int], gone: set[str]) -> dict[int, str]:
     """Deliveries whose blob another, still-covered delivery (a duplicate) also points at."""
     if not destroy:
         return {}
-    query = select(Delivery.id, Delivery.blob_id).where(col(Delivery.id).in_(destroy))
+    query = select(DELIVERY_ID, Delivery.blob_id).where(col(Delivery.id).in_(destroy))
     blob_of = dict(session.exec(query).all())
     sharers = list(
         session.exec(
-            select(Delivery.id, Delivery.blob_id)
+            select(DELIVERY_ID, Delivery.blob_id)
             .where(col(Delivery.blob_id).in_(sorted(set(blob_of.values()))))
             .where(col(Delivery.id).not_in(destroy))
         )
@@ -347,7 +354,7 @@ def _claim(session: Session, agreement_id: str, now: datetime) -> bool:
         .where(col(Agreement.id) == agreement_id, col(Agreement.purged_at).is_(None))
         .values(purged_at=now)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _delete_rows(session: Session, agreement_id: str, delivery_id: int) -> int:
@@ -359,7 +366,7 @@ def _delete_rows(session: Session, agreement_id: str, delivery_id: int) -> int:
         .where(col(ExamResult.agreement_id) == agreement_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def _delete_rejected(session: Session, delivery_id: int) -> int:
@@ -369,7 +376,7 @@ def _delete_rejected(session: Session, delivery_id: int) -> int:
         .where(col(RejectedRow.delivery_id) == delivery_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 def _shred(session: Session, vault: Vault, blob_id: str) -> None:

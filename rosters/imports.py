@@ -30,15 +30,16 @@ from exchange.bulk import insert_columns
 from exchange.checking import presented, schema_failures, storable
 from exchange.readers import FileRejected
 from exchange.resources import Resources
+from kernel import values
 from kernel.clock import today as utc_today
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
+from kernel.rows import existing, key_of, table_of
 from rosters.events import RosterEvent
 from rosters.files import read_roster
 from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
 from rosters.schools import SchoolLoad, known_schools, load_schools
 from schemas.rosters import CodeSets, roster_schema, typed_roster_columns
-from schemas.values import USPS_STATES, school_year_start
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,6 @@ class RosterOutcome:
         return asdict(self)
 
 
-def check_school_year(text: str) -> str:
-    """`2025-26`: a school year is named by the calendar years it spans."""
-    if school_year_start(text) is None:
-        raise InvalidInput(f"school year {text!r} must look like 2025-26 (two consecutive years)")
-    return text
-
-
-def check_state(text: str) -> str:
-    state = text.upper()
-    if state not in USPS_STATES:
-        raise InvalidInput(f"{text!r} is not a two-letter USPS state code (e.g. LA, TN)")
-    return state
-
-
 def import_roster(
     app: Resources, path: Path, *, state: str, school_year: str, actor: str, codes: CodeSets,
     schools: Path | None = None, today: date | None = None,
@@ -80,7 +67,7 @@ def import_roster(
 
     `schools`, a school-list CSV, is loaded first (`rosters.schools.load_schools`).
     """
-    state, school_year = check_state(state), check_school_year(school_year)
+    state, school_year = values.state_code(state), values.school_year(school_year)
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
     with session_scope(app.engine) as session:
@@ -99,9 +86,9 @@ def import_roster(
         )  # fmt: skip
         session.add(record)
     try:
-        return _load_received(app, record.id, path, actor=actor, codes=codes, today=today)
+        return _load_received(app, key_of(record), path, actor=actor, codes=codes, today=today)
     except Exception as exc:
-        _record_failure(app, record.id, actor, exc)
+        _record_failure(app, key_of(record), actor, exc)
         raise
 
 
@@ -109,7 +96,7 @@ def _load_received(
     app: Resources, import_id: int, path: Path, *, actor: str, codes: CodeSets, today: date | None
 ) -> RosterOutcome:
     with session_scope(app.engine) as session:
-        record = session.get(RosterImport, import_id)
+        record = existing(session, RosterImport, import_id)
         outcome = RosterLoader(session, codes, today or utc_today()).load(record, path)
         state, school_year = record.state, record.school_year
         EventLog(session).record(
@@ -125,7 +112,7 @@ def _record_failure(app: Resources, import_id: int, actor: str, exc: Exception) 
     """A bug or outage mid-load: the import stays `received` (its original is kept), the log
     says why, and the same file can be imported again."""
     with session_scope(app.engine) as session:
-        record = session.get(RosterImport, import_id)
+        record = existing(session, RosterImport, import_id)
         record.error = f"loading failed ({type(exc).__name__}); import the file again"
         EventLog(session).record(
             RosterEvent.ROSTER_FAILED, f"roster:{import_id}", actor, error=type(exc).__name__
@@ -162,10 +149,10 @@ class RosterLoader:
         ).drop_duplicates(subset=["row_number", "canonical"], keep="first")
         good = frame[~frame.index.isin(failures["row_number"])]
         connection = self.session.connection()
-        insert_columns(connection, RosterStudent.__table__, _student_columns(record, good))
+        insert_columns(connection, table_of(RosterStudent), _student_columns(record, good))
         insert_columns(
-            connection, RejectedRosterRow.__table__,
-            _rejection_columns(record.id, presented(failures, roster.headers)),
+            connection, table_of(RejectedRosterRow),
+            _rejection_columns(key_of(record), presented(failures, roster.headers)),
         )  # fmt: skip
         record.rows_total, record.rows_loaded = len(frame), len(good)
         record.rows_rejected = len(frame) - len(good)
@@ -175,7 +162,7 @@ class RosterLoader:
 
     def _refuse(self, record: RosterImport, reason: str) -> RosterOutcome:
         record.status, record.error = "rejected", reason
-        self.session.add(RejectedRosterRow(import_id=record.id, reason=reason))
+        self.session.add(RejectedRosterRow(import_id=key_of(record), reason=reason))
         self.session.flush()
         return outcome_of(record)
 
@@ -188,7 +175,7 @@ def _status(record: RosterImport) -> str:
 
 def outcome_of(record: RosterImport, ignored: list[str] | None = None) -> RosterOutcome:
     return RosterOutcome(
-        import_id=record.id, state=record.state, school_year=record.school_year,
+        import_id=key_of(record), state=record.state, school_year=record.school_year,
         sha256=record.sha256, status=record.status, rows_total=record.rows_total,
         rows_loaded=record.rows_loaded, rows_rejected=record.rows_rejected, error=record.error,
         columns_ignored=ignored or [],
@@ -272,5 +259,5 @@ def roster_rejections(session: Session, import_id: int) -> list[RejectedRosterRo
 def list_imports(session: Session, state: str | None = None, limit: int = 50) -> list[RosterImport]:
     query = select(RosterImport).order_by(col(RosterImport.id).desc()).limit(limit)
     if state:
-        query = query.where(RosterImport.state == check_state(state))
+        query = query.where(RosterImport.state == values.state_code(state))
     return list(session.exec(query))

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from kernel.clock import utcnow
 from kernel.errors import InvalidInput
+from kernel.values import DISTRICT_CODE_REASON, is_district_code, refusal
 from rosters.models import School
 
 SCHOOL_COLUMNS = ("district_code", "school_code", "name")
@@ -62,11 +63,14 @@ def _fields(record: list[str], source: str, line_no: int) -> tuple[str, str, str
     if len(record) != 3:
         raise InvalidInput(f"{source} line {line_no}: expected 3 fields, found {len(record)}")
     district, school, name = (cell.strip() for cell in record)
-    for what, value in (("district_code", district), ("school_code", school)):
-        if not CODE.fullmatch(value):
-            raise InvalidInput(
-                f"{source} line {line_no}: {what} {value!r} must be 1-16 letters, digits or '-'"
-            )
+    if not is_district_code(district):
+        raise InvalidInput(
+            f"{source} line {line_no}: district_code {refusal(district, DISTRICT_CODE_REASON)}"
+        )
+    if not CODE.fullmatch(school):
+        raise InvalidInput(
+            f"{source} line {line_no}: school_code {school!r} must be 1-16 letters, digits or '-'"
+        )
     if not name or len(name) > 200:
         raise InvalidInput(f"{source} line {line_no}: name must be 1-200 characters")
     return district, school, name

@@ -53,7 +53,8 @@ def parse_registry_csv(text: str, source: str) -> list[tuple[str, str, str]]:
         raise InvalidInput(
             f"{source}: header must be exactly `code,agency,name`, found `{','.join(header)}`"
         )
-    rows, seen = [], {}
+    rows: list[tuple[str, str, str]] = []
+    seen: dict[str, int] = {}
     for line_no, record in enumerate(reader, start=2):
         values = [(record.get(k) or "").strip() for k in reader.fieldnames or []]
         if None in record or len(values) != 3:

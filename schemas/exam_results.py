@@ -15,6 +15,12 @@ import pandera.pandas as pa
 import pyarrow as pyarrow_
 import pyarrow.compute as pc
 
+from kernel.values import (
+    DISTRICT_CODE_PATTERN,
+    DISTRICT_CODE_REASON,
+    STATE_CODE_REASON,
+    USPS_STATES,
+)
 from schemas import values
 from schemas.credentials import CODE_PATTERN
 
@@ -107,10 +113,9 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
         "last_name": _name(),
         "birth_date": _date(EARLIEST_BIRTH, today, "birth date"),
         "state": [
-            _check(lambda s: values.in_set(s, values.USPS_STATES, casefold=True),
-                   "not a two-letter USPS state code (e.g. LA, TN)"),
+            _check(lambda s: values.in_set(s, USPS_STATES, casefold=True), STATE_CODE_REASON),
         ],
-        "district_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
+        "district_code": _text(16, DISTRICT_CODE_PATTERN, DISTRICT_CODE_REASON),
         "school_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
         "credential_code": credential_checks,
         "exam_code": _identifier(32),

@@ -23,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from kernel.errors import InvalidInput
+from kernel.values import DISTRICT_CODE_PATTERN, DISTRICT_CODE_REASON
 from schemas import values
 from schemas.exam_results import EARLIEST_BIRTH, _check, _date, _name, _text
 
@@ -97,7 +98,7 @@ def roster_schema(codes: CodeSets, today: date) -> pa.DataFrameSchema:
         "middle_name": _name(),
         "last_name": _name(),
         "birth_date": _date(EARLIEST_BIRTH, today, "birth date"),
-        "district_code": _text(16, code, "must be letters, digits or '-'"),
+        "district_code": _text(16, DISTRICT_CODE_PATTERN, DISTRICT_CODE_REASON),
         "school_code": _text(16, code, "must be letters, digits or '-'"),
         "grade": _in_code_set(codes.grade, "grade"),
         "graduation_cohort": [

@@ -20,69 +20,8 @@ if TYPE_CHECKING:  # imported where used: the web app needs only the scalar chec
 
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-SCHOOL_YEAR = re.compile(r"(\d{4})-(\d{2})")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
 NAME = r"[\p{L}\p{M}](?:[\p{L}\p{M}'’. \-]*[\p{L}\p{M}.])?"
-USPS_STATES = frozenset(
-    [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-        "AS",
-        "GU",
-        "MP",
-        "PR",
-        "VI",
-    ]
-)
 
 
 def as_arrow(series: pd.Series) -> pa.Array:
@@ -200,14 +139,3 @@ def as_list(series: pd.Series) -> list:
 def in_set(series: pd.Series, allowed: frozenset[str], *, casefold: bool = False) -> pd.Series:
     values = series.str.upper() if casefold else series
     return values.isin(allowed) | series.isna()
-
-
-def school_year_start(text: str) -> int | None:
-    """The first calendar year of a school year named `2025-26`, or None if not so named.
-
-    A school year is named by the two consecutive calendar years it spans.
-    """
-    match = SCHOOL_YEAR.fullmatch(text)
-    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
-        return None
-    return int(match[1])

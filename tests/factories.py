@@ -16,9 +16,9 @@ from credx.app import App
 from credx.demo.data import ExamResultFaker
 from exchange.models import Delivery, ExamResult, RejectedRow
 from kernel.database import session_scope
+from kernel.values import USPS_STATES
 from schemas.credentials import known_codes
 from schemas.exam_results import CANONICAL_COLUMNS
-from schemas.values import USPS_STATES
 
 
 def make_vendor(

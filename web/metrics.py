@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
+from sqlmodel import col
 
 from audit.plans.models import AuditTask, TaskStatus
 from exchange.evidence.models import Evidence
@@ -44,20 +45,22 @@ class DatabaseCollector:
             yield from self._deliveries(connection)
             yield self._grouped(
                 connection, "credx_evidence_uploads", "Certificate uploads by state and status.",
-                ("state", "status"), sa.select(Evidence.state, Evidence.status, sa.func.count())
+                ("state", "status"),
+                sa.select(col(Evidence.state), col(Evidence.status), sa.func.count())
                 .group_by(Evidence.state, Evidence.status),
             )  # fmt: skip
             yield self._grouped(
                 connection, "credx_audit_tasks_open",
                 "Audit tasks not yet final (open, assigned, second review) by state and status.",
-                ("state", "status"), sa.select(AuditTask.state, AuditTask.status, sa.func.count())
-                .where(AuditTask.status != TaskStatus.FINAL)
+                ("state", "status"),
+                sa.select(col(AuditTask.state), col(AuditTask.status), sa.func.count())
+                .where(col(AuditTask.status) != TaskStatus.FINAL)
                 .group_by(AuditTask.state, AuditTask.status),
             )  # fmt: skip
             yield self._grouped(
                 connection, "credx_review_pairs_open", "Record-linkage pairs awaiting review.",
-                ("state",), sa.select(ReviewPair.state, sa.func.count())
-                .where(ReviewPair.status == "open").group_by(ReviewPair.state),
+                ("state",), sa.select(col(ReviewPair.state), sa.func.count())
+                .where(col(ReviewPair.status) == "open").group_by(ReviewPair.state),
             )  # fmt: skip
             yield from self._jobs(connection)
 
@@ -79,7 +82,7 @@ class DatabaseCollector:
             labels=["vendor", "outcome"],
         )  # fmt: skip
         query = sa.select(
-            Delivery.vendor_id, Delivery.status, sa.func.count(),
+            col(Delivery.vendor_id), col(Delivery.status), sa.func.count(),
             sa.func.coalesce(sa.func.sum(Delivery.rows_loaded), 0),
             sa.func.coalesce(sa.func.sum(Delivery.rows_rejected), 0),
         ).group_by(Delivery.vendor_id, Delivery.status)  # fmt: skip
@@ -105,12 +108,12 @@ class DatabaseCollector:
             "credx_jobs_failed", "Jobs whose last attempt failed, by kind and state: `retrying` "
             "(will run again) or `given_up` (finished with an error).", labels=["kind", "state"],
         )  # fmt: skip
-        unfinished = Job.finished_at.is_(None)
+        unfinished = col(Job.finished_at).is_(None)
         query = sa.select(
-            Job.kind,
+            col(Job.kind),
             sa.func.sum(sa.case((unfinished, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(unfinished, Job.error.is_not(None)), 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(~unfinished, Job.error.is_not(None)), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(unfinished, col(Job.error).is_not(None)), 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(~unfinished, col(Job.error).is_not(None)), 1), else_=0)),
         ).group_by(Job.kind)
         for kind, waiting, retrying, given_up in connection.execute(query):
             pending.add_metric([kind], int(waiting or 0))

@@ -15,11 +15,15 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from web.errors import ApiError
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 4096
 MAX_PARTS = 40
@@ -54,12 +58,12 @@ class _Collector:
         self.name = ""
         self.buffer: bytearray | None = None
         self.file: ReceivedFile | None = None
-        self.handle = None
+        self.handle: BinaryIO | None = None  # open while a file part is being written
         self.total = 0
         self.parts = 0
         self.finished = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.part_begin,
             "on_header_field": self.header_field,
@@ -105,6 +109,7 @@ class _Collector:
             if self.total > self.max_bytes:
                 raise ApiError(413, f"the upload is larger than {self.max_bytes:,} bytes")
             self.file.size += size
+            assert self.handle is not None  # opened with self.file
             self.handle.write(data[start:end])
         elif self.buffer is not None:
             if len(self.buffer) + size > MAX_FIELD_BYTES:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from access.sessions import csrf_ok
 from kernel.errors import CredxError
-from linkage.review import NOTE_MAX, ReviewDesk, decision_json
+from linkage.review import NOTE_MAX, Decision, ReviewDesk, decision_of
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.pages import render, to_sign_in
@@ -54,13 +54,6 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
-class DecisionOut(BaseModel):
-    pair_id: int
-    decision: str
-    constraint: str  # must_link | cannot_link
-    records: list[str]
-
-
 @api.get("")
 def open_pairs(
     caller: Caller, app: AppDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
@@ -70,12 +63,12 @@ def open_pairs(
         return [item.as_dict() for item in ReviewDesk(session, caller).open_pairs(limit)]
 
 
-@api.post("/{pair_id}", response_model=DecisionOut)
+@api.post("/{pair_id}", response_model=Decision)
 def decide_pair(pair_id: PairId, body: DecisionIn, caller: Caller, app: AppDep) -> dict:
     """Decide one open pair: `same` (must-link) or `different` (cannot-link), with a note."""
     with web_session(app) as session:
         constraint = ReviewDesk(session, caller).decide(pair_id, body.decision, body.note)
-        return decision_json(pair_id, constraint)
+        return decision_of(pair_id, constraint).as_json()
 
 
 def _page(request: Request, app, user: WebUser, status: int = 200, **context) -> Response:

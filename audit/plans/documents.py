@@ -29,6 +29,7 @@ import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from audit.sampling.sizes import attribute_sample_size
 from audit.sampling.switching import Level, SwitchingRules
@@ -134,7 +135,7 @@ class PlanDocument(BaseModel):
             return population
         return min(population, math.ceil(self.rule_size(population, level) * multiplier))
 
-    def rates(self) -> dict:
+    def rates(self) -> dict[str, str]:
         """The plan's sampling rates in words and numbers, for `plan show` and results."""
         if self.rule == "fixed":
             normal = f"{self.fixed_count} per school"
@@ -196,7 +197,7 @@ def parse_document(fields: dict) -> PlanDocument:
         raise InvalidInput(f"the audit plan is invalid: {problems}") from None
 
 
-def _problem(error: dict) -> str:
+def _problem(error: ErrorDetails) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()))
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

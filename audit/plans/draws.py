@@ -35,6 +35,7 @@ from audit.sampling.tickets import Item, Ticketed, check_seed, ranked
 from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
 from kernel.errors import InvalidInput
+from kernel.rows import key_of
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def _add_tasks(
         session.add(
             AuditTask(
                 plan_id=plan.id,
-                draw_id=draw.id,
+                draw_id=key_of(draw),
                 state=plan.state,
                 district=districts[member.evidence_id],
                 school_code=member.school_code,

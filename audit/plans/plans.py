@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Row, insert
 from sqlmodel import Session, col, select
@@ -31,9 +32,9 @@ from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
 from audit.sampling.tickets import Item
 from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
+from kernel import values
 from kernel.clock import utcnow
 from kernel.errors import InvalidInput, NotFound
-from schemas.values import USPS_STATES, school_year_start
 
 BATCH = 5000
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -56,10 +57,8 @@ def create_plan(
         raise InvalidInput(
             f"plan name {name!r}: use 1-64 letters, digits, '.', '_' or '-' (e.g. la-2025-26)"
         )
-    if state not in USPS_STATES:
-        raise InvalidInput(f"--state {state!r} is not a two-letter USPS state code")
-    if school_year_start(school_year) is None:
-        raise InvalidInput(f"--year {school_year!r}: name a school year like 2025-26")
+    state = values.state_code(state, field="state")
+    values.school_year(school_year, field="school_year")
     document = parse_document(rules)
     if session.get(AuditPlan, name) is not None:
         raise InvalidInput(f"an audit plan named {name!r} already exists; choose another name")
@@ -102,28 +101,46 @@ def list_plans(session: Session, state: str | None = None) -> list[AuditPlan]:
     return list(session.exec(query))
 
 
-def describe(plan: AuditPlan) -> dict:
-    """The plan as plain data: its rules and the rates they mean."""
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as `audit plan show --json` answers it: its rules and the rates they mean."""
+
+    id: str
+    state: str
+    school_year: str
+    status: str
+    manifest_sha256: str | None
+    frozen_at: str | None  # UTC ISO 8601
+    created_by: str
+    rules: dict[str, Any]  # the plan document's fields
+    rates: dict[str, str]  # `PlanDocument.rates()`
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def describe(plan: AuditPlan) -> PlanView:
+    """The plan's rules and the rates they mean."""
     document = plan_document(plan)
-    return {
-        "id": plan.id,
-        "state": plan.state,
-        "school_year": plan.school_year,
-        "status": plan.status,
-        "manifest_sha256": plan.manifest_sha256,
-        "frozen_at": plan.frozen_at.isoformat() if plan.frozen_at else None,
-        "created_by": plan.created_by,
-        "rules": json.loads(plan.document),
-        "rates": document.rates(),
-    }
+    return PlanView(
+        id=plan.id,
+        state=plan.state,
+        school_year=plan.school_year,
+        status=plan.status,
+        manifest_sha256=plan.manifest_sha256,
+        frozen_at=plan.frozen_at.isoformat() if plan.frozen_at else None,
+        created_by=plan.created_by,
+        rules=json.loads(plan.document),
+        rates=document.rates(),
+    )
 
 
-def population(session: Session, plan: AuditPlan) -> list[Row]:
+def population(session: Session, plan: AuditPlan) -> list[Row[Any]]:
     """The uploads in scope now (id, school_code, credential_code): state and school year."""
     query = select(Evidence.id, Evidence.school_code, Evidence.credential_code).where(
         Evidence.state == plan.state, Evidence.school_year == plan.school_year
     )
-    return list(session.exec(query.order_by(col(Evidence.id))))
+    return list(session.execute(query.order_by(col(Evidence.id))))
 
 
 @dataclass(frozen=True)
@@ -190,7 +207,7 @@ def freeze(session: Session, plan_id: str, out: Path, actor: str) -> Frozen:
     return Frozen(digest, items, True)
 
 
-def _member(upload: Row, corroborated: bool) -> Member:
+def _member(upload: Row[Any], corroborated: bool) -> Member:
     return Member(
         item_id(upload.id),
         stratum_of(upload.school_code, corroborated),
@@ -213,7 +230,7 @@ def frozen_items(session: Session, plan: AuditPlan) -> list[Member]:
             "sha256 before choosing the seed",
             hint=f"run `credx audit manifest {plan.id} --out FILE`",
         )
-    query = select(
+    query = select(  # type: ignore[call-overload]  # model attributes typed as values
         AuditPopulationItem.item_id,
         AuditPopulationItem.stratum,
         AuditPopulationItem.evidence_id,

@@ -44,6 +44,7 @@ from eventlog.log import EventLog
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
+from kernel.rows import key_of, rowcount
 
 MAX_NOTE = 2000
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
@@ -291,7 +292,7 @@ class AuditQueue:
         self, task: AuditTask, stage: int, finding: Finding, final_type: str | None
     ) -> AuditFinding:
         row = AuditFinding(
-            task_id=task.id, stage=stage, auditor=self.principal.actor,
+            task_id=key_of(task), stage=stage, auditor=self.principal.actor,
             outcome=finding.outcome, note=finding.note,
             discrepancy_type=finding.discrepancy_type or (final_type if stage == 2 else None),
         )  # fmt: skip
@@ -318,7 +319,7 @@ def update_task(
     result = session.execute(
         statement.values(**values).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         session.expire(task)
         return False
     session.refresh(task)

@@ -34,6 +34,7 @@ from exchange.evidence.services import EvidenceService
 from exchange.resources import Resources
 from kernel.clock import as_utc, utcnow
 from kernel.errors import NotFound, Refusal
+from kernel.rows import key_of
 
 MAX_EXPLANATION = 10_000
 MAX_LISTED = 1000
@@ -189,7 +190,7 @@ class ResponseService:
         raise ResponseRefused(message, code=code, field=field).keeping(record)
 
     def _save(self, task: AuditTask, **values) -> dict:
-        response = DistrictResponse(task_id=task.id, district=task.district,
+        response = DistrictResponse(task_id=key_of(task), district=task.district,
                                     responded_by=self.principal.actor, **values)  # fmt: skip
         self.session.add(response)
         try:

@@ -17,9 +17,10 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit.events import AuditEvent
 from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
@@ -54,8 +55,24 @@ class ResultRow:
     countable: int
 
 
-def plan_results(session: Session, plan_id: str) -> dict:
-    """The plan's results as plain data: rows per school, the state's row, and the rates."""
+@dataclass(frozen=True)
+class PlanResults:
+    """A plan's results: a row per school, the state's row, and the plan's rates."""
+
+    plan: str
+    state: str
+    school_year: str
+    confidence: float
+    rates: dict[str, str]
+    schools: list[ResultRow]
+    total: ResultRow
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_results(session: Session, plan_id: str) -> PlanResults:
+    """The plan's results: rows per school, the state's row, and the rates."""
     plan = get_plan(session, plan_id)
     document = plan_document(plan)
     population = session.exec(
@@ -69,15 +86,15 @@ def plan_results(session: Session, plan_id: str) -> dict:
         for s in schools
     ]  # fmt: skip
     state = _row("state", plan.state, list(population), list(tasks), document.confidence)
-    return {
-        "plan": plan.id,
-        "state": plan.state,
-        "school_year": plan.school_year,
-        "confidence": document.confidence,
-        "rates": document.rates(),
-        "schools": [asdict(r) for r in rows],
-        "total": asdict(state),
-    }
+    return PlanResults(
+        plan=plan.id,
+        state=plan.state,
+        school_year=plan.school_year,
+        confidence=document.confidence,
+        rates=document.rates(),
+        schools=rows,
+        total=state,
+    )
 
 
 def _row(
@@ -109,16 +126,17 @@ def _row(
     )
 
 
-def results_csv(results: dict) -> str:
+def results_csv(results: PlanResults) -> str:
     """One line per school, then the state's line; the plan's rates in the last two columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated"))
-    rates = results["rates"]
-    for row in [*results["schools"], results["total"]]:
+    rates = results.rates
+    for row in [*results.schools, results.total]:
         writer.writerow(
-            (*(_cell(row[c]) for c in COLUMNS), rates["corroborated"], rates["uncorroborated"])
-        )
+            (*(_cell(getattr(row, c)) for c in COLUMNS), rates["corroborated"],
+             rates["uncorroborated"])
+        )  # fmt: skip
     return buffer.getvalue()
 
 
@@ -130,7 +148,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def export_results(session: Session, plan_id: str, out: Path, actor: str) -> dict:
+def export_results(session: Session, plan_id: str, out: Path, actor: str) -> PlanResults:
     """Write the results CSV (aggregates only, no student data) and log the export."""
     results = plan_results(session, plan_id)
     out.write_text(results_csv(results), encoding="utf-8")
@@ -139,7 +157,7 @@ def export_results(session: Session, plan_id: str, out: Path, actor: str) -> dic
         f"audit-plan:{plan_id}",
         actor,
         destination=str(out),
-        schools=len(results["schools"]),
+        schools=len(results.schools),
     )
     return results
 
@@ -165,9 +183,9 @@ def progress_by_plan(session: Session, state: str | None) -> list[PlanProgress]:
     """Audit progress per plan of `state` (every state when None): task counts by status and
     final outcomes, in one grouped query (the dashboard's audits panel and `audit plan list`)."""
     query = (
-        sa.select(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
-                  AuditPlan.status, AuditTask.status.label("task_status"),
-                  AuditTask.final_outcome, sa.func.count(AuditTask.id).label("n"))
+        sa.select(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,  # type: ignore[call-overload]  # model attributes typed as values
+                  AuditPlan.status, col(AuditTask.status).label("task_status"),
+                  AuditTask.final_outcome, sa.func.count(col(AuditTask.id)).label("n"))
         .outerjoin(AuditTask, AuditTask.plan_id == AuditPlan.id)
         .group_by(AuditPlan.id, AuditPlan.name, AuditPlan.state, AuditPlan.school_year,
                   AuditPlan.status, AuditTask.status, AuditTask.final_outcome)

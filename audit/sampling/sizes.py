@@ -104,7 +104,7 @@ def _smallest(
     marked = None if population is None else math.ceil(t * population)
 
     def risk(k: int, n: int) -> float:
-        if marked is None:
+        if marked is None or population is None:
             return binomial_cdf(k, n, float(t))
         return hypergeometric_cdf(k, population, marked, n)
 

@@ -107,7 +107,7 @@ def history(agreement_id: AgreementId, json_output: JsonFlag = False) -> None:
     """Every version of an agreement: when and by whom it was applied, and its SHA-256."""
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "version": v.version,
                 "applied_at": as_utc(v.applied_at).isoformat(),

@@ -177,7 +177,7 @@ def plan_create(
             rules=rules,
             actor=cli_actor(),
         )
-        described = plans.describe(plan)
+        described = plans.describe(plan).as_json()
     _print_plan(described, json_output)
 
 
@@ -227,7 +227,7 @@ def plan_list(
 def plan_show(plan: PlanArg, json_output: JsonFlag = False) -> None:
     """A plan's rules, the rates they mean, and its published manifest digest."""
     with session_scope(app_context().engine) as session:
-        described = plans.describe(plans.get_plan(session, plan))
+        described = plans.describe(plans.get_plan(session, plan)).as_json()
     _print_plan(described, json_output)
 
 
@@ -368,9 +368,9 @@ def results_command(
     """Per school and state: sampled, findings, observed rate and its upper bound, countable."""
     with session_scope(app_context().engine) as session:
         if out is not None:
-            found = results.export_results(session, plan, out, cli_actor())
+            found = results.export_results(session, plan, out, cli_actor()).as_json()
         else:
-            found = results.plan_results(session, plan)
+            found = results.plan_results(session, plan).as_json()
     if json_output:
         print_json(found)
         return

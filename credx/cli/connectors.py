@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -60,7 +60,7 @@ def list_(json_output: JsonFlag = False) -> None:
     now = utcnow()
     with session_scope(ctx.engine) as session:
         record_missing_files(session, now, cli_actor())
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"name": c.name, "vendor": c.vendor_id, "kind": c.kind, "version": c.version,
              "last_pull_at": c.last_pull_at, "file_missing": missing_today(session, c, now)}
             for c in list_connectors(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -62,7 +62,7 @@ def disclosures(
     """Every recorded disclosure that named this student."""
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"id": d.id, "occurred_at": d.occurred_at, "recipient": d.recipient,
              "agreement_id": d.agreement_id, "purpose": d.purpose, "what": d.what,
              "data_elements": d.data_elements.split(","), "event_seq": d.event_seq}

@@ -71,7 +71,8 @@ def check(
     """
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        result = check_stored_files(ctx.vault(session), None if every else sample, cli_actor())
+        found = check_stored_files(ctx.vault(session), None if every else sample, cli_actor())
+    result = found.as_json()
     failures = result["failures"]
     if json_output:
         print_json(result)

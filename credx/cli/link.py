@@ -170,17 +170,17 @@ def decide_command(
     """Decide a review pair; later runs honour it (must-link or cannot-link)."""
     if same == different:
         raise InvalidInput("say either --same or --different")
-    from linkage.review import decide, decision_json
+    from linkage.review import decide, decision_of
 
     ctx = app_context()
     with session_scope(ctx.engine) as session:
         constraint = decide(session, pair_id, same=same, actor=cli_actor(), note=note)
-        result = decision_json(pair_id, constraint)
+        result = decision_of(pair_id, constraint)
     if json_output:
-        print_json(result)
+        print_json(result.as_json())
     else:
         console.print(
-            f"pair {pair_id}: {result['decision']} ({result['constraint']}); "
+            f"pair {pair_id}: {result.decision} ({result.constraint}); "
             "the next `credx link run` applies it"
         )
 
@@ -197,14 +197,12 @@ def show(
     with session_scope(ctx.engine) as session:
         shown = show_person(session, person, actor=cli_actor())
     if json_output:
-        print_json(shown)
+        print_json(shown.as_json())
         return
-    if shown["person_id"] != person:
-        console.print(f"{person} is now {shown['person_id']}")
-    console.print(
-        f"person {shown['person_id']} ({shown['state']}), {len(shown['records'])} records"
-    )
-    table = Table("field", *(r["record_id"] for r in shown["records"]))
+    if shown.person_id != person:
+        console.print(f"{person} is now {shown.person_id}")
+    console.print(f"person {shown.person_id} ({shown.state}), {len(shown.records)} records")
+    table = Table("field", *(r["record_id"] for r in shown.records))
     for name in SIDE_BY_SIDE:
-        table.add_row(name, *(str(r.get(name) or "") for r in shown["records"]))
+        table.add_row(name, *(str(r.get(name) or "") for r in shown.records))
     console.print(table)

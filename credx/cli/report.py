@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -53,7 +53,7 @@ def list_(
     """Priority credentials with their tier and weight."""
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        data = [
+        data: list[dict[str, Any]] = [
             {"state": p.state, "school_year": p.school_year, "credential_code": p.credential_code,
              "tier": p.tier, "weight": p.weight}
             for p in list_priorities(session, state, year)
@@ -132,7 +132,8 @@ def _student_level(session, request: ReportRequest, found, release_to: tuple, ac
     return student_level(session, request, found, Release(recipient, purpose, what), actor)
 
 
-def _print_student_level(table, fmt: str, out: Path, json_output: bool) -> None:
+def _print_student_level(table, fmt: str, out: Path | None, json_output: bool) -> None:
+    assert out is not None  # _student_level refused an export without --out
     write_out(table_bytes(table, fmt), out)
     summary = {"out": str(out), "students": int(table["state_student_id"].nunique()),
                "rows": len(table), "disclosure": "recorded"}  # fmt: skip

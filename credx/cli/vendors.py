@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -41,7 +41,7 @@ def list_(json_output: JsonFlag = False) -> None:
     """List registered vendors."""
     ctx = app_context()
     with session_scope(ctx.engine) as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"id": v.id, "name": v.name, "created_at": v.created_at} for v in list_vendors(session)
         ]
     if json_output:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 
@@ -207,7 +208,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
     summary["event_log"] = {"entries": checked, "intact": problem is None}
     say(f"event log: {checked} entries, chain {'intact' if problem is None else 'BROKEN'}")
     with session_scope(app.engine) as session:  # the restore drill (deploy/RUNBOOK.md)
-        summary["stored_files"] = check_stored_files(app.vault(session), None, cli_actor())
+        stored = check_stored_files(app.vault(session), None, cli_actor())
+    summary["stored_files"] = stored.as_json()
     files = summary["stored_files"]
     say(
         f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
@@ -256,7 +258,7 @@ def _apply_connector(app: App, home: Path, vendor_id: str) -> str:
 
 def _show_state_views(app: App, say) -> dict:
     """Each state sees only its own students; a release to a state is a recorded disclosure."""
-    views = {}
+    views: dict[str, Any] = {}
     for state in ("LA", "TN", "FL"):
         with scoped_session(app.engine, Scope.for_states([state], "demo")) as session:
             seen = session.exec(select(ExamResult.state)).all()
@@ -351,7 +353,9 @@ def _link_uploads(app: App, say) -> dict:
     return run.as_dict()
 
 
-def _write_report(app: App, delivery_id: int) -> str | None:
+def _write_report(app: App, delivery_id: int | None) -> str | None:
+    if delivery_id is None:  # nothing was stored (the file was not pulled)
+        return None
     with session_scope(app.engine) as session:
         rows = rejections_of(session, delivery_id)
         if not rows:

@@ -125,7 +125,7 @@ def write_csv(
 
 
 def write_roster(
-    folder: Path, students: list[dict[str, str]], seed: int
+    folder: Path, students: list[dict[str, str | None]], seed: int
 ) -> tuple[Path, Path]:
     """A state's roster (and school list) for the students named in its exam results, with
     subgroups drawn at random, plus two rows showing what a roster import rejects."""
@@ -153,7 +153,7 @@ def write_roster(
         writer.writerows((d, s, f"School {d}-{s}") for d, s in schools)
     roster = folder / "la-roster-2025-26.csv"
     with open(roster, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        roster_writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)
+        roster_writer.writeheader()
+        roster_writer.writerows(rows)
     return roster, school_list

@@ -16,6 +16,7 @@ from audit.plans.responses import ResponseService
 from credx.app import App
 from eventlog.log import cli_actor
 from kernel.database import session_scope
+from kernel.rows import key_of
 
 VERIFIED = Finding.parse("verified", None, None)
 ILLEGIBLE = Finding.parse("discrepancy", "illegible", "demo: the date earned cannot be read")
@@ -31,7 +32,7 @@ def _take_and_judge(app: App, auditor, finding: Finding) -> dict | None:
     with session_scope(app.engine) as session:
         queue = AuditQueue(session, app, auditor)
         task = queue.next_task()
-        return None if task is None else queue.record(task.id, finding)
+        return None if task is None else queue.record(key_of(task), finding)
 
 
 def show_audit_queue(app: App, say) -> dict:

@@ -23,7 +23,9 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # credx ships its revisions
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -18,8 +18,9 @@ from sqlmodel import Session
 
 from exchange.evidence.refusals import EvidenceRefused
 from kernel.clock import today
+from kernel.values import SCHOOL_YEAR_REASON, school_year_start
 from schemas.credentials import Credential
-from schemas.values import looks_like_formula, parse_date, school_year_start
+from schemas.values import looks_like_formula, parse_date
 
 FIELDS = (
     "state_student_id",
@@ -108,9 +109,7 @@ def _school_year(raw: Mapping[str, object], now: date) -> str:
     text = _text(raw, "school_year", 7)
     start = school_year_start(text)
     if start is None:
-        raise _refuse(
-            "school_year", "school_year must be written YYYY-YY for consecutive years, as 2025-26"
-        )
+        raise _refuse("school_year", f"school_year is {SCHOOL_YEAR_REASON}")
     if not 2000 <= start <= now.year:
         raise _refuse("school_year", f"school_year must start between 2000 and {now.year}")
     return text

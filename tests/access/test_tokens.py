@@ -88,11 +88,11 @@ def test_session_csrf_and_expiry(app):
         (TokenSpec(Role.DISTRICT, "LA"), "--district is required"),
         (TokenSpec(Role.AUDITOR, "LA", "036"), "--district is required"),
         (TokenSpec(Role.AUDITOR, None), "needs --state"),
-        (TokenSpec(Role.AUDITOR, "XX"), "needs --state"),
+        (TokenSpec(Role.AUDITOR, "XX"), "'XX' is not a two-letter USPS state code"),
         (TokenSpec(Role.ADMIN, "LA"), "installation-wide"),
         (TokenSpec(Role.VENDOR, "LA"), "--vendor is required"),
         (TokenSpec(Role.VENDOR, "LA", vendor_id="nobody"), "no vendor 'nobody'"),
-        (TokenSpec(Role.DISTRICT, "LA", "../x"), "district code"),
+        (TokenSpec(Role.DISTRICT, "LA", "../x"), "'../x' is not a district code"),
         (TokenSpec(Role.AUDITOR, "LA", expires_days=0), "--expires-days"),
     ],
 )

@@ -47,8 +47,10 @@ def test_operators_see_every_state(app, loaded):
 
 
 def test_scopes_refuse_unknown_states():
-    with pytest.raises(InvalidInput, match="XX"):
+    with pytest.raises(InvalidInput, match="'XX' is not a two-letter USPS state code"):
         Scope.for_states(["XX"], "someone")
+    with pytest.raises(InvalidInput, match="name at least one state"):
+        Scope.for_states([], "someone")
 
 
 def test_a_release_is_limited_to_scope_and_recorded_per_student(app, loaded):

@@ -84,7 +84,12 @@ def test_review_decision_same_merges_logs_and_old_id_resolves(app, tmp_path):
         for old in before.values():
             assert resolve_person(session, next(iter(old))) == next(iter(after[("Emma", "Nguyen")]))
         shown = show_person(session, next(iter(before[("Olivia", "Nguyen")])), actor="test")
-        assert len(shown["records"]) == 2 and shown["aliases"]
+        assert len(shown.records) == 2 and shown.aliases
+        as_json = shown.as_json()  # what `credx link show --json` prints
+        assert list(as_json) == ["person_id", "requested_id", "state", "aliases", "records"]
+        assert [r["record_id"] for r in as_json["records"]] == [
+            r["record_id"] for r in shown.records
+        ]
 
 
 def test_review_decision_different_is_honoured_and_not_asked_again(app, tmp_path):

@@ -135,5 +135,5 @@ def test_pathway_maps_and_requests_are_refused_with_what_to_fix():
         ReportRequest("LA", "2025-26", by="school,grade").check()
     with pytest.raises(InvalidInput, match="--basis"):
         ReportRequest("LA", "2025-26", basis="rumoured").check()
-    with pytest.raises(InvalidInput, match="must look like 2025-26"):
+    with pytest.raises(InvalidInput, match="'2025-27' is not a school year"):
         ReportRequest("LA", "2025-27").check()

@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import base58
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -27,7 +28,7 @@ def write_sample_badges(directory: Path) -> tuple[Path, Path]:
     multikey = "z" + base58.b58encode(b"\xed\x01" + raw).decode()
     issuer = f"did:key:{multikey}"
     now = utcnow().replace(microsecond=0)
-    credential = {
+    credential: dict[str, Any] = {
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",

@@ -62,7 +62,7 @@ def _check_bitstring(entry: dict, credential: dict, fetcher: TrustedFetcher, max
         return False  # e.g. "message": says nothing about validity
     url = entry.get("statusListCredential")
     try:
-        index = int(entry.get("statusListIndex"))
+        index = int(entry.get("statusListIndex"))  # type: ignore[arg-type]  # None: TypeError
     except (TypeError, ValueError) as exc:
         raise StatusUnavailable("its status list index is not a number") from exc
     if not isinstance(url, str) or index < 0:

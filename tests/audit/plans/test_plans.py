@@ -66,13 +66,19 @@ def test_invalid_rules_are_refused_naming_the_option(session, fields, message):
 def test_plans_state_their_rates_and_names_are_unique(session):
     plan = make_plan(session, rule="attribute", confidence=0.95, tolerable=0.05,
                      uncorroborated_rate="2")  # fmt: skip
-    rates = describe(plan)["rates"]
+    rates = describe(plan).rates
+    shown = describe(plan).as_json()  # what `credx audit plan show --json` prints
+    assert list(shown) == [
+        "id", "state", "school_year", "status", "manifest_sha256", "frozen_at", "created_by",
+        "rules", "rates",
+    ]  # fmt: skip
+    assert shown["rates"] == rates and shown["rules"]["confidence"] == 0.95
     assert "95% confidence" in rates["corroborated"] and "5.00% tolerable" in rates["corroborated"]
     assert rates["uncorroborated"].startswith("2 times")
     assert rates["tightened"] == "tolerable 2.50%"
     with pytest.raises(InvalidInput, match="already exists"):
         make_plan(session)
-    with pytest.raises(InvalidInput, match="school year"):
+    with pytest.raises(InvalidInput, match="'2025-27' is not a school year"):
         make_plan(session, "other", school_year="2025-27")
     assert [p.id for p in list_plans(session, "LA")] == [plan.id]
     assert list_plans(session, "TN") == []

@@ -30,17 +30,21 @@ def test_results_count_findings_and_bound_the_rate(session, tmp_path):
     for task in tasks[1:4]:
         finish(session, task)
     results = plan_results(session, plan.id)
-    school = results["schools"][0]
-    assert (school["population"], school["corroborated"], school["sampled"]) == (5, 1, 5)
-    assert (school["final"], school["verified"], school["discrepancies"]) == (4, 3, 1)
-    assert school["pending"] == 1 and school["observed_rate"] == 0.25
-    assert school["upper_bound"] == pytest.approx(clopper_pearson_upper(1, 4, 0.9))
-    assert school["countable"] == 4 and school["confidence"] == 0.9
-    other = results["schools"][1]
-    assert other["final"] == 0 and other["observed_rate"] is None and other["countable"] == 4
-    total = results["total"]
-    assert (total["population"], total["sampled"], total["discrepancies"]) == (9, 9, 1)
-    assert results["rates"]["uncorroborated"].startswith("every uncorroborated")
+    school = results.schools[0]
+    assert (school.population, school.corroborated, school.sampled) == (5, 1, 5)
+    assert (school.final, school.verified, school.discrepancies) == (4, 3, 1)
+    assert school.pending == 1 and school.observed_rate == 0.25
+    assert school.upper_bound == pytest.approx(clopper_pearson_upper(1, 4, 0.9))
+    assert school.countable == 4 and school.confidence == 0.9
+    other = results.schools[1]
+    assert other.final == 0 and other.observed_rate is None and other.countable == 4
+    total = results.total
+    assert (total.population, total.sampled, total.discrepancies) == (9, 9, 1)
+    assert results.rates["uncorroborated"].startswith("every uncorroborated")
+    shown = results.as_json()  # what `credx audit results --json` prints
+    fields = ["plan", "state", "school_year", "confidence", "rates", "schools", "total"]
+    assert list(shown) == fields
+    assert shown["schools"][0]["observed_rate"] == 0.25 and shown["total"]["scope"] == "state"
 
 
 def test_the_csv_export_has_a_line_per_school_and_the_state_and_is_logged(session, tmp_path):
