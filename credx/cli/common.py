@@ -6,13 +6,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from credx.app import App, open_app
-from kernel.settings import load_settings
+if TYPE_CHECKING:
+    from credx.app import App
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -21,6 +21,10 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def app_context() -> App:
+    # imported here: `credx --help` and `credx version` need no database, blobs or keys
+    from credx.app import open_app
+    from kernel.settings import load_settings
+
     return open_app(load_settings())
 
 
