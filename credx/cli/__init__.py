@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from credx.cli.common import err_console
+from credx.cli.common import close_apps, err_console
 from credx.cli.lazy import Lazy, LazyGroup
 from kernel.errors import CredxError
 
@@ -58,6 +58,12 @@ COMMANDS = {
 class CredxGroup(LazyGroup):
     lazy = COMMANDS
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:
+            close_apps()  # one process may run several commands (the tests run them in-process)
+
 
 app = typer.Typer(
     cls=CredxGroup,
@@ -88,10 +94,11 @@ def _options(
     """Options for every command."""
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """The console script; `args` is the command line after `credx` (default: sys.argv)."""
     os.umask(0o077)  # files credx writes (database, blobs, reports) are for its own user only
     try:
-        app()
+        app(args=args, prog_name="credx")
     except CredxError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         if exc.hint:

@@ -20,12 +20,28 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Apps the running command opened; `credx.cli.CredxGroup` closes them when it ends.
+_opened: list[App] = []
+
+
 def app_context() -> App:
+    """The installation this command works on; refuses one that is not initialised."""
     # imported here: `credx --help` and `credx version` need no database, blobs or keys
     from credx.app import open_app
     from kernel.settings import load_settings
 
-    return open_app(load_settings())
+    return command_app(open_app(load_settings()))
+
+
+def command_app(app: App) -> App:
+    """`app`, closed (its database connections too) when the command ends."""
+    _opened.append(app)
+    return app
+
+
+def close_apps() -> None:
+    while _opened:
+        _opened.pop().close()
 
 
 def print_json(value: Any) -> None:

@@ -16,7 +16,7 @@ import pytest
 from linkage import spark
 from linkage.engine import Constraints, LinkParameters, link_records
 from linkage.synthetic import generate
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.linkage.exams import ingest_records
 from tests.linkage.records import ERROR_PAIRS, STRANGERS
 
