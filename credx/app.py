@@ -49,6 +49,11 @@ class App:
     def keyring(self) -> KeyRing:
         return KeyRing(self.settings.resolved_keys_dir)
 
+    def close(self) -> None:
+        """Close the engine's pooled connections, if an engine was made."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def vault(self, session: Session) -> Vault:
         return Vault(session, self.store, self.keyring)
 
@@ -80,7 +85,11 @@ class App:
 
 def open_app(settings: Settings) -> App:
     app = App(settings)
-    app.check_ready()
+    try:
+        app.check_ready()
+    except BaseException:
+        app.close()  # checking connected; a refused app leaves no connection open
+        raise
     return app
 
 

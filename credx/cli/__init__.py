@@ -4,72 +4,101 @@ Exit codes: 0 success; 1 a user-facing error (the message says what to do);
 2 wrong usage; 3 `ingest` finished but the delivery was rejected or
 quarantined; 4 `log verify` found the chain broken, or a certificate of
 destruction is not genuine.
+
+Each command's module is imported only when that command runs (`COMMANDS`,
+`credx.cli.lazy`): `credx --help` and `credx version` load no domain package.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated, Any
 
 import typer
 
-from credx.cli import (
-    agreements,
-    audit,
-    connectors,
-    credentials,
-    deliveries,
-    demo,
-    disclosures,
-    keys,
-    link,
-    log,
-    report,
-    retention,  # noqa: F401  (registers purge and verify-certificate)
-    roster,
-    serve,
-    setup,
-    tokens,
-    vendors,
-    worker,
-)
-from credx.cli.common import err_console
+from credx.cli.common import close_apps, err_console
+from credx.cli.lazy import Lazy, LazyGroup
 from kernel.errors import CredxError
 
+# name -> where the command lives and its help line, in the order `credx --help` lists them
+COMMANDS = {
+    "init": Lazy("setup:init", "Create the home, the master key (mode 0600) and the database; "
+                 "re-running is safe."),
+    "demo": Lazy("demo:demo", "Run the whole product on demo data in CREDX_HOME (default ./var)."),
+    "ingest": Lazy("deliveries:ingest", "Ingest one vendor file: store it encrypted, validate "
+                   "every row, load the good ones."),
+    "sweep": Lazy("deliveries:sweep_command", "Ingest every settled file in a vendor's drop "
+                  "folder, then delete the plaintext copies."),
+    "rejections": Lazy("deliveries:rejections", "Per-row error report of a delivery: row number, "
+                       "column, value as received, reason."),
+    "results": Lazy("disclosures:results", "Release student-level exam results of the given "
+                    "states; every release is a recorded\ndisclosure (FERPA 34 CFR 99.32) and "
+                    "rows of other states are never included."),
+    "disclosures": Lazy("disclosures:disclosures", "Every recorded disclosure that named this "
+                        "student."),
+    "worker": Lazy("worker:worker", "Run scheduled pulls and the daily retention purge."),
+    "serve": Lazy("serve:serve", "Serve the web pages and the API (/api/v1, docs at /docs)."),
+    "vendors": Lazy("vendors:app", "Register and list credentialing vendors."),
+    "agreements": Lazy("agreements:app", "Data-sharing agreements and templates."),
+    "connectors": Lazy("connectors:app", "Where vendors' files are pulled from."),
+    "credentials": Lazy("credentials:app", "The credential-code registry."),
+    "deliveries": Lazy("deliveries:app", "Files received from vendors."),
+    "keys": Lazy("keys:app", "Master keys for blob encryption."),
+    "log": Lazy("log:app", "The hash-chained event log."),
+    "audit": Lazy("audit:app", "Audit plans, draws and results."),
+    "tokens": Lazy("tokens:app", "API tokens: roles and tenants."),
+    "roster": Lazy("roster:app", "States' student rosters and school lists."),
+    "report": Lazy("report:app", "Attainment reporting: priority lists."),
+    "link": Lazy("link:app", "The record linker: one person per student."),
+    "version": Lazy("version:version", "Print the installed credx version."),
+}  # fmt: skip
+
+
+class CredxGroup(LazyGroup):
+    lazy = COMMANDS
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:
+            close_apps()  # one process may run several commands (the tests run them in-process)
+
+
 app = typer.Typer(
+    cls=CredxGroup,
     name="credx",
     help="Secure exchange and audit of industry-recognized credential records.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("init")(setup.init)
-app.command("demo")(demo.demo)
-app.command("ingest")(deliveries.ingest)
-app.command("sweep")(deliveries.sweep_command)
-app.command("rejections")(deliveries.rejections)
-app.command("results")(disclosures.results)
-app.command("disclosures")(disclosures.disclosures)
-app.command("worker")(worker.worker)
-app.command("serve")(serve.serve)
-app.add_typer(vendors.app, name="vendors", help="Register and list credentialing vendors.")
-app.add_typer(agreements.app, name="agreements", help="Data-sharing agreements and templates.")
-app.add_typer(connectors.app, name="connectors", help="Where vendors' files are pulled from.")
-app.add_typer(credentials.app, name="credentials", help="The credential-code registry.")
-app.add_typer(deliveries.app, name="deliveries", help="Files received from vendors.")
-app.add_typer(keys.app, name="keys", help="Master keys for blob encryption.")
-app.add_typer(log.app, name="log", help="The hash-chained event log.")
-app.add_typer(audit.app, name="audit", help="Audit plans, draws and results.")
-app.add_typer(tokens.app, name="tokens", help="API tokens: roles and tenants.")
-app.add_typer(roster.app, name="roster", help="States' student rosters and school lists.")
-app.add_typer(report.app, name="report", help="Attainment reporting: priority lists.")
-app.add_typer(link.app, name="link", help="The record linker: one person per student.")
 
 
-def main() -> None:
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from credx.cli.version import installed_version
+
+        typer.echo(f"credx {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version,
+                     help="Print the installed credx version and exit."),
+    ] = False,
+) -> None:  # fmt: skip
+    """Options for every command."""
+
+
+def main(args: list[str] | None = None) -> None:
+    """The console script; `args` is the command line after `credx` (default: sys.argv)."""
     os.umask(0o077)  # files credx writes (database, blobs, reports) are for its own user only
     try:
-        app()
+        app(args=args, prog_name="credx")
     except CredxError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         if exc.hint:

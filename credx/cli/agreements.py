@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agreements.documents import apply_file
 from agreements.standing import (
     Standing,
     agreement_history,
@@ -17,6 +16,7 @@ from agreements.standing import (
     standing_of,
 )
 from agreements.store import get_agreement
+from credx.cli import retention
 from credx.cli.common import JsonFlag, app_context, console, print_json
 from eventlog.log import cli_actor
 from kernel.clock import as_utc, today
@@ -50,6 +50,8 @@ def apply(
     json_output: JsonFlag = False,
 ) -> None:
     """Check an agreement document and store it; a changed document becomes a new version."""
+    from agreements.documents import apply_file  # pandas and pandera: only `apply` needs them
+
     ctx = app_context()
     with session_scope(ctx.engine) as session:
         stored = apply_file(session, path, cli_actor())
@@ -124,3 +126,9 @@ def history(agreement_id: AgreementId, json_output: JsonFlag = False) -> None:
         applied_at = row["applied_at"][:16].replace("T", " ")
         table.add_row(str(row["version"]), applied_at, row["applied_by"], row["sha256"])
     console.print(table)
+
+
+# Destruction when an agreement ends, and its certificates, are agreement commands too.
+app.command("purge")(retention.purge)
+app.command("verify-certificate")(retention.verify)
+app.command("signing-key")(retention.signing_key)

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from audit.manifests import read_manifest
-from audit.plans import draws, escalation, plans, queue, results
+from audit.plans import draws, escalation, plans, results
 from audit.sampling import attribute_sample_size, draw
 from audit.sampling.tickets import check_seed
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
@@ -330,6 +330,8 @@ def release_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Return a task an absent auditor holds to the queue (its findings so far stay)."""
+    from audit.plans import queue  # its case files read evidence (images, PDFs, badges)
+
     with session_scope(app_context().engine) as session:
         released = queue.release_task_by_id(session, task, cli_actor(), reason=reason)
         payload = {"id": released.id, "status": released.status, "plan_id": released.plan_id}

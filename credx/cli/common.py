@@ -6,13 +6,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from credx.app import App, open_app
-from kernel.settings import load_settings
+if TYPE_CHECKING:
+    from credx.app import App
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
@@ -20,8 +20,28 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Apps the running command opened; `credx.cli.CredxGroup` closes them when it ends.
+_opened: list[App] = []
+
+
 def app_context() -> App:
-    return open_app(load_settings())
+    """The installation this command works on; refuses one that is not initialised."""
+    # imported here: `credx --help` and `credx version` need no database, blobs or keys
+    from credx.app import open_app
+    from kernel.settings import load_settings
+
+    return command_app(open_app(load_settings()))
+
+
+def command_app(app: App) -> App:
+    """`app`, closed (its database connections too) when the command ends."""
+    _opened.append(app)
+    return app
+
+
+def close_apps() -> None:
+    while _opened:
+        _opened.pop().close()
 
 
 def print_json(value: Any) -> None:

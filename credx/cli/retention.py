@@ -1,4 +1,5 @@
-"""`credx agreements purge`, `verify-certificate` and `signing-key`.
+"""`credx agreements purge`, `verify-certificate` and `signing-key` (registered in
+`credx.cli.agreements`).
 
 Exit codes: `verify-certificate` exits 4 when the certificate is not genuine
 (altered, or signed by another key), like `credx log verify` for the log.
@@ -12,7 +13,6 @@ from typing import Annotated, Any
 
 import typer
 
-from credx.cli.agreements import app
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
 from eventlog.log import cli_actor
 from kernel.errors import CredxError, IntegrityFailure, InvalidInput
@@ -33,7 +33,6 @@ EXIT_NOT_GENUINE = 4
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="A certificate of destruction")]
 
 
-@app.command("purge")
 def purge(
     agreement: Annotated[
         str | None,
@@ -151,7 +150,6 @@ def _print_plan(plan: PurgePlan) -> None:
             )
 
 
-@app.command("verify-certificate")
 def verify(
     path: FileArgument,
     public_key: Annotated[
@@ -204,7 +202,6 @@ def _trusted_key(path: Path | None) -> bytes:
     return public_bytes(own.public_key())
 
 
-@app.command("signing-key")
 def signing_key(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write the PEM here instead")

@@ -64,8 +64,8 @@ def serve(
     from web.uploads import purge_spool  # the web stack only when serving
 
     purge_spool(ctx.settings.home)  # before any worker: what a killed server left is orphaned
-    # A fresh interpreter serves: it imports only what the web app needs (the CLI has
-    # loaded every command's dependencies), which keeps each worker's memory small.
+    # A fresh interpreter serves: it imports only what the web app needs, which keeps
+    # each worker's memory small.
     argv = [sys.executable, "-m", "uvicorn", "credx.asgi:application", "--factory",
             "--host", host, "--port", str(port), "--workers", str(workers),
             "--no-server-header", "--log-level", "info", "--no-access-log",

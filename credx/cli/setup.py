@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from credx.app import App
-from credx.cli.common import JsonFlag, console, print_json
+from credx.cli.common import JsonFlag, command_app, console, print_json
 from credx.installation import initialise
 from kernel.settings import load_settings
 
 
 def init(json_output: JsonFlag = False) -> None:
     """Create the home, the master key (mode 0600) and the database; re-running is safe."""
-    result = initialise(App(load_settings()))
+    result = initialise(command_app(App(load_settings())))
     if json_output:
         print_json(result)
         return

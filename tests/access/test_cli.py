@@ -10,7 +10,7 @@ from sqlmodel import select
 from access.events import AccessEvent
 from eventlog.models import Event
 from kernel.database import session_scope
-from tests.credx.test_cli import credx
+from tests.cli import credx
 
 
 # Subprocesses are slow; the services beneath are tested on both backends.

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from kernel.clock import today
 from tests.agreements.samples import agreement_yaml
-from tests.credx.test_cli import credx
+from tests.cli import credx
 
 
 def agreement_file(tmp_path, name: str, **fields: str) -> str:

@@ -1,4 +1,8 @@
-"""The `credx` command as operators run it: a real subprocess, real exit codes, real JSON."""
+"""The `credx` command as operators run it: real exit codes, real JSON, real files.
+
+The commands run in-process (`tests.cli.credx`, through the console script's own `main`);
+the tests marked `slow` run the installed console script as a real process.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from credx.demo.data import ExamResultFaker
 from schemas.exam_results import CANONICAL_COLUMNS
+from tests.cli import credx
 from tests.factories import csv_text, exam_row, exam_rows, write_file
 
-CREDX = [sys.executable, "-c", "from credx.cli import main; main()"]
-
-
-def credx(*args: str, env: dict[str, str], check: int | None = 0) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [*CREDX, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
-    )
-    if check is not None:
-        assert result.returncode == check, result.stderr + result.stdout
-    return result
+CONSOLE_SCRIPT = Path(sys.executable).with_name("credx")
 
 
 def agreement_document(tmp_path: Path, vendor: str, states: str = "[LA, TN, FL]") -> Path:
@@ -59,6 +57,24 @@ def test_init_on_a_fresh_home_creates_a_private_key_and_is_safe_to_repeat(tmp_pa
     again = json.loads(credx("init", "--json", env=env).stdout)
     assert not again["key_created"] and again["master_key_id"] == first["master_key_id"]
     assert key_file.read_bytes() == key_bytes and again["credentials_added"] == 0
+
+
+@pytest.mark.slow
+def test_the_console_script_exits_1_with_the_message_and_keeps_its_files_private(tmp_path):
+    """The installed `credx` in a real process: exit codes, stderr and main's umask."""
+    env = {**os.environ, "CREDX_HOME": str(tmp_path / "home")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([CONSOLE_SCRIPT, *args], env=env, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+
+    refused = run("vendors", "list")
+    assert refused.returncode == 1 and "is not initialised" in refused.stderr
+    made = run("init", "--json")
+    assert made.returncode == 0, made.stderr
+    database = Path(json.loads(made.stdout)["database"].removeprefix("sqlite:///"))
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600  # created under main's umask 077
+    assert run("no-such-command").returncode == 2
 
 
 def test_commands_refuse_an_uninitialised_home(tmp_path):

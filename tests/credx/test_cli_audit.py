@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.factories import write_file
 
 FIXTURES = Path(__file__).parents[1] / "audit" / "fixtures"

@@ -4,7 +4,7 @@ import json
 
 from sqlalchemy import create_engine, text
 
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.eventlog.test_events import disable_guard
 
 

@@ -1,14 +1,18 @@
-"""`credx demo` on a fresh home, as a newcomer runs it."""
+"""`credx demo` on a fresh home, as a newcomer runs it: in a real process (it serves the
+web app on a thread and runs every domain at once); the commands after it run in-process."""
 
 import csv
 import json
 
-from tests.credx.test_cli import credx
+import pytest
+
+from tests.cli import credx, credx_process
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     env = {"CREDX_HOME": str(tmp_path / "home")}
-    summary = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
+    summary = json.loads(credx_process("demo", "--rows", "300", "--json", env=env).stdout)
     assert set(summary["vendors"]) == {"certiport", "nccer"}
     for outcome in summary["vendors"].values():
         assert outcome["status"] == "partially_loaded"
@@ -54,7 +58,7 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert dashboard["received"] == 2 and dashboard["late"] == dashboard["missing"] == 0
     rejected = sum(o["rows_rejected"] for o in summary["vendors"].values())
     assert (dashboard["rows_total"], dashboard["rows_rejected"]) == (600, rejected)
-    again = json.loads(credx("demo", "--rows", "300", "--json", env=env).stdout)
+    again = json.loads(credx_process("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}
     # the plan's population stayed frozen; the same seed gives the stored draw
     assert again["audit_plan"]["manifest_sha256"] == plan["manifest_sha256"]

@@ -128,7 +128,8 @@ def resolve(argv: list[str], *, check_options: bool = True) -> list[str]:
         if not words or words[0].startswith("-"):
             return [f"credx {' '.join(argv)}: names no command"]
         name = words.pop(0)
-        sub = command.commands.get(name)
+        # through get_command: the top-level group imports a command's module when asked
+        sub = command.get_command(command.context_class(command, info_name=name), name)
         if sub is None:
             return [f"credx {' '.join(argv)}: no command {name!r}"]
         command = sub

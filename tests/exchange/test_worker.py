@@ -4,7 +4,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -16,10 +15,11 @@ from exchange.jobs import claim, enqueue
 from exchange.models import Delivery, ExamResult, Job
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
 from kernel.database import session_scope
+from tests.cli import CREDX
 from tests.exchange.test_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 
-WORKER = [sys.executable, "-c", "from credx.cli import main; main()", "worker", "--once"]
+WORKER = [*CREDX, "worker", "--once"]  # a real process: the tests kill it
 
 
 def test_the_last_fire_time_of_a_nightly_schedule():

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.linkage.exams import ingest_records
 from tests.linkage.records import ERROR_PAIRS, STRANGERS, TWINS, all_fixtures
 

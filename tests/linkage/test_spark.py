@@ -16,7 +16,7 @@ import pytest
 from linkage import spark
 from linkage.engine import Constraints, LinkParameters, link_records
 from linkage.synthetic import generate
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.linkage.exams import ingest_records
 from tests.linkage.records import ERROR_PAIRS, STRANGERS
 
@@ -105,9 +105,9 @@ def test_incremental_linking_on_spark_with_a_duckdb_model_matches_duckdb(session
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_cli_incremental_run_on_spark(app, cli_env, tmp_path):
+def test_cli_incremental_run_on_spark(session, app, cli_env, tmp_path):
     """`credx link run --incremental --engine spark` links a new delivery with the model
-    the first (DuckDB) run stored (a subprocess: its own JVM)."""
+    the first (DuckDB) run stored (in-process, on this module's Spark session)."""
     nick = ERROR_PAIRS["nickname"]
     ingest_records(app, tmp_path, [nick[0], *STRANGERS])
     [full] = json.loads(credx("link", "run", "--state", "LA", "--json", env=cli_env).stdout)

@@ -32,7 +32,7 @@ from kernel.signing import ensure_signing_key, load_signing_key, public_bytes, p
 from retention.certificates import verify_certificate
 from retention.destruction import plan_purge, purge, run_purge
 from retention.events import RetentionEvent
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.factories import make_vendor
 
 TODAY = today()

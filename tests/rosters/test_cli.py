@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.factories import write_file
 from tests.rosters.factories import roster_csv, roster_row, schools_csv
 

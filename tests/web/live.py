@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
-CREDX = [sys.executable, "-c", "from credx.cli import main; main()"]
+from tests.cli import CREDX
 
 
 def free_port() -> int:

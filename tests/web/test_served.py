@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from exchange.evidence.models import Evidence
 from kernel.database import session_scope
-from tests.credx.test_cli import credx
+from tests.cli import credx
 from tests.web.factories import CLAIM, certificate_png, make_token
 from tests.web.live import credx_serve, launch_chromium
 

@@ -1,6 +1,6 @@
 """`credx audit plan|manifest|draw|verify-draw|cycle|results` as an operator runs them.
 
-In-process (Typer's runner) and on SQLite only: the services underneath are
+In-process (`tests.cli.credx`) and on SQLite only: the services underneath are
 tested on both backends, and a subprocess per command would cost seconds each.
 """
 
@@ -9,35 +9,15 @@ import json
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from audit.manifests import read_manifest
 from audit.plans.models import AuditTask
 from audit.sampling.tickets import draw
-from credx.cli import app as cli
 from kernel.database import session_scope
-from kernel.errors import CredxError
 from tests.audit.plans.factories import SEED, finish, make_uploads
+from tests.cli import credx
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-class Ran:
-    def __init__(self, result):
-        self.stdout, self.stderr = result.stdout, result.stderr
-        error = result.exception
-        # `credx.cli.main` prints a CredxError and exits 1; anything else is a bug
-        if error is not None and not isinstance(error, (CredxError, SystemExit)):
-            raise error
-        self.returncode = 1 if isinstance(error, CredxError) else result.exit_code
-        if isinstance(error, CredxError):
-            self.stderr += str(error)
-
-
-def credx(*args: str, env: dict[str, str], check: int = 0) -> Ran:
-    ran = Ran(CliRunner().invoke(cli, list(args), env=env))
-    assert ran.returncode == check, ran.stderr + ran.stdout
-    return ran
 
 
 CREATE = ("audit", "plan", "create", "la-2025-26", "--state", "LA", "--year", "2025-26")
