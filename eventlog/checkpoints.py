@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from eventlog import merkle
@@ -44,9 +44,8 @@ from kernel.signing import (
     SignedDocument,
     key_id,
     public_bytes,
-    read_signed_document,
     sign_document,
-    verify_signature,
+    verify_signed_file,
 )
 
 KIND: Final = "credx/log-checkpoint/v1"
@@ -161,23 +160,10 @@ def write_checkpoint(signed: SignedCheckpoint, path: Path) -> None:
 
 def read_checkpoint(path: Path, trusted_public_key: bytes) -> Checkpoint:
     """A checkpoint file's content, once its signature checks out under the trusted key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"checkpoint file {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise IntegrityFailure(f"{path.name} is not a credx {KIND_NAME}") from None
-    signed = read_signed_document(text, "checkpoint", name=path.name, kind=KIND_NAME)
-    verify_signature(signed, trusted_public_key, name=path.name,
-                     trusted="this installation's signing key")  # fmt: skip
-    try:
-        # validated as written, not canonically: 1250.0 is no integer, though JCS prints 1250
-        checkpoint = Checkpoint.model_validate_json(json.dumps(signed.body))
-    except ValidationError as exc:
-        raise IntegrityFailure(f"{path.name}: signed, but not a valid checkpoint: {exc}") from None
-    if checkpoint.signing_key_id != key_id(signed.public_key):
-        raise IntegrityFailure(f"{path.name}: the checkpoint names another signing key")
-    return checkpoint
+    return verify_signed_file(
+        path, Checkpoint, body_field="checkpoint", kind=KIND_NAME,
+        trusted_public_key=trusted_public_key, trusted="this installation's signing key",
+    )  # fmt: skip
 
 
 def check_log(session: Session, checkpoint: Checkpoint) -> CheckpointCheck:

@@ -14,12 +14,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from pydantic import BaseModel, ValidationError
 
 from kernel.canonical import canonical_json, strict_json_loads
 from kernel.errors import CredxError, IntegrityFailure, InvalidInput
@@ -206,6 +208,41 @@ def verify_signature(
             f"{name}: the signature does not match the {signed.body_field} (it was altered "
             "after signing)"
         ) from None
+
+
+class _KeyedBody(Protocol):
+    signing_key_id: str
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def verify_signed_file(
+    path: Path, model: type[Body], *, body_field: str, kind: str, trusted_public_key: bytes,
+    trusted: str = "the trusted key",
+) -> Body:  # fmt: skip
+    """The body of a signed document file, once `trusted_public_key` is shown to have signed it.
+
+    The body is then validated as written (not canonically: `1250.0` is no
+    integer, though RFC 8785 prints it `1250`) and must name the key that
+    signed it in its `signing_key_id`.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"{kind} file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise IntegrityFailure(f"{path.name} is not a credx {kind}") from None
+    signed = read_signed_document(text, body_field, name=path.name, kind=kind)
+    verify_signature(signed, trusted_public_key, name=path.name, trusted=trusted)
+    try:
+        body = model.model_validate_json(json.dumps(signed.body))
+    except ValidationError as exc:
+        raise IntegrityFailure(f"{path.name}: signed, but not a valid {kind}: {exc}") from None
+    keyed: _KeyedBody = body  # type: ignore[assignment]  # every signed body names its key
+    if keyed.signing_key_id != key_id(signed.public_key):
+        raise IntegrityFailure(f"{path.name}: the {body_field} names another signing key")
+    return body
 
 
 def _decode(value: Any, length: int, what: str) -> bytes:

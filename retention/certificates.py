@@ -24,16 +24,14 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from kernel.errors import IntegrityFailure
 from kernel.signing import (
     SignedDocument,
     key_id,
     public_bytes,
-    read_signed_document,
     sign_document,
-    verify_signature,
+    verify_signed_file,
 )
 
 KIND: Final = "credx/certificate-of-destruction/v1"
@@ -146,17 +144,7 @@ def verify_certificate(path: Path, trusted_public_key: bytes) -> Certificate:
     `trusted_public_key` (raw 32 bytes).  Formatting (indentation, key order)
     is not content and may change.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise IntegrityFailure(f"{path.name} is not a credx {KIND_NAME}") from None
-    signed = read_signed_document(text, "certificate", name=path.name, kind=KIND_NAME)
-    verify_signature(signed, trusted_public_key, name=path.name)
-    try:
-        # validated as written, not canonically: 1250.0 is no integer, though JCS prints 1250
-        certificate = Certificate.model_validate_json(json.dumps(signed.body))
-    except ValidationError as exc:
-        raise IntegrityFailure(f"{path.name}: signed, but not a valid certificate: {exc}") from None
-    if certificate.signing_key_id != key_id(signed.public_key):
-        raise IntegrityFailure(f"{path.name}: the certificate names another signing key")
-    return certificate
+    return verify_signed_file(
+        path, Certificate, body_field="certificate", kind=KIND_NAME,
+        trusted_public_key=trusted_public_key,
+    )  # fmt: skip
