@@ -1,8 +1,11 @@
 """The `credx` command: a thin shell over the packages' services.
 
-Exit codes: 0 success; 1 a user-facing error (the message says what to do);
-2 wrong usage; 3 `ingest` finished but the delivery was rejected or
-quarantined; 4 `log verify` found the chain broken, or a certificate of
+Exit codes: 0 success; 1 a user-facing error (the message says what to do,
+then a hint names the command to run, where there is one); 2 wrong usage;
+3 `ingest` or `roster import` finished but the file was rejected or
+quarantined; 4 a check failed: `log verify` found the chain broken or a
+checkpoint not upheld, `keys check` found a stored file that does not
+decrypt, `audit verify-draw` found the draw differs, or a certificate of
 destruction is not genuine.
 
 Each command's module is imported only when that command runs (`COMMANDS`,
