@@ -36,8 +36,7 @@ COMMANDS = {
     "rejections": Lazy("deliveries:rejections", "Per-row error report of a delivery: row number, "
                        "column, value as received, reason."),
     "results": Lazy("disclosures:results", "Release student-level exam results of the given "
-                    "states; every release is a recorded\ndisclosure (FERPA 34 CFR 99.32) and "
-                    "rows of other states are never included."),
+                    "states as a recorded disclosure."),
     "disclosures": Lazy("disclosures:disclosures", "Every recorded disclosure that named this "
                         "student."),
     "worker": Lazy("worker:worker", "Run scheduled pulls and the daily retention purge."),

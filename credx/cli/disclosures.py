@@ -29,8 +29,10 @@ def results(
     out: Annotated[Path | None, typer.Option(help="Write CSV here instead of stdout")] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Release student-level exam results of the given states; every release is a recorded
-    disclosure (FERPA 34 CFR 99.32) and rows of other states are never included."""
+    """Release student-level exam results of the given states as a recorded disclosure.
+
+    Every release is recorded (FERPA 34 CFR 99.32); rows of other states are never included.
+    """
     ctx = app_context()
     scope = Scope.for_states(state, cli_actor())
     with scoped_session(ctx.engine, scope) as session, session.begin():
