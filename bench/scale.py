@@ -105,14 +105,14 @@ def _evidence_list(role: Role, **kwargs) -> Callable[[Session, Context], object]
     def run(session: Session, ctx: Context) -> object:
         tenant = {"state": "LA", "district": "007"} if role is Role.DISTRICT else {"state": "LA"}
         service = ctx.evidence(session, role, **tenant)
-        return [service.describe(row) for row in service.list(**kwargs)]
+        return [service.describe(row).as_json() for row in service.list(**kwargs)]
 
     return run
 
 
 def _evidence_page(session: Session, ctx: Context) -> object:
     service = ctx.evidence(session, Role.AUDITOR, state="LA")
-    return service.describe(service.get(ctx.rng.choice(ctx.evidence_ids)))
+    return service.describe(service.get(ctx.rng.choice(ctx.evidence_ids))).as_json()
 
 
 def _next_task(session: Session, ctx: Context) -> object:
@@ -124,7 +124,7 @@ def _next_task(session: Session, ctx: Context) -> object:
                         state=principal.state)  # fmt: skip
     queue = AuditQueue(session, ctx.app, auditor)
     task = queue.next_task()
-    return queue.describe(task) if task is not None else None
+    return queue.describe(task).as_json() if task is not None else None
 
 
 def _dashboard(session: Session, ctx: Context) -> object:

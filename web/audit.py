@@ -76,14 +76,14 @@ def next_task(caller: AuditCaller, app: AppDep) -> dict:
     with web_session(app) as session:
         queue = AuditQueue(session, app, caller)
         task = queue.next_task()
-        return {"task": queue.describe(task) if task is not None else None}
+        return {"task": queue.describe(task).as_json() if task is not None else None}
 
 
 @router.get("/tasks/{task_id}")
 def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """One task of your state: claim, vendor records, findings so far (logged)."""
     with web_session(app) as session:
-        return AuditQueue(session, app, caller).view(task_id)
+        return AuditQueue(session, app, caller).view(task_id).as_json()
 
 
 @router.post("/tasks/{task_id}/findings", status_code=201)
@@ -91,14 +91,16 @@ def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: A
     """Record your finding on the task you hold (409 if someone else's came first)."""
     with web_session(app) as session:
         queue = AuditQueue(session, app, caller)
-        return queue.judge(task_id, body.outcome, body.type, body.note, seen_version=body.version)
+        recorded = queue.judge(task_id, body.outcome, body.type, body.note,
+                               seen_version=body.version)  # fmt: skip
+        return recorded.as_json()
 
 
 @router.post("/tasks/{task_id}/release")
 def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """Give back a task you hold (e.g. a conflict of interest): it returns to the queue."""
     with web_session(app) as session:
-        return AuditQueue(session, app, caller).release(task_id)
+        return AuditQueue(session, app, caller).release(task_id).as_json()
 
 
 # -- districts ------------------------------------------------------------------------
@@ -108,13 +110,13 @@ def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
 def findings(caller: AuditCaller, app: AppDep) -> list[dict]:
     """Final findings on your district's uploads, newest first, with the answer deadline."""
     with web_session(app) as session:
-        return ResponseService(session, app, caller).findings()
+        return [row.as_json() for row in ResponseService(session, app, caller).findings()]
 
 
 @router.get("/findings/{task_id}")
 def finding(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     with web_session(app) as session:
-        return ResponseService(session, app, caller).finding(task_id)
+        return ResponseService(session, app, caller).finding(task_id).as_json()
 
 
 @router.post("/findings/{task_id}/response", status_code=201)
@@ -158,8 +160,8 @@ def answer(
         service = ResponseService(session, app, caller)
         if upload is not None:
             changes = {name: form.fields.get(name, "") for name in FIELDS}  # type: ignore[union-attr]
-            return service.correct(task_id, upload.path, upload.filename, changes)
-        return service.explain(task_id, text or "")
+            return service.correct(task_id, upload.path, upload.filename, changes).as_json()
+        return service.explain(task_id, text or "").as_json()
 
 
 # -- pages ------------------------------------------------------------------------------
@@ -192,7 +194,8 @@ def findings_page(request: Request, app: AppDep, notice: str | None = None) -> R
 def _findings(request: Request, app: Resources, user: WebUser, status: int = 200, **context):
     try:
         with web_session(app) as session:
-            rows = ResponseService(session, app, user.principal).findings()
+            found = ResponseService(session, app, user.principal).findings()
+            rows = [row.as_json() for row in found]
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,

@@ -143,7 +143,7 @@ def list_(
     with web_session(app) as session:
         service = EvidenceService(session, app, caller)
         rows = service.list(status=status, flagged=flagged, limit=limit, offset=offset)
-        return [service.describe(row) for row in rows]
+        return [service.describe(row).as_json() for row in rows]
 
 
 @router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
@@ -151,7 +151,7 @@ def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
     """One upload (404 outside the caller's tenant, as for one that does not exist)."""
     with web_session(app) as session:
         service = EvidenceService(session, app, caller)
-        return service.describe(service.get(evidence_id))
+        return service.describe(service.get(evidence_id)).as_json()
 
 
 @router.get("/{evidence_id}/preview", response_class=Response,

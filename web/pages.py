@@ -110,7 +110,7 @@ def home_context(app, user: WebUser) -> dict:
     if may(principal, Permission.EVIDENCE_LIST):
         with web_session(app) as session:
             service = EvidenceService(session, app, principal)
-            rows = [service.describe(row) for row in service.list(limit=200)]
+            rows = [service.describe(row).as_json() for row in service.list(limit=200)]
     return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
 
 
@@ -176,7 +176,7 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
     try:
         with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
-            row = service.describe(service.get(evidence_id))
+            row = service.describe(service.get(evidence_id)).as_json()
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from access.principals import Principal
-from exchange.evidence.services import EvidenceService
+from exchange.evidence.services import EvidenceService, EvidenceView
 from exchange.models import Delivery, ExamResult
 from exchange.resources import Resources
 from linkage.models import PersonAlias, PersonRecord
@@ -26,7 +26,7 @@ MAX_VENDOR_RECORDS = 200
 
 @dataclass(frozen=True)
 class CaseFile:
-    claim: dict
+    claim: EvidenceView
     person_id: str | None
     vendor_records: list[dict]
 
@@ -36,7 +36,7 @@ def case_file(session: Session, app: Resources, principal: Principal, evidence_i
     service = EvidenceService(session, app, principal)
     claim = service.describe(service.get(evidence_id))
     person_id = linked_person(session, evidence_id)
-    records = vendor_records(session, person_id, claim["credential_code"]) if person_id else []
+    records = vendor_records(session, person_id, claim.credential_code) if person_id else []
     return CaseFile(claim, person_id, records)
 
 

@@ -18,7 +18,8 @@ row is unique per (task, stage) as a second line of defence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,7 @@ from audit.plans.models import (
     TaskStatus,
 )
 from eventlog.log import EventLog
+from exchange.evidence.services import EvidenceView
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
@@ -155,12 +157,12 @@ class AuditQueue:
     def _update(self, task: AuditTask, *, guard_unassigned: bool = False, **values) -> bool:
         return update_task(self.session, task, guard_unassigned=guard_unassigned, **values)
 
-    def release(self, task_id: int) -> dict:
+    def release(self, task_id: int) -> TaskView:
         """Give back a task the caller holds (a conflict of interest, say) to the queue."""
         task = self.get(task_id)
         check_finding_holder(self.principal, assigned_to=task.assigned_to)
         release_task(self.session, task, self.principal.actor, reason="given back by its auditor")
-        return task_json(task, self.principal)
+        return TaskView.of(task, self.principal)
 
     # -- looking -----------------------------------------------------------------
 
@@ -171,11 +173,11 @@ class AuditQueue:
         check_audit_task(self.principal, state=task.state)
         return task
 
-    def view(self, task_id: int) -> dict:
+    def view(self, task_id: int) -> TaskDetail:
         """The task with the district's claim and the vendor's records side by side (logged)."""
         return self.describe(self.get(task_id))
 
-    def describe(self, task: AuditTask) -> dict:
+    def describe(self, task: AuditTask) -> TaskDetail:
         check_audit_task(self.principal, state=task.state)
         evidence = case_file(self.session, self.app, self.principal, task.evidence_id)
         self.log.record(
@@ -183,13 +185,11 @@ class AuditQueue:
             evidence_id=task.evidence_id, person_id=evidence.person_id,
             vendor_records=len(evidence.vendor_records),
         )  # fmt: skip
-        return {
-            **task_json(task, self.principal),
-            "claim": evidence.claim,
-            "person_id": evidence.person_id,
-            "vendor_records": evidence.vendor_records,
-            "findings": [finding_json(row) for row in self.findings(task)],
-        }
+        return TaskDetail(
+            task=TaskView.of(task, self.principal), claim=evidence.claim,
+            person_id=evidence.person_id, vendor_records=evidence.vendor_records,
+            findings=[FindingView.of(row) for row in self.findings(task)],
+        )  # fmt: skip
 
     def findings(self, task: AuditTask) -> list[AuditFinding]:
         query = select(AuditFinding).where(AuditFinding.task_id == task.id)
@@ -197,7 +197,9 @@ class AuditQueue:
 
     # -- judging -----------------------------------------------------------------
 
-    def record(self, task_id: int, finding: Finding, *, seen_version: int | None = None) -> dict:
+    def record(
+        self, task_id: int, finding: Finding, *, seen_version: int | None = None
+    ) -> Recorded:
         """Record the caller's finding on a task they hold; the task moves on (see module doc).
 
         `seen_version` is the version the auditor's screen showed: if the task has
@@ -215,7 +217,7 @@ class AuditQueue:
     def judge(
         self, task_id: int, outcome: str, discrepancy_type: str | None, note: str | None,
         *, seen_version: int | None = None,
-    ) -> dict:  # fmt: skip
+    ) -> Recorded:  # fmt: skip
         """`record` from a request's raw fields: a malformed finding is a logged refusal too."""
         try:
             finding = Finding.parse(outcome, discrepancy_type, note)
@@ -233,7 +235,7 @@ class AuditQueue:
 
         refusal.keeping(record)
 
-    def _record(self, task_id: int, finding: Finding, seen_version: int | None) -> dict:
+    def _record(self, task_id: int, finding: Finding, seen_version: int | None) -> Recorded:
         task = self.get(task_id)
         if seen_version is not None and seen_version != task.version:
             raise TaskConflict("this task changed since you loaded it; load the next task")
@@ -252,7 +254,7 @@ class AuditQueue:
             plan_id=task.plan_id, stage=stage, outcome=row.outcome,
             discrepancy_type=row.discrepancy_type, status=task.status, has_note=bool(row.note),
         )  # fmt: skip
-        return {"task": task_json(task, self.principal), "finding": finding_json(row)}
+        return Recorded(TaskView.of(task, self.principal), FindingView.of(row))
 
     def _stage(self, task: AuditTask) -> int:
         """Which finding the caller would record (1 or 2), or why they may not."""
@@ -361,25 +363,100 @@ def next_stage(task: AuditTask) -> int | None:
     return 2 if task.status == TaskStatus.SECOND_REVIEW else 1
 
 
-def task_json(task: AuditTask, principal: Principal) -> dict:
-    return {
-        "id": task.id, "plan_id": task.plan_id, "status": task.status,
-        "stage": next_stage(task), "version": task.version, "ticket": task.ticket,
-        "stratum": task.stratum, "school_code": task.school_code, "district": task.district,
-        "evidence_id": task.evidence_id,
-        "preview": f"/api/v1/evidence/{task.evidence_id}/preview",
-        "assigned_to_you": task.assigned_to == principal.actor,
-        "final_outcome": task.final_outcome, "final_type": task.final_type,
-        "final_at": task.final_at.isoformat() if task.final_at else None,
-    }  # fmt: skip
+@dataclass(frozen=True)
+class TaskView:
+    """A task as its auditor's screen (web/static/audit.js) and scripts read it."""
+
+    id: int
+    plan_id: str
+    status: str
+    stage: int | None
+    version: int
+    ticket: str
+    stratum: str
+    school_code: str
+    district: str
+    evidence_id: str
+    preview: str
+    assigned_to_you: bool
+    final_outcome: str | None
+    final_type: str | None
+    final_at: str | None
+
+    @classmethod
+    def of(cls, task: AuditTask, principal: Principal) -> TaskView:
+        return cls(
+            id=key_of(task), plan_id=task.plan_id, status=task.status, stage=next_stage(task),
+            version=task.version, ticket=task.ticket, stratum=task.stratum,
+            school_code=task.school_code, district=task.district,
+            evidence_id=task.evidence_id,
+            preview=f"/api/v1/evidence/{task.evidence_id}/preview",
+            assigned_to_you=task.assigned_to == principal.actor,
+            final_outcome=task.final_outcome, final_type=task.final_type,
+            final_at=task.final_at.isoformat() if task.final_at else None,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def finding_json(row: AuditFinding) -> dict:
-    decision = None
-    if row.stage == 2:
-        decision = "confirmed" if row.outcome == FindingOutcome.DISCREPANCY else "overturned"
-    return {
-        "stage": row.stage, "auditor": row.auditor, "outcome": row.outcome,
-        "type": row.discrepancy_type, "note": row.note, "decision": decision,
-        "recorded_at": row.recorded_at.isoformat(),
-    }  # fmt: skip
+@dataclass(frozen=True)
+class FindingView:
+    """One recorded finding.  `auditor` is None when the caller may not know who found it
+    (a district): the key is then absent from `as_json()`, not null (an auditor's finding
+    always names its auditor)."""
+
+    stage: int
+    auditor: str | None
+    outcome: str
+    type: str | None
+    note: str | None
+    decision: str | None  # stage 2: `confirmed` or `overturned` the first finding
+    recorded_at: str
+
+    @classmethod
+    def of(cls, row: AuditFinding, *, with_auditor: bool = True) -> FindingView:
+        decision = None
+        if row.stage == 2:
+            decision = "confirmed" if row.outcome == FindingOutcome.DISCREPANCY else "overturned"
+        return cls(
+            stage=row.stage, auditor=row.auditor if with_auditor else None, outcome=row.outcome,
+            type=row.discrepancy_type, note=row.note, decision=decision,
+            recorded_at=row.recorded_at.isoformat(),
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        view = {field.name: getattr(self, field.name) for field in fields(self)}
+        if self.auditor is None:
+            del view["auditor"]
+        return view
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """A task with the district's claim and the vendor's records side by side: the task's
+    own keys first, then `claim`, `person_id`, `vendor_records`, `findings`."""
+
+    task: TaskView
+    claim: EvidenceView
+    person_id: str | None
+    vendor_records: list[dict]
+    findings: list[FindingView]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.task.as_json(), "claim": self.claim.as_json(), "person_id": self.person_id,
+            "vendor_records": self.vendor_records,
+            "findings": [finding.as_json() for finding in self.findings],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a finding answers: `{"task", "finding"}`, the task as it now stands."""
+
+    task: TaskView
+    finding: FindingView
+
+    def as_json(self) -> dict[str, Any]:
+        return {"task": self.task.as_json(), "finding": self.finding.as_json()}

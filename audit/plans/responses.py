@@ -15,9 +15,10 @@ record of the attempt survives; nothing else of the refused answer is written.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -26,7 +27,7 @@ from access.policy import check_finding_district, responding_district
 from access.principals import Principal
 from audit.events import AuditEvent
 from audit.plans.models import AuditFinding, AuditTask, DistrictResponse, FindingOutcome, TaskStatus
-from audit.plans.queue import finding_json
+from audit.plans.queue import FindingView
 from eventlog.log import EventLog
 from exchange.evidence.claims import FIELDS
 from exchange.evidence.models import Evidence
@@ -57,6 +58,54 @@ class ResponseRefused(Refusal):
         self.code, self.http_status = code, STATUS[code]
 
 
+@dataclass(frozen=True)
+class ResponseView:
+    """A district's answer as it is shown back: `{"kind", "evidence_id", "explanation",
+    "responded_at"}`."""
+
+    kind: str
+    evidence_id: str | None
+    explanation: str | None
+    responded_at: str
+
+    @classmethod
+    def of(cls, response: DistrictResponse) -> ResponseView:
+        return cls(
+            kind=response.kind, evidence_id=response.evidence_id,
+            explanation=response.explanation,
+            responded_at=as_utc(response.responded_at).isoformat(),
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DistrictFinding:
+    """A final finding as its district sees it: what was found, never which auditor found
+    it (its `findings` carry no `auditor` key), and until when it may be answered."""
+
+    task_id: int
+    plan_id: str
+    evidence_id: str
+    school_code: str
+    credential_code: str | None
+    state_student_id: str | None
+    outcome: str | None
+    type: str | None
+    final_at: str | None
+    respond_by: str
+    may_respond: bool
+    findings: list[FindingView]
+    response: ResponseView | None
+
+    def as_json(self) -> dict[str, Any]:
+        view = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        view["findings"] = [finding.as_json() for finding in self.findings]
+        view["response"] = self.response.as_json() if self.response else None
+        return view
+
+
 class ResponseService:
     def __init__(self, session: Session, app: Resources, principal: Principal):
         self.session = session
@@ -74,7 +123,7 @@ class ResponseService:
 
     # -- reading -----------------------------------------------------------------
 
-    def findings(self) -> list[dict]:
+    def findings(self) -> list[DistrictFinding]:
         """Final findings on the caller's district's uploads, newest first (logged)."""
         state, district = responding_district(self.principal)
         tasks = self.session.exec(
@@ -93,7 +142,7 @@ class ResponseService:
         )  # fmt: skip
         return [self._describe(task) for task in tasks]
 
-    def finding(self, task_id: int) -> dict:
+    def finding(self, task_id: int) -> DistrictFinding:
         """One final finding on the caller's district's uploads (logged)."""
         task = self._final_task(task_id)
         self.log.record(
@@ -109,7 +158,7 @@ class ResponseService:
         check_finding_district(self.principal, state=task.state, district=task.district)
         return task
 
-    def _describe(self, task: AuditTask) -> dict:
+    def _describe(self, task: AuditTask) -> DistrictFinding:
         evidence = self.session.get(Evidence, task.evidence_id)
         response = self._response(task)
         findings = self.session.exec(
@@ -117,19 +166,19 @@ class ResponseService:
                 col(AuditFinding.stage))
         ).all()  # fmt: skip
         deadline = self.deadline(task)
-        return {
-            "task_id": task.id, "plan_id": task.plan_id, "evidence_id": task.evidence_id,
-            "school_code": task.school_code,
-            "credential_code": evidence.credential_code if evidence else None,
-            "state_student_id": evidence.state_student_id if evidence else None,
-            "outcome": task.final_outcome, "type": task.final_type,
-            "final_at": as_utc(task.final_at).isoformat() if task.final_at else None,
-            "respond_by": deadline.isoformat(),
-            "may_respond": response is None and task.final_outcome == FindingOutcome.DISCREPANCY
+        return DistrictFinding(
+            task_id=key_of(task), plan_id=task.plan_id, evidence_id=task.evidence_id,
+            school_code=task.school_code,
+            credential_code=evidence.credential_code if evidence else None,
+            state_student_id=evidence.state_student_id if evidence else None,
+            outcome=task.final_outcome, type=task.final_type,
+            final_at=as_utc(task.final_at).isoformat() if task.final_at else None,
+            respond_by=deadline.isoformat(),
+            may_respond=response is None and task.final_outcome == FindingOutcome.DISCREPANCY
             and utcnow() <= deadline,
-            "findings": [_public(finding_json(row)) for row in findings],
-            "response": _response_json(response) if response else None,
-        }  # fmt: skip
+            findings=[FindingView.of(row, with_auditor=False) for row in findings],
+            response=ResponseView.of(response) if response else None,
+        )  # fmt: skip
 
     def _response(self, task: AuditTask) -> DistrictResponse | None:
         query = select(DistrictResponse).where(DistrictResponse.task_id == task.id)
@@ -137,7 +186,7 @@ class ResponseService:
 
     # -- answering ---------------------------------------------------------------
 
-    def explain(self, task_id: int, explanation: str) -> dict:
+    def explain(self, task_id: int, explanation: str) -> ResponseView:
         """Answer a finding with a written explanation."""
         task = self._answerable(task_id)
         text = (explanation or "").strip()
@@ -146,7 +195,9 @@ class ResponseService:
                          code="invalid_explanation", field="explanation")  # fmt: skip
         return self._save(task, kind="explanation", explanation=text)
 
-    def correct(self, task_id: int, path: Path, filename: str | None, changes: dict) -> dict:
+    def correct(
+        self, task_id: int, path: Path, filename: str | None, changes: dict
+    ) -> ResponseView:
         """Answer with a corrected file, uploaded like any certificate (same checks).
 
         The claim is the original upload's, with any fields in `changes` replaced
@@ -189,7 +240,7 @@ class ResponseService:
 
         raise ResponseRefused(message, code=code, field=field).keeping(record)
 
-    def _save(self, task: AuditTask, **values) -> dict:
+    def _save(self, task: AuditTask, **values) -> ResponseView:
         response = DistrictResponse(task_id=key_of(task), district=task.district,
                                     responded_by=self.principal.actor, **values)  # fmt: skip
         self.session.add(response)
@@ -202,17 +253,4 @@ class ResponseService:
             AuditEvent.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
             kind=response.kind, evidence_id=response.evidence_id,
         )  # fmt: skip
-        return _response_json(response)
-
-
-def _public(finding: dict) -> dict:
-    """A finding as a district sees it: what was found, not which auditor found it."""
-    return {key: value for key, value in finding.items() if key != "auditor"}
-
-
-def _response_json(response: DistrictResponse) -> dict:
-    return {
-        "kind": response.kind, "evidence_id": response.evidence_id,
-        "explanation": response.explanation,
-        "responded_at": as_utc(response.responded_at).isoformat(),
-    }  # fmt: skip
+        return ResponseView.of(response)

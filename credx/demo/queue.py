@@ -32,7 +32,7 @@ def _take_and_judge(app: App, auditor, finding: Finding) -> dict | None:
     with session_scope(app.engine) as session:
         queue = AuditQueue(session, app, auditor)
         task = queue.next_task()
-        return None if task is None else queue.record(key_of(task), finding)
+        return None if task is None else queue.record(key_of(task), finding).as_json()
 
 
 def show_audit_queue(app: App, say) -> dict:
@@ -45,7 +45,7 @@ def show_audit_queue(app: App, say) -> dict:
         return {"findings": 0}
     district = _principal(app, Role.DISTRICT, flagged["task"]["district"])
     with session_scope(app.engine) as session:
-        shown = ResponseService(session, app, district).finding(flagged["task"]["id"])
+        shown = ResponseService(session, app, district).finding(flagged["task"]["id"]).as_json()
     say(
         f"auditor queue: task {verified['task']['id']} verified; task {flagged['task']['id']} "
         f"illegible, confirmed by a second auditor ({confirmed['finding']['decision']}); its "

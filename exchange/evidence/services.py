@@ -22,8 +22,9 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -94,6 +95,68 @@ class BulkReport:
             "lines": [line.as_json() for line in self.lines],
             "accepted": self.accepted, "refused": len(self.lines) - self.accepted,
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Which earlier uploads this one repeats (None: it repeats none); flag-seeing roles only."""
+
+    duplicate_image_of: str | None
+    duplicate_claim_of: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One upload as the API, the pages and the CLI show it (`GET /api/v1/evidence/{id}`).
+
+    `duplicates` is None for a role that does not see flags: its two keys are then
+    absent from `as_json()`, not null, exactly as before this was a dataclass.
+    """
+
+    id: str
+    state: str
+    district: str
+    state_student_id: str
+    student_name: str
+    birth_date: str
+    school_code: str
+    school_year: str
+    graduation_pathway: str
+    credential_code: str
+    date_earned: str
+    media_type: str
+    size: int
+    sha256: str
+    status: str
+    has_preview: bool
+    badge: dict | None
+    uploaded_by: str
+    created_at: str
+    flags: list[str]
+    duplicates: Duplicates | None = None
+
+    @classmethod
+    def of(cls, evidence: Evidence, *, with_duplicates: bool) -> EvidenceView:
+        return cls(
+            id=evidence.id, state=evidence.state, district=evidence.district,
+            state_student_id=evidence.state_student_id, student_name=evidence.student_name,
+            birth_date=evidence.birth_date.isoformat(), school_code=evidence.school_code,
+            school_year=evidence.school_year, graduation_pathway=evidence.graduation_pathway,
+            credential_code=evidence.credential_code,
+            date_earned=evidence.date_earned.isoformat(), media_type=evidence.media_type,
+            size=evidence.size, sha256=evidence.sha256, status=evidence.status,
+            has_preview=evidence.preview_blob_id is not None,
+            badge=json.loads(evidence.badge) if evidence.badge else None,
+            uploaded_by=evidence.uploaded_by, created_at=evidence.created_at.isoformat(),
+            flags=[str(flag) for flag in evidence.flags],
+            duplicates=Duplicates(evidence.duplicate_image_of, evidence.duplicate_claim_of)
+            if with_duplicates else None,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        view = {field.name: getattr(self, field.name) for field in fields(self)}
+        duplicates = view.pop("duplicates")
+        return {**view, **asdict(duplicates)} if duplicates is not None else view
 
 
 class EvidenceService:
@@ -365,24 +428,11 @@ class EvidenceService:
         first = next(chunks, b"")
         return itertools.chain([first], chunks), evidence.media_type, name
 
-    def describe(self, evidence: Evidence) -> dict:
-        """JSON-ready view of a row; which upload it repeats only for roles that see flags."""
-        view = {
-            "id": evidence.id, "state": evidence.state, "district": evidence.district,
-            **{name: getattr(evidence, name) for name in Claim.__dataclass_fields__},
-            "media_type": evidence.media_type, "size": evidence.size,
-            "sha256": evidence.sha256, "status": evidence.status,
-            "has_preview": evidence.preview_blob_id is not None,
-            "badge": json.loads(evidence.badge) if evidence.badge else None,
-            "uploaded_by": evidence.uploaded_by, "created_at": evidence.created_at.isoformat(),
-        }  # fmt: skip
-        for name in ("birth_date", "date_earned"):
-            view[name] = view[name].isoformat()
-        view["flags"] = [str(flag) for flag in evidence.flags]
-        if Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]:
-            view["duplicate_image_of"] = evidence.duplicate_image_of
-            view["duplicate_claim_of"] = evidence.duplicate_claim_of
-        return view
+    def describe(self, evidence: Evidence) -> EvidenceView:
+        """The view of a row this caller may see: which upload it repeats only for roles
+        that see flags."""
+        sees_flags = Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]
+        return EvidenceView.of(evidence, with_duplicates=sees_flags)
 
     def _visible(self, evidence_id: str) -> Evidence:
         evidence = self.session.get(Evidence, evidence_id) if EVIDENCE_ID.fullmatch(

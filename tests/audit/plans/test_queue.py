@@ -40,8 +40,8 @@ def test_verified_is_final_at_once_and_the_next_task_follows(session, app, tmp_p
     queue = AuditQueue(session, app, auditor("a1"))
     task = queue.next_task()
     result = queue.record(task.id, VERIFIED, seen_version=task.version)
-    assert result["task"]["status"] == "final" and result["task"]["final_outcome"] == "verified"
-    assert result["finding"]["stage"] == 1
+    assert result.task.status == "final" and result.task.final_outcome == "verified"
+    assert result.finding.stage == 1
     assert queue.next_task().id == tasks[1].id
     assert "audit:finding:recorded" in actions(session, f"audit_task:{task.id}")
 
@@ -57,10 +57,9 @@ def test_a_discrepancy_waits_for_a_different_auditor_who_confirms_it(session, ap
     assert first.next_task().id != task.id  # never one's own discrepancy to review
     assert second.next_task().id == task.id  # second reviews come before open tasks
     view = second.view(task.id)
-    assert view["stage"] == 2 and view["findings"][0]["type"] == "wrong_student"
+    assert view.task.stage == 2 and view.findings[0].type == "wrong_student"
     result = second.record(task.id, Finding.parse("discrepancy", None, None))
-    assert result["finding"] == {**result["finding"], "decision": "confirmed",
-                                 "type": "wrong_student"}  # fmt: skip
+    assert (result.finding.decision, result.finding.type) == ("confirmed", "wrong_student")
     assert (task.status, task.final_outcome, task.final_type) == (
         "final",
         "discrepancy",
@@ -75,7 +74,7 @@ def test_the_second_auditor_may_overturn(session, app, tmp_path):
     task = first.next_task()
     first.record(task.id, WRONG_STUDENT)
     assert second.next_task().id == task.id
-    assert second.record(task.id, VERIFIED)["finding"]["decision"] == "overturned"
+    assert second.record(task.id, VERIFIED).finding.decision == "overturned"
     assert (task.status, task.final_outcome, task.final_type) == ("final", "verified", None)
     stages = session.exec(select(AuditFinding.stage).where(AuditFinding.task_id == task.id))
     assert sorted(stages) == [1, 2]
@@ -129,11 +128,11 @@ def test_the_view_sets_the_claim_beside_the_vendor_records_and_is_logged(session
     upload = session.get(Evidence, tasks[0].evidence_id)
     vendor_result(session, upload, result="FAIL")
     view = AuditQueue(session, app, auditor()).view(tasks[0].id)
-    assert view["claim"]["credential_code"] == upload.credential_code
-    assert view["claim"]["state_student_id"] == upload.state_student_id
-    [record] = view["vendor_records"]
+    assert view.claim.credential_code == upload.credential_code
+    assert view.claim.state_student_id == upload.state_student_id
+    [record] = view.vendor_records
     assert record["result"] == "FAIL" and record["matches_claim"] is True
-    assert view["person_id"] is not None
+    assert view.person_id is not None
     event = session.exec(select(Event).where(Event.action == "audit:task:viewed")).one()
     assert upload.state_student_id not in event.payload and upload.student_name not in event.payload
     assert upload.id in event.payload
@@ -145,7 +144,7 @@ def test_a_held_task_can_be_given_back_or_released_by_an_operator(session, app, 
     task = mine.next_task()
     with pytest.raises(Forbidden):
         other.release(task.id)  # not theirs to give back
-    assert mine.release(task.id)["status"] == "open"
+    assert mine.release(task.id).status == "open"
     assert (task.assigned_to, task.status) == (None, "open")
     assert other.next_task().id == tasks[0].id  # back in ticket order, for anyone
     released = release_task_by_id(session, task.id, "cli:operator", reason="auditor on leave")

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import func, select
 
 from audit.plans.models import AuditFinding, AuditTask
-from audit.plans.queue import AuditQueue, Finding, TaskConflict
+from audit.plans.queue import AuditQueue, Finding, Recorded, TaskConflict
 from credx.app import App
 from eventlog.models import Event
 from kernel.database import session_scope
@@ -111,7 +111,7 @@ def test_finishing_the_same_task_twice_at_once_one_wins_the_other_gets_a_conflic
         [lambda q: q.record(task_id, VERIFIED), lambda q: q.record(task_id, discrepancy)],
         ["a1", "a1"],  # the same auditor in two browser tabs
     )
-    wins = [r for r in results if isinstance(r, dict)]
+    wins = [r for r in results if isinstance(r, Recorded)]
     losses = [r for r in results if isinstance(r, TaskConflict)]
     assert len(wins) == 1 and len(losses) == 1, results
     with session_scope(pg_app.engine) as session:
@@ -120,6 +120,6 @@ def test_finishing_the_same_task_twice_at_once_one_wins_the_other_gets_a_conflic
         recorded = session.exec(
             select(func.count()).select_from(Event).where(Event.action == "audit:finding:recorded")
         ).one()
-    assert stored.version == version + 1 and stored.status == wins[0]["task"]["status"]
-    assert len(findings) == 1 and findings[0].outcome == wins[0]["finding"]["outcome"]
+    assert stored.version == version + 1 and stored.status == wins[0].task.status
+    assert len(findings) == 1 and findings[0].outcome == wins[0].finding.outcome
     assert recorded == 1

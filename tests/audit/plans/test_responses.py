@@ -41,13 +41,13 @@ def test_a_district_sees_its_final_findings_only(session, app, tmp_path):
     task = finalise(session, app)  # the lowest ticket: whichever school it is in
     own = district(task.district)
     [shown] = ResponseService(session, app, own).findings()
-    assert (shown["task_id"], shown["outcome"], shown["type"]) == (
+    assert (shown.task_id, shown.outcome, shown.type) == (
         task.id,
         "discrepancy",
         "missing",
     )
-    assert shown["may_respond"] is True and shown["response"] is None
-    assert "auditor" not in shown["findings"][0]
+    assert shown.may_respond is True and shown.response is None
+    assert "auditor" not in shown.as_json()["findings"][0]
     other = district("037" if task.district == "036" else "036")
     assert ResponseService(session, app, other).findings() == []
     with pytest.raises(NotFound):
@@ -62,13 +62,13 @@ def test_an_explanation_is_taken_once(session, app, tmp_path):
     task = finalise(session, app)
     service = ResponseService(session, app, district("036"))
     answer = service.explain(task.id, "The certificate was reissued; see the vendor's letter.")
-    assert answer["kind"] == "explanation"
+    assert answer.kind == "explanation"
     with pytest.raises(ResponseRefused, match="already answered on 20") as refused:
         service.explain(task.id, "Again.")
     assert refused.value.code == "already_answered" and refused.value.http_status == 409
     refused.value.record(session)  # what the unit of work does after rolling back
     assert len(session.exec(select(DistrictResponse)).all()) == 1
-    assert service.finding(task.id)["may_respond"] is False
+    assert service.finding(task.id).may_respond is False
     viewed = session.exec(select(Event).where(Event.action == "audit:finding:viewed")).all()
     assert [event.subject for event in viewed] == [f"audit_task:{task.id}"]
     assert any("already_answered" in payload for payload in refusals(session))
@@ -105,12 +105,12 @@ def test_a_corrected_file_is_an_ordinary_upload_linked_to_the_answer(session, ap
     corrected.write_bytes(certificate_png("Corrected certificate"))
     service = ResponseService(session, app, district("036"))
     answer = service.correct(task.id, corrected, "corrected.png", {"student_name": "Ana Morales"})
-    assert answer["kind"] == "corrected_file"
-    upload = session.get(Evidence, answer["evidence_id"])
+    assert answer.kind == "corrected_file"
+    upload = session.get(Evidence, answer.evidence_id)
     original = session.get(Evidence, task.evidence_id)
     assert upload.id != original.id and upload.district == "036"
     assert (upload.state_student_id, upload.credential_code) == (
         original.state_student_id,
         original.credential_code,
     )
-    assert service.finding(task.id)["response"]["evidence_id"] == upload.id
+    assert service.finding(task.id).as_json()["response"]["evidence_id"] == upload.id
