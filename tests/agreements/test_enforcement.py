@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from agreements.models import DeliveryAgreement
-from agreements.store import store_terms
 from exchange.deliveries import ingest_file
 from exchange.models import Delivery
 from kernel.clock import today
 from kernel.database import session_scope
+from tests.agreements.per_state import agree, multi_state_file
 from tests.factories import (
     blanket_terms,
     csv_text,
@@ -19,14 +19,6 @@ from tests.factories import (
     results_of,
     write_file,
 )
-
-
-def agree(app, vendor: str, agreement_id: str, states, codes, **overrides) -> None:
-    terms = blanket_terms(
-        vendor, codes=list(codes), id=agreement_id, states=tuple(states), **overrides
-    )
-    with session_scope(app.engine) as session:
-        store_terms(session, terms, document=agreement_id, actor="test")
 
 
 def test_a_delivery_without_an_agreement_in_force_is_quarantined_whole(app, tmp_path):
@@ -40,27 +32,6 @@ def test_a_delivery_without_an_agreement_in_force_is_quarantined_whole(app, tmp_
     with session_scope(app.engine) as session:
         delivery = session.get(Delivery, outcome.delivery_id)
         assert app.vault(session).read_bytes(delivery.blob_id) == path.read_bytes()
-
-
-def multi_state_file(tmp_path):
-    rows = [
-        exam_row(
-            1, state="TN", credential_code="MICRO001", score="800", state_student_id="TN0000001"
-        ),
-        exam_row(
-            2, state="TN", credential_code="MICRO002", score="810", state_student_id="TN0000002"
-        ),
-        exam_row(
-            3, state="LA", credential_code="MICRO001", score="820", state_student_id="LA0000003"
-        ),
-        exam_row(
-            4, state="LA", credential_code="MICRO002", score="830", state_student_id="LA0000004"
-        ),
-        exam_row(
-            5, state="FL", credential_code="MICRO001", score="840", state_student_id="FL0000005"
-        ),
-    ]
-    return write_file(tmp_path, "consortium.csv", csv_text(rows))
 
 
 def test_a_consortium_file_is_split_by_state_and_scope(app, tmp_path):

@@ -12,7 +12,7 @@ from exchange.models import ExamResult
 from exchange.releases import release_results
 from kernel.database import session_scope
 from kernel.errors import InvalidInput
-from tests.agreements.test_enforcement import agree, multi_state_file
+from tests.agreements.per_state import agree, multi_state_file
 from tests.factories import make_vendor
 
 

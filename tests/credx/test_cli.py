@@ -139,7 +139,7 @@ def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
     assert json.loads(credx("log", "verify", "--json", env=cli_env).stdout)["ok"] is True
     from sqlalchemy import text
 
-    from tests.eventlog.test_events import disable_guard
+    from tests.eventlog.guard import disable_guard
 
     with app.engine.begin() as connection:
         disable_guard(connection)

@@ -5,7 +5,7 @@ import json
 from sqlalchemy import create_engine, text
 
 from tests.cli import credx
-from tests.eventlog.test_events import disable_guard
+from tests.eventlog.guard import disable_guard
 
 
 def test_checkpoint_then_verify_then_truncate(cli_env, tmp_path):

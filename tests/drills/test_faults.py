@@ -34,7 +34,7 @@ from exchange.scheduler import run_next
 from exchange.storage import LocalBlobStore
 from kernel.database import session_scope
 from tests.drills.tenants import on_postgresql
-from tests.exchange.test_pulls import local_connector
+from tests.exchange.local_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 from tests.web.factories import bearer, claim, make_token, noise_png, upload
 from tests.web.live import CREDX, credx_serve, free_port, wait_healthy

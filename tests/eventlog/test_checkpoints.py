@@ -13,7 +13,7 @@ from exchange.events import ExchangeEvent
 from kernel.database import session_scope
 from kernel.errors import IntegrityFailure, InvalidInput
 from kernel.signing import ensure_signing_key, public_bytes
-from tests.eventlog.test_events import disable_guard
+from tests.eventlog.guard import disable_guard
 
 
 def record(app, count: int, start: int = 0) -> None:

@@ -8,6 +8,7 @@ from eventlog.log import EventLog
 from eventlog.models import Event
 from exchange.events import ExchangeEvent
 from kernel.database import session_scope
+from tests.eventlog.guard import disable_guard
 
 
 def record_three(app) -> None:
@@ -20,15 +21,6 @@ def record_three(app) -> None:
 def verify(app):
     with session_scope(app.engine) as session:
         return EventLog(session).verify()
-
-
-def disable_guard(connection) -> None:
-    """What an attacker with database-owner rights would do first."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("ALTER TABLE events DISABLE TRIGGER events_append_only"))
-    else:
-        connection.execute(text("DROP TRIGGER events_no_update"))
-        connection.execute(text("DROP TRIGGER events_no_delete"))
 
 
 def test_entries_chain_and_verify(app):

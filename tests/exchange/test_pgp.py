@@ -13,7 +13,7 @@ import pytest
 from exchange.pgp import PgpFailure, decrypt, plaintext_name
 from exchange.pulls import apply_connector, pull
 from kernel.database import session_scope
-from tests.exchange.test_pulls import connector_text, counts
+from tests.exchange.local_pulls import connector_text, counts
 from tests.factories import csv_text, delivery_of, exam_rows, make_vendor, write_file
 
 

@@ -1,39 +1,16 @@
 """Connectors and the pull ledger: each remote file taken in exactly once, clean-up after commit."""
 
 import pytest
-from sqlmodel import select
 
 from exchange.deliveries import ingest_file
 from exchange.ingest import Ingestor
-from exchange.models import Delivery, ExamResult, PulledFile
+from exchange.models import Delivery
 from exchange.pulls import apply_connector, pull
 from exchange.sources import LocalDropFolder
 from kernel.database import session_scope
 from kernel.errors import CredxError, InvalidInput
+from tests.exchange.local_pulls import connector_text, counts, local_connector
 from tests.factories import csv_text, exam_rows, make_vendor, write_file
-
-
-def connector_text(vendor: str, drop) -> str:
-    return (
-        f"name: {vendor}-drop\nvendor: {vendor}\nkind: local\n"
-        f"local:\n  directory: {drop}\n  settle_seconds: 0\n"
-    )
-
-
-def local_connector(app, tmp_path, vendor: str) -> str:
-    drop = tmp_path / "drop"
-    drop.mkdir(exist_ok=True)
-    with session_scope(app.engine) as session:
-        return apply_connector(session, connector_text(vendor, drop), "drop.yaml", "test").name
-
-
-def counts(app) -> tuple[int, int, int]:
-    with session_scope(app.engine) as session:
-        return (
-            len(session.exec(select(Delivery)).all()),
-            len(session.exec(select(ExamResult)).all()),
-            len(session.exec(select(PulledFile)).all()),
-        )
 
 
 def test_apply_is_idempotent_and_refuses_bad_documents(app, tmp_path):

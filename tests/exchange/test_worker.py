@@ -16,7 +16,7 @@ from exchange.models import Delivery, ExamResult, Job
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
 from kernel.database import session_scope
 from tests.cli import CREDX
-from tests.exchange.test_pulls import local_connector
+from tests.exchange.local_pulls import local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 
 WORKER = [*CREDX, "worker", "--once"]  # a real process: the tests kill it

@@ -17,8 +17,8 @@ from kernel.database import session_scope
 from reports.attainment import ReportRequest, attainment_report
 from reports.suppression import SuppressedTable
 from tests.cli import credx
+from tests.reports.attacker import feasible_values
 from tests.reports.fixtures.world import CAD, DESIGN, school_world
-from tests.reports.test_suppression import feasible_values
 
 # three schools, two credentials: S1's 3 DES takers and S2's 4 CAD takers are small cells
 PLAN = {

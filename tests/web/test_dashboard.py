@@ -14,7 +14,7 @@ from kernel.clock import utcnow
 from kernel.database import session_scope
 from reports.dashboard import PANELS, Window, due_time, panel
 from tests.web.dashboard_world import build_world
-from tests.web.factories import bearer, make_token
+from tests.web.factories import bearer, make_token, sign_in
 
 # the web layer's scoping is SQL-free: the panels' queries run on both backends
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -190,12 +190,3 @@ def test_dashboard_pages_need_an_operator_session(app, client, world):
     assert "birth_date_invalid" in report.text and ">20<" in report.text
     assert "2031-13-45" not in report.text  # reasons are counted; values are not shown
     assert client.get("/dashboard/deliveries/999999").status_code == 404
-
-
-def sign_in(client, secret: str) -> None:
-    form = client.get("/sign-in")
-    csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    reply = client.post(
-        "/sign-in", data={"token": secret, "csrf_token": csrf}, follow_redirects=False
-    )
-    assert reply.status_code == 303

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from kernel.database import session_scope
 from tests.reports.fixtures.world import CAD, PATHWAYS_YAML, small_world
-from tests.web.factories import bearer, make_token
-from tests.web.test_dashboard import sign_in
+from tests.web.factories import bearer, make_token, sign_in
 
 QUERY = {"year": "2025-26", "by": "school,credential", "min_cell": "1"}
 
