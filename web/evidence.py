@@ -18,7 +18,7 @@ from access.principals import Principal
 from exchange.evidence.claims import FIELDS, Claim, parse_claim
 from exchange.evidence.models import EvidenceStatus
 from exchange.evidence.refusals import EvidenceRefused
-from exchange.evidence.services import EvidenceService
+from exchange.evidence.services import EvidenceService, EvidenceView
 from exchange.resources import Resources
 from kernel.database import session_scope
 from web.auth import AppDep, Caller
@@ -41,33 +41,6 @@ class BulkResult(BaseModel):
     accepted: int
     refused: int
     lines: list[dict]  # {"line", "file", "id", "sha256", "status"} or {"line", "file", "error"}
-
-
-class EvidenceOut(BaseModel):
-    """An upload as its viewer may see it (which upload a flag repeats: auditors, admins)."""
-
-    id: str
-    state: str
-    district: str
-    state_student_id: str
-    student_name: str
-    birth_date: str
-    school_code: str
-    school_year: str
-    graduation_pathway: str
-    credential_code: str
-    date_earned: str
-    media_type: str
-    size: int
-    sha256: str
-    status: str
-    has_preview: bool
-    badge: dict | None = None
-    uploaded_by: str
-    created_at: str
-    flags: list[str]
-    duplicate_image_of: str | None = None
-    duplicate_claim_of: str | None = None
 
 
 def _multipart(properties: dict, required: list[str]) -> dict:
@@ -130,7 +103,7 @@ async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
         form.cleanup()
 
 
-@router.get("", response_model=list[EvidenceOut], response_model_exclude_unset=True)
+@router.get("", response_model=list[EvidenceView], response_model_exclude_unset=True)
 def list_(
     caller: Caller,
     app: AppDep,
@@ -146,7 +119,7 @@ def list_(
         return [service.describe(row).as_json() for row in rows]
 
 
-@router.get("/{evidence_id}", response_model=EvidenceOut, response_model_exclude_unset=True)
+@router.get("/{evidence_id}", response_model=EvidenceView, response_model_exclude_unset=True)
 def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
     """One upload (404 outside the caller's tenant, as for one that does not exist)."""
     with web_session(app) as session:

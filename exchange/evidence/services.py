@@ -22,10 +22,11 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from access.policy import GRANTS, Forbidden, Permission, may_see_evidence, require
@@ -97,21 +98,15 @@ class BulkReport:
         }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Duplicates:
-    """Which earlier uploads this one repeats (None: it repeats none); flag-seeing roles only."""
-
-    duplicate_image_of: str | None
-    duplicate_claim_of: str | None
-
-
-@dataclass(frozen=True)
-class EvidenceView:
+class EvidenceView(BaseModel):
     """One upload as the API, the pages and the CLI show it (`GET /api/v1/evidence/{id}`).
 
-    `duplicates` is None for a role that does not see flags: its two keys are then
-    absent from `as_json()`, not null, exactly as before this was a dataclass.
+    Also the web's response model.  Which earlier uploads it repeats
+    (`duplicate_*_of`) only flag-seeing roles are told: for the others those
+    two keys are left unset, and so absent from `as_json()`, not null.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     state: str
@@ -129,14 +124,20 @@ class EvidenceView:
     sha256: str
     status: str
     has_preview: bool
-    badge: dict | None
+    badge: dict | None = None
     uploaded_by: str
     created_at: str
     flags: list[str]
-    duplicates: Duplicates | None = None
+    duplicate_image_of: str | None = None
+    duplicate_claim_of: str | None = None
 
     @classmethod
     def of(cls, evidence: Evidence, *, with_duplicates: bool) -> EvidenceView:
+        duplicates = (
+            {"duplicate_image_of": evidence.duplicate_image_of,
+             "duplicate_claim_of": evidence.duplicate_claim_of}
+            if with_duplicates else {}
+        )  # fmt: skip
         return cls(
             id=evidence.id, state=evidence.state, district=evidence.district,
             state_student_id=evidence.state_student_id, student_name=evidence.student_name,
@@ -148,15 +149,11 @@ class EvidenceView:
             has_preview=evidence.preview_blob_id is not None,
             badge=json.loads(evidence.badge) if evidence.badge else None,
             uploaded_by=evidence.uploaded_by, created_at=evidence.created_at.isoformat(),
-            flags=[str(flag) for flag in evidence.flags],
-            duplicates=Duplicates(evidence.duplicate_image_of, evidence.duplicate_claim_of)
-            if with_duplicates else None,
+            flags=[str(flag) for flag in evidence.flags], **duplicates,
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
-        view = {field.name: getattr(self, field.name) for field in fields(self)}
-        duplicates = view.pop("duplicates")
-        return {**view, **asdict(duplicates)} if duplicates is not None else view
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class EvidenceService:
