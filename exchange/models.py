@@ -91,6 +91,9 @@ class ExamResult(StateScoped, SQLModel, table=True):
     passing_score: float | None = None
     result: str = Field(max_length=4)
     attempt: int | None = None
+    # Corrections (`exchange.corrections`): the later delivery of the same vendor that
+    # replaced or retracted this row; NULL while the row is current.  Kept as history.
+    superseded_by: int | None = Field(default=None)
 
 
 class RejectedRow(SQLModel, table=True):

@@ -32,6 +32,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 ZIP_MAGIC = b"PK\x03\x04"
 BLOCK_SIZE = 8 << 20
+RESULTS, RETRACTION = "results", "retraction"  # what a file carries (`exchange.corrections`)
 
 
 class FileRejected(InvalidInput):
@@ -68,6 +69,7 @@ class VendorFile:
     ignored: list[str]
     absent: list[str]  # optional canonical columns the file does not carry
     mapping: ColumnMapping
+    kind: str = RESULTS
 
     @property
     def source_header(self) -> dict[str, str]:
@@ -306,6 +308,8 @@ def describe_header(path: Path, fmt: str, header: list[str], mapping: ColumnMapp
         columns, ignored = mapping.resolve(header)
     except InvalidInput as exc:  # two headers for one column: the file cannot be read
         raise FileRejected(str(exc)) from None
+    if len(header) == 1 and set(columns.values()) == {"vendor_record_id"}:  # a retraction file
+        return VendorFile(path, fmt, header, columns, ignored, [], mapping, kind=RETRACTION)
     present = set(columns.values()) | set(mapping.defaults)
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:

@@ -1,0 +1,24 @@
+"""exam results: superseded_by (corrections and retractions keep history)
+
+Revision ID: 0018
+Revises: 0010
+Create Date: 2026-12-03 11:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("exam_results", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("superseded_by", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("exam_results", schema=None) as batch_op:
+        batch_op.drop_column("superseded_by")
