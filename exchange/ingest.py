@@ -287,7 +287,8 @@ class Ingestor:
             number: int, value: str | None, reason: str, column: str | None = header
         ) -> None:
             rejected.append(RejectedRow(delivery_id=key_of(delivery), row_number=number,
-                                        column=column, value=value, reason=reason))  # fmt: skip
+                                        column=column, value=value, reason=reason,
+                                        vendor_record_id=value if column else None))  # fmt: skip
 
         for batch in vendor_file.batches(self.batch_rows, exact=True):
             tally.total += len(batch.frame) + len(batch.problems)

@@ -107,6 +107,9 @@ class RejectedRow(SQLModel, table=True):
     column: str | None = Field(default=None, max_length=100)
     value: str | None = Field(default=None, sa_type=sa.Text)
     reason: str = Field(sa_type=sa.Text)
+    # the row's own vendor_record_id as sent (None for a whole-file reason or an unreadable row),
+    # so a vendor finds the row in their system without counting lines
+    vendor_record_id: str | None = Field(default=None, max_length=200)
 
 
 class Connector(SQLModel, table=True):

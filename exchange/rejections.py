@@ -16,6 +16,9 @@ from typing import Protocol, TextIO
 from schemas.values import looks_like_formula
 
 REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
+# added after release (never renamed): the row as a spreadsheet numbers it (the header is
+# row 1, so data row 1 is sheet row 2), and the vendor's own id of the row where known
+EXTRA_COLUMNS = ("sheet_row", "vendor_record_id")
 
 
 class Rejection(Protocol):
@@ -31,6 +34,11 @@ class Rejection(Protocol):
     def reason(self) -> str: ...
 
 
+def sheet_row(row_number: int) -> int:
+    """Data row n is on spreadsheet row n + 1, below the header (blank lines aside)."""
+    return row_number + 1
+
+
 def neutralise(value: str | None) -> str:
     if value is None:
         return ""
@@ -40,7 +48,7 @@ def neutralise(value: str | None) -> str:
 def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     """`key` names the column of what the rows belong to (`import_id` for rosters)."""
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow((key, *REPORT_COLUMNS[1:]))
+    writer.writerow((key, *REPORT_COLUMNS[1:], *EXTRA_COLUMNS))
     for row in rows:
         writer.writerow([
             getattr(row, key),
@@ -48,12 +56,16 @@ def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery
             neutralise(row.column),
             neutralise(row.value),
             row.reason,
+            "" if row.row_number is None else sheet_row(row.row_number),
+            neutralise(getattr(row, "vendor_record_id", None)),
         ])  # fmt: skip
 
 
 def write_json(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     json.dump(
-        [{name: getattr(row, name) for name in (key, *REPORT_COLUMNS[1:])} for row in rows],
+        [{**{name: getattr(row, name) for name in (key, *REPORT_COLUMNS[1:])},
+          "sheet_row": None if row.row_number is None else sheet_row(row.row_number),
+          "vendor_record_id": getattr(row, "vendor_record_id", None)} for row in rows],
         stream, ensure_ascii=False, indent=1,
     )  # fmt: skip
     stream.write("\n")

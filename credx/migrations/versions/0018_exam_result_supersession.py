@@ -1,4 +1,4 @@
-"""exam results: superseded_by (corrections and retractions keep history)
+"""exam results: superseded_by (corrections keep history); rejected rows: vendor_record_id
 
 Revision ID: 0018
 Revises: 0010
@@ -17,8 +17,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("exam_results", schema=None) as batch_op:
         batch_op.add_column(sa.Column("superseded_by", sa.Integer(), nullable=True))
+    with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("vendor_record_id", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
+        batch_op.drop_column("vendor_record_id")
     with op.batch_alter_table("exam_results", schema=None) as batch_op:
         batch_op.drop_column("superseded_by")
