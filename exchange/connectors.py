@@ -73,7 +73,9 @@ class S3Settings(_Settings):
     endpoint_url: str | None = None  # any S3-compatible store
     region: str | None = None
     profile: str | None = None  # a named AWS profile; otherwise the standard credential chain
-    post_action: Literal["leave", "copy"] = "leave"  # leave: remembered by key + ETag
+    # leave: remembered by key + ETag; copy: a copy under processed_prefix, the vendor's object
+    # stays; move: copied there, then deleted; delete: deleted.  Each only after the commit.
+    post_action: Literal["leave", "copy", "move", "delete"] = "leave"
     processed_prefix: str = "processed/"
     multipart_threshold_mb: int = Field(default=64, ge=5, le=5120)
 
