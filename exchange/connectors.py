@@ -29,7 +29,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONNECTOR_NAME = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -91,8 +93,34 @@ class ConnectorConfig(_Settings):
     kind: Literal["sftp", "s3", "local"]
     schedule: str = "0 2 * * *"
     timezone: str = "UTC"
+    # after the schedule fires, pull again every this many minutes until the next fire, so a
+    # file dropped after the night's pull comes in the same day; 0 turns catch-up off
+    catch_up_minutes: int = Field(default=60, ge=0, le=1440)
     expect_by: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     pgp_key: str | None = None  # GnuPG key id or fingerprint that decrypts .pgp/.gpg files
     sftp: SftpSettings | None = None
     s3: S3Settings | None = None
     local: LocalSettings | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron schedule (minute hour day month weekday, e.g. "
+                f'"30 2 * * *"): {exc}'
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
+            ) from None
+        return value

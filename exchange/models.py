@@ -125,6 +125,13 @@ class Connector(SQLModel, table=True):
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     last_pull_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # operator controls and the worker's view (issue 18): a disabled connector is not pulled;
+    # a removed one is hidden, its pull ledger kept so re-adding it never pulls a file twice
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    removed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_success_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_error_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class PulledFile(SQLModel, table=True):

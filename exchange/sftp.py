@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, TypeVar
 import paramiko
 
 from exchange.connectors import SftpSettings
-from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError
+from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError, SourceRefused
 from exchange.ssh import (
     SAFE_READ_SIZE,
     PinnedHostKey,
@@ -191,7 +191,7 @@ class SftpSource:
             sftp.get_channel().settimeout(self._io_timeout)
         except paramiko.AuthenticationException:
             client.close()
-            raise SourceError(
+            raise SourceRefused(
                 f"{self.where} refused our key {settings.key_file}: the vendor must install its "
                 f"public half for user {settings.username}"
             ) from None
@@ -352,7 +352,7 @@ class SftpSource:
                 f"download {item.name}", lambda: self._download(item, partial)
             )
             if item.sha256 and digest != item.sha256:
-                raise SourceError(
+                raise SourceRefused(
                     f"{item.name} from {self.where} does not match its {item.name}.sha256 "
                     "sidecar; it was not taken and the vendor's copy was left as it is"
                 )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import paramiko
 from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
-from exchange.sources import SourceError
+from exchange.sources import SourceError, SourceRefused
 
 SAFE_READ_SIZE = 32 * 1024  # what every SFTP server serves whole
 
@@ -28,7 +28,7 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
-class HostKeyRefused(SourceError):
+class HostKeyRefused(SourceRefused):
     """The server's host key is not the pinned one; nothing was sent to it."""
 
     code = "host_key_refused"
