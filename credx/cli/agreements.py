@@ -66,9 +66,9 @@ def apply(
         console.print(f"agreement {stored.agreement_id} applied as version {stored.version}")
     else:
         console.print(f"agreement {stored.agreement_id} unchanged (version {stored.version})")
-    for adoption in adoptions:
-        console.print(f"  adoption {adoption['id']} re-resolved as version {adoption['version']}:")
-        for field, (before, after) in adoption["changes"].items():
+    for reached in stored.adoptions:
+        console.print(f"  adoption {reached.agreement_id} now version {reached.version}:")
+        for field, (before, after) in reached.changes.items():
             console.print(f"    {field}: {before} -> {after}", markup=False)
 
 
