@@ -48,7 +48,9 @@ class SftpSettings(_Settings):
     username: str = Field(min_length=1, max_length=100)
     key_file: Path
     key_passphrase_env: str | None = None  # name of an environment variable, never the value
-    host_key: str  # "SHA256:" + base64 of the server host key's SHA-256, as `ssh-keygen -l` shows
+    # "SHA256:" + base64 of the server host key's SHA-256, as `ssh-keygen -l` shows; a list
+    # pins every key a server offers (RSA and Ed25519, say): any one of them is accepted
+    host_key: str | list[str]
     directory: str = "."
     pattern: str = "*"
     sidecar: Literal["none", "done", "sha256"] = "none"
@@ -63,9 +65,13 @@ class SftpSettings(_Settings):
 
     @field_validator("host_key")
     @classmethod
-    def _fingerprint(cls, value: str) -> str:
-        if not FINGERPRINT.fullmatch(value):
-            raise ValueError("host_key must be a SHA256 fingerprint like SHA256:AbC... (43 chars)")
+    def _fingerprint(cls, value: str | list[str]) -> str | list[str]:
+        pins = [value] if isinstance(value, str) else value
+        if not pins or not all(FINGERPRINT.fullmatch(pin) for pin in pins):
+            raise ValueError(
+                "host_key must be a SHA256 fingerprint like SHA256:AbC... (43 chars), or a list "
+                "of them"
+            )
         return value
 
 
