@@ -73,22 +73,17 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
     if not _has_history(connection, vendor_id, delivery_id):
         return Settled()
     results = table_of(ExamResult)
-    new, old = results.alias("new"), results.alias("old")
-    same = sa.and_(*(old.c[name].is_not_distinct_from(new.c[name]) for name in COMPARED))
+    old = results.alias("old")
+    same = sa.and_(*(old.c[name].is_not_distinct_from(results.c[name]) for name in COMPARED))
     earlier = (
         sa.select(sa.literal(1))
         .select_from(old)
+        .where(old.c.vendor_record_id == results.c.vendor_record_id)
         .where(old.c.delivery_id.in_(_others(vendor_id, delivery_id)))
-        .where(old.c.superseded_by.is_(None), old.c.vendor_record_id == new.c.vendor_record_id)
-        .where(same)
-    )
-    unchanged_keys = sa.select(new.c.row_number).where(
-        new.c.delivery_id == delivery_id, earlier.exists()
+        .where(old.c.superseded_by.is_(None), same)
     )
     unchanged = connection.execute(
-        sa.delete(results)
-        .where(results.c.delivery_id == delivery_id)
-        .where(results.c.row_number.in_(unchanged_keys))
+        sa.delete(results).where(results.c.delivery_id == delivery_id, earlier.exists())
     ).rowcount
     superseded = _retire(connection, vendor_id, delivery_id, sa.select(
         results.c.vendor_record_id

@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("exam_results", schema=None) as batch_op:
         batch_op.add_column(sa.Column("superseded_by", sa.Integer(), nullable=True))
+        batch_op.create_index("ix_exam_results_vendor_record_id", ["vendor_record_id"])
     with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
         batch_op.add_column(sa.Column("vendor_record_id", sa.String(length=200), nullable=True))
     with op.batch_alter_table("connectors", schema=None) as batch_op:
@@ -36,4 +37,5 @@ def downgrade() -> None:
     with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
         batch_op.drop_column("vendor_record_id")
     with op.batch_alter_table("exam_results", schema=None) as batch_op:
+        batch_op.drop_index("ix_exam_results_vendor_record_id")
         batch_op.drop_column("superseded_by")
