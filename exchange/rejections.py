@@ -45,27 +45,37 @@ def neutralise(value: str | None) -> str:
     return "'" + value if looks_like_formula(value) else value
 
 
+def _extras(row: Rejection, key: str) -> dict:
+    """sheet_row and vendor_record_id, for a vendor's file (rosters keep their columns)."""
+    if key != "delivery_id":
+        return {}
+    return {
+        "sheet_row": None if row.row_number is None else sheet_row(row.row_number),
+        "vendor_record_id": getattr(row, "vendor_record_id", None),
+    }
+
+
 def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     """`key` names the column of what the rows belong to (`import_id` for rosters)."""
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow((key, *REPORT_COLUMNS[1:], *EXTRA_COLUMNS))
+    extras = EXTRA_COLUMNS if key == "delivery_id" else ()
+    writer.writerow((key, *REPORT_COLUMNS[1:], *extras))
     for row in rows:
+        more = _extras(row, key)
         writer.writerow([
             getattr(row, key),
             "" if row.row_number is None else row.row_number,
             neutralise(row.column),
             neutralise(row.value),
             row.reason,
-            "" if row.row_number is None else sheet_row(row.row_number),
-            neutralise(getattr(row, "vendor_record_id", None)),
+            *("" if more[name] is None else neutralise(str(more[name])) for name in extras),
         ])  # fmt: skip
 
 
 def write_json(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     json.dump(
         [{**{name: getattr(row, name) for name in (key, *REPORT_COLUMNS[1:])},
-          "sheet_row": None if row.row_number is None else sheet_row(row.row_number),
-          "vendor_record_id": getattr(row, "vendor_record_id", None)} for row in rows],
+          **_extras(row, key)} for row in rows],
         stream, ensure_ascii=False, indent=1,
     )  # fmt: skip
     stream.write("\n")
