@@ -125,8 +125,43 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="At most this many uploads are decoded at once per process (decoding "
-        "holds the whole image in memory); the others wait.",
+        description="At most this many uploads are decoded at once per server process, each "
+        "in its own sandboxed decoder process (see `upload_sandbox_*`); the others wait.",
+    )
+    upload_sandbox_memory_mb: int = Field(
+        default=512,
+        ge=32,
+        le=1 << 16,
+        description="Address space (RLIMIT_AS) one decoder process may add to what its "
+        "libraries map: an upload needing more is refused with 413 (`decode_memory_limit`).",
+    )
+    upload_sandbox_cpu_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="CPU time (RLIMIT_CPU) one decode may use: an upload needing more is "
+        "refused with 422 (`decode_time_limit`).",
+    )
+    upload_sandbox_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Wall-clock time one decode may take before its process is killed and "
+        "the upload refused with 422 (`decode_time_limit`).",
+    )
+    upload_sandbox_queue: int = Field(
+        default=32,
+        ge=0,
+        le=10_000,
+        description="Uploads that may wait for a decoder beyond `upload_decode_concurrency`; "
+        "more are refused with 503 (`decoders_busy`) rather than queued without bound.",
+    )
+    upload_pdf_max_inflated_mb: int = Field(
+        default=64,
+        ge=1,
+        le=1 << 16,
+        description="Most bytes all of a PDF's compressed streams may expand to; more is "
+        "refused with 413 (`pdf_too_large_inflated`) before PDFium draws it.",
     )
     upload_bulk_max_entries: int = Field(
         default=1000,
