@@ -56,13 +56,16 @@ LOOKALIKES = (
 )
 
 
+DEFAULT_SANDBOX = SandboxLimits(512 << 20, 20, 30.0, workers=2, queue=32)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
     max_pixels: int
     max_pdf_pages: int
     max_pdf_inflated: int = 64 << 20
-    sandbox: SandboxLimits = SandboxLimits(512 << 20, 20, 30.0, workers=2, queue=32)
+    sandbox: SandboxLimits = DEFAULT_SANDBOX
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

@@ -87,7 +87,7 @@ def check_pdf(path: Path, *, max_pages: int, max_pixels: int, max_inflated: int 
             )
         _visit(reader.trailer, max_pixels, _Budget(max_inflated))
         return pages
-    except EvidenceRefused:
+    except (EvidenceRefused, MemoryError):  # out of memory: the sandbox's refusal (413)
         raise
     except Exception:  # a parser failing on hostile input is a refusal, not a crash
         raise EvidenceRefused(
@@ -152,7 +152,8 @@ def _check_dictionary(item: DictionaryObject, max_pixels: int) -> None:
     if subtype in ("/RichMedia", "/Movie", "/Sound", "/Screen", "/3D"):
         raise active_content("embedded media")
     if subtype == "/Image":
-        check_pixels(int(_value(item, "/Width", 1)), int(_value(item, "/Height", 1)), max_pixels)
+        width, height = _value(item, "/Width", 1), _value(item, "/Height", 1)
+        check_pixels(int(width), int(height), max_pixels)  # type: ignore[call-overload]
 
 
 def _value(item: DictionaryObject, key: str, default: object = None) -> object:

@@ -28,7 +28,10 @@ from typing import Any
 from exchange.evidence.refusals import EvidenceRefused
 from kernel.settings import Settings
 
-PRELOAD = ["exchange.evidence.decoding"]  # imported once, in the fork server
+PRELOAD = [
+    "exchange.evidence.decoding",
+    "exchange.evidence.archives",
+]  # imported once, in the fork server
 
 
 @dataclass(frozen=True)
@@ -126,10 +129,14 @@ def _result(outcome: tuple[Any, ...]) -> Any:
     if kind == "refused":
         _, message, code, field = outcome
         raise EvidenceRefused(message, code=code, field=field)
-    raise out_of_memory() if kind == "memory" else EvidenceRefused(
-        "the file could not be decoded (damaged, incomplete or disguised): scan or export it "
-        "again",
-        code="damaged_file",
+    raise (
+        out_of_memory()
+        if kind == "memory"
+        else EvidenceRefused(
+            "the file could not be decoded (damaged, incomplete or disguised): scan or export it "
+            "again",
+            code="damaged_file",
+        )
     )
 
 

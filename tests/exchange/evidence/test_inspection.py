@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import struct
-import threading
 import zlib
 from functools import partial
 
