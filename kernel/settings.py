@@ -206,12 +206,24 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(
         default=10,
         ge=1,
-        description="Failed sign-ins (web or API) allowed per client address, and per token "
-        "id, within `sign_in_window_seconds`; more are refused with 429 without the token "
-        "being checked. Counted in the database, so all workers agree.",
+        description="Failed sign-ins (web or API) allowed from one client address for one "
+        "token id; then that address may not try that id again for `sign_in_window_seconds` "
+        "(429, the secret not checked), doubling with each further batch of failures within "
+        "a day. Other addresses, the holder's included, are not affected. Counted in the "
+        "database, so all workers agree.",
+    )
+    sign_in_address_max_failures: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins allowed from one client address, whatever the token ids; "
+        "then its wrong secrets are refused with 429 (same backoff) while valid ones still "
+        "sign in (a school behind one NAT address keeps working).",
     )
     sign_in_window_seconds: int = Field(
-        default=900, ge=1, description="The window over which failed sign-ins are counted."
+        default=900,
+        ge=1,
+        description="The first block after too many failed sign-ins; each further batch "
+        "doubles it, up to a day.",
     )
 
     audit_response_days: int = Field(
