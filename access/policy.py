@@ -129,16 +129,24 @@ def dashboard_state(principal: Principal, requested: str | None) -> str | None:
     return requested.upper() if requested else None
 
 
-def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bool:
-    """`/metrics` (counts only, never student data): loopback clients, or anyone presenting
-    the configured `metrics_token` as a bearer value."""
+LOCAL_SCRAPERS = frozenset({"127.0.0.1", "::1"})
+
+
+def may_scrape_metrics(
+    client: str, authorization: str, token: str | None, *, forwarded: bool = False
+) -> bool:
+    """`/metrics` (counts only, never student data): a scraper on this machine (127.0.0.1 or
+    ::1 exactly, and not a request a proxy forwarded: that came from someone else), or
+    anyone presenting the configured `metrics_token` as a bearer value."""
     if token:
         scheme, _, presented = authorization.partition(" ")
         matches = hmac.compare_digest(presented.strip().encode(), token.encode())
         if scheme.lower() == "bearer" and matches:
             return True
+    if forwarded:
+        return False
     try:
-        return ipaddress.ip_address(client).is_loopback
+        return str(ipaddress.ip_address(client)) in LOCAL_SCRAPERS
     except ValueError:
         return False
 

@@ -33,7 +33,8 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return create_db_engine(self.settings.resolved_database_url)
+        return create_db_engine(self.settings.resolved_database_url,
+                                self.settings.sqlite_busy_timeout_seconds)  # fmt: skip
 
     @cached_property
     def store(self) -> BlobStore:

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a command or request waits for another process's write lock on "
+        "a SQLite database before giving up with a clear \"database is busy\" error.",
+    )
+
     upload_max_bytes: int = Field(
         default=20 << 20,
         ge=1024,
