@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -55,13 +56,13 @@ class SignInThrottle:
         recent = self._recent().where(SignInFailure.client == client[:64])
         return self._wait(recent, self.limits.address_max_failures)
 
-    def _recent(self):  # type: ignore[no-untyped-def]
+    def _recent(self) -> Any:
         since = utcnow() - MEMORY
         return select(func.count(), func.max(SignInFailure.occurred_at)).where(
             col(SignInFailure.occurred_at) > since
         )
 
-    def _wait(self, query, limit: int) -> int:  # type: ignore[no-untyped-def]
+    def _wait(self, query: Any, limit: int) -> int:
         count, last = self.session.exec(query).one()
         if count < limit or last is None:
             return 0

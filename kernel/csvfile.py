@@ -30,7 +30,9 @@ def neutralise(value: object) -> Any:
     """The cell as written: formula text prefixed with `'`, None empty, the rest unchanged."""
     if value is None:
         return ""
-    return "'" + value if looks_like_formula(value) else value
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value
+    return value
 
 
 class SafeWriter:
@@ -60,4 +62,5 @@ def write_frame(frame: pd.DataFrame, target: Any) -> str | None:
         if safe[name].dtype == object or str(safe[name].dtype) in ("string", "str"):
             safe[name] = safe[name].map(lambda v: neutralise(v) if isinstance(v, str) else v)
     safe.columns = [neutralise(str(name)) for name in safe.columns]
-    return safe.to_csv(target, index=False, lineterminator="\n")
+    text: str | None = safe.to_csv(target, index=False, lineterminator="\n")
+    return text

@@ -67,8 +67,10 @@ def arguments(path: list[str], command, file: Path, strings: str) -> list[str]:
     return args + options
 
 
-def run_all(env: dict[str, str], file: Path, *, strings: str = MARKUP,
-            skip: frozenset[str] = frozenset(), outputs: list[str] | None = None) -> list[str]:  # fmt: skip
+def run_all(
+    env: dict[str, str], file: Path, *, strings: str = MARKUP,
+    skip: frozenset[str] = frozenset(), outputs: list[str] | None = None,
+) -> list[str]:  # fmt: skip
     """Runs every command; returns what went wrong (a traceback or a crash), one per line."""
     problems = []
     outputs = [] if outputs is None else outputs
