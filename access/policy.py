@@ -190,9 +190,13 @@ def check_finding_holder(principal: Principal, *, assigned_to: str | None) -> No
         )
 
 
-def check_second_auditor(principal: Principal, *, first_auditor: str | None) -> None:
-    """A discrepancy is confirmed or overturned by a different auditor than the one who found it."""
-    if first_auditor == principal.actor:
+def check_second_auditor(
+    principal: Principal, *, first_auditor: str | None, same_holder: bool = False
+) -> None:
+    """A discrepancy is confirmed or overturned by a different auditor than the one who found
+    it: a different token, and not another token of the same holder (`same_holder`, from the
+    tokens' labels), so one person holding two auditor tokens cannot confirm their own."""
+    if first_auditor == principal.actor or same_holder:
         raise Forbidden("a second review must be done by a different auditor than the first")
 
 

@@ -32,6 +32,7 @@ from access.policy import (
     check_second_auditor,
 )
 from access.principals import Principal
+from access.tokens import same_holder
 from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
@@ -265,7 +266,10 @@ class AuditQueue:
                 raise TaskConflict("your finding on this task is recorded; it awaits a second "
                                    "auditor")  # fmt: skip
             check_finding_holder(self.principal, assigned_to=task.assigned_to)
-            check_second_auditor(self.principal, first_auditor=task.first_auditor)
+            check_second_auditor(
+                self.principal, first_auditor=task.first_auditor,
+                same_holder=same_holder(self.session, self.principal.actor, task.first_auditor),
+            )  # fmt: skip
             return 2
         check_finding_holder(self.principal, assigned_to=task.assigned_to)
         return 1
