@@ -180,11 +180,13 @@ class Settings(BaseSettings):
         "more are refused with 503 (`decoders_busy`) rather than queued without bound.",
     )
     upload_pdf_max_inflated_mb: int = Field(
-        default=64,
+        default=32,
         ge=1,
         le=1 << 16,
-        description="Most bytes all of a PDF's compressed streams may expand to; more is "
-        "refused with 413 (`pdf_too_large_inflated`) before PDFium draws it.",
+        description="Most bytes a PDF's compressed streams other than images (page contents, "
+        "fonts) may expand to, all together; more is refused with 413 "
+        "(`pdf_too_large_inflated`) before PDFium draws it. Each image may expand to what its "
+        "declared size needs (its pixels are held to `upload_max_pixels`).",
     )
     upload_bulk_max_entries: int = Field(
         default=1000,

@@ -64,7 +64,7 @@ class Limits:
     max_bytes: int
     max_pixels: int
     max_pdf_pages: int
-    max_pdf_inflated: int = 64 << 20
+    max_pdf_inflated: int = 32 << 20
     sandbox: SandboxLimits = DEFAULT_SANDBOX
 
     @classmethod

@@ -163,8 +163,12 @@ def _value(item: DictionaryObject, key: str, default: object = None) -> object:
 
 
 def _check_stream(stream: StreamObject, max_pixels: int, budget: _Budget) -> None:
-    """Inflate within the budget; inline images and hidden archives in what comes out."""
-    data = _decoded(stream, budget)
+    """Inflate within the budget; inline images and hidden archives in what comes out.
+
+    An image's pixels are budgeted by its own declared size (its pixel count is checked
+    already), not the document's: a scan at the pixel limit is legitimately large."""
+    image = _value(stream, "/Subtype") == "/Image"
+    data = _decoded(stream, _Budget(_image_bytes(stream)) if image else budget)
     if data is None:
         return
     if looks_like_archive(data):
@@ -173,6 +177,18 @@ def _check_stream(stream: StreamObject, max_pixels: int, budget: _Budget) -> Non
         for match in INLINE_IMAGE.finditer(data):
             sizes = {key[:1]: int(value) for key, value in INLINE_SIZE.findall(match.group(1))}
             check_pixels(sizes.get(b"W", 1), sizes.get(b"H", 1), max_pixels)
+
+
+COMPONENTS = {"/DeviceGray": 1, "/CalGray": 1, "/DeviceRGB": 3, "/CalRGB": 3, "/Lab": 3}
+
+
+def _image_bytes(stream: StreamObject) -> int:
+    """What an image's declared size needs decoded (4 components when unsure), plus 1 MiB."""
+    width, height = int(_value(stream, "/Width", 1)), int(_value(stream, "/Height", 1))  # type: ignore[call-overload]
+    bits = int(_value(stream, "/BitsPerComponent", 8) or 8)  # type: ignore[call-overload]
+    space = _value(stream, "/ColorSpace")
+    components = COMPONENTS.get(str(space), 4) if not _value(stream, "/ImageMask") else 1
+    return (width * components * bits + 7) // 8 * height + (1 << 20)
 
 
 def _decoded(stream: StreamObject, budget: _Budget) -> bytes | None:

@@ -175,6 +175,15 @@ def _context() -> Any:
     return context
 
 
+def warm_up() -> None:
+    """Start the fork server now (it imports the decoders once, a second or two), so the
+    first upload a server takes does not wait for it."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
 def sandbox_for(limits: SandboxLimits) -> Sandbox:
     """The process's one sandbox for these limits (so the queue and the slots are shared)."""
     with _context_lock:

@@ -142,7 +142,8 @@ def test_pixel_limit_applies_to_what_pillow_decodes(tmp_path):
     assert refusal(tmp_path, "c.pdf", pdf_bytes(), limits).code == "image_too_large"
 
 
-def test_pillows_bomb_warning_is_a_refusal_not_a_note(tmp_path):
+def test_pillows_bomb_warning_is_a_refusal_not_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after
     path = write(tmp_path, "scan.png", png_bytes())  # 1200 x 900: warns above 800,000
     decode = partial(decoding._decode_image, path, "PNG", 800_000)
     with pytest.raises(EvidenceRefused) as caught:
