@@ -139,3 +139,18 @@ def jpeg_with_zip_at_end_of_scan(data: bytes) -> bytes:
 def pdf_with_stream(data: bytes) -> bytes:
     """An unreferenced-by-the-page stream object carrying `data` (near the file's end)."""
     return one_page_pdf(b"BT ET", more=(stream(data),))
+
+
+def image_stream_bomb(inflated: int) -> bytes:
+    """A 10 x 10 grey image XObject whose Flate data inflates to `inflated` bytes."""
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im1 5 0 R >> >> >>")  # fmt: skip
+    image = deflated_stream(spaces_deflated(inflated), b"/Type /XObject /Subtype /Image "
+                            b"/Width 10 /Height 10 /ColorSpace /DeviceGray /BitsPerComponent 8 ")
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page,
+        stream(b"q 100 0 0 100 72 600 cm /Im1 Do Q"),
+        image,
+    ])  # fmt: skip

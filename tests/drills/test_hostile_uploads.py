@@ -20,6 +20,7 @@ from exchange.evidence.models import Evidence
 from kernel.database import session_scope
 from tests.drills.hostile import (
     ACTIONS,
+    image_stream_bomb,
     indirect_open_action,
     inline_image_pdf,
     jpeg_with_comment,
@@ -92,6 +93,14 @@ def test_a_bomb_under_the_inflated_budget_breaches_the_decoders_memory_not_the_s
     assert_refused_code(answer, 413, "decode_memory_limit")
     assert ok.status_code == 201, ok.text  # the next decoder is a fresh process
     application.engine.dispose()
+
+
+def test_an_image_stream_inflating_past_its_declared_size_is_refused(app):
+    """A 10 x 10 image whose data inflates to 8 MiB: budgeted by its own declared size."""
+    secret = make_token(app, "district", "LA", "036")
+    with TestClient(create(app)) as client:
+        answer = send(client, secret, image_stream_bomb(8 << 20), "c.pdf", "application/pdf")
+    assert_refused(app, answer, 413, "pdf_too_large_inflated")
 
 
 def test_an_inline_image_is_held_to_the_pixel_limit(limited):
