@@ -22,7 +22,6 @@ import typer
 from rich.text import Text
 
 from credx.cli.common import close_apps, err_console
-from credx.cli.failures import operator_error
 from credx.cli.lazy import Lazy, LazyGroup
 from kernel.errors import CredxError
 
@@ -106,6 +105,8 @@ def main(args: list[str] | None = None) -> None:
     except CredxError as exc:
         fail(str(exc), exc.hint)
     except Exception as exc:  # never a traceback for what an operator can fix
+        from credx.cli.failures import operator_error  # only when something went wrong
+
         known = operator_error(exc)
         if known is None:
             raise
