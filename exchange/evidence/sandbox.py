@@ -28,10 +28,9 @@ from typing import Any
 from exchange.evidence.refusals import EvidenceRefused
 from kernel.settings import Settings
 
-PRELOAD = [
-    "exchange.evidence.decoding",
-    "exchange.evidence.archives",
-]  # imported once, in the fork server
+# Imported once, in the fork server: a child imports nothing (pydantic's settings alone
+# would cost a fifth of a second per upload).
+PRELOAD = ["exchange.evidence.sandbox", "exchange.evidence.decoding", "exchange.evidence.archives"]
 
 
 @dataclass(frozen=True)
