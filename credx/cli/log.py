@@ -150,12 +150,13 @@ def _verify_latest(json_output: bool) -> None:
     _report_check(check, where, json_output)
 
 
-def _report_check(check: CheckpointCheck, where: str, json_output: bool) -> None:
+def _report_check(check: CheckpointCheck, where: str | None, json_output: bool) -> None:
+    """Exit 4 when the checkpoint is not upheld; `where` names a witnessed one."""
     head = check.checkpoint
     result = {
         "ok": check.ok, "entries": check.entries, "first_bad_seq": check.first_bad_seq,
         "problem": check.problem, "checkpoint": head.model_dump(mode="json"),
-        "checkpoint_at": where, "current_root": check.current_root,
+        **({"checkpoint_at": where} if where else {}), "current_root": check.current_root,
         "consistency_proof": check.consistency_proof,
     }  # fmt: skip
     if not check.ok:
@@ -165,7 +166,8 @@ def _report_check(check: CheckpointCheck, where: str, json_output: bool) -> None
     else:
         console.print(
             f"event log intact: all {head.tree_size} entries of the checkpoint of "
-            f"{head.timestamp} ({where}) are unchanged; the log now has {check.entries} entries",
+            f"{head.timestamp}{f' ({where})' if where else ''} are unchanged; the log now has "
+            f"{check.entries} entries",
             markup=False,
         )
 
@@ -182,25 +184,7 @@ def _verify_checkpoint(path: Path, json_output: bool) -> None:
         return
     with session_scope(ctx.engine) as session:
         check = check_log(session, head)
-    result = {
-        "ok": check.ok,
-        "entries": check.entries,
-        "first_bad_seq": check.first_bad_seq,
-        "problem": check.problem,
-        "checkpoint": head.model_dump(mode="json"),
-        "current_root": check.current_root,
-        "consistency_proof": check.consistency_proof,
-    }
-    if not check.ok:
-        _report_failure(check.problem or "", result, json_output)
-    if json_output:
-        print_json(result)
-    else:
-        console.print(
-            f"event log intact: all {head.tree_size} entries of the checkpoint of "
-            f"{head.timestamp} are unchanged; the log now has {check.entries} entries",
-            markup=False,
-        )
+    _report_check(check, None, json_output)
 
 
 def _report_failure(problem: str, result: dict | None, json_output: bool) -> None:
