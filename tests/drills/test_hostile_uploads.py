@@ -32,6 +32,8 @@ from tests.drills.hostile import (
 )
 from tests.web.factories import bearer, bulk_files, certificate_png, claim, make_token
 
+# What a file is does not depend on the database: the file drills run on SQLite only.
+files_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 LIMITED = {
     "upload_pdf_max_inflated_mb": 4,
     "upload_max_pixels": 10_000,
@@ -73,6 +75,7 @@ def assert_refused(app: App, answer, status: int, code: str) -> None:
 # --- item 1: decompression bombs ------------------------------------------------------------
 
 
+@files_only
 def test_a_pdf_whose_content_inflates_past_the_budget_is_refused_413(limited):
     """Before: a 16 MiB run of spaces (16 KB sent) was accepted, PDFium inflating all of it."""
     secret = make_token(limited, "district", "LA", "036")
@@ -81,6 +84,7 @@ def test_a_pdf_whose_content_inflates_past_the_budget_is_refused_413(limited):
     assert_refused(limited, answer, 413, "pdf_too_large_inflated")
 
 
+@files_only
 def test_a_bomb_under_the_inflated_budget_breaches_the_decoders_memory_not_the_servers(settings):
     """The budget set high: the decoder's own address-space limit refuses it, 413."""
     application = App(settings.model_copy(update={"upload_pdf_max_inflated_mb": 4096,
@@ -95,6 +99,7 @@ def test_a_bomb_under_the_inflated_budget_breaches_the_decoders_memory_not_the_s
     application.engine.dispose()
 
 
+@files_only
 def test_an_image_stream_inflating_past_its_declared_size_is_refused(app):
     """A 10 x 10 image whose data inflates to 8 MiB: budgeted by its own declared size."""
     secret = make_token(app, "district", "LA", "036")
@@ -103,6 +108,7 @@ def test_an_image_stream_inflating_past_its_declared_size_is_refused(app):
     assert_refused(app, answer, 413, "pdf_too_large_inflated")
 
 
+@files_only
 def test_an_inline_image_is_held_to_the_pixel_limit(limited):
     """Before: `BI /W 12000 /H 12000 ... ID` passed, only image XObjects were measured."""
     secret = make_token(limited, "district", "LA", "036")
@@ -134,6 +140,7 @@ def test_a_bulk_entry_named_on_many_lines_is_decoded_once(app, monkeypatch):
 
 
 @pytest.mark.parametrize("action", list(ACTIONS))
+@files_only
 def test_an_open_action_behind_an_indirect_reference_is_refused(app, action):
     """Before: `/OpenAction 5 0 R` pointing at a URI, Rendition, ... action was accepted."""
     secret = make_token(app, "district", "LA", "036")
@@ -159,6 +166,7 @@ POLYGLOTS = {
 
 
 @pytest.mark.parametrize("case", list(POLYGLOTS))
+@files_only
 def test_a_file_hiding_another_is_refused(app, case):
     make, name, media = POLYGLOTS[case]
     secret = make_token(app, "district", "LA", "036")
