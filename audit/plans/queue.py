@@ -32,7 +32,7 @@ from access.policy import (
     check_second_auditor,
 )
 from access.principals import Principal
-from access.tokens import same_holder
+from access.tokens import holder_actors, same_holder
 from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
@@ -132,7 +132,7 @@ class AuditQueue:
         waiting = self._scoped(state).where(col(AuditTask.assigned_to).is_(None))
         second = waiting.where(
             AuditTask.status == TaskStatus.SECOND_REVIEW,
-            col(AuditTask.first_auditor) != self.principal.actor,
+            col(AuditTask.first_auditor).not_in(holder_actors(self.session, self.principal.actor)),
         )
         first = waiting.where(AuditTask.status == TaskStatus.OPEN)
         for query in (second, first):
