@@ -38,6 +38,12 @@ class Submitted(BaseModel):
     flags: list[str]  # duplicate_image, duplicate_claim
 
 
+class LineError(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
 class BulkLine(BaseModel):
     """One manifest line: accepted (`id`, `sha256`, `status`) or refused (`error`)."""
 
@@ -46,7 +52,7 @@ class BulkLine(BaseModel):
     id: str | None = None
     sha256: str | None = None
     status: str | None = None
-    error: str | None = None
+    error: LineError | None = None
 
 
 class BulkResult(BaseModel):

@@ -55,6 +55,7 @@ def import_models() -> type[SQLModel]:
     import exchange.evidence.models
     import exchange.models  # noqa: F401
     import linkage.models  # noqa: F401
+    import notifications.models  # noqa: F401
     import reports.models  # noqa: F401
     import rosters.models  # noqa: F401
     import schemas.credentials  # noqa: F401
