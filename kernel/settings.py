@@ -311,6 +311,30 @@ class Settings(BaseSettings):
         "(the worker died) is sent again, with the same id.",
     )  # fmt: skip
 
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Sign-in with the state's identity provider (OpenID Connect): its issuer "
+        "URL, e.g. `https://login.microsoftonline.com/<tenant>/v2.0`. Unset: token sign-in "
+        "only.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="credx's client id at the identity provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="credx's client secret at the identity provider (keep it in a secret file).",
+    )
+    oidc_mapping_file: Path | None = Field(
+        default=None,
+        description="The claims-to-role mapping document (YAML): which claim value gives which "
+        "role, state, district or vendor. Checked when `credx serve` starts.",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile groups",
+        description="Scopes credx asks the identity provider for (the mapping's claim must "
+        "come with them).",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

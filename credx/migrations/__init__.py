@@ -48,6 +48,7 @@ def import_models() -> type[SQLModel]:
 
     Model registration is the shell's job: the kernel knows no domain's tables.
     """
+    import access.federation
     import access.models  # noqa: F401
     import agreements.models  # noqa: F401
     import audit.plans.models  # noqa: F401
