@@ -42,6 +42,7 @@ from web.pages import _secure, render
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("credx.web")
 LEEWAY_SECONDS = 60  # clock skew allowed between credx and the provider
+clock = time.time  # the ID token's `exp` and `iat` are read against it (tests move it)
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]
 
 
@@ -125,7 +126,7 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str,
     try:
         token = jwt.decode(id_token, provider.keys(), algorithms=ALGORITHMS)
         registry = jwt.JWTClaimsRegistry(
-            now=int(now if now is not None else time.time()), leeway=LEEWAY_SECONDS,
+            now=int(now if now is not None else clock()), leeway=LEEWAY_SECONDS,
             iss={"essential": True, "value": provider.issuer},
             aud={"essential": True, "value": provider.client_id},
             sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
@@ -133,6 +134,6 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str,
         )  # fmt: skip
         registry.validate(token.claims)
     except (JoseError, ValueError) as exc:
-        raise SignInRefused(f"the identity provider's ID token was refused "
-                            f"({getattr(exc, 'error', type(exc).__name__)})") from None  # fmt: skip
+        why = getattr(exc, "description", "") or type(exc).__name__  # e.g. "Invalid claim: 'aud'"
+        raise SignInRefused(f"the identity provider's ID token was refused ({why})") from None
     return dict(token.claims)

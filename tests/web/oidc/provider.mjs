@@ -33,6 +33,7 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+provider.on("server_error", (_ctx, err) => console.error("server_error", err));
 provider.listen(Number(port), "127.0.0.1", () => {
   console.log(`ready ${issuer}`);
 });
