@@ -122,6 +122,7 @@ def _complete_operation(method: str, operation: dict[str, Any]) -> None:
     ok = responses.get("200", {}).get("content", {}).get("application/json", {})
     if ok.get("schema", {}).get("type") == "array":
         responses["200"].setdefault("headers", {})["Link"] = LINK
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _page(title: str, head: str, body: str) -> HTMLResponse:

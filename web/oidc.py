@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any
 
-from authlib.integrations.httpx_client import OAuth2Client
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from joserfc import jwt
@@ -38,6 +38,10 @@ from web.agency import ID_TOKEN_COOKIE, Provider, provider_of
 from web.auth import SESSION_COOKIE, AppDep, client_address
 from web.db import web_session
 from web.pages import _secure, render
+
+with warnings.catch_warnings():  # authlib 1.9 suggests httpx2; credx pins httpx (<1), tested
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("credx.web")

@@ -133,3 +133,14 @@ def test_a_refused_webhook_is_retried_with_backoff_then_dead_then_retried_by_han
     assert [h.json["id"] for h in receiver.wait_for(1)] == [hook.id]
     with session_scope(app.engine) as session:
         assert session.get(OutboxMessage, hook.id).status == "delivered"
+
+
+def test_the_operator_guide_lists_every_kind_with_its_recipients_and_mandatory_flag():
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "operator" / "notifications.md").read_text()
+    for kind in CATALOGUE:
+        row = next(line for line in guide.splitlines() if line.startswith(f"| `{kind.name}` |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[2] == ", ".join(kind.audiences), kind.name
+        assert cells[3] == ("yes" if kind.mandatory else "no"), kind.name
