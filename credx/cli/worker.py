@@ -21,7 +21,9 @@ def worker(
     ] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Run scheduled pulls and the daily retention purge, and deliver notifications.
+    """Run scheduled pulls and the daily retention purge.
+
+    It also delivers the notification outbox (emails and webhooks), in a thread.
 
     Several workers may run against PostgreSQL: one at a time schedules
     (advisory lock), all claim jobs with SKIP LOCKED.  On SQLite run one.

@@ -163,6 +163,9 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", "/"): (lambda w, u: w.page("GET", u), as_page(every(200))),
     ("GET", "/sign-in"): (lambda w, u: w.page("GET", u), every(200)),
     ("POST", "/sign-in"): (sign_in_post, every(303, anonymous=401)),
+    # no identity provider is configured here: agency sign-in is not offered (tests/web/test_oidc)
+    ("GET", "/sign-in/oidc"): (lambda w, u: w.page("GET", u), every(404)),
+    ("GET", "/sign-in/oidc/callback"): (lambda w, u: w.page("GET", u), every(404)),
     ("POST", "/sign-out"): (
         lambda w, u: w.page("POST", u, data={"csrf_token": w.csrf or ""}),
         every(303),
