@@ -11,6 +11,7 @@ import logging
 import threading
 from datetime import timedelta
 
+from audit.plans.deadlines import record_deadlines_near
 from exchange.resources import Resources
 from kernel.database import unit_of_work
 from notifications.channels import DeliveryFailed, send_email, send_webhook
@@ -19,6 +20,7 @@ from notifications.outbox import claim, settle
 
 log = logging.getLogger("credx.notifications")
 POLL_SECONDS = 5
+DEADLINE_ROUNDS = 720  # look for near deadlines about hourly (and at start)
 
 
 def send(app: Resources, row: OutboxMessage) -> None:
@@ -32,6 +34,13 @@ def send(app: Resources, row: OutboxMessage) -> None:
         raise DeliveryFailed("CREDX_SMTP_URL is not set")
     send_email(row, settings.smtp_url.get_secret_value(), settings.mail_from,
                settings.smtp_ca_file)  # fmt: skip
+
+
+def note_deadlines(app: Resources) -> None:
+    """Log answer deadlines three days away (their notifications join the outbox)."""
+    with unit_of_work(app.engine) as session:
+        record_deadlines_near(session, response_days=app.settings.audit_response_days,
+                              actor="worker:courier")  # fmt: skip
 
 
 def deliver_due(app: Resources, batch: int = 20) -> tuple[int, int]:
@@ -59,6 +68,7 @@ def deliver_due(app: Resources, batch: int = 20) -> tuple[int, int]:
 
 def deliver_until_idle(app: Resources) -> tuple[int, int]:
     """Rounds until nothing is due now (`credx worker --once`, tests)."""
+    note_deadlines(app)
     total = (0, 0)
     while True:
         done = deliver_due(app)
@@ -69,8 +79,12 @@ def deliver_until_idle(app: Resources) -> tuple[int, int]:
 
 def run_courier(app: Resources, stop: threading.Event) -> None:
     """Deliver until `stop` is set (a thread of `credx worker`)."""
+    rounds = 0
     while not stop.is_set():
         try:
+            if rounds % DEADLINE_ROUNDS == 0:
+                note_deadlines(app)
+            rounds += 1
             busy = deliver_due(app) != (0, 0)
         except Exception:  # a database outage: logged, and the loop goes on
             log.exception("notification round failed")

@@ -61,6 +61,8 @@ CATALOGUE = (
          "A pull was refused because the SFTP server's host key is not the pinned one."),
     Kind("finding_final", "audit:finding:recorded", ("district",), True,
          "An audit finding on one of the district's uploads became final."),
+    Kind("deadline_near", "audit:deadline:near", ("district",), True,
+         "A discrepancy the district has not answered is due within three days."),
     Kind("district_answered", "audit:response:recorded", ("auditor",), False,
          "A district answered a final finding (explanation or corrected file)."),
     Kind("agreement_expiring", "agreement:term:expiring", ("vendor", "state"), True,
@@ -167,6 +169,21 @@ def _finding(session: Session, event: Event, payload: dict) -> Notice | None:
                   district=task.district)  # fmt: skip
 
 
+def _deadline(session: Session, event: Event, payload: dict) -> Notice | None:
+    from audit.plans.models import AuditTask
+
+    task = session.get(AuditTask, _number(event.subject))
+    if task is None:
+        return None
+    respond_by = str(payload.get("respond_by", ""))[:10]
+    data = {"task_id": task.id, "plan_id": task.plan_id, "respond_by": payload.get("respond_by")}
+    return Notice("deadline_near", f"credx: answer due {respond_by} for task {task.id}",
+                  f"An audit finding on one of your district's uploads (task {task.id}) has "
+                  f"no answer yet; the answer is due by {respond_by}.",
+                  f"/audit/findings/{task.id}", data, state=task.state,
+                  district=task.district)  # fmt: skip
+
+
 def _response(session: Session, event: Event, payload: dict) -> Notice | None:
     from audit.plans.models import AuditTask
 
@@ -203,5 +220,6 @@ BUILDERS: dict[str, Callable[[Session, Event, dict], Notice | None]] = {
     "worker:job:finished": _job,
     "audit:finding:recorded": _finding,
     "audit:response:recorded": _response,
+    "audit:deadline:near": _deadline,
     "agreement:term:expiring": _agreement,
 }

@@ -88,6 +88,7 @@ TRIGGERS = {
         app, ExchangeEvent.JOB_FINISHED, "job:pull:nccer-sftp:2026-12-03",
         error="SourceRefused: the host key of sftp.nccer.example is not the pinned one")),
     "finding_final": audit_final,
+    "deadline_near": lambda app, tmp: deadline_near(app, tmp),
     "district_answered": lambda app, tmp: answer(app, audit_final(app, tmp, "discrepancy")),
     "agreement_expiring": lambda app, tmp: record(
         app, AgreementEvent.AGREEMENT_EXPIRING, "agreement:nccer-all", effective_to="2026-12-31"),
@@ -100,9 +101,28 @@ EXPECTED = {
     "pull_failed": {VENDOR_MAIL, STATE_MAIL},
     "host_key_refused": {VENDOR_MAIL, STATE_MAIL},
     "finding_final": {DISTRICT_MAIL},
+    "deadline_near": {DISTRICT_MAIL},
     "district_answered": {AUDITOR_MAIL},
     "agreement_expiring": {VENDOR_MAIL, STATE_MAIL},
 }
+
+
+def deadline_near(app, tmp_path) -> None:
+    """A discrepancy final long enough ago that its answer is due in two days; the worker's
+    deadline check logs it."""
+    from datetime import timedelta
+
+    from audit.plans.models import AuditTask
+    from credx.courier import note_deadlines
+    from kernel.clock import utcnow
+
+    task = audit_final(app, tmp_path, "discrepancy")
+    with unit_of_work(app.engine) as session:
+        row = session.get(AuditTask, task.id)
+        row.final_at = utcnow() - timedelta(days=app.settings.audit_response_days - 2)
+        session.add(row)
+    note_deadlines(app)
+    note_deadlines(app)  # a second look the same day adds nothing
 
 
 def answer(app, task) -> None:
