@@ -35,7 +35,8 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = create_db_engine(self.settings.resolved_database_url)
+        engine = create_db_engine(self.settings.resolved_database_url,
+                                  self.settings.sqlite_busy_timeout_seconds)  # fmt: skip
         watch_outbox(engine, OutboxConfig(self.settings.public_url, self.settings.webhook_url))
         return engine
 

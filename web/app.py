@@ -84,6 +84,8 @@ def create_app(app: Resources) -> FastAPI:
         allowed = may_scrape_metrics(
             client_address(request), request.headers.get("authorization", ""),
             secret.get_secret_value() if secret else None,
+            forwarded=bool(request.headers.get("x-forwarded-for") or
+                           request.headers.get("forwarded")),
         )  # fmt: skip
         if not allowed:
             return Response(status_code=404)  # as if there were no such page

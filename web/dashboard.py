@@ -18,8 +18,8 @@ from access.principals import Principal
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.database import session_scope
-from kernel.errors import CredxError
-from reports.dashboard import PANELS, Window, panel, rejection_reasons
+from kernel.errors import CredxError, NotFound
+from reports.dashboard import PANELS, Window, panel, rejection_reasons, vendors_of_state
 from web.auth import AppDep, Caller, web_user
 from web.deliveries import MAX_ID
 from web.pages import render, to_sign_in
@@ -95,6 +95,9 @@ def delivery_report_page(
         with session_scope(app.engine) as session:
             delivery = get_delivery(session, delivery_id)
             check_delivery(user.principal, vendor_id=delivery.vendor_id)
+            state = user.principal.state  # a state's operator: its vendors' deliveries only
+            if state is not None and delivery.vendor_id not in vendors_of_state(session, state):
+                raise NotFound("no such delivery")
             reasons = rejection_reasons(session, delivery_id)
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))

@@ -44,7 +44,7 @@ class ReportQuery:
     by: str = "school,credential"
     cohort: int | None = None
     basis: str = "verified"
-    min_cell: int | None = None  # None: CREDX_SUPPRESSION_THRESHOLD
+    min_cell: int | None = None  # None or below it: CREDX_SUPPRESSION_THRESHOLD
 
 
 def report_query(
@@ -68,7 +68,8 @@ def build(app: Resources, principal: Principal, query: ReportQuery) -> Attainmen
     from reports.pathways import pathways_for
 
     state = report_state(principal, query.state)
-    threshold = query.min_cell or app.settings.suppression_threshold
+    # The state's threshold is a floor: a caller may raise it, never lower it (a privacy rule)
+    threshold = max(query.min_cell or 0, app.settings.suppression_threshold)
     request = ReportRequest(state, query.year, query.by, query.cohort, query.basis,
                             threshold).check()  # fmt: skip
     with web_session(app) as session:
