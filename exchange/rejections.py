@@ -8,12 +8,11 @@ not.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from typing import Protocol, TextIO
 
-from schemas.values import looks_like_formula
+from kernel import csvfile
 
 REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
 # added after release (never renamed): the row as a spreadsheet numbers it (the header is
@@ -39,12 +38,6 @@ def sheet_row(row_number: int) -> int:
     return row_number + 1
 
 
-def neutralise(value: str | None) -> str:
-    if value is None:
-        return ""
-    return "'" + value if looks_like_formula(value) else value
-
-
 def _extras(row: Rejection, key: str) -> dict:
     """sheet_row and vendor_record_id, for a vendor's file (rosters keep their columns)."""
     if key != "delivery_id":
@@ -57,7 +50,7 @@ def _extras(row: Rejection, key: str) -> dict:
 
 def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     """`key` names the column of what the rows belong to (`import_id` for rosters)."""
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csvfile.writer(stream)
     extras = EXTRA_COLUMNS if key == "delivery_id" else ()
     writer.writerow((key, *REPORT_COLUMNS[1:], *extras))
     for row in rows:
@@ -65,10 +58,10 @@ def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery
         writer.writerow([
             getattr(row, key),
             "" if row.row_number is None else row.row_number,
-            neutralise(row.column),
-            neutralise(row.value),
+            row.column,
+            row.value,
             row.reason,
-            *("" if more[name] is None else neutralise(str(more[name])) for name in extras),
+            *("" if more[name] is None else more[name] for name in extras),
         ])  # fmt: skip
 
 

@@ -75,7 +75,8 @@ def next_run(config: ConnectorConfig, now: datetime) -> datetime | None:
 
 
 def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
-    """Enqueue each enabled connector's due run and today's purge; keys make it idempotent.
+    """Enqueue each enabled connector's due run, today's purge and (with a witness) today's
+    log checkpoint; keys make it idempotent.
 
     Connectors are isolated: one whose stored document cannot be scheduled is marked
     failed with its error (`connectors list` shows it) and the others are enqueued."""
@@ -98,6 +99,11 @@ def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
                 added.append(key)
         key = f"purge:retention:{now.date().isoformat()}"
         if enqueue(session, kind="purge", target="retention", key=key):
+            added.append(key)
+        key = f"checkpoint:log:{now.date().isoformat()}"  # witnessed daily, when configured
+        if app.settings.checkpoint_witness_url and enqueue(
+            session, kind="checkpoint", target="log", key=key
+        ):
             added.append(key)
     return added
 

@@ -152,7 +152,7 @@ def run(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                DownloadColumn(), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task(f"pulling {name}", total=None)
+        task = progress.add_task(f"pulling {escape(name)}", total=None)
 
         def listed(ready: list) -> None:
             progress.update(task, total=sum(f.size for f in ready))

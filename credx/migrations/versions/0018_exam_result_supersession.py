@@ -2,7 +2,7 @@
 connectors: enabled, removed_at, last success and error
 
 Revision ID: 0018
-Revises: 0010
+Revises: 0020
 Create Date: 2026-12-03 11:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0010"
+down_revision = "0020"  # chained after main's 0020 when main was merged in
 branch_labels = None
 depends_on = None
 
