@@ -1,12 +1,20 @@
 """From scored pairs to persons: greedy merging under rules, and the review queue.
 
-Edges are merged strongest first (union-find).  A merge is refused, and the
-pair queued for review instead, when it would put two different state
-student ids in one person, grow a person beyond `max_cluster_size` records,
-join records a reviewer said are different people (cannot-link), or rest on
-a pair whose first names disagree entirely (twins share surname, birth date
-and school).  Must-link decisions and deterministic rules (same candidate id
-within one vendor) merge first and unconditionally.  Pure: no I/O.
+Edges are merged strongest first (union-find).  Some pairs are never merged
+whatever their score, and go to review with the rule's name instead
+(`VETOES`): a pair that agrees on an identifier (state student id, exact or
+one edit apart, or a vendor's candidate id) but on fewer than two of first
+name, last name and birth date (`id_conflict`: sequential numbering puts
+classmates one edit apart, and a clerk can type one child's id on a
+sibling's record); first names that disagree entirely (twins share surname,
+birth date, home and school: `first_name_differs`); birth dates that
+disagree entirely (a parent and a child of the same name:
+`birth_date_differs`).  A merge is also refused, and the pair queued, when it
+would put two different state student ids in one person, grow a person beyond
+`max_cluster_size` records, or join records a reviewer said are different
+people (cannot-link).  Must-link decisions and deterministic rules (same
+candidate id within one vendor, with a name and birth date that agree) merge
+first and unconditionally.  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -20,8 +28,12 @@ import pandas as pd
 from linkage.normalise import Prepared
 
 REVIEW_COLUMNS = ["record_id_l", "record_id_r", "match_probability", "match_weight", "reason"]
-FIRST_NAME_DIFFERS = 0  # Splink gamma of an "else" level (NULL is -1)
+DIFFERS = 0  # Splink gamma of an "else" level (NULL is -1, any agreement level is above 0)
 STATE_ID_EXACT = 2  # gamma of the state student id comparison's exact level
+STATE_ID_ONE_EDIT = 1
+IDENTITY = ("gamma_first_name", "gamma_last_name", "gamma_birth_date")
+# the rules no score overrides, in the order they are named when several apply
+VETOES = ("id_conflict", "first_name_differs", "birth_date_differs")
 
 
 @dataclass
@@ -119,32 +131,77 @@ class _Components:
                 self.forbidden[other].add(a)
 
 
-def _deterministic_edges(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Same candidate id within one source (and state): a star per group (vectorised),
-    as row positions in `frame` (hub, spoke).
+def candidate_groups(frame: pd.DataFrame) -> np.ndarray:
+    """Per row of `frame`: one integer per (source, candidate id, state), -1 without one."""
+    has = (frame["source"].notna() & frame["source_person_id"].notna()).to_numpy()
+    group = np.full(len(frame), -1, dtype=np.int64)
+    rows = np.flatnonzero(has)
+    if len(rows):
+        keys = frame[["source", "source_person_id", "state"]].iloc[rows].fillna("")
+        group[rows] = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    return group
+
+
+def _codes(prepared: Prepared, column: str) -> np.ndarray:
+    known = prepared.codes.get(column)
+    if known is not None and len(known[0]) == len(prepared.frame):
+        return known[0]
+    return pd.factorize(prepared.frame[column], use_na_sentinel=True)[0]
+
+
+def _deterministic_edges(prepared: Prepared, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Same candidate id within one source (and state), when the two records also agree
+    exactly on two of formal first name, last name and birth date: a star per group
+    (vectorised), as row positions in `frame` (hub, spoke).  A candidate id shared by
+    records that do not is left to scoring (and to `id_conflict`).
 
     `frame` is sorted by record id, so each group's first row is its smallest id.
     """
-    rows = np.flatnonzero((frame["source"].notna() & frame["source_person_id"].notna()).to_numpy())
+    rows = np.flatnonzero(group >= 0)
     if not len(rows):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    hub = frame[["source", "source_person_id", "state"]].iloc[rows].fillna("")
-    group = hub.groupby(list(hub.columns), sort=False).ngroup().to_numpy()
-    _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    _, first_row, inverse = np.unique(group[rows], return_index=True, return_inverse=True)
     first = rows[first_row[inverse]]
-    spokes = rows != first
+    agree = np.zeros(len(rows), dtype=np.int64)
+    for column in ("first_name_key", "last_name", "birth_date"):
+        codes = _codes(prepared, column)
+        agree += (codes[rows] >= 0) & (codes[rows] == codes[first])
+    spokes = (rows != first) & (agree >= 2)
     return first[spokes].astype(np.int64), rows[spokes].astype(np.int64)
 
 
-def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
-    """Same state student id with a compatible first name and birth date: certain.
+def _identity_agreements(edges: pd.DataFrame) -> np.ndarray:
+    """Per edge: how many of first name, last name and birth date agree at some level."""
+    return sum((edges[c].to_numpy() > DIFFERS).astype(np.int64) for c in IDENTITY)
 
-    "Compatible" is any comparison level but "else" (NULL counts as compatible).
+
+def vetoes(edges: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
+    """Per edge: the rule that keeps it from merging (`VETOES`), or None.
+
+    `candidate`: `candidate_groups` of the rows the edges' positions point at.
     """
+    ssid = edges["gamma_state_student_id"].to_numpy()
+    left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
+    same_candidate = (candidate[left] >= 0) & (candidate[left] == candidate[right])
+    id_agrees = (ssid >= STATE_ID_ONE_EDIT) | same_candidate
+    reason = np.full(len(edges), None, dtype=object)
+    rules = (
+        ("birth_date_differs", edges["gamma_birth_date"].to_numpy() == DIFFERS),
+        ("first_name_differs", edges["gamma_first_name"].to_numpy() == DIFFERS),
+        ("id_conflict", id_agrees & (_identity_agreements(edges) < 2)),
+    )
+    for name, applies in rules:  # the last rule applied wins: VETOES order, reversed
+        reason[applies] = name
+    return reason
+
+
+def _deterministic_state_ids(edges: pd.DataFrame, veto: np.ndarray) -> pd.DataFrame:
+    """Same state student id, no rule against it, and two of first name, last name and
+    birth date agreeing at some level: certain."""
     certain = (
-        (edges["gamma_state_student_id"] == STATE_ID_EXACT)
-        & (edges["gamma_first_name"] != FIRST_NAME_DIFFERS)
-        & (edges["gamma_birth_date"] != 0)
+        (edges["gamma_state_student_id"].to_numpy() == STATE_ID_EXACT)
+        & (_identity_agreements(edges) >= 2)
+        & (veto == None)  # noqa: E711  (elementwise on an object array)
     )
     if certain.any():
         edges = edges.copy()
@@ -195,12 +252,20 @@ def cluster_edges(
     ids = frame["record_id"].to_numpy(dtype=object)
     # record id -> position, for the short lists (constraints); edges carry their positions
     position = dict(zip(ids.tolist(), range(len(ids)), strict=True)) if has_constraints else {}
-    same_l, same_r = _deterministic_edges(frame)
+    candidate = candidate_groups(frame)
+    same_l, same_r = _deterministic_edges(prepared, candidate)
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     edges = edges[~_other_state(frame, pos_l, pos_r)]
-    edges = _deterministic_state_ids(edges)
+    veto = vetoes(edges, candidate)
+    # below the review band only for a shared id: kept if it is an id conflict to review
+    keep = (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) | (
+        veto == "id_conflict"
+    )
+    edges, veto = edges[keep], veto[keep]
+    edges = _deterministic_state_ids(edges, veto)
     left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
-    strong = edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold
+    vetoed = veto != None  # noqa: E711  (elementwise on an object array)
+    strong = (edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold) & ~vetoed
     forced_l = np.concatenate([[position[a] for a, _ in decided], same_l]).astype(np.int64)
     forced_r = np.concatenate([[position[b] for _, b in decided], same_r]).astype(np.int64)
     label = _components(
@@ -208,7 +273,7 @@ def cluster_edges(
         np.concatenate([left[strong], forced_l]),
         np.concatenate([right[strong], forced_r]),
     )
-    dirty = _dirty(frame, label, edges, strong, left, anchors, cannot, position, params)
+    dirty = _dirty(frame, label, anchors, cannot, position, params)
     in_dirty = dirty[label]
     comps = _Components(
         frame[in_dirty], {r: p for r, p in anchors.items() if in_dirty[position[r]]}
@@ -221,15 +286,27 @@ def cluster_edges(
             ra, rb = comps.find(ids[at_a]), comps.find(ids[at_b])
             if ra != rb:
                 comps.union(ra, rb)
-    greedy = in_dirty[left] & in_dirty[right]
+    greedy = in_dirty[left] & in_dirty[right] & ~vetoed
     review, flagged = _merge(comps, _strongest_first(edges[greedy]), params)
     cluster_of = _labels(ids, label, in_dirty, comps)
-    outside = ~greedy & ~strong  # uncertain edges outside the greedy part
-    rest = edges[outside][cluster_of[left[outside]] != cluster_of[right[outside]]]
+    outside = ~greedy & ~strong  # uncertain or vetoed edges outside the greedy part
+    apart = cluster_of[left[outside]] != cluster_of[right[outside]]
+    rest = edges[outside][apart]
+    reasons = np.where(vetoed[outside][apart], veto[outside][apart], "uncertain")
     review += [
-        (row[0], row[1], float(row[2]), float(row[3]), "uncertain")
-        for row in rest[REVIEW_COLUMNS[:4]].itertuples(index=False, name=None)
+        (*row[:2], float(row[2]), float(row[3]), reason)
+        for row, reason in zip(
+            rest[REVIEW_COLUMNS[:4]].itertuples(index=False, name=None),
+            reasons.tolist(),
+            strict=True,
+        )
     ]
+    flagged.update(
+        r for r, reason in zip(rest["record_id_l"], reasons, strict=True) if reason != "uncertain"
+    )
+    flagged.update(
+        r for r, reason in zip(rest["record_id_r"], reasons, strict=True) if reason != "uncertain"
+    )
     return _finish(prepared, ids, cluster_of, review, flagged)
 
 
@@ -255,18 +332,13 @@ def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         label = hooked
 
 
-def _dirty(frame, label, edges, strong, left, anchors, cannot, position, params) -> np.ndarray:
+def _dirty(frame, label, anchors, cannot, position, params) -> np.ndarray:
     """Per component label: whether some rule could refuse a merge inside it."""
     dirty = np.bincount(label, minlength=len(label)) > params.max_cluster_size
     ssid, _ = pd.factorize(frame["state_student_id"], use_na_sentinel=True)
     with_id = pd.DataFrame({"c": label[ssid >= 0], "s": ssid[ssid >= 0]}).drop_duplicates()
     ids_per = with_id.groupby("c").size()
     dirty[ids_per.index[ids_per.to_numpy() > 1]] = True
-    differs = strong & (
-        (edges["gamma_first_name"].to_numpy() == FIRST_NAME_DIFFERS)
-        & (edges["gamma_state_student_id"].to_numpy() != STATE_ID_EXACT)
-    )
-    dirty[label[left[differs]]] = True
     if anchors:
         held = pd.DataFrame(
             {"c": label[[position[r] for r in anchors]], "p": list(anchors.values())}
@@ -296,15 +368,13 @@ def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple]
     review: list[tuple] = []
     flagged: set[str] = set()
     rows = edges[EDGE_FIELDS].itertuples(index=False, name=None)
-    for left, right, prob, weight, gamma_first, gamma_ssid in rows:
+    for left, right, prob, weight in rows:
         ra, rb = comps.find(left), comps.find(right)
         if ra == rb:
             continue
         reason = None
         if prob < params.match_threshold:
             reason = "uncertain"
-        elif gamma_first == FIRST_NAME_DIFFERS and gamma_ssid != STATE_ID_EXACT:
-            reason = "first_name_differs"
         else:
             reason = comps.refusal(ra, rb, params.max_cluster_size)
         if reason is None:
@@ -316,14 +386,7 @@ def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple]
     return review, flagged
 
 
-EDGE_FIELDS = [
-    "record_id_l",
-    "record_id_r",
-    "match_probability",
-    "match_weight",
-    "gamma_first_name",
-    "gamma_state_student_id",
-]
+EDGE_FIELDS = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
 
 
 def _finish(

@@ -33,13 +33,14 @@ TRAINING_RULES = (
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
 INPUT_TABLE = "credx_records"
-GAMMA_COMPARISONS = ("first_name", "state_student_id", "birth_date")
+GAMMA_COMPARISONS = ("first_name", "last_name", "state_student_id", "birth_date")
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
     "match_probability",
     "match_weight",
     "gamma_first_name",
+    "gamma_last_name",
     "gamma_state_student_id",
     "gamma_birth_date",
     "pos_l",  # the records' positions in `Prepared.frame` (sorted by record id)
@@ -215,12 +216,12 @@ def score_pairs(
     linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
     predictions = linker.inference.predict(
-        threshold_match_probability=params.review_lower,
+        threshold_match_probability=None,  # `_edges` keeps the review band and shared ids
         warning_mode="never",
         num_chunks_left=1,
         num_chunks_right=chunks,
     )
-    edges = _edges(linker, table, predictions)
+    edges = _edges(linker, table, predictions, params.review_lower)
     db_api.delete_tables_created_by_splink_from_db()
     pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
     pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
@@ -228,12 +229,15 @@ def score_pairs(
     return Scored(edges, model, len(edges), warnings)
 
 
-def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
+def _edges(linker: Linker, table: Any, predictions: Any, review_lower: float) -> pd.DataFrame:
     """The scored pairs with the comparison levels clustering reads (`GAMMA_COMPARISONS`).
 
     The model retains no compared columns in its predictions (a million pairs of names,
     dates and lists would be carried through scoring); instead the few levels needed are
-    computed here, with the model's own level SQL, for the pairs above `review_lower` only.
+    computed here, with the model's own level SQL, for the pairs from `review_lower` up,
+    and for pairs sharing a state student id or a vendor's candidate id whatever
+    their score (one id on two people
+    who share nothing else is a question for a reviewer: `clusters.vetoes`).
     """
     wanted = [
         c for c in linker._settings_obj.comparisons if c.output_column_name in GAMMA_COMPARISONS
@@ -253,6 +257,9 @@ def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
             FROM {predictions.physical_name} AS p
             JOIN {table.physical_name} AS l ON l.record_id = p.record_id_l
             JOIN {table.physical_name} AS r ON r.record_id = p.record_id_r
+            WHERE p.match_probability >= {float(review_lower)!r}
+                OR l.state_student_id = r.state_student_id
+                OR l.bk_source_person = r.bk_source_person
         )
     """
     return linker.misc.query_sql(sql, output_type="pandas")

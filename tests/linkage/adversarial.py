@@ -39,6 +39,12 @@ ADVERSARIAL: dict[str, tuple[dict, dict]] = {
         student("b2", "Aaliyah", "Domingue", "2009-06-02", state_student_id="LA1000021",
                 school_code="36002"),
     ),
+    "sequential_ids_same_birthday_and_school": (
+        student("j1", "Zoe", "Mouton", "2008-10-10", state_student_id="LA1000101",
+                school_code="36003"),
+        student("j2", "Caleb", "Savoie", "2008-10-10", state_student_id="LA1000102",
+                school_code="36003"),
+    ),
     "shared_id_different_people": (
         student("c1", "Jennifer", "Nguyen", "2007-12-05", state_student_id="LA2000456"),
         student("c2", "Darnell", "Robinson", "2008-08-19", state_student_id="LA2000456"),
@@ -82,8 +88,7 @@ ADVERSARIAL: dict[str, tuple[dict, dict]] = {
 }  # fmt: skip
 
 ID_ONLY = (
-    "sequential_ids_one_digit",
-    "sequential_ids_transposed",
+    "sequential_ids_same_birthday_and_school",
     "shared_id_different_people",
     "shared_id_same_school_and_gender",
     "shared_candidate_id",

@@ -61,6 +61,14 @@ def test_agreement_on_an_id_only_goes_to_review_as_id_conflict(on_priors, traine
     assert _reasons(trained).get(key) == "id_conflict"
 
 
+@pytest.mark.parametrize("case", ["sequential_ids_one_digit", "sequential_ids_transposed"])
+def test_sequential_ids_never_compared_are_not_queued_under_another_reason(on_priors, case):
+    """Classmates one id apart with nothing else in common: no blocking rule pairs them,
+    so no merge and no review pair (a queue of every such pair would bury reviewers)."""
+    key = tuple(sorted(r["record_id"] for r in ADVERSARIAL[case]))
+    assert _reasons(on_priors).get(key, "id_conflict") == "id_conflict"
+
+
 def test_an_id_conflict_leaves_both_records_flagged(on_priors):
     flagged = set(on_priors.flagged_clusters)
     for case in ID_ONLY:
