@@ -22,6 +22,7 @@ import pandas as pd
 from linkage.clusters import Constraints, cluster_edges
 from linkage.model import LinkModel
 from linkage.normalise import prepare_records
+from linkage.notices import collected
 from linkage.scoring import LinkParameters, score_pairs
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class LinkResult:
     (`reason` = `uncertain`, `two_state_ids`, `cluster_size`, `cannot_link`,
     `first_name_differs`, `two_persons` when incremental).  `flagged_clusters`:
     cluster ids that a rule kept from merging.  `warnings`: plain-language notes
-    for the operator (capped blocks), never with names or dates in them.
+    for the operator (capped blocks, what the engine warned about while training),
+    never with names or dates in them.
     """
 
     clusters: dict[str, str]
@@ -82,9 +84,10 @@ def link_records(
     prepared = prepare_records(records)
     say(f"{len(prepared.frame):,} records normalised")
     new_reps = None if only_new is None else {prepared.representative[r] for r in only_new}
-    scored = score_pairs(
-        prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
-    )
+    with collected() as engine_warnings:
+        scored = score_pairs(
+            prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
+        )
     say(f"{scored.pairs_scored:,} candidate pairs scored")
     clustering = cluster_edges(prepared, scored.edges, constraints or Constraints(), params=params)
     return LinkResult(
@@ -92,7 +95,7 @@ def link_records(
         review_pairs=clustering.review_pairs,
         flagged_clusters=clustering.flagged,
         model=scored.model,
-        warnings=prepared.warnings + scored.warnings,
+        warnings=prepared.warnings + scored.warnings + engine_warnings,
         pairs_scored=scored.pairs_scored,
     )
 

@@ -166,9 +166,9 @@ def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
 
 
 def _train(
-    linker: Linker, records: int, params: LinkParameters, say: Callable[[str], None]
+    linker: Linker, frame: pd.DataFrame, params: LinkParameters, say: Callable[[str], None]
 ) -> bool:
-    if records < params.min_training_records:
+    if len(frame) < params.min_training_records:
         return False
     say("estimating u values (seeded random sample)")
     linker.training.estimate_u_using_random_sampling(
@@ -176,6 +176,16 @@ def _train(
     )
     for columns in TRAINING_RULES:
         say(f"EM on pairs agreeing on {' and '.join(columns)}")
+        # Splink raises on a rule with no pairs, and leaves that session's comparisons
+        # out of the model: ask first (the columns are the normalised ones it blocks on)
+        if not frame[list(columns)].dropna().duplicated().any():
+            # on the `splink` logger, so `linkage.notices` reports it with Splink's own
+            logging.getLogger("splink.credx").warning(
+                "training: no two records agree on %s; the m values that rule would "
+                "estimate keep their priors",
+                " and ".join(columns),
+            )
+            continue
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*columns),
             estimate_without_term_frequencies=True,
@@ -276,7 +286,7 @@ def _fit(
     are enough records."""
     prior = min(0.01, 1 / len(frame))
     linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
-    trained = _train(linker, len(frame), params, progress)
+    trained = _train(linker, frame, params, progress)
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(

@@ -107,9 +107,8 @@ def file(
             source, out, params=parameters_from(ctx.settings), engine=engine, progress=say
         )
     with session_scope(ctx.engine) as session:
-        details = {k: v for k, v in asdict(summary).items() if k != "warnings"}
         EventLog(session).record(
-            LinkageEvent.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **details
+            LinkageEvent.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **asdict(summary)
         )
     result = {"input": str(source), "output": str(out), **asdict(summary)}
     if json_output:
