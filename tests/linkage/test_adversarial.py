@@ -87,3 +87,11 @@ def test_the_same_student_under_one_id_with_a_nickname_still_links():
     )  # fmt: skip
     result = link_records(records, parameters=LinkParameters())
     assert result.clusters["k1"] == result.clusters["k2"]
+
+
+def test_below_the_training_minimum_a_shared_id_alone_does_not_outweigh_the_rest(on_priors):
+    """The priors themselves (not only the veto) score an id-only pair as a non-match."""
+    key = tuple(sorted(r["record_id"] for r in ADVERSARIAL["shared_id_different_people"]))
+    pairs = on_priors.review_pairs.set_index(["record_id_l", "record_id_r"])
+    assert not on_priors.model.trained
+    assert pairs.loc[key, "match_probability"] < 0.5
