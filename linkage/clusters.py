@@ -53,25 +53,34 @@ class Clustering:
     flagged: list[str]
 
 
-def _one_edit_apart(a: str, b: str) -> bool:
-    """At most one substitution, insertion, deletion or adjacent transposition."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diffs) == 1:
-            return True
-        i, j = ([*diffs, 0, 0])[:2]
-        return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+def edits(a: str, b: str, limit: int = 2) -> int:
+    """Optimal-string-alignment distance (substitutions, insertions, deletions, adjacent
+    transpositions) of `a` and `b`, or `limit + 1` once it is certain to exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        if min(row) > limit:
+            return limit + 1
+        previous2, previous = previous, row
+    return min(previous[-1], limit + 1)
+
+
+ID_TYPOS = 2  # two ids this close in one person are typos of one id (double typos happen)
 
 
 def _ids_compatible(left: AbstractSet[str], right: AbstractSet[str]) -> bool:
-    """Two state student ids in one person are a conflict unless one is a typo of the other."""
-    return all(_one_edit_apart(a, b) for a in left for b in right)
+    """Two state student ids in one person are a conflict unless one is a typo of the other
+    (at most `ID_TYPOS` edits: two typo'd copies of one id can be two edits apart).  The
+    merge asking has a strong edge with no veto, so names and birth date agree too."""
+    return all(edits(a, b, ID_TYPOS) <= ID_TYPOS for a in left for b in right)
 
 
 _NONE: frozenset[str] = frozenset()
@@ -175,6 +184,12 @@ def _identity_agreements(edges: pd.DataFrame) -> np.ndarray:
     return sum((edges[c].to_numpy() > DIFFERS).astype(np.int64) for c in IDENTITY)
 
 
+def _identity_disagreements(edges: pd.DataFrame) -> np.ndarray:
+    """Per edge: how many of first name, last name and birth date disagree entirely
+    (a missing value neither agrees nor disagrees)."""
+    return sum((edges[c].to_numpy() == DIFFERS).astype(np.int64) for c in IDENTITY)
+
+
 def vetoes(edges: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
     """Per edge: the rule that keeps it from merging (`VETOES`), or None.
 
@@ -188,7 +203,15 @@ def vetoes(edges: pd.DataFrame, candidate: np.ndarray) -> np.ndarray:
     rules = (
         ("birth_date_differs", edges["gamma_birth_date"].to_numpy() == DIFFERS),
         ("first_name_differs", edges["gamma_first_name"].to_numpy() == DIFFERS),
-        ("id_conflict", id_agrees & (_identity_agreements(edges) < 2)),
+        # the id is all they share: two of the three disagree, or none agrees
+        (
+            "id_conflict",
+            id_agrees
+            & (
+                (_identity_disagreements(edges) >= 2)
+                | ((_identity_agreements(edges) == 0) & (_identity_disagreements(edges) >= 1))
+            ),
+        ),
     )
     for name, applies in rules:  # the last rule applied wins: VETOES order, reversed
         reason[applies] = name
@@ -257,10 +280,13 @@ def cluster_edges(
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     edges = edges[~_other_state(frame, pos_l, pos_r)]
     veto = vetoes(edges, candidate)
-    # below the review band only for a shared id: kept if it is an id conflict to review
-    keep = (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) | (
-        veto == "id_conflict"
-    )
+    # below the review band only for a shared id: kept if it is an id conflict to review.
+    # A pair the names and birth date already tell apart (two of the three disagree
+    # entirely: siblings) asks a reviewer nothing, unless an id says otherwise
+    settled = (veto != "id_conflict") & (_identity_disagreements(edges) >= 2)
+    keep = (
+        (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) & ~settled
+    ) | (veto == "id_conflict")
     edges, veto = edges[keep], veto[keep]
     edges = _deterministic_state_ids(edges, veto)
     left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))

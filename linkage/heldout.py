@@ -26,20 +26,24 @@ import numpy as np
 import pandas as pd
 
 SURNAMES = (
-    "Johnson Williams Brown Jackson Davis Thomas Harris Robinson Washington Lewis Walker "
-    "Hebert Landry Broussard Thibodeaux Guidry Fontenot LeBlanc Richard Boudreaux Arceneaux "
-    "Trahan Mouton Savoie Doucet Comeaux Hebert-Landry Romero Dupuis Bergeron Melancon "
-    "Garcia Rodriguez Martinez Hernandez Lopez Gonzalez Perez Sanchez Ramirez Torres Flores "
-    "Rivera Gomez Diaz Reyes Cruz Morales Ortiz Gutierrez Chavez Ramos Vasquez Castillo "
-    "Nguyen Tran Le Pham Huynh Hoang Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly "
-    "Smith Jones Miller Wilson Moore Taylor Anderson White Martin Thompson Clark Hall Allen "
-    "Young King Wright Scott Green Baker Adams Nelson Hill Campbell Mitchell Roberts Carter "
-    "Phillips Evans Turner Parker Collins Edwards Stewart Morris Murphy Cook Rogers Morgan "
-    "Cooper Peterson Reed Bailey Bell Kelly Howard Ward Cox Richardson Wood Watson Brooks "
-    "Bennett Gray James Hughes Price Sanders Myers Long Ross Foster Powell Jenkins Perry "
-    "Russell Sullivan Coleman Butler Simmons Patterson Hayes Bryant Alexander Griffin "
-    "De La Rosa|Del Rio|St Julien|Van Horn|O'Neal|McDaniel|MacDonald|Da Silva"
-).replace("|", " |").split(" ")
+    (
+        "Johnson Williams Brown Jackson Davis Thomas Harris Robinson Washington Lewis Walker "
+        "Hebert Landry Broussard Thibodeaux Guidry Fontenot LeBlanc Richard Boudreaux Arceneaux "
+        "Trahan Mouton Savoie Doucet Comeaux Hebert-Landry Romero Dupuis Bergeron Melancon "
+        "Garcia Rodriguez Martinez Hernandez Lopez Gonzalez Perez Sanchez Ramirez Torres Flores "
+        "Rivera Gomez Diaz Reyes Cruz Morales Ortiz Gutierrez Chavez Ramos Vasquez Castillo "
+        "Nguyen Tran Le Pham Huynh Hoang Phan Vu Vo Dang Bui Do Ho Ngo Duong Ly "
+        "Smith Jones Miller Wilson Moore Taylor Anderson White Martin Thompson Clark Hall Allen "
+        "Young King Wright Scott Green Baker Adams Nelson Hill Campbell Mitchell Roberts Carter "
+        "Phillips Evans Turner Parker Collins Edwards Stewart Morris Murphy Cook Rogers Morgan "
+        "Cooper Peterson Reed Bailey Bell Kelly Howard Ward Cox Richardson Wood Watson Brooks "
+        "Bennett Gray James Hughes Price Sanders Myers Long Ross Foster Powell Jenkins Perry "
+        "Russell Sullivan Coleman Butler Simmons Patterson Hayes Bryant Alexander Griffin "
+        "De La Rosa|Del Rio|St Julien|Van Horn|O'Neal|McDaniel|MacDonald|Da Silva"
+    )
+    .replace("|", " |")
+    .split(" ")
+)
 GIVEN_F = (
     "Aaliyah Ava Brianna Camila Chloe Destiny Emily Emma Gabriela Hannah Isabella Jasmine "
     "Kayla Keisha Layla Madison Maria Mia Naomi Olivia Sofia Taylor Trinity Valeria Zoe "

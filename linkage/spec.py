@@ -75,6 +75,15 @@ def first_name_comparison() -> cl.CustomComparison:
             cll.JaroWinklerLevel("first_name", 0.8).configure(
                 m_probability=0.02, u_probability=0.02, label_for_charts="typo"
             ),
+            cll.DamerauLevenshteinLevel("first_name", 1).configure(
+                m_probability=0.01, u_probability=0.002, label_for_charts="one edit (short names)"
+            ),
+            _level(
+                "first_name_l = middle_name_r OR middle_name_l = first_name_r",
+                "goes by the middle name",
+                0.02,
+                0.001,
+            ),
             _level(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
                 "AND first_initial_l = first_initial_r",
@@ -164,8 +173,14 @@ def state_id_comparison() -> cl.CustomComparison:
             cll.ExactMatchLevel("state_student_id").configure(
                 m_probability=0.9, u_probability=2e-5
             ),
+            # u fixed: random pairs across a state rarely fall one edit apart, classmates
+            # numbered in sequence often do; sampling would learn the first, blocking meets
+            # the second
             cll.DamerauLevenshteinLevel("state_student_id", 1).configure(
-                m_probability=0.06, u_probability=2e-3, label_for_charts="one edit or transposition"
+                m_probability=0.06,
+                u_probability=2e-3,
+                fix_u_probability=True,
+                label_for_charts="one edit or transposition",
             ),
             cll.ElseLevel().configure(m_probability=0.04, u_probability=0.99798),
         ],
