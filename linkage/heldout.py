@@ -49,14 +49,14 @@ GIVEN_F = (
     "Kayla Keisha Layla Madison Maria Mia Naomi Olivia Sofia Taylor Trinity Valeria Zoe "
     "Linh Mai Thao Anh Ngoc Ximena Lucia Daniela Jada Imani Amani Kennedy Skylar Brooklyn "
     "Alexis Jordan Morgan Ashley Jessica Samantha Elizabeth Katherine Margaret Victoria"
-).split()
+).split()  # noqa: SIM905
 GIVEN_M = (
     "Aiden Anthony Caleb Carlos Christopher Daniel David Elijah Ethan Gabriel Isaiah "
     "Jacob Jayden Jose Joshua Juan Justin Kevin Liam Luis Marcus Matthew Michael Noah "
     "Robert Tyler William Xavier Minh Huy Khoa Duc Tuan Diego Mateo Santiago Andre "
     "Darnell Jamal Malik Terrell DeShawn Jordan Cameron Alexander Benjamin Jonathan "
     "Nicholas Samuel Thomas Zachary"
-).split()
+).split()  # noqa: SIM905
 NICKNAMES = {
     "Elizabeth": ("Liz", "Beth", "Lizzie"), "Katherine": ("Kate", "Katie"),
     "Margaret": ("Maggie", "Peggy"), "Victoria": ("Tori", "Vicky"), "Samantha": ("Sam",),
@@ -119,7 +119,7 @@ def _names_with_tail(rng: np.random.Generator, head: list[str], tail: int, expon
 
 
 def _persons(rng: np.random.Generator, count: int, rates: HeldoutRates) -> pd.DataFrame:
-    surnames, s_probs = _names_with_tail(rng, [s.replace("|", "") for s in SURNAMES], 30_000, 0.9)
+    surnames, s_probs = _names_with_tail(rng, SURNAMES, 30_000, 0.9)
     female = rng.random(count) < 0.5
     first = np.empty(count, dtype=object)
     middle = np.empty(count, dtype=object)
