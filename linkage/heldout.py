@@ -25,8 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-SURNAMES = (
-    (
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+COMPOUND = ["De La Rosa", "Del Rio", "St Julien", "Van Horn", "O'Neal", "McDaniel", "Da Silva"]
+SURNAMES = [
+    *COMPOUND,
+    *_words(
         "Johnson Williams Brown Jackson Davis Thomas Harris Robinson Washington Lewis Walker "
         "Hebert Landry Broussard Thibodeaux Guidry Fontenot LeBlanc Richard Boudreaux Arceneaux "
         "Trahan Mouton Savoie Doucet Comeaux Hebert-Landry Romero Dupuis Bergeron Melancon "
@@ -38,25 +45,22 @@ SURNAMES = (
         "Phillips Evans Turner Parker Collins Edwards Stewart Morris Murphy Cook Rogers Morgan "
         "Cooper Peterson Reed Bailey Bell Kelly Howard Ward Cox Richardson Wood Watson Brooks "
         "Bennett Gray James Hughes Price Sanders Myers Long Ross Foster Powell Jenkins Perry "
-        "Russell Sullivan Coleman Butler Simmons Patterson Hayes Bryant Alexander Griffin "
-        "De La Rosa|Del Rio|St Julien|Van Horn|O'Neal|McDaniel|MacDonald|Da Silva"
-    )
-    .replace("|", " |")
-    .split(" ")
-)
-GIVEN_F = (
+        "Russell Sullivan Coleman Butler Simmons Patterson Hayes Bryant Alexander Griffin"
+    ),
+]
+GIVEN_F = _words(
     "Aaliyah Ava Brianna Camila Chloe Destiny Emily Emma Gabriela Hannah Isabella Jasmine "
     "Kayla Keisha Layla Madison Maria Mia Naomi Olivia Sofia Taylor Trinity Valeria Zoe "
     "Linh Mai Thao Anh Ngoc Ximena Lucia Daniela Jada Imani Amani Kennedy Skylar Brooklyn "
     "Alexis Jordan Morgan Ashley Jessica Samantha Elizabeth Katherine Margaret Victoria"
-).split()  # noqa: SIM905
-GIVEN_M = (
+)
+GIVEN_M = _words(
     "Aiden Anthony Caleb Carlos Christopher Daniel David Elijah Ethan Gabriel Isaiah "
     "Jacob Jayden Jose Joshua Juan Justin Kevin Liam Luis Marcus Matthew Michael Noah "
     "Robert Tyler William Xavier Minh Huy Khoa Duc Tuan Diego Mateo Santiago Andre "
     "Darnell Jamal Malik Terrell DeShawn Jordan Cameron Alexander Benjamin Jonathan "
     "Nicholas Samuel Thomas Zachary"
-).split()  # noqa: SIM905
+)
 NICKNAMES = {
     "Elizabeth": ("Liz", "Beth", "Lizzie"), "Katherine": ("Kate", "Katie"),
     "Margaret": ("Maggie", "Peggy"), "Victoria": ("Tori", "Vicky"), "Samantha": ("Sam",),
