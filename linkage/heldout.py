@@ -32,7 +32,6 @@ def _words(text: str) -> list[str]:
 
 COMPOUND = ["De La Rosa", "Del Rio", "St Julien", "Van Horn", "O'Neal", "McDaniel", "Da Silva"]
 SURNAMES = [
-    *COMPOUND,
     *_words(
         "Johnson Williams Brown Jackson Davis Thomas Harris Robinson Washington Lewis Walker "
         "Hebert Landry Broussard Thibodeaux Guidry Fontenot LeBlanc Richard Boudreaux Arceneaux "
@@ -47,6 +46,7 @@ SURNAMES = [
         "Bennett Gray James Hughes Price Sanders Myers Long Ross Foster Powell Jenkins Perry "
         "Russell Sullivan Coleman Butler Simmons Patterson Hayes Bryant Alexander Griffin"
     ),
+    *COMPOUND,
 ]
 GIVEN_F = _words(
     "Aaliyah Ava Brianna Camila Chloe Destiny Emily Emma Gabriela Hannah Isabella Jasmine "
