@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.clusters import Constraints, cluster_edges
+from linkage.clusters import RELIABLE_BELOW, Constraints, cluster_edges, unreliable_fields
 from linkage.model import LinkModel
 from linkage.normalise import prepare_records
 from linkage.notices import collected
@@ -28,6 +28,9 @@ from linkage.scoring import LinkParameters, score_pairs
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+# the fields a rule rests on (clusters.VETOES, two_state_ids)
+RULE_FIELDS = ("first_name", "last_name", "birth_date", "state_student_id")
 
 __all__ = ["Constraints", "LinkModel", "LinkParameters", "LinkResult", "link_records"]
 
@@ -89,15 +92,28 @@ def link_records(
             prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
         )
     say(f"{scored.pairs_scored:,} candidate pairs scored")
-    clustering = cluster_edges(prepared, scored.edges, constraints or Constraints(), params=params)
+    unreliable = unreliable_fields({c: scored.model.m_differs(c) for c in RULE_FIELDS})
+    clustering = cluster_edges(
+        prepared, scored.edges, constraints or Constraints(), params=params, unreliable=unreliable
+    )
     return LinkResult(
         clusters=clustering.clusters,
         review_pairs=clustering.review_pairs,
         flagged_clusters=clustering.flagged,
         model=scored.model,
-        warnings=prepared.warnings + scored.warnings + engine_warnings,
+        warnings=prepared.warnings + scored.warnings + engine_warnings + _relaxed(unreliable),
         pairs_scored=scored.pairs_scored,
     )
+
+
+def _relaxed(unreliable: frozenset[str]) -> list[str]:
+    if not unreliable:
+        return []
+    return [
+        f"rules: in this data matching pairs disagree entirely on {', '.join(sorted(unreliable))} "
+        f"in {RELIABLE_BELOW:.0%} or more of cases on average (the trained model's estimate), "
+        "so no rule keeps pairs apart on them: only the scores decide"
+    ]
 
 
 def describe(result: LinkResult) -> dict[str, Any]:

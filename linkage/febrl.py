@@ -22,8 +22,7 @@ import pandas as pd
 def read_febrl(paths: Iterable[Path]) -> pd.DataFrame:
     """The records of one or more FEBRL CSV files (FEBRL 4 is its two files together)."""
     frames = [
-        pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
-        for path in paths
+        pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False) for path in paths
     ]
     raw = pd.concat(frames, ignore_index=True)
     raw.columns = [c.strip() for c in raw.columns]

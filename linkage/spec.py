@@ -201,6 +201,23 @@ def school_comparison() -> cl.CustomComparison:
     )
 
 
+def address_comparison() -> cl.CustomComparison:
+    """A home address when the source has one (FEBRL-style files, some rosters): students
+    move, so disagreeing says little; agreeing says much (twins and siblings share it,
+    which is why no rule relies on it)."""
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.NullLevel("address"),
+            cll.ExactMatchLevel("address").configure(m_probability=0.6, u_probability=0.0005),
+            cll.JaroWinklerLevel("address", 0.88).configure(
+                m_probability=0.25, u_probability=0.003
+            ),
+            cll.ElseLevel().configure(m_probability=0.15, u_probability=0.9965),
+        ],
+    )
+
+
 def _exact(column: str, m: float, u: float) -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name=column,
@@ -233,6 +250,7 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
             school_comparison(),
             _exact("gender", 0.95, 0.5),
             _exact("postcode", 0.6, 0.05),
+            address_comparison(),
         ],
         blocking_rules_to_generate_predictions=blocking_rules(),
         probability_two_random_records_match=prior_match_probability,
