@@ -51,6 +51,9 @@ class Clustering:
     clusters: dict[str, str]
     review_pairs: pd.DataFrame
     flagged: list[str]
+    # scored pairs that ended in one person, and the sum of their match probabilities
+    merged_pairs: int = 0
+    merged_mass: float = 0.0
 
 
 def edits(a: str, b: str, limit: int = 2) -> int:
@@ -372,7 +375,11 @@ def cluster_edges(
     flagged.update(
         r for r, reason in zip(rest["record_id_r"], reasons, strict=True) if reason != "uncertain"
     )
-    return _finish(prepared, ids, cluster_of, review, flagged)
+    together = cluster_of[left] == cluster_of[right]
+    clustering = _finish(prepared, ids, cluster_of, review, flagged)
+    clustering.merged_pairs = int(together.sum())
+    clustering.merged_mass = float(edges["match_probability"].to_numpy(dtype=float)[together].sum())
+    return clustering
 
 
 def _strongest_first(edges: pd.DataFrame) -> pd.DataFrame:

@@ -56,9 +56,17 @@ class LinkResult:
     model: LinkModel
     warnings: list[str] = field(default_factory=list)
     pairs_scored: int = 0
+    # the model's own estimates for this clustering (`estimates`)
+    estimated_precision: float | None = None
+    estimated_recall: float | None = None
 
     def persons(self) -> int:
         return len(set(self.clusters.values()))
+
+    def review_reasons(self) -> dict[str, int]:
+        """How many pairs went to review, per reason (largest first)."""
+        counts = self.review_pairs["reason"].value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
 
 
 def link_records(
@@ -96,7 +104,11 @@ def link_records(
     clustering = cluster_edges(
         prepared, scored.edges, constraints or Constraints(), params=params, unreliable=unreliable
     )
+    precision, recall = estimates(clustering.merged_pairs, clustering.merged_mass,
+                                  scored.expected_matches)  # fmt: skip
     return LinkResult(
+        estimated_precision=precision,
+        estimated_recall=recall,
         clusters=clustering.clusters,
         review_pairs=clustering.review_pairs,
         flagged_clusters=clustering.flagged,
@@ -104,6 +116,21 @@ def link_records(
         warnings=prepared.warnings + scored.warnings + engine_warnings + _relaxed(unreliable),
         pairs_scored=scored.pairs_scored,
     )
+
+
+def estimates(
+    merged_pairs: int, merged_mass: float, expected_matches: float
+) -> tuple[float | None, float | None]:
+    """The model's own precision and recall for a clustering, over the scored pairs.
+
+    Precision: the mean match probability of the scored pairs that ended in one person.
+    Recall: their summed probability over the summed probability of every compared pair
+    (the matches the model expects among them).  Estimates, not truth: they are as good
+    as the model is calibrated, and pairs no blocking rule compares are not counted.
+    """
+    precision = merged_mass / merged_pairs if merged_pairs else None
+    recall = min(1.0, merged_mass / expected_matches) if expected_matches > 0 else None
+    return precision, recall
 
 
 def _relaxed(unreliable: frozenset[str]) -> list[str]:
@@ -123,6 +150,9 @@ def describe(result: LinkResult) -> dict[str, Any]:
         "persons": result.persons(),
         "pairs_scored": result.pairs_scored,
         "review_pairs": len(result.review_pairs),
+        "review_reasons": result.review_reasons(),
+        "estimated_precision": result.estimated_precision,
+        "estimated_recall": result.estimated_recall,
         "flagged_clusters": len(result.flagged_clusters),
         "model_version": result.model.version,
     }

@@ -74,6 +74,9 @@ class Scored:
     model: LinkModel
     pairs_scored: int
     warnings: list[str] = field(default_factory=list)
+    # the sum of match probabilities over every compared pair: the model's estimate of
+    # how many true matching pairs the blocking rules bring together
+    expected_matches: float = 0.0
 
 
 def database_api(engine: str) -> Any:
@@ -235,11 +238,15 @@ def score_pairs(
         num_chunks_right=chunks,
     )
     edges = _edges(linker, table, predictions, params.review_lower)
+    expected = linker.misc.query_sql(
+        f"SELECT COALESCE(SUM(match_probability), 0) AS m FROM {predictions.physical_name}",
+        output_type="pandas",
+    )["m"].iloc[0]
     db_api.delete_tables_created_by_splink_from_db()
     pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
     pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
     edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
-    return Scored(edges, model, len(edges), warnings)
+    return Scored(edges, model, len(edges), warnings, float(expected))
 
 
 def _edges(linker: Linker, table: Any, predictions: Any, review_lower: float) -> pd.DataFrame:

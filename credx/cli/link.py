@@ -48,6 +48,19 @@ def step_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
         yield lambda msg: status.update(f"{label}: {msg}")
 
 
+def quality(precision: float | None, recall: float | None, reasons: dict[str, int]) -> str:
+    """The run's own estimates and its review load, one line."""
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    queued = ", ".join(f"{reason} {count}" for reason, count in reasons.items()) or "none"
+    return (
+        f"estimated precision {share(precision)}, recall {share(recall)}; "
+        f"pairs to review by reason: {queued}"
+    )
+
+
 @app.command("run")
 def run(
     state: Annotated[
@@ -86,6 +99,7 @@ def run(
             f"{s.new_persons:,} new, {s.merged} merged, {s.split} split; "
             f"{s.review_pairs} pairs to review, {s.flagged_clusters} flagged"
         )
+        console.print(f"  {quality(s.estimated_precision, s.estimated_recall, s.review_reasons)}")
         for warning in s.warnings:
             console.print(f"  warning: {warning}")
 
@@ -117,6 +131,9 @@ def file(
     console.print(
         f"{summary.rows:,} rows -> {summary.persons:,} persons written to {out} "
         f"({summary.review_pairs} uncertain pairs, {summary.flagged_clusters} flagged)"
+    )
+    console.print(
+        quality(summary.estimated_precision, summary.estimated_recall, summary.review_reasons)
     )
     for warning in summary.warnings:
         console.print(f"  warning: {warning}")

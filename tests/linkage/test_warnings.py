@@ -42,6 +42,10 @@ def test_link_file_reports_engine_warnings_in_json_and_event_not_on_stderr(app, 
     assert any("was not observed in the training pairs" in w for w in warnings), warnings
     [event] = _events(app, LinkageEvent.LINK_FILE_LINKED)
     assert event["warnings"] == warnings
+    summary = json.loads(done.stdout)  # the review load and the model's own estimates
+    assert sum(summary["review_reasons"].values()) == summary["review_pairs"]
+    assert 0.9 < summary["estimated_precision"] <= 1 and 0.9 < summary["estimated_recall"] <= 1
+    assert event["review_reasons"] == summary["review_reasons"]
 
 
 def test_a_database_run_keeps_the_engine_warnings_in_its_summary_and_event(app, tmp_path, capfd):
