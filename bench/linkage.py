@@ -386,8 +386,10 @@ def bench_dataset(name, size, records, population, root: Path, spark: bool) -> d
             phase["diagnostics"] = diagnostics(
                 population.records, population.errors, population.persons, clusters.to_dict()
             )
-        progress(f"{name} {variant}: {phase['seconds']:.1f} s, F1 {phase['f1']:.4f}, "
-                 f"review {phase['review_pairs']:,}, peak {phase['peak_rss_mb']:,.0f} MB")  # fmt: skip
+        progress(
+            f"{name} {variant}: {phase['seconds']:.1f} s, F1 {phase['f1']:.4f}, "
+            f"review {phase['review_pairs']:,}, peak {phase['peak_rss_mb']:,.0f} MB"
+        )
         result[variant] = phase
     result["targets"] = dataset_targets(result)
     return result
