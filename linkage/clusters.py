@@ -324,8 +324,12 @@ def cluster_edges(
     check_ids = "state_student_id" not in unreliable
     # below the review band only for a shared id: kept if it is an id conflict to review.
     # A pair the names and birth date already tell apart (two of the three disagree
-    # entirely: siblings) asks a reviewer nothing, unless an id says otherwise
-    settled = (veto != "id_conflict") & (_identity_disagreements(edges, unreliable) >= 2)
+    # entirely: siblings), or a vetoed pair whose state ids differ too (twins, each with
+    # an id), asks a reviewer nothing, unless an id ties it
+    ids_differ = check_ids & (edges["gamma_state_student_id"].to_numpy() == DIFFERS)
+    settled = (veto != "id_conflict") & (
+        (_identity_disagreements(edges, unreliable) >= 2) | ((veto != None) & ids_differ)  # noqa: E711
+    )
     keep = (
         (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) & ~settled
     ) | (veto == "id_conflict")
@@ -376,7 +380,7 @@ def cluster_edges(
         r for r, reason in zip(rest["record_id_r"], reasons, strict=True) if reason != "uncertain"
     )
     together = cluster_of[left] == cluster_of[right]
-    clustering = _finish(prepared, ids, cluster_of, review, flagged)
+    clustering = _finish(prepared, ids, cluster_of, review, flagged, cannot)
     clustering.merged_pairs = int(together.sum())
     clustering.merged_mass = float(edges["match_probability"].to_numpy(dtype=float)[together].sum())
     return clustering
@@ -462,9 +466,21 @@ def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple]
 EDGE_FIELDS = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
 
 
+def _cluster_pair(ids: np.ndarray, cluster_of: np.ndarray, a: str, b: str) -> tuple[str, str]:
+    at = np.searchsorted(ids, np.array([a, b], dtype=object))
+    return cluster_of[at[0]], cluster_of[at[1]]
+
+
 def _finish(
-    prepared: Prepared, ids: np.ndarray, cluster_of: np.ndarray, review: list[tuple], flagged
+    prepared: Prepared,
+    ids: np.ndarray,
+    cluster_of: np.ndarray,
+    review: list[tuple],
+    flagged,
+    cannot: list[tuple[str, str]],
 ) -> Clustering:
+    """Clusters per input record, and the review queue: one pair (the strongest) per two
+    persons, none for two persons a reviewer already called different."""
     clusters = dict(
         zip(
             prepared.record_ids.tolist(),
@@ -477,7 +493,12 @@ def _finish(
         # `ids` are sorted: a binary search finds the few queued records' rows
         at_l = np.searchsorted(ids, pairs["record_id_l"].to_numpy(dtype=object))
         at_r = np.searchsorted(ids, pairs["record_id_r"].to_numpy(dtype=object))
-        apart = cluster_of[at_l] != cluster_of[at_r]
-        pairs = _strongest_first(pairs[apart]).reset_index(drop=True)
+        one, other = cluster_of[at_l], cluster_of[at_r]
+        low, high = np.minimum(one, other), np.maximum(one, other)
+        answered = {tuple(sorted(_cluster_pair(ids, cluster_of, a, b))) for a, b in cannot}
+        asked = np.array([(x, y) not in answered for x, y in zip(low, high, strict=True)])
+        pairs = pairs.assign(_low=low, _high=high)[(one != other) & asked]
+        pairs = _strongest_first(pairs).drop_duplicates(["_low", "_high"])
+        pairs = pairs[REVIEW_COLUMNS].reset_index(drop=True)
     flagged_clusters = sorted({clusters[r] for r in flagged if r in clusters})
     return Clustering(clusters=clusters, review_pairs=pairs, flagged=flagged_clusters)
