@@ -337,7 +337,7 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CREDX_")}
 
 
-def run_phase(name: str, records_path: Path, out: Path) -> dict[str, Any]:
+def run_phase(name: str, records_path: Path, out: Path) -> dict[str, Any] | None:
     """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
     command = [
         sys.executable, str(Path(__file__).resolve()), "--phase", name,
@@ -346,8 +346,9 @@ def run_phase(name: str, records_path: Path, out: Path) -> dict[str, Any]:
     done = subprocess.run(
         command, stdout=subprocess.PIPE, text=True, env=child_env(), check=False
     )  # stderr passes through: the phase's progress lines
-    if done.returncode != 0:
-        raise SystemExit(f"the {name} phase failed with exit status {done.returncode}")
+    if done.returncode != 0:  # e.g. killed for memory on a shared machine: say so, go on
+        progress(f"the {name} phase failed with exit status {done.returncode}")
+        return None
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -380,6 +381,9 @@ def bench_dataset(name, size, records, population, root: Path, spark: bool) -> d
         progress(f"{name} ({len(records):,}): {variant} ...")
         out = root / f"{name}-{size}-{variant}.parquet"
         phase = run_phase(variant, records_path, out)
+        if phase is None:
+            result[variant] = {"failed": True}
+            continue
         clusters = pd.read_parquet(out).set_index("record_id")["cluster"]
         phase.update(scores(truth, clusters))
         if population is not None and variant != "baseline":
@@ -398,6 +402,10 @@ def bench_dataset(name, size, records, population, root: Path, spark: bool) -> d
 def dataset_targets(result: dict[str, Any]) -> dict[str, dict]:
     student, baseline, name = result["student"], result["baseline"], result["dataset"]
     at = f"{name}@{result['records']:,}"
+    if student.get("failed"):
+        return {f"student_finished@{at}": {"target": "yes", "value": 0.0, "pass": False}}
+    if baseline.get("failed"):  # nothing to compare with: the baseline's targets fail
+        baseline = {"f1": float("nan"), "seconds": float("nan")}
     review_share = student["review_pairs"] / result["records"]
     targets = {
         f"f1@{at}": {
@@ -465,7 +473,9 @@ def render(summary: dict[str, Any]) -> str:
     ]
     for data in summary["datasets"]:
         for name in ("student", "baseline", "spark"):
-            if name in data:
+            if data.get(name, {}).get("failed"):
+                lines.append(f"{data['dataset']:<9} {data['records']:>10,} {name:<9} failed")
+            elif name in data:
                 r = data[name]
                 est_p, est_r = r.get("estimated_precision"), r.get("estimated_recall")
                 lines.append(
@@ -482,10 +492,10 @@ def render(summary: dict[str, Any]) -> str:
             shares = ", ".join(f"{k} {v:.3f}" for k, v in d["joined_share_by_error"].items())
             lines.append(f"  share of affected records joined: {shares}")
             lines.append(f"  twins merged: {d['twins_merged']} of {d['twin_pairs']} twin pairs")
-    if "adversarial" in summary:
+    if summary.get("adversarial"):
         adv = summary["adversarial"]
         lines.append(f"adversarial table ({adv['pairs']} pairs): merged {adv['merged']}")
-    if "degenerate" in summary:
+    if summary.get("degenerate"):
         for variant in ("copies", "near_copies"):
             run = summary["degenerate"][variant]
             lines.append(
@@ -527,12 +537,14 @@ def main(argv: list[str] | None = None) -> int:
             summary["targets"].append(result["targets"])
         progress("adversarial table ...")
         summary["adversarial"] = run_phase("adversarial", root / "none", root / "adversarial")
-        summary["targets"].append(adversarial_targets(summary["adversarial"]))
+        if summary["adversarial"] is not None:
+            summary["targets"].append(adversarial_targets(summary["adversarial"]))
         if not args.no_degenerate:
             progress(f"degenerate block: {DEGENERATE_COPIES:,} copies of one record ...")
             records_path = root / f"in-house-{sizes[0]}.parquet"
             summary["degenerate"] = run_phase("degenerate", records_path, root / "degenerate")
-            summary["targets"].append(degenerate_targets(summary["degenerate"]))
+            if summary["degenerate"] is not None:
+                summary["targets"].append(degenerate_targets(summary["degenerate"]))
     print_report(render(summary), summary, as_json=args.json)
     return 0
 

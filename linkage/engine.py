@@ -19,10 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.clusters import RELIABLE_BELOW, Constraints, cluster_edges, unreliable_fields
+from linkage.clusters import Constraints, cluster_edges
 from linkage.model import LinkModel
 from linkage.normalise import prepare_records
 from linkage.notices import collected
+from linkage.rules import RELIABLE_BELOW, unreliable_fields
 from linkage.scoring import LinkParameters, score_pairs
 
 log = logging.getLogger(__name__)
