@@ -9,13 +9,17 @@ accountability: every upload of the population except those with a final
 discrepancy (an unsampled upload stands, as in Louisiana's model; the bound
 says how many of those could be wrong).  The plan's sampling rates are stated
 beside the numbers.
+
+Each row also carries `sentence`, the bound said for someone who is not a
+statistician: "With 95% confidence, no more than 7.8% of this school's 412
+uploads are wrong."  Pages, the CSV and `credx audit results` print the same one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,22 @@ class ResultRow:
     upper_bound: float | None
     confidence: float
     countable: int
+    sentence: str = ""
+
+
+def sentence(row: ResultRow) -> str:
+    """The row's upper bound in plain words (see the module doc)."""
+    whose = "this school's" if row.scope == "school" else "the state's"
+    uploads = f"{row.population:,} upload" + ("" if row.population == 1 else "s")
+    if row.upper_bound is None:
+        return f"No sampled upload has a final finding yet, so nothing can be said yet about " \
+               f"{whose} {uploads}."
+    level = f"{row.confidence * 100:g}%"
+    bound = f"{row.upper_bound * 100:.1f}%"
+    said = f"With {level} confidence, no more than {bound} of {whose} {uploads} are wrong."
+    if row.pending:
+        said += f" ({row.pending} sampled still awaiting a final finding.)"
+    return said
 
 
 @dataclass(frozen=True)
@@ -108,7 +128,7 @@ def _row(
     discrepancies = sum(t.final_outcome == FindingOutcome.DISCREPANCY for t in final)
     observed = discrepancies / len(final) if final else None
     upper = clopper_pearson_upper(discrepancies, len(final), confidence) if final else None
-    return ResultRow(
+    row = ResultRow(
         scope=scope,
         school_code=school,
         population=len(population),
@@ -124,18 +144,19 @@ def _row(
         confidence=confidence,
         countable=len(population) - discrepancies,
     )
+    return replace(row, sentence=sentence(row))
 
 
 def results_csv(results: PlanResults) -> str:
     """One line per school, then the state's line; the plan's rates in the last two columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated"))
+    writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated", "sentence"))
     rates = results.rates
     for row in [*results.schools, results.total]:
         writer.writerow(
             (*(_cell(getattr(row, c)) for c in COLUMNS), rates["corroborated"],
-             rates["uncorroborated"])
+             rates["uncorroborated"], row.sentence)
         )  # fmt: skip
     return buffer.getvalue()
 
