@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from access.policy import Permission, may
 from access.principals import Principal
 from access.sessions import csrf_ok
+from audit.plans import results as audit_results
 from audit.plans.models import DiscrepancyType
 from audit.plans.queue import AuditQueue
 from audit.plans.responses import ResponseService
@@ -28,6 +29,7 @@ from web.auth import AppDep, WebUser, bearer_principal, web_user
 from web.db import web_session
 from web.errors import ApiError
 from web.multipart import ReceivedForm
+from web.names import Names
 from web.pages import render
 from web.uploads import off_loop, receive, refuse_declared_oversize
 
@@ -94,6 +96,14 @@ def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: A
         recorded = queue.judge(task_id, body.outcome, body.type, body.note,
                                seen_version=body.version)  # fmt: skip
         return recorded.as_json()
+
+
+@router.post("/tasks/{task_id}/undo")
+def undo(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    """Take back your first-look finding until you hand the task back (take the next one)
+    or a second auditor takes it: the task is yours again, unjudged (409 after that)."""
+    with web_session(app) as session:
+        return AuditQueue(session, app, caller).undo(task_id).as_json()
 
 
 @router.post("/tasks/{task_id}/release")
@@ -196,10 +206,13 @@ def _findings(request: Request, app: Resources, user: WebUser, status: int = 200
         with web_session(app) as session:
             found = ResponseService(session, app, user.principal).findings()
             rows = [row.as_json() for row in found]
+            names = Names(session, user.principal.state).load(
+                schools=[r["school_code"] for r in rows],
+                credentials=[r["credential_code"] for r in rows if r["credential_code"]])
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
-                 **context)  # fmt: skip
+                 names=names, **context)  # fmt: skip
 
 
 @pages.post("/audit/findings/{task_id}/response")
@@ -223,3 +236,37 @@ async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Respon
     finally:
         form.cleanup()
     return RedirectResponse("/audit/findings?notice=answered", status_code=303)
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@pages.get("/audit/results", response_class=HTMLResponse)
+def results_page(request: Request, app: AppDep, plan: str | None = None) -> Response:
+    """A plan's results per school in plain words, with the CSV of what is shown."""
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        with web_session(app) as session:
+            shown = audit_results.plans_and_results(session, user.principal, plan)
+            names = Names(session, user.principal.state).load(
+                schools=[row.school_code for row in shown.results.schools] if shown.results else ())
+    except CredxError as exc:
+        return _page(request, "error.html", user, exc.http_status, error=str(exc))
+    return _page(request, "audit_results.html", user, shown=shown, names=names)
+
+
+@pages.get("/audit/results/{plan_id}.csv")
+def results_csv_page(plan_id: Annotated[str, Path(max_length=64)], request: Request,
+                     app: AppDep) -> Response:  # fmt: skip
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        with web_session(app) as session:
+            text = audit_results.results_download(session, user.principal, plan_id)
+    except CredxError as exc:
+        return _page(request, "error.html", user, exc.http_status, error=str(exc))
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="audit-results-{plan_id}.csv"'})

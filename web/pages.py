@@ -31,12 +31,16 @@ from web.evidence import (
     submit_bulk,
     submit_one,
 )
+from audit.plans.standing import standings
+from web.names import Names, role_words, state_name
 from web.navigation import nav_links
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 templates.env.globals["nav_links"] = nav_links
+templates.env.globals["state_name"] = state_name
+templates.env.globals["role_words"] = role_words
 SIGN_IN_COOKIE = "credx_sign_in"
 
 
@@ -106,12 +110,23 @@ def sign_out(
 
 def home_context(app, user: WebUser) -> dict:
     principal = user.principal
-    rows = []
-    if may(principal, Permission.EVIDENCE_LIST):
-        with web_session(app) as session:
+    rows: list[dict] = []
+    with web_session(app) as session:
+        names = Names(session, principal.state)
+        if may(principal, Permission.EVIDENCE_LIST):
             service = EvidenceService(session, app, principal)
             rows = [service.describe(row).as_json() for row in service.list(limit=200)]
-    return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
+            found = standings(session, [row["id"] for row in rows])
+            for row in rows:
+                row["standing"] = found[row["id"]].words if row["id"] in found else None
+            names.load(schools=[r["school_code"] for r in rows],
+                       credentials=[r["credential_code"] for r in rows])  # fmt: skip
+        can_upload = may(principal, Permission.EVIDENCE_UPLOAD)
+        pickers = {}
+        if can_upload:
+            pickers = {"schools": names.district_schools(principal.district),
+                       "credentials": names.all_credentials()}  # fmt: skip
+    return {"user": user, "rows": rows, "can_upload": can_upload, "names": names, **pickers}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -141,9 +156,30 @@ async def _form_post(request: Request, app, limit: int, handle) -> Response:
         return await off_loop(request, lambda: handle(user, form))
     except CredxError as exc:
         context = await run_in_threadpool(home_context, app, user)
-        return render(request, "home.html", exc.http_status, error=str(exc), **context)
+        kept = {k: v for k, v in form.fields.items() if k in FIELD_LABELS}
+        label = FIELD_LABELS.get(exc.field or "")
+        return render(request, "home.html", exc.http_status, error=_in_words(exc, label),
+                      values=kept, field_error=exc.field, **context)  # fmt: skip
     finally:
         form.cleanup()
+
+
+FIELD_LABELS = {
+    "state_student_id": "State student ID", "student_name": "Student name",
+    "birth_date": "Birth date", "school_code": "School", "school_year": "School year",
+    "graduation_pathway": "Graduation pathway", "credential_code": "Credential",
+    "date_earned": "Date earned", "file": "Certificate file",
+}  # fmt: skip
+
+
+def _in_words(exc: CredxError, label: str | None) -> str:
+    """The message led by the field's label (as the form names it), the field's own
+    name taken out, and a reminder that a file must be chosen again."""
+    message = str(exc)
+    if exc.field and message.startswith(exc.field):
+        message = message[len(exc.field):].lstrip(" :")
+    said = f"{label}: {message}" if label else message
+    return said + " Your entries are kept; choose the certificate file again."
 
 
 @router.post("/uploads")
@@ -177,10 +213,14 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
         with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
             row = service.describe(service.get(evidence_id)).as_json()
+            standing = standings(session, [row["id"]]).get(row["id"])
+            names = Names(session, row["state"]).load(schools=[row["school_code"]],
+                                                       credentials=[row["credential_code"]])
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
-    return render(request, "evidence.html", user=user, row=row, can_download=can_download)
+    return render(request, "evidence.html", user=user, row=row, can_download=can_download,
+                  standing=standing, names=names)  # fmt: skip
 
 
 @router.get("/evidence/{evidence_id}/preview")

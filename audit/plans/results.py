@@ -26,11 +26,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from access.policy import check_audit_results
+from access.principals import Principal
 from audit.events import AuditEvent
-from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
+from audit.plans.models import (
+    AuditPlan,
+    AuditPopulationItem,
+    AuditTask,
+    FindingOutcome,
+    PlanStatus,
+    TaskStatus,
+)
 from audit.plans.plans import get_plan, plan_document
 from audit.sampling.bounds import clopper_pearson_upper
 from eventlog.log import EventLog
+from kernel.errors import NotFound
 
 COLUMNS = (
     "scope", "school_code", "population", "corroborated", "sampled", "sampling_rate", "final",
@@ -228,3 +238,41 @@ def progress_by_plan(session: Session, state: str | None) -> list[PlanProgress]:
     for plan in plans.values():
         plan.percent_done = round(100 * plan.final / plan.tasks, 1) if plan.tasks else 0.0
     return sorted(plans.values(), key=lambda p: (p.state, p.school_year, p.plan_id))
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    """What the results page shows: the caller's state's plans, and the chosen plan's
+    results (the newest plan's when none is chosen; None when there is no plan)."""
+
+    plans: list[PlanProgress]
+    results: PlanResults | None
+
+
+def plans_and_results(session: Session, principal: Principal, plan_id: str | None) -> ResultsPage:
+    check_audit_results(principal, state=None)
+    plans = progress_by_plan(session, principal.state)
+    if plan_id is None:
+        live = [p for p in plans if p.status != PlanStatus.SUPERSEDED] or plans
+        plan_id = live[-1].plan_id if live else None
+    if plan_id is None:
+        return ResultsPage(plans, None)
+    return ResultsPage(plans, _results_for(session, principal, plan_id))
+
+
+def _results_for(session: Session, principal: Principal, plan_id: str) -> PlanResults:
+    plan = session.get(AuditPlan, plan_id)
+    if plan is None:
+        raise NotFound("no such audit plan")
+    check_audit_results(principal, state=plan.state)
+    return plan_results(session, plan_id)
+
+
+def results_download(session: Session, principal: Principal, plan_id: str) -> str:
+    """The results CSV of a plan the caller may see (the export is logged)."""
+    results = _results_for(session, principal, plan_id)
+    EventLog(session).record(
+        AuditEvent.AUDIT_RESULTS_EXPORTED, f"audit-plan:{plan_id}", principal.actor,
+        destination="download", schools=len(results.schools),
+    )  # fmt: skip
+    return results_csv(results)
