@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from access.policy import may_scrape_metrics
 from exchange.resources import Resources
-from web import audit, dashboard, deliveries, errors, evidence, pages, reports, review
+from web import audit, dashboard, deliveries, errors, evidence, html_errors, pages, reports, review
 from web.auth import client_address
 from web.headers import SecurityHeaders
 from web.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -40,6 +40,7 @@ def create_app(app: Resources) -> FastAPI:
     api.state.work_limiter = anyio.CapacityLimiter(app.settings.upload_decode_concurrency)
     api.state.upload_dir = upload_spool(app.settings.home)
     errors.install(api)
+    html_errors.install(api)  # after: a browser's page request gets an HTML error page
     api.add_middleware(SecurityHeaders)
     metrics = Metrics(app.engine)
     api.add_middleware(RequestLog, metrics=metrics)  # outermost: sees every response

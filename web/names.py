@@ -45,11 +45,11 @@ class Names:
                 col(School.school_code).in_(wanted))  # fmt: skip
             if self.state:
                 query = query.where(School.state == self.state)
-            self.schools.update(dict(self.session.exec(query).all()))  # type: ignore[arg-type]
+            self.schools.update(dict(self.session.exec(query).all()))
         codes = sorted(set(credentials) - set(self.credentials))
         if codes:
             query = select(Credential.code, Credential.name).where(col(Credential.code).in_(codes))
-            self.credentials.update(dict(self.session.exec(query).all()))  # type: ignore[arg-type]
+            self.credentials.update(dict(self.session.exec(query).all()))
         return self
 
     def school(self, code: str | None) -> str:

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
+from audit.plans.standing import standings
 from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
 from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
@@ -31,7 +32,6 @@ from web.evidence import (
     submit_bulk,
     submit_one,
 )
-from audit.plans.standing import standings
 from web.names import Names, role_words, state_name
 from web.navigation import nav_links
 from web.uploads import off_loop, receive, required_file

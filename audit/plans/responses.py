@@ -145,7 +145,7 @@ class ResponseService:
             .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id).desc())
             .limit(MAX_LISTED)
         ).all()
-        tasks = current_only(tasks)
+        tasks = current_only(list(tasks))
         self.log.record(
             AuditEvent.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,
             count=len(tasks),

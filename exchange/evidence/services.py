@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
@@ -43,6 +44,11 @@ from exchange.evidence.refusals import EvidenceRefused
 from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel.errors import NotFound
+
+# The state's school list (rosters.models.School), read by name: rosters sits above exchange.
+SCHOOLS = sa.table(
+    "schools", sa.column("state"), sa.column("district_code"), sa.column("school_code")
+)
 
 EVIDENCE_REFUSED = EvidenceEvent.EVIDENCE_REFUSED
 EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
@@ -183,6 +189,7 @@ class EvidenceService:
         state, district = self._uploader_tenant()
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
+            self._check_school(parsed, state, district)
             inspection = inspect_upload(path, filename, self.limits)
             badge = self._verify_badge(path) if inspection.is_badge else None
             with self.session.begin_nested():  # refused while storing: nothing of it stays
@@ -318,12 +325,30 @@ class EvidenceService:
         )  # fmt: skip
         return evidence
 
+    def _check_school(self, claim: Claim, state: str, district: str) -> None:
+        """Once the state's school list is loaded (the rosters domain owns it; this layer
+        sits below it, so reads its table by name), the school must be one of the district's,
+        the same rule the roster import applies."""
+        listed = sa.select(SCHOOLS.c.school_code).where(SCHOOLS.c.state == state)
+        if self.session.execute(listed.limit(1)).first() is None:
+            return
+        found = listed.where(SCHOOLS.c.district_code == district,
+                             SCHOOLS.c.school_code == claim.school_code)  # fmt: skip
+        if self.session.execute(found.limit(1)).first() is None:
+            raise EvidenceRefused(
+                f"school {claim.school_code} is not one of district {district}'s schools in the "
+                "state's school list; choose the school from the list", code="unknown_school",
+                field="school_code",
+            )  # fmt: skip
+
     def _same_image(self, evidence: Evidence) -> str | None:
-        """The earliest upload in the state of the same bytes for another student."""
+        """The earliest upload in the state of the same bytes for another student, or for
+        another credential of the same student (one certificate cannot prove two)."""
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
             Evidence.sha256 == evidence.sha256,
-            Evidence.state_student_id != evidence.state_student_id,
+            (col(Evidence.state_student_id) != evidence.state_student_id)
+            | (col(Evidence.credential_code) != evidence.credential_code),
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
 

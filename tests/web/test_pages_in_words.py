@@ -1,0 +1,104 @@
+"""Pages that a district coordinator and an auditor can read (issue 19), in-process on both
+backends: errors as pages in words, forms that keep what was typed, uploads checked against
+the state's school list, one file for two credentials flagged, audit results in a sentence."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from audit.plans.models import AuditTask
+from kernel.database import session_scope
+from rosters.schools import load_schools
+from tests.audit.plans.factories import finish, make_draw, make_plan
+from tests.web.factories import CSRF, bearer, certificate_png, claim, make_token, sign_in, upload
+
+BROWSER = {"accept": "text/html,application/xhtml+xml"}
+
+
+def school_list(app, tmp_path) -> None:
+    path = tmp_path / "schools.csv"
+    path.write_text("district_code,school_code,name\n036,036001,Baker High School\n"
+                    "037,037001,Zachary High School\n")  # fmt: skip
+    with session_scope(app.engine) as session:
+        load_schools(session, "LA", path)
+
+
+def test_a_browser_gets_error_pages_in_the_design_never_json(app, client):
+    sign_in(client, make_token(app, "district", "LA", "036"))
+    missing = client.get("/no/such/page", headers=BROWSER)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "Page not found" in missing.text and "usa-header" in missing.text
+    bad = client.get("/evidence/" + "z" * 80, headers=BROWSER)
+    assert bad.status_code == 422 and "not valid" in bad.text and "{" not in bad.text.split(
+        "<main")[1].split("</main>")[0]  # fmt: skip
+    assert client.get("/api/v1/nothing", headers=BROWSER).json()["error"]["code"] == "not_found"
+    signed_out = client.__class__(client.app).get("/no/such/page", headers=BROWSER)
+    assert signed_out.status_code == 404 and "Sign out" not in signed_out.text
+
+
+def test_permission_refusals_are_in_words(app, client):
+    district = bearer(make_token(app, "district", "LA", "036"))
+    refused = client.post("/api/v1/audit/tasks/next", headers=district)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == (
+        "you are signed in as district staff, which may not work the audit queue"
+    )
+
+
+def test_an_upload_naming_a_school_outside_the_district_is_refused(app, client, tmp_path):
+    school_list(app, tmp_path)
+    secret = make_token(app, "district", "LA", "036")
+    refused = upload(client, secret, school_code="999")
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "school_code"
+    assert "not one of district 036's schools" in refused.json()["error"]["message"]
+    assert upload(client, secret, school_code="037001").status_code == 422  # another district's
+    assert upload(client, secret, school_code="036001").status_code == 201
+
+
+def test_the_upload_form_keeps_every_value_and_names_the_field_by_its_label(
+    app, client, tmp_path
+):
+    school_list(app, tmp_path)
+    sign_in(client, make_token(app, "district", "LA", "036"))
+    page = client.get("/")
+    assert '<option value="036001">Baker High School</option>' in page.text
+    assert "Zachary" not in page.text  # only the district's own schools in the picker
+    csrf = CSRF.search(page.text).group(1)
+    typed = claim(school_code="999", student_name="Ana Lopez", state_student_id="LA7000001")
+    files = {"file": ("c.png", certificate_png(), "image/png")}
+    again = client.post("/uploads", data={**typed, "csrf_token": csrf}, files=files)
+    assert again.status_code == 422
+    assert 'value="Ana Lopez"' in again.text and 'value="LA7000001"' in again.text
+    assert 'value="999"' in again.text and 'aria-invalid="true"' in again.text
+    assert "School: school 999 is not one of" in again.text
+    assert "choose the certificate file again" in again.text
+    assert "`credx" not in again.text  # no CLI hints on a page
+
+
+def test_one_file_claimed_for_two_credentials_of_a_student_is_flagged(app, client):
+    secret = make_token(app, "district", "LA", "036")
+    same = certificate_png("one certificate")
+    first = upload(client, secret, same, credential_code="ADESK001")
+    second = upload(client, secret, same, credential_code="ADESK002")
+    assert first.json()["flags"] == [] and second.json()["flags"] == ["duplicate_image"]
+
+
+def test_the_results_page_says_each_school_s_bound_in_a_sentence(app, client, tmp_path):
+    secret = make_token(app, "district", "LA", "036")
+    for number in range(4):
+        upload(client, secret, certificate_png(f"c{number}"), state_student_id=f"LA800000{number}")
+    with session_scope(app.engine) as session:
+        make_plan(session, "la-2025-26")
+        make_draw(session, "la-2025-26", tmp_path / "m.csv")
+        for task in session.exec(select(AuditTask)).all():
+            finish(session, task)
+    sign_in(client, make_token(app, "auditor", "LA"))
+    page = client.get("/audit/results")
+    assert page.status_code == 200
+    assert "With 95% confidence, no more than 63.2% of this school&#39;s 4 uploads are wrong." in (
+        page.text)  # fmt: skip
+    assert "Countable" in page.text and "Upper 95%" in page.text
+    csv = client.get("/audit/results/la-2025-26.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].endswith(",sentence")
+    assert "63.2% of the state" in csv.text
