@@ -10,7 +10,8 @@ from tests.web.factories import make_token, sign_in
 
 LINK = re.compile(r'<nav class="[^"]*" aria-label="Pages for your role">(.*?)</nav>',
                   re.S)  # fmt: skip
-PAGES = ("/audit", "/audit/results", "/audit/findings", "/review", "/dashboard", "/reports/attainment")
+PAGES = ("/audit", "/audit/results", "/audit/findings", "/review", "/dashboard",
+         "/reports/attainment")  # fmt: skip
 
 
 @pytest.mark.parametrize(
