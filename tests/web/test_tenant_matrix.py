@@ -247,6 +247,12 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
             operator_other=404,
         ),
     ),
+    ("GET", "/reports/attainment.{fmt}"): (
+        lambda w, u: w.page("GET", "/reports/attainment.csv" + REPORT_QUERY),
+        as_page(
+            every(403, auditor=422, operator=422, admin=422, auditor_other=404, operator_other=404)
+        ),
+    ),
     ("GET", "/reports/attainment"): (
         lambda w, u: w.page("GET", u + REPORT_QUERY),
         as_page(
