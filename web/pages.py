@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -108,14 +111,57 @@ def sign_out(
     return response
 
 
-def home_context(app, user: WebUser) -> dict:
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The uploads list's search, filters and page, as the address carries them."""
+
+    q: str = ""
+    school: str = ""
+    credential: str = ""
+    flag: str = ""  # "", "flagged" or "clean"
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+    def query(self, **changes) -> str:
+        values = {**asdict(self), **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+    def service_kwargs(self) -> dict:
+        flagged = {"flagged": True, "clean": False}.get(self.flag)
+        return {"search": self.q or None, "school_code": self.school or None,
+                "credential_code": self.credential or None, "since": self.since,
+                "until": self.until, "flagged": flagged,
+                "offset": (self.page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1}  # fmt: skip
+
+
+def list_filters(
+    q: Annotated[str, Query(max_length=40)] = "",
+    school: Annotated[str, Query(max_length=16)] = "",
+    credential: Annotated[str, Query(max_length=8)] = "",
+    flag: Annotated[str, Query(pattern="^(|flagged|clean)$")] = "",
+    since: date | None = None,
+    until: date | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> ListFilters:
+    return ListFilters(q.strip(), school.strip(), credential.strip(), flag, since, until, page)
+
+
+def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict:
     principal = user.principal
+    filters = filters or ListFilters()
     rows: list[dict] = []
+    more = False
     with web_session(app) as session:
         names = Names(session, principal.state)
         if may(principal, Permission.EVIDENCE_LIST):
             service = EvidenceService(session, app, principal)
-            rows = [service.describe(row).as_json() for row in service.list(limit=200)]
+            found = service.list(**filters.service_kwargs())
+            more = len(found) > PAGE_SIZE
+            rows = [service.describe(row).as_json() for row in found[:PAGE_SIZE]]
             found = standings(session, [row["id"] for row in rows])
             for row in rows:
                 row["standing"] = found[row["id"]].words if row["id"] in found else None
@@ -126,17 +172,21 @@ def home_context(app, user: WebUser) -> dict:
         if can_upload:
             pickers = {"schools": names.district_schools(principal.district),
                        "credentials": names.all_credentials()}  # fmt: skip
-    return {"user": user, "rows": rows, "can_upload": can_upload, "names": names, **pickers}
+    return {"user": user, "rows": rows, "can_upload": can_upload, "names": names,
+            "filters": filters, "more": more, **pickers}  # fmt: skip
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, app: AppDep, notice: str | None = None) -> Response:
+def home(
+    request: Request, app: AppDep, filters: Annotated[ListFilters, Depends(list_filters)],
+    notice: str | None = None,
+) -> Response:  # fmt: skip
     user = web_user(request)
     if user is None:
         return to_sign_in()
     notices = {"uploaded": "Uploaded. It is listed below."}
     return render(request, "home.html", notice=notices.get(notice or ""),
-                  **home_context(app, user))  # fmt: skip
+                  **home_context(app, user, filters))  # fmt: skip
 
 
 async def _form_post(request: Request, app, limit: int, handle) -> Response:

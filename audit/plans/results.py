@@ -79,7 +79,8 @@ def sentence(row: ResultRow) -> str:
                f"{whose} {uploads}."
     level = f"{row.confidence * 100:g}%"
     bound = f"{row.upper_bound * 100:.1f}%"
-    said = f"With {level} confidence, no more than {bound} of {whose} {uploads} are wrong."
+    verb = "is" if row.population == 1 else "are"
+    said = f"With {level} confidence, no more than {bound} of {whose} {uploads} {verb} wrong."
     if row.pending:
         said += f" ({row.pending} sampled still awaiting a final finding.)"
     return said

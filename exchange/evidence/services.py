@@ -23,6 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -383,9 +384,15 @@ class EvidenceService:
 
     def list(
         self, *, status: str | None = None, flagged: bool | None = None, limit: int = 100,
-        offset: int = 0,
+        offset: int = 0, search: str | None = None, school_code: str | None = None,
+        credential_code: str | None = None, since: date | None = None,
+        until: date | None = None,
     ) -> list[Evidence]:  # fmt: skip
-        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row)."""
+        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row).
+
+        `search` is a state student id, school code or credential code, matched exactly;
+        `since`/`until` bound the upload date (inclusive).
+        """
         require(self.principal, Permission.EVIDENCE_LIST)
         query = select(Evidence)
         if self.principal.state is not None:
@@ -394,6 +401,7 @@ class EvidenceService:
             query = query.where(Evidence.district == self.principal.district)
         if status is not None:
             query = query.where(Evidence.status == status)
+        query = _filtered(query, search, school_code, credential_code, since, until)
         if flagged is not None:
             flag = col(Evidence.duplicate_image_of).is_not(None) | col(
                 Evidence.duplicate_claim_of
@@ -473,3 +481,23 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
+
+
+def _filtered(query, search, school_code, credential_code, since, until):
+    """The list's optional filters (each exact, so each can use an index)."""
+    if search:
+        text = search.strip()
+        query = query.where(
+            (col(Evidence.state_student_id) == text) | (col(Evidence.school_code) == text)
+            | (col(Evidence.credential_code) == text.upper())
+        )  # fmt: skip
+    if school_code:
+        query = query.where(Evidence.school_code == school_code)
+    if credential_code:
+        query = query.where(Evidence.credential_code == credential_code.upper())
+    if since is not None:
+        query = query.where(col(Evidence.created_at) >= datetime.combine(since, time.min, UTC))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+        query = query.where(col(Evidence.created_at) < end)
+    return query

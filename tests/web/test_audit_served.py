@@ -43,7 +43,7 @@ def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_plac
         page.keyboard.type("certificate dated 2023, outside the school year")
         page.keyboard.press("Escape")
         page.keyboard.press("3")
-        expect(page.get_by_role("status")).to_contain_text(f"Recorded discrepancy (date outside")
+        expect(page.get_by_role("status")).to_contain_text("Recorded discrepancy (date outside")
         page.keyboard.press("Enter")
         expect(page.locator("#audit-empty")).to_be_visible()
         assert page.evaluate("window.sameDocument") is True

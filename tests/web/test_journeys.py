@@ -143,11 +143,11 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
 
         auditor.goto(f"{base}/audit/results")
         expect(auditor.get_by_role("main")).to_contain_text(
-            "With 95% confidence, no more than 95.0% of this school's 1 upload are wrong.")
+            "With 95% confidence, no more than 95.0% of this school's 1 upload is wrong.")
         check_page(auditor, "auditor-results", checked)
         with auditor.expect_download() as download:
             auditor.get_by_role("link", name="Download these results (CSV)").click()
-        rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8")))
+        rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8"))))
         assert rows[0]["school_code"] == "036001" and rows[0]["verified"] == "1"
         missing = auditor.goto(f"{base}/no/such/page")
         assert missing.status == 404
@@ -177,7 +177,7 @@ def test_an_analyst_downloads_the_report_shown(app, cli_env):
         check_page(page, "analyst-report", checked)
         with page.expect_download() as download:
             page.get_by_role("link", name="Download this table (CSV)").click()
-        text = open(download.value.path(), encoding="utf-8").read()
+        text = download.value.path().read_text(encoding="utf-8")
         table = list(csv.reader(io.StringIO(text)))[1:]
         assert [[cell.replace("not applicable", "n/a") for cell in row] for row in table] == shown
         browser.close()

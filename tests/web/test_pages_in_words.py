@@ -102,3 +102,22 @@ def test_the_results_page_says_each_school_s_bound_in_a_sentence(app, client, tm
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines()[0].endswith(",sentence")
     assert "63.2% of the state" in csv.text
+
+
+def test_the_uploads_list_searches_filters_and_pages(app, client, monkeypatch):
+    monkeypatch.setattr("web.pages.PAGE_SIZE", 2)
+    secret = make_token(app, "district", "LA", "036")
+    for number, code in enumerate(["ADESK001", "ADESK002", "ADESK001"]):
+        upload(client, secret, certificate_png(f"l{number}"), credential_code=code,
+               state_student_id=f"LA900000{number}")  # fmt: skip
+    sign_in(client, secret)
+    first = client.get("/")
+    assert first.text.count('href="/evidence/') == 2 and "page=2" in first.text
+    second = client.get("/?page=2")
+    assert second.text.count('href="/evidence/') == 1 and "Previous" in second.text
+    found = client.get("/?q=LA9000001")
+    assert found.text.count('href="/evidence/') == 1 and "Inventor" in found.text
+    by_credential = client.get("/?credential=ADESK001")
+    assert by_credential.text.count('href="/evidence/') == 2
+    assert "No upload matches" in client.get("/?q=LA0000000").text
+    assert client.get("/?flag=nonsense", headers=BROWSER).status_code == 422
