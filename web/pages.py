@@ -162,9 +162,9 @@ def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict
             found = service.list(**filters.service_kwargs())
             more = len(found) > PAGE_SIZE
             rows = [service.describe(row).as_json() for row in found[:PAGE_SIZE]]
-            found = standings(session, [row["id"] for row in rows])
+            audited = standings(session, [row["id"] for row in rows])
             for row in rows:
-                row["standing"] = found[row["id"]].words if row["id"] in found else None
+                row["standing"] = audited[row["id"]].words if row["id"] in audited else None
             names.load(schools=[r["school_code"] for r in rows],
                        credentials=[r["credential_code"] for r in rows])  # fmt: skip
         can_upload = may(principal, Permission.EVIDENCE_UPLOAD)
