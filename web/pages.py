@@ -229,6 +229,7 @@ def _in_words(exc: CredxError, label: str | None) -> str:
     if exc.field and message.startswith(exc.field):
         message = message[len(exc.field):].lstrip(" :")
     said = f"{label}: {message}" if label else message
+    said = said if said.endswith(".") else said + "."
     return said + " Your entries are kept; choose the certificate file again."
 
 
