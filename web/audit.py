@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -242,7 +242,9 @@ async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Respon
 
 
 @pages.get("/audit/results", response_class=HTMLResponse)
-def results_page(request: Request, app: AppDep, plan: str | None = None) -> Response:
+def results_page(
+    request: Request, app: AppDep, plan: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
     """A plan's results per school in plain words, with the CSV of what is shown."""
     user = web_user(request)
     if user is None:

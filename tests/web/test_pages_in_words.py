@@ -121,3 +121,19 @@ def test_the_uploads_list_searches_filters_and_pages(app, client, monkeypatch):
     assert by_credential.text.count('href="/evidence/') == 2
     assert "No upload matches" in client.get("/?q=LA0000000").text
     assert client.get("/?flag=nonsense", headers=BROWSER).status_code == 422
+
+
+def test_the_attainment_page_starts_compact(app, client):
+    from tests.reports.fixtures.world import school_world
+
+    codes = ["ADESK001", "ADESK002", "ADESK003", "ADESK004"]
+    with session_scope(app.engine) as session:
+        school_world(session, {f"S{n:03d}": (4, {c: (1 + n % 4, n % 3) for c in codes})
+                               for n in range(40)})  # fmt: skip
+    sign_in(client, make_token(app, "operator", "LA"))
+    compact = client.get("/reports/attainment?year=2025-26")
+    full = client.get("/reports/attainment?year=2025-26&by=school,credential")
+    assert compact.status_code == full.status_code == 200
+    print(f"attainment page: compact {len(compact.content):,} B, by school {len(full.content):,} B")
+    assert len(compact.content) < 200_000 and len(compact.content) * 5 < len(full.content)
+    assert compact.text.count("<tr>") == len(codes) + 2  # header, a row per credential, Total
