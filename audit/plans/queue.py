@@ -57,6 +57,8 @@ from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
 from kernel.rows import key_of, rowcount
+from rosters.models import School
+from schemas.credentials import Credential
 
 MAX_NOTE = 2000
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
@@ -217,8 +219,15 @@ class AuditQueue:
             task=TaskView.of(task, self.principal), claim=evidence.claim,
             person_id=evidence.person_id, vendor_records=evidence.vendor_records,
             findings=[FindingView.of(row) for row in self.findings(task)],
-            response=self._response(task),
+            response=self._response(task), names=self._names(task, evidence.claim),
         )  # fmt: skip
+
+    def _names(self, task: AuditTask, claim: EvidenceView) -> dict[str, str | None]:
+        """The credential's name from the registry and the school's from the state's list."""
+        credential = self.session.get(Credential, claim.credential_code)
+        school = self.session.get(School, (task.state, task.district, task.school_code))
+        return {"credential": credential.name if credential else None,
+                "school": school.name if school else None}  # fmt: skip
 
     def _response(self, task: AuditTask) -> dict[str, Any] | None:
         """The district's answer, for the auditor to judge beside the original."""
@@ -523,13 +532,14 @@ class TaskDetail:
     vendor_records: list[dict]
     findings: list[FindingView]
     response: dict[str, Any] | None = None  # the district's answer, in a re-review
+    names: dict[str, str | None] | None = None  # {"credential", "school"} names, if known
 
     def as_json(self) -> dict[str, Any]:
         return {
             **self.task.as_json(), "claim": self.claim.as_json(), "person_id": self.person_id,
             "vendor_records": self.vendor_records,
             "findings": [finding.as_json() for finding in self.findings],
-            "response": self.response,
+            "response": self.response, "names": self.names,
         }  # fmt: skip
 
 

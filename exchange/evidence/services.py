@@ -190,7 +190,6 @@ class EvidenceService:
         state, district = self._uploader_tenant()
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
-            self._check_school(parsed, state, district)
             inspection = inspect_upload(path, filename, self.limits)
             badge = self._verify_badge(path) if inspection.is_badge else None
             with self.session.begin_nested():  # refused while storing: nothing of it stays
@@ -282,6 +281,7 @@ class EvidenceService:
         self, claim: Claim, path: Path, inspection: Inspection,
         badge: BadgeVerification | None, state: str, district: str,
     ) -> Receipt:  # fmt: skip
+        self._check_school(claim, state, district)  # after the decode: no read held across it
         vault = self.app.vault(self.session)
         written: list[StoredBlob] = []
         try:

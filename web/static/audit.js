@@ -48,13 +48,16 @@
     row.appendChild(td);
   }
 
-  function showClaim(claim) {
+  function showClaim(claim, names) {
     var list = $("task-claim");
     list.textContent = "";
+    names = names || {};
     [
       ["Student", claim.student_name + " (" + claim.state_student_id + "), born " + claim.birth_date],
-      ["Credential", claim.credential_code + ", earned " + claim.date_earned],
-      ["School", claim.school_code + ", district " + claim.district + ", year " + claim.school_year],
+      ["Credential", (names.credential ? names.credential + " (" + claim.credential_code + ")" : claim.credential_code) +
+        ", earned " + claim.date_earned],
+      ["School", (names.school ? names.school + " (" + claim.school_code + ")" : claim.school_code) +
+        ", district " + claim.district + ", year " + claim.school_year],
       ["Pathway", claim.graduation_pathway],
       ["Flags", claim.flags.length ? claim.flags.join(", ") : "none"]
     ].forEach(function (pair) {
@@ -103,7 +106,7 @@
       return;
     }
     $("task-title").textContent = "Task " + task.id + " · " + (task.claim.student_name || "") +
-      ", " + task.claim.credential_code;
+      ", " + ((task.names && task.names.credential) || task.claim.credential_code);
     var stages = {
       1: "First look: verified (V) or a discrepancy (1-6, with a note).",
       2: "Second review: another auditor found a discrepancy. Confirm it (C) or overturn it (O).",
@@ -114,7 +117,7 @@
     $("actions-second").hidden = task.stage !== 2;
     $("actions-third").hidden = task.stage !== 3;
     $("task-preview").src = "/evidence/" + encodeURIComponent(task.evidence_id) + "/preview";
-    showClaim(task.claim);
+    showClaim(task.claim, task.names);
     showVendor(task.vendor_records);
     showFindings(task.findings);
     showResponse(task.response);

@@ -16,7 +16,7 @@ TASK = [
     "district", "evidence_id", "preview", "assigned_to_you", "final_outcome", "final_type",
     "final_at",
 ]  # fmt: skip
-TASK_DETAIL = [*TASK, "claim", "person_id", "vendor_records", "findings", "response"]
+TASK_DETAIL = [*TASK, "claim", "person_id", "vendor_records", "findings", "response", "names"]
 FINDING = ["stage", "auditor", "outcome", "type", "note", "decision", "recorded_at"]
 DISTRICT_FINDING = [
     "task_id", "plan_id", "evidence_id", "school_code", "credential_code", "state_student_id",
