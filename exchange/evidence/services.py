@@ -281,7 +281,6 @@ class EvidenceService:
         self, claim: Claim, path: Path, inspection: Inspection,
         badge: BadgeVerification | None, state: str, district: str,
     ) -> Receipt:  # fmt: skip
-        self._check_school(claim, state, district)  # after the decode: no read held across it
         vault = self.app.vault(self.session)
         written: list[StoredBlob] = []
         try:
@@ -292,6 +291,9 @@ class EvidenceService:
             preview = vault.put([inspection.preview]) if inspection.preview else None
             if preview is not None:
                 written.append(preview)
+            # after the first write (the blob's row): on SQLite a read first, then a write,
+            # fails once another upload has committed in between
+            self._check_school(claim, state, district)
             evidence = self._record(claim, inspection, badge, original, preview, state, district)
         except BaseException:
             for blob in written:

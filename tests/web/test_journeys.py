@@ -162,6 +162,9 @@ def test_an_analyst_downloads_the_report_shown(app, cli_env):
     checked: list[str] = []
     with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
         browser = launch_chromium(playwright)
+        signing_in = browser.new_page()
+        signing_in.goto(f"{base}/sign-in")
+        check_page(signing_in, "sign-in", checked)
         page = signed_in(browser, base, make_token(app, "operator", "LA"))
         page.goto(f"{base}/reports/attainment")
         page.get_by_label("School year").fill("2025-26")
