@@ -192,27 +192,48 @@ def audit_page(request: Request) -> Response:
     return _page(request, "audit.html", user, shortcuts=SHORTCUTS)
 
 
+FINDINGS_PAGE = 25
+SHOWN = {  # the findings page's filter: which findings a district wants to see
+    "": lambda row: True,
+    "to_answer": lambda row: row["may_respond"],
+    "answered": lambda row: row["response"] is not None,
+    "discrepancy": lambda row: row["outcome"] == "discrepancy",
+    "verified": lambda row: row["outcome"] == "verified",
+}
+
+
 @pages.get("/audit/findings", response_class=HTMLResponse)
-def findings_page(request: Request, app: AppDep, notice: str | None = None) -> Response:
+def findings_page(
+    request: Request, app: AppDep, notice: str | None = None,
+    show: Annotated[str, Query(pattern="^(|to_answer|answered|discrepancy|verified)$")] = "",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> Response:  # fmt: skip
     user = web_user(request)
     if user is None:
         return RedirectResponse("/sign-in", status_code=303)
-    return _findings(request, app, user, notice={"answered": "Your answer is recorded."}.get(
-        notice or ""))  # fmt: skip
+    return _findings(request, app, user, show=show, page=page,
+                     notice={"answered": "Your answer is recorded."}.get(notice or ""))  # fmt: skip
 
 
-def _findings(request: Request, app: Resources, user: WebUser, status: int = 200, **context):
+def _findings(
+    request: Request, app: Resources, user: WebUser, status: int = 200, show: str = "",
+    page: int = 1, **context,
+):  # fmt: skip
     try:
         with web_session(app) as session:
             found = ResponseService(session, app, user.principal).findings()
-            rows = [row.as_json() for row in found]
+            matching = [row.as_json() for row in found]
+            matching = [row for row in matching if SHOWN[show](row)]
+            start = (page - 1) * FINDINGS_PAGE
+            rows = matching[start : start + FINDINGS_PAGE]
             names = Names(session, user.principal.state).load(
                 schools=[r["school_code"] for r in rows],
                 credentials=[r["credential_code"] for r in rows if r["credential_code"]])
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
-                 names=names, **context)  # fmt: skip
+                 names=names, show=show, page=page, total=len(matching),
+                 more=start + FINDINGS_PAGE < len(matching), **context)  # fmt: skip
 
 
 @pages.post("/audit/findings/{task_id}/response")

@@ -137,3 +137,27 @@ def test_the_attainment_page_starts_compact(app, client):
     print(f"attainment page: compact {len(compact.content):,} B, by school {len(full.content):,} B")
     assert len(compact.content) < 200_000 and len(compact.content) * 5 < len(full.content)
     assert compact.text.count("<tr>") == len(codes) + 2  # header, a row per credential, Total
+
+
+def test_the_district_findings_page_filters(app, client, tmp_path):
+    from kernel.clock import utcnow
+
+    secret = make_token(app, "district", "LA", "036")
+    for number in range(2):
+        upload(client, secret, certificate_png(f"f{number}"), state_student_id=f"LA600000{number}")
+    with session_scope(app.engine) as session:
+        make_plan(session, "la-2025-26")
+        make_draw(session, "la-2025-26", tmp_path / "m.csv")
+        tasks = session.exec(select(AuditTask)).all()
+        for task, outcome in zip(tasks, ("verified", "discrepancy"), strict=True):
+            finish(session, task, outcome, "missing" if outcome == "discrepancy" else None)
+            task.final_at = utcnow()
+            session.add(task)
+    sign_in(client, secret)
+
+    def cards(show: str) -> int:
+        return client.get(f"/audit/findings?show={show}").text.count('class="usa-card__heading"')
+
+    assert (cards(""), cards("verified"), cards("discrepancy"), cards("to_answer")) == (2, 1, 1, 1)
+    assert cards("answered") == 0
+    assert client.get("/audit/findings?show=bogus", headers=BROWSER).status_code == 422
