@@ -25,6 +25,8 @@ from exchange.vault import Vault
 from kernel.database import create_db_engine
 from kernel.errors import CredxError
 from kernel.settings import Settings
+from notifications.outbox import OutboxConfig
+from notifications.outbox import watch as watch_outbox
 
 
 @dataclass
@@ -33,7 +35,9 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return create_db_engine(self.settings.resolved_database_url)
+        engine = create_db_engine(self.settings.resolved_database_url)
+        watch_outbox(engine, OutboxConfig(self.settings.public_url, self.settings.webhook_url))
+        return engine
 
     @cached_property
     def store(self) -> BlobStore:

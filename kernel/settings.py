@@ -270,6 +270,71 @@ class Settings(BaseSettings):
         "student fields are scrubbed.",
     )
 
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address people reach credx at: notifications link to its pages.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Notifications by email: `smtp://[user:password@]host[:port]` (STARTTLS "
+        "required) or `smtps://...`. Unset: no email is sent (rows stay pending). Keep it "
+        "in a secret file when it holds a password.",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None, description="A CA bundle to trust for the SMTP server's certificate."
+    )
+    mail_from: str = Field(
+        default="credx@localhost", description="The `From` address of notification emails."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Every notification is also POSTed here as signed JSON (the state's "
+        "ticketing or chat system). Unset: no webhooks.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The HMAC-SHA256 key of `X-Credx-Signature` on webhooks (required with "
+        "`CREDX_WEBHOOK_URL`).",
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50,
+        description="Attempts to deliver a notification before it is parked as `dead`.",
+    )  # fmt: skip
+    notify_backoff_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="Wait before the second attempt; doubled after each failure (at most an "
+        "hour).",
+    )  # fmt: skip
+    notify_lease_seconds: int = Field(
+        default=120, ge=1, le=3600,
+        description="How long a worker holds a notification it is sending; one held longer "
+        "(the worker died) is sent again, with the same id.",
+    )  # fmt: skip
+
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Sign-in with the state's identity provider (OpenID Connect): its issuer "
+        "URL, e.g. `https://login.microsoftonline.com/<tenant>/v2.0`. Unset: token sign-in "
+        "only.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="credx's client id at the identity provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="credx's client secret at the identity provider (keep it in a secret file).",
+    )
+    oidc_mapping_file: Path | None = Field(
+        default=None,
+        description="The claims-to-role mapping document (YAML): which claim value gives which "
+        "role, state, district or vendor. Checked when `credx serve` starts.",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile groups",
+        description="Scopes credx asks the identity provider for (the mapping's claim must "
+        "come with them).",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

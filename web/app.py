@@ -18,7 +18,20 @@ from sqlalchemy import text
 
 from access.policy import may_scrape_metrics
 from exchange.resources import Resources
-from web import audit, dashboard, deliveries, errors, evidence, html_errors, pages, reports, review
+from web import (
+    agency,
+    audit,
+    contract,
+    dashboard,
+    deliveries,
+    errors,
+    evidence,
+    html_errors,
+    oidc,
+    pages,
+    reports,
+    review,
+)
 from web.auth import client_address
 from web.headers import SecurityHeaders
 from web.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -33,12 +46,13 @@ def create_app(app: Resources) -> FastAPI:
         title="credx",
         summary="Certificate evidence from districts; vendor delivery outcomes.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # web.contract serves the explorers from its own files
         redoc_url=None,
     )
     api.state.credx = app
     api.state.work_limiter = anyio.CapacityLimiter(app.settings.upload_decode_concurrency)
     api.state.upload_dir = upload_spool(app.settings.home)
+    api.state.oidc = agency.configure(app)  # a bad role mapping stops the start here
     errors.install(api)
     html_errors.install(api)  # after: a browser's page request gets an HTML error page
     api.add_middleware(SecurityHeaders)
@@ -53,9 +67,12 @@ def create_app(app: Resources) -> FastAPI:
     api.include_router(review.pages)
     api.include_router(audit.router)
     api.include_router(audit.pages)
+    api.include_router(contract.docs)
+    api.include_router(oidc.router)
+    contract.install(api)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @api.get("/healthz", tags=["service"])
+    @api.get("/healthz", tags=["service"], summary="Is the service up")
     def healthz() -> dict[str, str]:
         """Liveness and database reachability (no authentication, no data)."""
         with app.engine.connect() as connection:

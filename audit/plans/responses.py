@@ -132,7 +132,7 @@ class ResponseService:
 
     # -- reading -----------------------------------------------------------------
 
-    def findings(self) -> list[DistrictFinding]:
+    def findings(self, limit: int = MAX_LISTED, offset: int = 0) -> list[DistrictFinding]:
         """Final findings on the caller's district's uploads, newest first (logged)."""
         state, district = responding_district(self.principal)
         tasks = self.session.exec(
@@ -143,7 +143,8 @@ class ResponseService:
                 col(AuditTask.status).in_(ANSWERABLE),
             )
             .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id).desc())
-            .limit(MAX_LISTED)
+            .offset(offset)
+            .limit(min(limit, MAX_LISTED))
         ).all()
         tasks = current_only(list(tasks))
         self.log.record(

@@ -54,6 +54,7 @@ COMMANDS = {
     "report": Lazy("report:app", "Attainment reporting: priority lists."),
     "link": Lazy("link:app", "The record linker: one person per student."),
     "version": Lazy("version:version", "Print the installed credx version."),
+    "notifications": Lazy("notifications:app", "Emails and webhooks: outbox, contacts, opt-outs."),
 }  # fmt: skip
 
 
