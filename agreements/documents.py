@@ -44,10 +44,11 @@ and a credential over overlapping periods must agree on data elements,
 retention and FERPA basis, or a row could be taken in under either with
 different rules.
 
-When a template changes, its adoptions keep the terms they were resolved
-with; they are not re-resolved automatically.  Re-applying an unchanged
-adoption document is a no-op, so an adoption picks up a changed template only
-when its own document changes too.
+When a template changes, every adoption is resolved again against the new
+version (`template_version` records which one) and becomes a new version of
+its own where its terms change; the differences are logged.  An adoption may
+only list credentials the template lists, and two agreements of one vendor
+that share a state may not be in force over overlapping periods.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,13 @@ import yaml
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from agreements.events import AgreementEvent
 from agreements.mapping import parse_mapping
 from agreements.models import Agreement, AgreementVersion, Vendor
-from agreements.store import Stored, store_terms, terms_of
+from agreements.store import Reresolved, Stored, store_terms, terms_of
 from agreements.terms import Contact, FerpaBasis, Terms
 from agreements.vendors import VENDOR_ID
+from eventlog.log import EventLog
 from kernel.errors import InvalidInput
 from kernel.values import STATE_CODE_REASON, USPS_STATES, refusal
 from schemas.credentials import CODE, known_codes
@@ -350,9 +353,52 @@ def parse_document(session: Session, text: str, source: str) -> Terms:
 
 
 def apply_document(session: Session, text: str, source: str, actor: str) -> Stored:
-    """Check `text` and store it as the agreement's next version (a no-op when unchanged)."""
+    """Check `text` and store it as the agreement's next version (a no-op when unchanged).
+
+    A changed template re-resolves every adoption of it against the new version; each
+    adoption whose terms change becomes a new version of its own, with the differences
+    in the event log.  An adoption the amendment would make invalid refuses the whole
+    apply, naming it."""
     terms = parse_document(session, text, source)
-    return store_terms(session, terms, document=text, actor=actor)
+    stored = store_terms(session, terms, document=text, actor=actor)
+    if not (terms.is_template and stored.changed):
+        return stored
+    return replace(stored, adoptions=tuple(_reresolve_adoptions(session, terms, actor)))
+
+
+def _reresolve_adoptions(session: Session, template: Terms, actor: str) -> list[Reresolved]:
+    adoptions = session.exec(
+        select(Agreement)
+        .where(Agreement.template_id == template.id, col(Agreement.purged_at).is_(None))
+        .order_by(col(Agreement.id))
+    ).all()
+    reached = []
+    for adoption in adoptions:
+        before = terms_of(adoption)
+        current = session.get(AgreementVersion, (adoption.id, adoption.version))
+        assert current is not None  # every stored agreement has its current version
+        try:
+            after = parse_document(session, current.document, f"adoption {adoption.id}")
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"template {template.id} cannot be amended this way: its adoption {adoption.id} "
+                f"would no longer hold ({exc}); amend that adoption first"
+            ) from None
+        changes = _changes(before, after)
+        stored = store_terms(session, after, document=current.document, actor=actor)
+        if stored.changed:
+            EventLog(session).record(
+                AgreementEvent.ADOPTION_RERESOLVED, f"agreement:{adoption.id}", actor,
+                template=template.id, template_version=after.template_version,
+                version=stored.version, changes=changes,
+            )  # fmt: skip
+            reached.append(Reresolved(adoption.id, stored.version, changes))
+    return reached
+
+
+def _changes(before: Terms, after: Terms) -> dict[str, list]:
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {key: [old.get(key), new[key]] for key in new if old.get(key) != new[key]}
 
 
 def apply_file(session: Session, path: Path, actor: str) -> Stored:
@@ -386,6 +432,13 @@ def _adopt(reader: _Reader, fields: dict[str, Any], is_template: bool) -> dict[s
         what = "nothing" if template is None else "an agreement, not a template"
         raise doc.error("adopts", f"{template_id!r} is {what}; apply the template's document first")
     base = terms_of(template)
+    outside = [c for c in fields.get("credentials", ()) if c not in base.credentials]
+    if outside:
+        message = (
+            f"{', '.join(outside)} not among template {template_id}'s credentials; an adoption "
+            "chooses from the template's list (amend the template to add one)"
+        )
+        raise doc.error("credentials", message)
     if fields.get("vendor", base.vendor) != base.vendor:
         message = f"{fields['vendor']} is not the vendor of template {template_id} ({base.vendor})"
         raise doc.error("vendor", message)
@@ -396,7 +449,8 @@ def _adopt(reader: _Reader, fields: dict[str, Any], is_template: bool) -> dict[s
                 f"{state} is not a member of template {template_id} ({', '.join(base.states)})"
             )
             raise doc.error("states", message, item)
-    return {**base.model_dump(), **fields, "template": template_id, "is_template": False}
+    return {**base.model_dump(), **fields, "template": template_id,
+            "template_version": template.version, "is_template": False}  # fmt: skip
 
 
 def _check_dates(doc: _Document, terms: Terms) -> None:
@@ -459,14 +513,22 @@ def _check_overlaps(session: Session, doc: _Document, terms: Terms) -> None:
         states = sorted(set(terms.states) & set(theirs.states))
         codes = sorted(set(terms.credentials) & set(theirs.credentials))
         differences = _differences(terms, theirs)
+        start = max(terms.effective_from, theirs.effective_from)
+        end = min(terms.effective_to, theirs.effective_to)
         if states and codes and differences:
             key, detail = differences[0]
-            start = max(terms.effective_from, theirs.effective_from)
-            end = min(terms.effective_to, theirs.effective_to)
             raise doc.error(
                 key, f"conflicts with agreement {other.id}, which also covers {terms.vendor} "
                 f"results for {states[0]} {codes[0]} from {start} to {end} but {detail}; "
                 "make the terms agree or the periods not overlap",
+            )  # fmt: skip
+        if states:
+            raise doc.error(
+                "effective_from" if "effective_from" in doc.nodes else "states",
+                f"agreements {terms.id} and {other.id} would both be in force for "
+                f"{terms.vendor} in {', '.join(states)} from {start} to {end}; one state has "
+                f"one agreement with a vendor at a time: end {other.id} before {terms.id} "
+                "begins, or amend it instead",
             )  # fmt: skip
 
 

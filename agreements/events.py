@@ -8,5 +8,6 @@ class AgreementEvent(EventTag):
 
     VENDOR_CREATED = "vendor:record:created"
     AGREEMENT_APPLIED = "agreement:document:applied"
+    ADOPTION_RERESOLVED = "agreement:adoption:reresolved"  # a template amendment reached it
     AGREEMENT_EXPIRING = "agreement:term:expiring"
     DISCLOSURE_RECORDED = "disclosure:records:released"

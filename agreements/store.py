@@ -22,10 +22,20 @@ from kernel.errors import NotFound
 
 
 @dataclass(frozen=True)
+class Reresolved:
+    """An adoption a template amendment reached: its new version and what changed."""
+
+    agreement_id: str
+    version: int
+    changes: dict[str, list]  # field -> [before, after]
+
+
+@dataclass(frozen=True)
 class Stored:
     agreement_id: str
     version: int
     changed: bool
+    adoptions: tuple[Reresolved, ...] = ()
 
 
 def store_terms(session: Session, terms: Terms, *, document: str, actor: str) -> Stored:
@@ -37,7 +47,10 @@ def store_terms(session: Session, terms: Terms, *, document: str, actor: str) ->
     agreement = session.get(Agreement, terms.id)
     if agreement is not None:
         current = session.get(AgreementVersion, (agreement.id, agreement.version))
-        if current is not None and current.document_sha256 == digest:
+        # the same document resolving to other terms (its template was amended) is a change
+        if current is not None and current.document_sha256 == digest and (
+            current.terms == terms.model_dump_json()
+        ):
             return Stored(agreement.id, agreement.version, changed=False)
         version = agreement.version + 1
     else:

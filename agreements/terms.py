@@ -47,6 +47,7 @@ class Terms(BaseModel):
     connector: str | None = None
     mapping: dict | None = None
     template: str | None = None
+    template_version: int | None = None  # the template version an adoption was resolved with
     is_template: bool = False
 
     def in_force(self, day: date) -> bool:

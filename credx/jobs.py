@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from exchange.models import Job
-from exchange.pulls import pull
+from exchange.pulls import ConnectorDisabled, pull
 from exchange.resources import Resources
 from exchange.scheduler import JobHandler
 from retention.destruction import daily_purge
 
 
 def run_pull(app: Resources, job: Job, worker: str) -> None:
-    pull(app, job.target, actor=f"worker:{worker}")
+    try:
+        pull(app, job.target, actor=f"worker:{worker}")
+    except ConnectorDisabled:  # disabled after the job was enqueued: nothing to do
+        return
 
 
 def run_purge(app: Resources, _job: Job, _worker: str) -> None:

@@ -68,7 +68,7 @@ def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedB
     shown = presented(pd.concat([failures, assignment.refusals]), rules.headers)
     return CheckedBatch(
         good=good,
-        rejections=_rejection_columns(rules.delivery_id, shown, batch.problems),
+        rejections=_rejection_columns(rules.delivery_id, shown, batch.problems, batch.frame),
         total=len(batch.frame) + len(batch.problems),
         rejected=len(batch.frame) - len(good) + len(batch.problems),
         dropped=dropped,
@@ -143,14 +143,17 @@ def _rebuilt(name: str, message: str) -> Exception:
 
 # failures ----------------------------------------------------------------------
 def _rejection_columns(
-    delivery_id: int, failures: pd.DataFrame, problems: list[RowProblem]
+    delivery_id: int, failures: pd.DataFrame, problems: list[RowProblem], frame: pd.DataFrame
 ) -> dict[str, list]:
+    ids = frame["vendor_record_id"].reindex(failures["row_number"].to_numpy()).tolist()
     return {
         "delivery_id": [delivery_id] * (len(failures) + len(problems)),
         "row_number": failures["row_number"].tolist() + [p.row_number for p in problems],
         "column": failures["column"].tolist() + [None] * len(problems),
         "value": [storable(v) for v in failures["value"].tolist() + [p.value for p in problems]],
         "reason": failures["reason"].tolist() + [p.reason for p in problems],
+        "vendor_record_id": [None if i is None or i != i else storable(str(i)[:200]) for i in ids]
+        + [None] * len(problems),
     }
 
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exchange.acknowledgements import AcknowledgementSettings
@@ -48,7 +50,9 @@ class SftpSettings(_Settings):
     username: str = Field(min_length=1, max_length=100)
     key_file: Path
     key_passphrase_env: str | None = None  # name of an environment variable, never the value
-    host_key: str  # "SHA256:" + base64 of the server host key's SHA-256, as `ssh-keygen -l` shows
+    # "SHA256:" + base64 of the server host key's SHA-256, as `ssh-keygen -l` shows; a list
+    # pins every key a server offers (RSA and Ed25519, say): any one of them is accepted
+    host_key: str | list[str]
     directory: str = "."
     pattern: str = "*"
     sidecar: Literal["none", "done", "sha256"] = "none"
@@ -63,9 +67,13 @@ class SftpSettings(_Settings):
 
     @field_validator("host_key")
     @classmethod
-    def _fingerprint(cls, value: str) -> str:
-        if not FINGERPRINT.fullmatch(value):
-            raise ValueError("host_key must be a SHA256 fingerprint like SHA256:AbC... (43 chars)")
+    def _fingerprint(cls, value: str | list[str]) -> str | list[str]:
+        pins = [value] if isinstance(value, str) else value
+        if not pins or not all(FINGERPRINT.fullmatch(pin) for pin in pins):
+            raise ValueError(
+                "host_key must be a SHA256 fingerprint like SHA256:AbC... (43 chars), or a list "
+                "of them"
+            )
         return value
 
 
@@ -75,7 +83,9 @@ class S3Settings(_Settings):
     endpoint_url: str | None = None  # any S3-compatible store
     region: str | None = None
     profile: str | None = None  # a named AWS profile; otherwise the standard credential chain
-    post_action: Literal["leave", "copy"] = "leave"  # leave: remembered by key + ETag
+    # leave: remembered by key + ETag; copy: a copy under processed_prefix, the vendor's object
+    # stays; move: copied there, then deleted; delete: deleted.  Each only after the commit.
+    post_action: Literal["leave", "copy", "move", "delete"] = "leave"
     processed_prefix: str = "processed/"
     multipart_threshold_mb: int = Field(default=64, ge=5, le=5120)
 
@@ -91,9 +101,35 @@ class ConnectorConfig(_Settings):
     kind: Literal["sftp", "s3", "local"]
     schedule: str = "0 2 * * *"
     timezone: str = "UTC"
+    # after the schedule fires, pull again every this many minutes until the next fire, so a
+    # file dropped after the night's pull comes in the same day; 0 turns catch-up off
+    catch_up_minutes: int = Field(default=60, ge=0, le=1440)
     expect_by: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     pgp_key: str | None = None  # GnuPG key id or fingerprint that decrypts .pgp/.gpg files
     sftp: SftpSettings | None = None
     s3: S3Settings | None = None
     local: LocalSettings | None = None
     acknowledgements: AcknowledgementSettings | None = None  # exchange.acknowledgements
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a cron schedule (minute hour day month weekday, e.g. "
+                f'"30 2 * * *"): {exc}'
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Chicago"
+            ) from None
+        return value

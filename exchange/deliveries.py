@@ -17,7 +17,7 @@ from exchange.models import Delivery, DeliveryStatus, RejectedRow
 from exchange.resources import Resources
 from exchange.sources import FileSource
 from kernel.database import session_scope
-from kernel.errors import NotFound
+from kernel.errors import InvalidInput, NotFound
 from kernel.rows import existing, key_of
 
 
@@ -66,6 +66,39 @@ def _record_failure(app: Resources, delivery_id: int, actor: str, exc: Exception
             actor,
             error=type(exc).__name__,
         )
+
+
+def retry_delivery(app: Resources, delivery_id: int, *, actor: str) -> IngestOutcome:
+    """Process a quarantined, rejected or failed delivery again from its stored original,
+    once the cause is fixed (an agreement applied, a mapping corrected).  It becomes a new
+    delivery, counted and logged as one; the earlier one stays as it was, pointing to it."""
+    with session_scope(app.engine) as session:
+        earlier = get_delivery(session, delivery_id)
+        failed = earlier.status == DeliveryStatus.RECEIVED and earlier.error is not None
+        if earlier.status not in RETRYABLE and not failed:
+            raise InvalidInput(
+                f"delivery {delivery_id} is {earlier.status}; only a quarantined, rejected or "
+                "failed delivery is processed again"
+            )
+        vendor, name = earlier.vendor_id, earlier.original_name
+        with tempfile.NamedTemporaryFile(
+            prefix="credx-retry-", dir=app.settings.home, delete=False
+        ) as plain:
+            for chunk in app.vault(session).open(earlier.blob_id):
+                plain.write(chunk)
+    path = Path(plain.name)
+    try:
+        outcome = ingest_file(app, path, vendor, actor=actor, source=f"retry:{delivery_id}",
+                              original_name=name)  # fmt: skip
+    finally:
+        path.unlink(missing_ok=True)
+    with session_scope(app.engine) as session:
+        EventLog(session).record(ExchangeEvent.DELIVERY_RETRIED, f"delivery:{delivery_id}",
+                                 actor, retried_as=outcome.delivery_id)  # fmt: skip
+    return outcome
+
+
+RETRYABLE = (DeliveryStatus.QUARANTINED, DeliveryStatus.REJECTED)
 
 
 @dataclass(frozen=True)

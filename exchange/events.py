@@ -20,3 +20,10 @@ class ExchangeEvent(EventTag):
     CONNECTOR_APPLIED = "connector:document:applied"
     JOB_FINISHED = "worker:job:finished"
     FILE_MISSING = "connector:file:missing"
+    CONNECTOR_FAILED = "connector:pull:failed"
+    CONNECTOR_REFUSED = "connector:pull:refused"  # host key, auth, signature: with the reason
+    CONNECTOR_DISABLED = "connector:document:disabled"
+    CONNECTOR_ENABLED = "connector:document:enabled"
+    CONNECTOR_REMOVED = "connector:document:removed"
+    JOB_RETRIED = "worker:job:retried"
+    DELIVERY_RETRIED = "delivery:file:retried"

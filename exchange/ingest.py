@@ -27,10 +27,19 @@ from agreements.terms import Terms
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
 from exchange.bulk import insert_columns
-from exchange.checking import CheckRules, can_fork, check_batches, checked_in_child, storable
+from exchange.checking import (
+    DUPLICATE_ID,
+    CheckRules,
+    can_fork,
+    check_batches,
+    checked_in_child,
+    storable,
+)
+from exchange.corrections import NOT_CURRENT, Settled, retract, settle_corrections
 from exchange.events import ExchangeEvent
 from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
 from exchange.readers import (
+    RETRACTION,
     FileRejected,
     NeedsExactReader,
     VendorFile,
@@ -42,6 +51,7 @@ from kernel.clock import today as utc_today
 from kernel.rows import key_of, table_of
 from schemas.credentials import known_codes
 from schemas.exam_results import (
+    MISSING_VALUE,
     exam_result_schema,
     typed_columns,
 )
@@ -62,6 +72,9 @@ class IngestOutcome:
     columns_ignored: list[str] = field(default_factory=list)
     columns_dropped: list[str] = field(default_factory=list)
     agreements: list[str] = field(default_factory=list)
+    rows_superseded: int = 0  # loaded rows that replaced a current row of the same vendor_record_id
+    rows_unchanged: int = 0  # valid rows identical to a current row: not stored again
+    rows_retracted: int = 0  # current rows a retraction file withdrew
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -81,6 +94,9 @@ def outcome_of(delivery: Delivery) -> IngestOutcome:
         columns_ignored=summary.get("columns_ignored", []),
         columns_dropped=summary.get("columns_dropped", []),
         agreements=summary.get("agreements", []),
+        rows_superseded=summary.get("rows_superseded", 0),
+        rows_unchanged=summary.get("rows_unchanged", 0),
+        rows_retracted=summary.get("rows_retracted", 0),
     )
 
 
@@ -91,6 +107,7 @@ class Tally:
     rejected: int = 0
     agreements: set[str] = field(default_factory=set)
     columns_dropped: set[str] = field(default_factory=set)
+    settled: Settled = field(default_factory=Settled)
 
 
 class Ingestor:
@@ -142,7 +159,10 @@ class Ingestor:
         mapping = mapping or _agreed_mapping(self.agreements)
         try:
             vendor_file = open_vendor_file(path, mapping)
-            tally = self._load_with_fallback(delivery, vendor_file)
+            if vendor_file.kind == RETRACTION:
+                tally = self._retract(delivery, vendor_file)
+            else:
+                tally = self._load_with_fallback(delivery, vendor_file)
         except FileRejected as exc:
             return self._reject_file(delivery, str(exc))
         delivery.rows_total, delivery.rows_loaded, delivery.rows_rejected = (
@@ -156,6 +176,10 @@ class Ingestor:
             "columns_ignored": vendor_file.ignored,
             "columns_absent": vendor_file.absent,
             "columns_dropped": sorted(tally.columns_dropped),
+            "kind": vendor_file.kind,
+            "rows_superseded": tally.settled.superseded,
+            "rows_unchanged": tally.settled.unchanged,
+            "rows_retracted": tally.settled.retracted,
         })  # fmt: skip
         for agreement_id in sorted(tally.agreements):
             self.session.add(
@@ -249,6 +273,40 @@ class Ingestor:
             savepoint.rollback()
             raise
         savepoint.commit()
+        tally.settled = settle_corrections(
+            self.session.connection(), delivery.vendor_id, key_of(delivery)
+        )
+        return tally
+
+    def _retract(self, delivery: Delivery, vendor_file: VendorFile) -> Tally:
+        """A retraction file: each id withdraws a current row (`exchange.corrections`)."""
+        tally, ids, rejected = Tally(), dict[str, int](), list[RejectedRow]()
+        header = vendor_file.source_header.get("vendor_record_id", "vendor_record_id")
+
+        def refuse(
+            number: int, value: str | None, reason: str, column: str | None = header
+        ) -> None:
+            rejected.append(RejectedRow(delivery_id=key_of(delivery), row_number=number,
+                                        column=column, value=value, reason=reason,
+                                        vendor_record_id=value if column else None))  # fmt: skip
+
+        for batch in vendor_file.batches(self.batch_rows, exact=True):
+            tally.total += len(batch.frame) + len(batch.problems)
+            for problem in batch.problems:
+                refuse(problem.row_number, problem.value, problem.reason, None)
+            for number, value in batch.frame["vendor_record_id"].items():
+                if value is None or value in ids:
+                    refuse(int(number), value, MISSING_VALUE if value is None else DUPLICATE_ID)
+                else:
+                    ids[value] = int(number)
+        found = retract(self.session.connection(), delivery.vendor_id, key_of(delivery), list(ids))
+        for value, number in ids.items():
+            if value not in found:
+                refuse(number, value, NOT_CURRENT)
+        self.session.add_all(rejected)
+        tally.rejected = len(rejected)
+        tally.loaded = tally.total - tally.rejected
+        tally.settled = Settled(retracted=len(found))
         return tally
 
     def _load(self, delivery: Delivery, vendor_file: VendorFile, *, exact: bool) -> Tally:
@@ -308,6 +366,7 @@ class Ingestor:
         self.events.record(
             action, subject, self.actor, status=delivery.status, rows_total=delivery.rows_total,
             rows_loaded=delivery.rows_loaded, rows_rejected=delivery.rows_rejected,
+            **{k: v for k, v in json.loads(delivery.summary).items() if k.startswith("rows_")},
         )  # fmt: skip
 
 

@@ -12,8 +12,11 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from eventlog.log import EventLog
+from exchange.events import ExchangeEvent
 from exchange.models import Job
 from kernel.clock import utcnow
+from kernel.errors import InvalidInput, NotFound
 from kernel.rows import existing
 
 LEASE = timedelta(minutes=30)  # default: a claim older than this belongs to a dead worker
@@ -63,6 +66,38 @@ def finish(session: Session, job_id: int, error: str | None = None) -> None:
         job.error, job.claimed_by, job.claimed_at = error, None, None
         job.run_after = utcnow() + timedelta(minutes=2**job.attempts)
     session.flush()
+
+
+def state_of(job: Job, now: datetime | None = None) -> str:
+    """pending | running | retrying | done | failed (given up)."""
+    if job.finished_at is not None:
+        return "failed" if job.error else "done"
+    if job.claimed_at is not None:
+        return "running"
+    return "retrying" if job.error else "pending"
+
+
+def list_jobs(session: Session, *, failed: bool = False, limit: int = 100) -> list[Job]:
+    """Newest first; `failed`: jobs whose last attempt failed (retrying or given up)."""
+    query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+    if failed:
+        query = query.where(col(Job.error).is_not(None))
+    return list(session.exec(query))
+
+
+def retry(session: Session, job_id: int, actor: str) -> Job:
+    """Run a job again now, with a fresh count of attempts (once its cause is fixed)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}", hint="see `credx jobs list`")
+    if job.claimed_at is not None and job.finished_at is None:
+        raise InvalidInput(f"job {job_id} is running now; retry it once it has finished")
+    job.finished_at = job.claimed_at = job.claimed_by = None
+    job.attempts, job.run_after = 0, utcnow()
+    session.flush()
+    EventLog(session).record(ExchangeEvent.JOB_RETRIED, f"job:{job.key}", actor,
+                             last_error=job.error)  # fmt: skip
+    return job
 
 
 def pending(session: Session) -> list[Job]:

@@ -74,7 +74,8 @@ class ExamResult(StateScoped, SQLModel, table=True):
     row_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     # None only for rows loaded before agreements were enforced (schema revision 0001)
     agreement_id: str | None = Field(default=None, foreign_key="agreements.id", max_length=64)
-    vendor_record_id: str = Field(max_length=64)
+    # indexed: a correction finds the vendor's current row by this id (`exchange.corrections`)
+    vendor_record_id: str = Field(max_length=64, index=True)
     candidate_id: str = Field(max_length=64)
     state_student_id: str | None = Field(default=None, max_length=32)
     first_name: str = Field(max_length=100)
@@ -91,6 +92,9 @@ class ExamResult(StateScoped, SQLModel, table=True):
     passing_score: float | None = None
     result: str = Field(max_length=4)
     attempt: int | None = None
+    # Corrections (`exchange.corrections`): the later delivery of the same vendor that
+    # replaced or retracted this row; NULL while the row is current.  Kept as history.
+    superseded_by: int | None = Field(default=None)
 
 
 class RejectedRow(SQLModel, table=True):
@@ -104,6 +108,9 @@ class RejectedRow(SQLModel, table=True):
     column: str | None = Field(default=None, max_length=100)
     value: str | None = Field(default=None, sa_type=sa.Text)
     reason: str = Field(sa_type=sa.Text)
+    # the row's own vendor_record_id as sent (None for a whole-file reason or an unreadable row),
+    # so a vendor finds the row in their system without counting lines
+    vendor_record_id: str | None = Field(default=None, max_length=200)
 
 
 class Connector(SQLModel, table=True):
@@ -119,6 +126,13 @@ class Connector(SQLModel, table=True):
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     last_pull_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # operator controls and the worker's view (issue 18): a disabled connector is not pulled;
+    # a removed one is hidden, its pull ledger kept so re-adding it never pulls a file twice
+    enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    removed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_success_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_error_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class PulledFile(SQLModel, table=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +25,15 @@ from sqlmodel import Session, col, select
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
 from exchange import acknowledgements
+from exchange.checking import storable
 from exchange.connectors import ConnectorConfig
 from exchange.deliveries import ingest_file, quarantine_file
 from exchange.events import ExchangeEvent
 from exchange.ingest import IngestOutcome
-from exchange.models import Connector, PulledFile
+from exchange.models import Connector, Job, PulledFile
 from exchange.pgp import PgpFailure, decrypt, is_encrypted_name, plaintext_name
 from exchange.resources import Resources
-from exchange.sources import FileSource, LocalDropFolder, RemoteFile
+from exchange.sources import FileSource, LocalDropFolder, RemoteFile, SourceRefused
 from kernel.clock import utcnow
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
@@ -56,10 +58,14 @@ def parse_connector(text: str, source: str) -> ConnectorConfig:
     try:
         config = ConnectorConfig.model_validate(document)
     except ValidationError as exc:
+        root = yaml.compose(text)
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"line {_line_of(root, e['loc'])}: {'.'.join(str(p) for p in e['loc'])}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise InvalidInput(f"{source}: {problems}") from None
+    _check_paths(config, yaml.compose(text), source)
     if getattr(config, config.kind) is None:
         raise InvalidInput(
             f"{source}: kind is {config.kind}, so a `{config.kind}:` section is needed"
@@ -72,13 +78,44 @@ def parse_connector(text: str, source: str) -> ConnectorConfig:
     return config
 
 
+def _line_of(node: yaml.Node | None, loc: tuple) -> int:
+    """The document line of a field (its nearest existing parent's, if it is missing)."""
+    line = 1 if node is None else node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _check_paths(config: ConnectorConfig, root: yaml.Node | None, source: str) -> None:
+    """Files and folders the worker will open must be there now, not fail at 2 a.m."""
+    problems = []
+    if config.sftp is not None:
+        key = config.sftp.key_file
+        if not key.is_file() or not os.access(key, os.R_OK):
+            problems.append((("sftp", "key_file"), f"no readable key file at {key}"))
+    if config.local is not None and not config.local.directory.is_dir():
+        problems.append((("local", "directory"), f"no folder at {config.local.directory}"))
+    if problems:
+        raise InvalidInput(f"{source}: " + "; ".join(
+            f"line {_line_of(root, loc)}: {'.'.join(loc)}: {why}" for loc, why in problems
+        ))  # fmt: skip
+
+
 def apply_connector(session: Session, text: str, source: str, actor: str) -> Applied:
     """Store a connector document; the same document again changes nothing."""
     config = parse_connector(text, source)
     get_vendor(session, config.vendor)
     digest = hashlib.sha256(text.encode()).hexdigest()
     connector = session.get(Connector, config.name)
-    if connector is not None and connector.document_sha256 == digest:
+    if connector is not None and connector.document_sha256 == digest and not connector.removed_at:
         return Applied(config.name, connector.version, changed=False)
     if connector is None:
         connector = Connector(name=config.name, vendor_id=config.vendor, kind=config.kind,
@@ -87,6 +124,8 @@ def apply_connector(session: Session, text: str, source: str, actor: str) -> App
     connector.vendor_id, connector.kind = config.vendor, config.kind
     connector.config = config.model_dump_json()
     connector.document_sha256, connector.version = digest, connector.version + 1
+    if connector.removed_at is not None:  # applied again after removal: a fresh start
+        connector.removed_at, connector.enabled = None, True
     connector.updated_at = utcnow()
     session.flush()
     EventLog(session).record(
@@ -96,21 +135,70 @@ def apply_connector(session: Session, text: str, source: str, actor: str) -> App
     return Applied(config.name, connector.version, changed=True)
 
 
-def load_config(session: Session, name: str) -> ConnectorConfig:
+class ConnectorDisabled(InvalidInput):
+    code = "connector_disabled"
+
+
+def get_connector(session: Session, name: str) -> Connector:
     connector = session.get(Connector, name)
-    if connector is None:
+    if connector is None or connector.removed_at is not None:
         raise NotFound(f"no connector {name!r}", hint="see `credx connectors list`")
-    return ConnectorConfig.model_validate_json(connector.config)
+    return connector
+
+
+def load_config(session: Session, name: str) -> ConnectorConfig:
+    connector = get_connector(session, name)
+    try:
+        return ConnectorConfig.model_validate_json(connector.config)
+    except ValidationError as exc:  # stored before apply checked this field
+        raise InvalidInput(
+            f"connector {name}'s stored document is no longer valid: "
+            + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()),
+            hint="correct the document and run `credx connectors apply FILE`",
+        ) from None
+
+
+def set_enabled(session: Session, name: str, enabled: bool, actor: str) -> bool:
+    """Enable or disable a connector; True if that changed anything (logged)."""
+    connector = get_connector(session, name)
+    if connector.enabled == enabled:
+        return False
+    connector.enabled = enabled
+    tag = ExchangeEvent.CONNECTOR_ENABLED if enabled else ExchangeEvent.CONNECTOR_DISABLED
+    EventLog(session).record(tag, f"connector:{name}", actor)
+    return True
+
+
+def remove_connector(session: Session, name: str, actor: str) -> int:
+    """Hide a connector and end its pending jobs; returns how many jobs were ended.
+
+    Its pull ledger stays, so applying the same name again never pulls a file twice."""
+    connector = get_connector(session, name)
+    connector.removed_at, connector.enabled = utcnow(), False
+    jobs = session.exec(
+        select(Job).where(Job.kind == "pull", Job.target == name, col(Job.finished_at).is_(None))
+    ).all()
+    for job in jobs:
+        job.finished_at, job.error = utcnow(), "connector removed"
+    EventLog(session).record(ExchangeEvent.CONNECTOR_REMOVED, f"connector:{name}", actor,
+                             jobs_ended=len(jobs))  # fmt: skip
+    return len(jobs)
 
 
 def list_connectors(session: Session) -> list[Connector]:
-    return list(session.exec(select(Connector).order_by(col(Connector.name))))
+    """Connectors not removed, by name."""
+    return list(session.exec(
+        select(Connector).where(col(Connector.removed_at).is_(None)).order_by(col(Connector.name))
+    ))  # fmt: skip
 
 
 def missing_today(session: Session, connector: Connector, now: datetime) -> bool:
     """True when the connector expects a file by `expect_by` (its local time) today and
     none has been pulled since the start of its local day."""
-    config = ConnectorConfig.model_validate_json(connector.config)
+    try:
+        config = ConnectorConfig.model_validate_json(connector.config)
+    except ValidationError:  # shown as the connector's error; nothing can be expected of it
+        return False
     if config.expect_by is None:
         return False
     local = now.astimezone(ZoneInfo(config.timezone))
@@ -133,7 +221,7 @@ def record_missing_files(session: Session, now: datetime, actor: str) -> list[st
     for connector in list_connectors(session):
         if not missing_today(session, connector, now):
             continue
-        config = ConnectorConfig.model_validate_json(connector.config)
+        config = ConnectorConfig.model_validate_json(connector.config)  # missing_today parsed it
         day = now.astimezone(ZoneInfo(config.timezone)).date().isoformat()
         subject = f"connector:{connector.name}"
         if any(
@@ -189,8 +277,49 @@ def pull(
     `on_listed` hears which files are ready before any is fetched, `on_file`
     each result: enough for a progress display."""
     with session_scope(app.engine) as session:
+        if not get_connector(session, name).enabled and not dry_run:
+            raise ConnectorDisabled(
+                f"connector {name} is disabled; nothing was pulled",
+                hint=f"`credx connectors enable {name}`",
+            )
         config = load_config(session, name)
-    report = PullReport(name)
+    try:
+        report = _pull_all(app, config, actor=actor, dry_run=dry_run, on_file=on_file,
+                           on_listed=on_listed)  # fmt: skip
+    except Exception as exc:
+        if not dry_run:
+            record_failure(app, name, exc, actor)
+        raise
+    if not dry_run:
+        with session_scope(app.engine) as session:
+            connector = existing(session, Connector, name)
+            connector.last_pull_at = connector.last_success_at = utcnow()
+    return report
+
+
+def record_failure(app: Resources, name: str, exc: BaseException, actor: str) -> None:
+    """The connector's last error, shown by `connectors list`; a refusal (host key,
+    authentication, signature) is logged as one, with its reason."""
+    reason = storable(str(exc))[:2000] or type(exc).__name__
+    with session_scope(app.engine) as session:
+        connector = session.get(Connector, name)
+        if connector is not None:
+            connector.last_error, connector.last_error_at = reason, utcnow()
+        tag = (
+            ExchangeEvent.CONNECTOR_REFUSED
+            if isinstance(exc, SourceRefused)
+            else ExchangeEvent.CONNECTOR_FAILED
+        )
+        EventLog(session).record(tag, f"connector:{name}", actor, reason=reason,
+                                 error=type(exc).__name__)  # fmt: skip
+
+
+def _pull_all(
+    app: Resources, config: ConnectorConfig, *, actor: str, dry_run: bool,
+    on_file: Callable[[PulledItem], None] | None,
+    on_listed: Callable[[list[RemoteFile]], None] | None,
+) -> PullReport:  # fmt: skip
+    report = PullReport(config.name)
     source = open_source(config, app.settings)
     with source, tempfile.TemporaryDirectory(prefix="credx-pull-", dir=app.settings.home) as tmp:
         ready = source.ready_files()
@@ -201,9 +330,6 @@ def pull(
             report.items.append(entry)
             if on_file:
                 on_file(entry)
-    if not dry_run:
-        with session_scope(app.engine) as session:
-            existing(session, Connector, name).last_pull_at = utcnow()
     return report
 
 

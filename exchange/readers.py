@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 ZIP_MAGIC = b"PK\x03\x04"
 BLOCK_SIZE = 8 << 20
+csv.field_size_limit(MAX_FIELD := 1 << 20)  # one value longer than this is refused by line
+MAX_COLUMNS = 2_000  # far more than any vendor export; a wider header is refused at once
+DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+RESULTS, RETRACTION = "results", "retraction"  # what a file carries (`exchange.corrections`)
 
 
 class FileRejected(InvalidInput):
@@ -68,6 +73,7 @@ class VendorFile:
     ignored: list[str]
     absent: list[str]  # optional canonical columns the file does not carry
     mapping: ColumnMapping
+    kind: str = RESULTS
 
     @property
     def source_header(self) -> dict[str, str]:
@@ -108,9 +114,12 @@ class VendorFile:
             yield from self._rebatch(reader, rows)
         except pa.ArrowInvalid as exc:
             message = str(exc)
-            if ("Expected" in message and "columns" in message) or (
+            if (
+                ("Expected" in message and "columns" in message)
                 # a header-only file without a final newline: pyarrow cannot skip the header
-                "Could not skip initial" in message
+                or "Could not skip initial" in message
+                # one value longer than a block: the exact reader names its line
+                or "straddling" in message
             ):
                 raise NeedsExactReader(message) from None
             raise FileRejected(f"the file could not be parsed as CSV: {exc}") from None
@@ -136,7 +145,7 @@ class VendorFile:
         width = len(self.header)
         wanted = [self.header.index(h) for h in self.columns]
         with _text_stream(self.path, self.format, self.mapping.encoding) as text:
-            records = csv.reader(text)
+            records = _records(csv.reader(text))
             next(records, None)  # header
             cells: list[list[str | None]] = [[] for _ in wanted]
             problems: list[RowProblem] = []
@@ -197,6 +206,44 @@ class VendorFile:
         frame = pa.table(data).to_pandas()
         frame.index = pd.RangeIndex(first_row, first_row + table.num_rows)
         return frame
+
+
+def _records(reader) -> Iterator[list[str]]:
+    """csv records; a value over MAX_FIELD or a record csv cannot read is refused by line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        line = reader.line_num
+        if "field larger than field limit" in str(exc):
+            raise FileRejected(
+                f"line {line} of the file holds a value longer than {MAX_FIELD >> 20} MiB; exam "
+                "result values are short, so this is usually a double quote that is never "
+                "closed. Correct that line and send the file again"
+            ) from None
+        raise FileRejected(f"line {line} could not be read as CSV ({exc}); correct it and "
+                           "send the file again") from None  # fmt: skip
+
+
+def _shown(names: list[str], limit: int = 40) -> str:
+    """Names for a message, cut short: a hostile header must not become a megabyte of text."""
+    shown = ", ".join(name[:100] for name in names[:limit])
+    return shown + (f" ... ({len(names) - limit:,} more)" if len(names) > limit else "")
+
+
+def _refuse_other_delimiter(header: list[str], mapping: ColumnMapping, missing: int) -> None:
+    """A header that resolves once split on `;`, tab or `|`: say so, instead of listing
+    every required column as missing."""
+    line = ",".join(header)
+    for delimiter, name in DELIMITERS.items():
+        if delimiter not in line:
+            continue
+        columns, _ = mapping.resolve([h for h in line.split(delimiter) if h.strip()][:MAX_COLUMNS])
+        if len(set(REQUIRED_COLUMNS) - set(columns.values())) < missing:
+            raise FileRejected(
+                f"the file is separated by {name} ({delimiter!r}), not commas: credx reads "
+                "comma-separated CSV. Export it again as CSV with commas (values containing a "
+                "comma in double quotes)"
+            )
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -272,10 +319,7 @@ def check_encoding(path: Path, fmt: str, encoding: str) -> None:
 
 def csv_header(path: Path, fmt: str, encoding: str) -> list[str]:
     with _text_stream(path, fmt, encoding) as text:
-        try:
-            header = next(csv.reader(text), None)
-        except csv.Error as exc:
-            raise FileRejected(f"the header line could not be parsed: {exc}") from None
+        header = next(_records(csv.reader(text)), None)
     if not header:
         raise FileRejected("the file has no header line")
     return header
@@ -296,22 +340,33 @@ def open_vendor_file(path: Path, mapping: ColumnMapping) -> VendorFile:
 
 
 def describe_header(path: Path, fmt: str, header: list[str], mapping: ColumnMapping) -> VendorFile:
+    """Resolve the header to canonical columns; linear in its width (a hostile header may
+    carry a million names)."""
+    if len(header) > MAX_COLUMNS:
+        raise FileRejected(
+            f"the header has {len(header):,} columns; an exam results file has at most "
+            f"{MAX_COLUMNS:,}. Check that the first line is the header, or send only the "
+            "agreed columns"
+        )
     stripped = [h.strip() for h in header]
-    repeated = sorted({h for h in stripped if stripped.count(h) > 1})
+    repeated = sorted(name for name, count in Counter(stripped).items() if count > 1)
     if repeated:
-        raise FileRejected(f"the header repeats column(s) {', '.join(repeated)}")
+        raise FileRejected(f"the header repeats column(s) {_shown(repeated)}")
     if any(not h for h in stripped):
         raise FileRejected("the header has an empty column name")
     try:
         columns, ignored = mapping.resolve(header)
     except InvalidInput as exc:  # two headers for one column: the file cannot be read
         raise FileRejected(str(exc)) from None
+    if len(header) == 1 and set(columns.values()) == {"vendor_record_id"}:  # a retraction file
+        return VendorFile(path, fmt, header, columns, ignored, [], mapping, kind=RETRACTION)
     present = set(columns.values()) | set(mapping.defaults)
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
+        _refuse_other_delimiter(header, mapping, len(missing))
         raise FileRejected(
             f"missing required column(s): {', '.join(missing)}. The header was: "
-            f"{', '.join(header)}. Rename the columns or add them to the vendor's column mapping."
+            f"{_shown(header)}. Rename the columns or add them to the vendor's column mapping."
         )
     absent = [
         c for c in (*REQUIRED_COLUMNS, *sorted(OPTIONAL_COLUMNS)) if c not in columns.values()

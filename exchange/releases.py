@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from access.scope import Scope
 from agreements.disclosures import Release, record_disclosure
+from exchange.corrections import CURRENT
 from exchange.models import Delivery, ExamResult
 
 RELEASED_COLUMNS = (
@@ -34,6 +35,7 @@ def release_results(
     query = select(ExamResult, Delivery.vendor_id).join(
         Delivery, col(Delivery.id) == ExamResult.delivery_id
     )
+    query = query.where(CURRENT)
     if credential:
         query = query.where(ExamResult.credential_code == credential)
     rows = session.exec(query.order_by(col(ExamResult.delivery_id), col(ExamResult.row_number)))

@@ -178,9 +178,11 @@ class S3Source:
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
     ):
-        if settings.post_action == "copy" and not settings.processed_prefix:
-            # copying a key onto itself and then deleting it would destroy the vendor's file
-            raise InvalidInput("an S3 connector with post_action: copy needs a processed_prefix")
+        if settings.post_action in ("copy", "move") and not settings.processed_prefix:
+            # copying a key onto itself (and then deleting it) would destroy the vendor's file
+            raise InvalidInput(
+                f"an S3 connector with post_action: {settings.post_action} needs a processed_prefix"
+            )
         self.settings = settings
         self.label = label or f"s3://{settings.bucket}/{settings.prefix}"
         self._timeouts = (connect_timeout, read_timeout)
@@ -304,32 +306,41 @@ class S3Source:
                 events.unregister(name, unique_id=f"credx-pin:{name}")
 
     def committed(self, item: RemoteFile) -> None:
-        """`copy`: copy the ingested version to `processed_prefix + key`, then delete it.
+        """The post-action, named for what it does to the vendor's object:
 
-        Both steps are conditional on the listed ETag: if the vendor has since put a
-        new file under the same key, that file is a new delivery and is left alone
-        (the next sweep picks it up).
+        `leave` nothing; `copy` copies it to `processed_prefix + key` and leaves it;
+        `move` copies it there, then deletes it; `delete` deletes it.  Every step is
+        conditional on the listed ETag: if the vendor has since put a new file under
+        the same key, that file is a new delivery and is left alone (the next sweep
+        picks it up).
         """
-        if self.settings.post_action != "copy":
+        action = self.settings.post_action
+        if action == "leave":
             return
-        bucket, condition = self.settings.bucket, quoted(item.version) if item.version else None
-        with self._translated("move to processed", item.name):
+        condition = quoted(item.version) if item.version else None
+        with self._translated(f"{action} after ingest", item.name):
             try:
-                self.client.copy(
-                    {"Bucket": bucket, "Key": item.name},
-                    bucket,
-                    self.settings.processed_prefix + item.name,
-                    ExtraArgs={"CopySourceIfMatch": condition} if condition else None,
-                    Config=self._transfer,
-                )
-                self.client.delete_object(
-                    Bucket=bucket, Key=item.name, **({"IfMatch": condition} if condition else {})
-                )
+                if action in ("copy", "move"):
+                    self._copy_to_processed(item, condition)
+                if action in ("move", "delete"):
+                    self.client.delete_object(
+                        Bucket=self.settings.bucket, Key=item.name,
+                        **({"IfMatch": condition} if condition else {}),
+                    )  # fmt: skip
             except TRANSFER_REPLACED:
                 return
             except ClientError as exc:
                 if error_code(exc) not in REPLACED:
                     raise
+
+    def _copy_to_processed(self, item: RemoteFile, condition: str | None) -> None:
+        self.client.copy(
+            {"Bucket": self.settings.bucket, "Key": item.name},
+            self.settings.bucket,
+            self.settings.processed_prefix + item.name,
+            ExtraArgs={"CopySourceIfMatch": condition} if condition else None,
+            Config=self._transfer,
+        )
 
     def _where(self, key: str = "") -> str:
         return f"s3://{self.settings.bucket}/{key or self.settings.prefix}"

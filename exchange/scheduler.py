@@ -3,7 +3,8 @@
 APScheduler 3's maintainers are explicit that its job stores must never be
 shared between processes, so APScheduler here is only a clock: the elected
 scheduler (a PostgreSQL advisory lock; on SQLite the single worker) enqueues
-one job per connector and business date, with a unique key, and every
+one job per connector and due slot (a schedule fire or a catch-up after it), with a
+unique key, and every
 worker claims jobs from the database.  A run that was missed while no worker
 was up is enqueued once when one starts.
 """
@@ -16,24 +17,28 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, text
+from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
 from exchange.connectors import ConnectorConfig
 from exchange.events import ExchangeEvent
-from exchange.jobs import claim, enqueue, finish
-from exchange.models import Job
+from exchange.jobs import MAX_ATTEMPTS, claim, enqueue, finish
+from exchange.models import Connector, Job
 from exchange.pulls import list_connectors
 from exchange.resources import Resources
-from kernel.clock import utcnow
+from kernel.clock import as_utc, utcnow
 from kernel.database import unit_of_work
 from kernel.rows import key_of
 
 log = logging.getLogger("credx.worker")
-SCHEDULER_LOCK_ID = 0x637265647802
+# distinct from retention's PURGE_LOCK_ID (...02): sharing it made the scheduling worker's own
+# daily purge wait forever on the lease this worker holds
+SCHEDULER_LOCK_ID = 0x637265647803
 LOOKBACK = timedelta(days=2)  # how far back a missed run is still made up
 
 
@@ -47,18 +52,49 @@ def last_fire_time(schedule: str, timezone: str, now: datetime) -> datetime | No
     return previous
 
 
+def due_slot(config: ConnectorConfig, now: datetime) -> datetime | None:
+    """The run due at `now`: the schedule's last fire, or the last catch-up after it (every
+    `catch_up_minutes` until the next fire), so a file dropped after the night's pull is
+    taken the same day.  Each slot is one job key."""
+    fired = last_fire_time(config.schedule, config.timezone, now)
+    if fired is None or not config.catch_up_minutes:
+        return fired
+    step = timedelta(minutes=config.catch_up_minutes)
+    return fired + step * ((now - fired) // step)
+
+
+def next_run(config: ConnectorConfig, now: datetime) -> datetime | None:
+    """When the connector is next pulled (its next fire or catch-up)."""
+    trigger = CronTrigger.from_crontab(config.schedule, timezone=config.timezone)
+    fire = trigger.get_next_fire_time(None, now)
+    slot = due_slot(config, now)
+    if slot is not None and config.catch_up_minutes:
+        catch_up = slot + timedelta(minutes=config.catch_up_minutes)
+        fire = catch_up if fire is None or catch_up < fire else fire
+    return fire
+
+
 def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
-    """Enqueue each connector's latest due run, today's purge and (with a witness) today's
-    log checkpoint; keys make it idempotent."""
+    """Enqueue each enabled connector's due run, today's purge and (with a witness) today's
+    log checkpoint; keys make it idempotent.
+
+    Connectors are isolated: one whose stored document cannot be scheduled is marked
+    failed with its error (`connectors list` shows it) and the others are enqueued."""
     now = now or utcnow()
     added = []
     with unit_of_work(app.engine) as session:
         for connector in list_connectors(session):
-            config = ConnectorConfig.model_validate_json(connector.config)
-            fired = last_fire_time(config.schedule, config.timezone, now)
-            if fired is None:
+            if not connector.enabled:
                 continue
-            key = f"pull:{config.name}:{fired.date().isoformat()}"
+            try:
+                config = ConnectorConfig.model_validate_json(connector.config)
+                slot = due_slot(config, now)
+            except Exception as exc:  # a document stored before apply checked it, or a bug
+                _mark_unschedulable(session, connector, exc)
+                continue
+            if slot is None:
+                continue
+            key = f"pull:{config.name}:{slot.astimezone(UTC).isoformat(timespec='minutes')}"
             if enqueue(session, kind="pull", target=config.name, key=key):
                 added.append(key)
         key = f"purge:retention:{now.date().isoformat()}"
@@ -70,6 +106,48 @@ def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
         ):
             added.append(key)
     return added
+
+
+def connector_status(session: Session, connector: Connector, now: datetime) -> dict[str, Any]:
+    """What an operator needs to steer a connector: state (ok | failed | retrying |
+    disabled), last success, last error, next run and the retry in progress."""
+    error, next_run_at = connector.last_error, None
+    failing = connector.last_error_at is not None and (
+        connector.last_success_at is None or connector.last_error_at > connector.last_success_at
+    )
+    try:
+        config = ConnectorConfig.model_validate_json(connector.config)
+        next_run_at = next_run(config, now) if connector.enabled else None
+    except Exception as exc:  # shown, never raised: one bad document must not hide the rest
+        error, failing = f"cannot be scheduled: {exc}", True
+    retrying = session.exec(
+        select(Job)
+        .where(Job.kind == "pull", Job.target == connector.name, col(Job.finished_at).is_(None))
+        .where(col(Job.error).is_not(None))
+        .order_by(col(Job.id).desc())
+    ).first()
+    state = "disabled" if not connector.enabled else "failed" if failing else "ok"
+    retry = None
+    if retrying is not None and connector.enabled:
+        state = "retrying"
+        attempt_at = as_utc(retrying.run_after)  # SQLite gives back naive UTC
+        retry = {"job": retrying.id, "attempts": retrying.attempts, "of": MAX_ATTEMPTS,
+                 "next_attempt_at": attempt_at}  # fmt: skip
+        next_run_at = min(next_run_at, attempt_at) if next_run_at else attempt_at
+    return {"enabled": connector.enabled, "state": state,
+            "last_success_at": connector.last_success_at, "last_error": error if failing else None,
+            "last_error_at": connector.last_error_at, "next_run_at": next_run_at,
+            "retry": retry}  # fmt: skip
+
+
+def _mark_unschedulable(session: Session, connector: Connector, exc: Exception) -> None:
+    reason = f"cannot be scheduled: {exc}"[:2000]
+    if connector.last_error == reason:  # once, not every minute
+        return
+    connector.last_error, connector.last_error_at = reason, utcnow()
+    log.error("connector %s %s", connector.name, reason)
+    EventLog(session).record(ExchangeEvent.CONNECTOR_FAILED, f"connector:{connector.name}",
+                             "worker:scheduler", reason=reason)  # fmt: skip
 
 
 JobHandler = Callable[[Resources, Job, str], None]
@@ -137,8 +215,15 @@ class SchedulerLease:
         return bool(acquired)
 
     def close(self) -> None:
+        """Give the lease up: the connection goes back to a pool that would keep a
+        session-level lock held for whoever borrows it next."""
         if self.connection is not None:
+            self.connection.execute(
+                text("SELECT pg_advisory_unlock(:id)"), {"id": SCHEDULER_LOCK_ID}
+            )
+            self.connection.commit()
             self.connection.close()
+            self.connection = None
 
 
 def run_worker(

@@ -53,13 +53,15 @@ from typing import TYPE_CHECKING, TypeVar
 import paramiko
 
 from exchange.connectors import SftpSettings
-from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError
+from exchange.sources import PARTIAL_SUFFIXES, RemoteFile, SourceError, SourceRefused
 from exchange.ssh import (
     SAFE_READ_SIZE,
+    HostKeyRefused,
     PinnedHostKey,
     ReadPipeline,
     RemoteChanged,
     SftpTransport,
+    key_algorithms,
 )
 
 if TYPE_CHECKING:
@@ -172,6 +174,28 @@ class SftpSource:
                 client.close()
 
     def _connect(self) -> None:
+        """Connect, accepting only a pinned host key.  A server offering several keys shows
+        one per handshake (paramiko prefers Ed25519), so when the offered key is not
+        pinned the handshake is tried again without that key type, until a pinned key is
+        offered or none is left: an RSA pin works without `algorithms`."""
+        disabled = {k: list(v) for k, v in (self.settings.algorithms or {}).items()}
+        refused: HostKeyRefused | None = None
+        for _attempt in range(4):
+            try:
+                return self._connect_once(disabled)
+            except HostKeyRefused as exc:
+                refused = refused or exc
+                if not exc.key_name:
+                    break
+                disabled["keys"] = [*disabled.get("keys", []), *key_algorithms(exc.key_name)]
+            except paramiko.SSHException as exc:  # no host-key type left in common
+                if refused is None or "ncompatible" not in str(exc):
+                    raise
+                break
+        assert refused is not None
+        raise refused
+
+    def _connect_once(self, disabled: dict[str, list[str]]) -> None:
         settings = self.settings
         key = self._private_key()
         client = paramiko.SSHClient()  # no known_hosts loaded: the pin below decides
@@ -182,7 +206,7 @@ class SftpSource:
                 allow_agent=False, look_for_keys=False, timeout=settings.connect_timeout,
                 banner_timeout=settings.connect_timeout, auth_timeout=settings.connect_timeout,
                 channel_timeout=settings.connect_timeout,
-                disabled_algorithms=settings.algorithms,
+                disabled_algorithms=disabled or None,
                 transport_factory=functools.partial(SftpTransport,
                     default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET),
             )  # fmt: skip
@@ -191,7 +215,7 @@ class SftpSource:
             sftp.get_channel().settimeout(self._io_timeout)
         except paramiko.AuthenticationException:
             client.close()
-            raise SourceError(
+            raise SourceRefused(
                 f"{self.where} refused our key {settings.key_file}: the vendor must install its "
                 f"public half for user {settings.username}"
             ) from None
@@ -352,7 +376,7 @@ class SftpSource:
                 f"download {item.name}", lambda: self._download(item, partial)
             )
             if item.sha256 and digest != item.sha256:
-                raise SourceError(
+                raise SourceRefused(
                     f"{item.name} from {self.where} does not match its {item.name}.sha256 "
                     "sidecar; it was not taken and the vendor's copy was left as it is"
                 )

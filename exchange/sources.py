@@ -56,6 +56,14 @@ class SourceError(CredxError):
     http_status = 503
 
 
+class SourceRefused(SourceError):
+    """We refused the source, or it refused us: a host key not pinned, our key not accepted,
+    a file not matching its checksum.  Logged as a refusal with its reason."""
+
+    code = "source_refused"
+    http_status = 502
+
+
 class LocalDropFolder:
     """A directory a vendor (or an operator) drops files into.
 

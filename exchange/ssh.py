@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import paramiko
 from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
 
-from exchange.sources import SourceError
+from exchange.sources import SourceError, SourceRefused
 
 SAFE_READ_SIZE = 32 * 1024  # what every SFTP server serves whole
 
@@ -28,31 +28,41 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 
 
-class HostKeyRefused(SourceError):
+class HostKeyRefused(SourceRefused):
     """The server's host key is not the pinned one; nothing was sent to it."""
 
     code = "host_key_refused"
     http_status = 502
+    key_name: str = ""  # the offered key's type (ssh-ed25519, ssh-rsa, ...)
+
+
+def key_algorithms(key_name: str) -> list[str]:
+    """The host-key algorithm names under which a key of this type is offered."""
+    if key_name == "ssh-rsa":
+        return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+    return [key_name]
 
 
 class PinnedHostKey(paramiko.MissingHostKeyPolicy):
     """Accepts exactly the pinned key.  SSHClient consults it for every server because we
     load no known_hosts; raising here aborts the connection before authentication."""
 
-    def __init__(self, expected: str, where: str):
-        self.expected = expected
+    def __init__(self, expected: str | list[str], where: str):
+        self.expected = [expected] if isinstance(expected, str) else list(expected)
         self.where = where
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey):
         offered = fingerprint(key)
-        if offered != self.expected:
-            raise HostKeyRefused(
+        if offered not in self.expected:
+            refusal = HostKeyRefused(
                 f"the SFTP server {self.where} offered host key {offered} ({key.get_name()}), "
-                f"but the connector pins {self.expected}; nothing was downloaded. Do not just "
-                "accept the new key: it can mean someone is between us and the vendor. Confirm "
-                "the fingerprint with the vendor by another channel (phone, signed mail) before "
-                "changing host_key."
+                f"but the connector pins {', '.join(self.expected)}; nothing was downloaded. Do "
+                "not just accept the new key: it can mean someone is between us and the vendor. "
+                "Confirm the fingerprint with the vendor by another channel (phone, signed mail) "
+                "before changing host_key."
             )
+            refusal.key_name = key.get_name()
+            raise refusal
 
 
 class SftpTransport(paramiko.Transport):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlmodel import Session, col, select
 
+from exchange.corrections import CURRENT
 from exchange.evidence.models import Evidence
 from exchange.models import Delivery, ExamResult
 from linkage.columns import CANONICAL_COLUMNS
@@ -50,7 +51,7 @@ def exam_results(session: Session, state: str) -> pd.DataFrame:
             ExamResult.school_code,
         )
         .join(Delivery, col(Delivery.id) == col(ExamResult.delivery_id))
-        .where(ExamResult.state == state)
+        .where(ExamResult.state == state, CURRENT)
         .order_by(col(ExamResult.delivery_id), col(ExamResult.row_number))
     )
     rows = session.exec(query).all()

@@ -15,6 +15,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from audit.plans.models import AuditTask, FindingOutcome
+from exchange.corrections import CURRENT
 from exchange.evidence.models import Evidence
 from exchange.models import ExamResult
 from kernel.errors import NotFound
@@ -152,7 +153,7 @@ def _add_exams(session: Session, population: Population) -> None:
         select(  # type: ignore[call-overload]  # model attributes typed as values
             ExamResult.delivery_id, ExamResult.row_number, ExamResult.credential_code,
             ExamResult.result, ExamResult.exam_date,
-        ).where(ExamResult.state == window.state, ExamResult.exam_date <= window.end)
+        ).where(ExamResult.state == window.state, ExamResult.exam_date <= window.end, CURRENT)
     )  # fmt: skip
     for delivery_id, row_number, credential, result, exam_date in rows:
         if not window.covers(exam_date):

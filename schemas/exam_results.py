@@ -8,6 +8,8 @@ row is reported at once, one reason per cell.
 
 from __future__ import annotations
 
+import calendar
+import re
 from datetime import date
 
 import pandas as pd
@@ -37,6 +39,9 @@ NUMERIC_COLUMNS = frozenset({"score", "passing_score", "attempt"})
 DATE_COLUMNS = frozenset({"birth_date", "exam_date"})
 
 MISSING_VALUE = "required value is missing"
+NOT_A_DATE = "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"
+ISO_SHAPE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+US_SHAPE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 FORMULA = "starts with a spreadsheet formula character (= + - @); send the plain value"
 EARLIEST_BIRTH = date(1900, 1, 1)
 EARLIEST_EXAM = date(2000, 1, 1)
@@ -66,7 +71,7 @@ def _name() -> list[pa.Check]:
 
 def _date(earliest: date, latest: date, what: str) -> list[pa.Check]:
     return [
-        _check(values.is_date, "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"),
+        _check(values.is_date, NOT_A_DATE),
         _check(
             lambda s: values.is_date_between(s, earliest, latest),
             f"{what} must be between {earliest.isoformat()} and {latest.isoformat()}",
@@ -83,9 +88,32 @@ def explain(column: str, value: object, reason: str) -> str:
     named as one: that is the problem the vendor must fix.  Numbers keep
     their own reason ("-5" is a negative score, not an attack).
     """
+    if column in DATE_COLUMNS and reason == NOT_A_DATE and isinstance(value, str):
+        return _no_such_day(value) or reason
     if column in NUMERIC_COLUMNS or not values.looks_like_formula(value):
         return reason
     return FORMULA
+
+
+def _no_such_day(value: str) -> str | None:
+    """A date written in an accepted form whose day does not exist (2025-02-30): saying
+    "use YYYY-MM-DD" would repeat the form the vendor already used."""
+    iso, us = ISO_SHAPE.fullmatch(value.strip()), US_SHAPE.fullmatch(value.strip())
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    elif us:
+        month, day, year = (int(part) for part in us.groups())
+    else:
+        return None
+    if not 1 <= month <= 12:
+        return f"no month {month}: the form is right but the month must be 01 to 12"
+    last = calendar.monthrange(max(year, 1), month)[1]
+    if 1 <= day <= last:
+        return None
+    return (
+        f"no such day: {calendar.month_name[month]} {year} has {last} days; "
+        "correct the day (the form is right)"
+    )
 
 
 def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrameSchema:

@@ -180,7 +180,11 @@ def start(server: Sshd) -> Sshd:
         server.workdir / "ssh_host_ed25519_key",
         server.workdir / "authorized_keys",
     )
-    config.write_text(_config(server.workdir, server.port, server.user, host_key, authorized))
+    text = _config(server.workdir, server.port, server.user, host_key, authorized)
+    rsa_host_key = server.workdir / "ssh_host_rsa_key"  # a second host key, where one was made
+    if rsa_host_key.exists():
+        text += f"HostKey {rsa_host_key}\n"
+    config.write_text(text)
     log = server.workdir / "sshd.log"  # a file, not a pipe: nobody drains a pipe mid-test
     with log.open("a") as stderr:
         server.process = subprocess.Popen([SSHD, "-D", "-e", "-f", config], stderr=stderr)
@@ -191,3 +195,11 @@ def start(server: Sshd) -> Sshd:
 def start_sshd(workdir: Path) -> Sshd:
     """Generate keys and configuration in `workdir` and start sshd; call `.stop()` after."""
     return start(prepare(workdir))
+
+
+def start_sshd_with_two_host_keys(workdir: Path) -> tuple[Sshd, str]:
+    """An sshd offering an Ed25519 and an RSA host key (as many vendors' servers do);
+    returns it and the RSA key's fingerprint (`host_key_fingerprint` is the Ed25519 one)."""
+    server = prepare(workdir)
+    rsa = generate_key(workdir / "ssh_host_rsa_key", kind="rsa")
+    return start(server), fingerprint_of(Path(f"{rsa}.pub"))

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
+from exchange.corrections import CURRENT
 from exchange.models import ExamResult
 from linkage.models import PersonRecord
 
@@ -100,5 +101,6 @@ def _results(
                 ).where(
                     ExamResult.delivery_id == delivery_id,
                     col(ExamResult.row_number).in_(rows[start : start + CHUNK]),
+                    CURRENT,
                 )
             ).all()

@@ -47,6 +47,7 @@ COMMANDS = {
     "connectors": Lazy("connectors:app", "Where vendors' files are pulled from."),
     "credentials": Lazy("credentials:app", "The credential-code registry."),
     "deliveries": Lazy("deliveries:app", "Files received from vendors."),
+    "jobs": Lazy("jobs:app", "The worker's job queue: list jobs, retry a failed one."),
     "keys": Lazy("keys:app", "Master keys for blob encryption."),
     "log": Lazy("log:app", "The hash-chained event log."),
     "audit": Lazy("audit:app", "Audit plans, draws and results."),

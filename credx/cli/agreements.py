@@ -55,13 +55,21 @@ def apply(
     ctx = app_context()
     with session_scope(ctx.engine) as session:
         stored = apply_file(session, path, cli_actor())
-    result = {"id": stored.agreement_id, "version": stored.version, "changed": stored.changed}
+    adoptions = [{"id": a.agreement_id, "version": a.version, "changes": a.changes}
+                 for a in stored.adoptions]  # fmt: skip
+    result = {"id": stored.agreement_id, "version": stored.version, "changed": stored.changed,
+              "adoptions": adoptions}  # fmt: skip
     if json_output:
         print_json(result)
-    elif stored.changed:
+        return
+    if stored.changed:
         console.print(f"agreement {stored.agreement_id} applied as version {stored.version}")
     else:
         console.print(f"agreement {stored.agreement_id} unchanged (version {stored.version})")
+    for reached in stored.adoptions:
+        console.print(f"  adoption {reached.agreement_id} now version {reached.version}:")
+        for field, (before, after) in reached.changes.items():
+            console.print(f"    {field}: {before} -> {after}", markup=False)
 
 
 @app.command("list")

@@ -26,7 +26,10 @@ from exchange.pulls import (
     missing_today,
     pull,
     record_missing_files,
+    remove_connector,
+    set_enabled,
 )
+from exchange.scheduler import connector_status
 from kernel.clock import utcnow
 from kernel.database import session_scope
 from kernel.errors import InvalidInput
@@ -55,26 +58,61 @@ def apply(
 
 @app.command("list")
 def list_(json_output: JsonFlag = False) -> None:
-    """Connectors with their vendor, kind and last pull; flags a nightly file that has not
-    come by the connector's `expect_by` time (and records that alert in the event log)."""
+    """Connectors with their vendor, kind, last success, last error, next run and retry
+    state; flags a nightly file that has not come by the connector's `expect_by` time (and
+    records that alert in the event log)."""
     ctx = app_context()
     now = utcnow()
     with session_scope(ctx.engine) as session:
         record_missing_files(session, now, cli_actor())
-        rows: list[dict[str, Any]] = [
+        rows = [
             {"name": c.name, "vendor": c.vendor_id, "kind": c.kind, "version": c.version,
-             "last_pull_at": c.last_pull_at, "file_missing": missing_today(session, c, now)}
+             "last_pull_at": c.last_pull_at, "file_missing": missing_today(session, c, now),
+             **connector_status(session, c, now)}
             for c in list_connectors(session)
         ]  # fmt: skip
     if json_output:
         print_json(rows)
         return
-    table = Table("name", "vendor", "kind", "version", "last pull (UTC)", "today's file")
+    table = Table("name", "vendor", "kind", "version", "state", "last success (UTC)",
+                  "next run (UTC)", "last error", "today's file")  # fmt: skip
     for r in rows:
-        last = f"{r['last_pull_at']:%Y-%m-%d %H:%M}" if r["last_pull_at"] else "never"
         missing = "[bold red]MISSING[/]" if r["file_missing"] else ""
-        table.add_row(r["name"], r["vendor"], r["kind"], str(r["version"]), last, missing)
+        table.add_row(
+            r["name"], r["vendor"], r["kind"], str(r["version"]), escape(r["state"]),
+            _when(r["last_success_at"]), _when(r["next_run_at"]),
+            escape((r["last_error"] or "")[:120]), missing,
+        )  # fmt: skip
     console.print(table)
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "never"
+
+
+@app.command("disable")
+def disable(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
+    """Stop pulling a connector (its document and ledger stay); `enable` resumes it."""
+    with session_scope(app_context().engine) as session:
+        changed = set_enabled(session, name, False, cli_actor())
+    console.print(f"connector {name} {'disabled' if changed else 'was already disabled'}")
+
+
+@app.command("enable")
+def enable(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
+    """Pull a disabled connector again on its schedule."""
+    with session_scope(app_context().engine) as session:
+        changed = set_enabled(session, name, True, cli_actor())
+    console.print(f"connector {name} {'enabled' if changed else 'was already enabled'}")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
+    """Remove a connector and end its pending jobs.  Its pull ledger is kept: applying the
+    same name again never pulls a file twice."""
+    with session_scope(app_context().engine) as session:
+        ended = remove_connector(session, name, cli_actor())
+    console.print(f"connector {name} removed; {ended} pending job(s) ended")
 
 
 def _show(item: PulledItem) -> None:

@@ -20,6 +20,7 @@ from exchange.deliveries import (
     ingest_file,
     list_deliveries,
     rejections_of,
+    retry_delivery,
     sweep,
 )
 from exchange.events import ExchangeEvent
@@ -59,6 +60,11 @@ def _print_outcome(outcome: IngestOutcome, label: str) -> None:
         console.print(f"  not permitted by the agreement, not stored: {dropped}")
     if outcome.agreements:
         console.print(f"  taken in under: {', '.join(outcome.agreements)}")
+    if outcome.rows_superseded or outcome.rows_unchanged or outcome.rows_retracted:
+        console.print(
+            f"  corrections: {outcome.rows_superseded:,} superseded, {outcome.rows_unchanged:,} "
+            f"unchanged, {outcome.rows_retracted:,} retracted"
+        )
     if outcome.rows_rejected or outcome.error:
         console.print(f"  error report: credx rejections {outcome.delivery_id} --format csv")
 
@@ -183,3 +189,20 @@ def show(
     else:
         for key, value in data.items():
             console.print(f"{key:16} {value}")
+
+
+@app.command("retry")
+def retry(
+    delivery_id: Annotated[int, typer.Argument(metavar="ID")], json_output: JsonFlag = False
+) -> None:
+    """Process a quarantined, rejected or failed delivery again from its stored original,
+    once the cause is fixed; it is counted and logged as a new delivery."""
+    ctx = app_context()
+    outcome = retry_delivery(ctx, delivery_id, actor=cli_actor())
+    if json_output:
+        print_json({"retried": delivery_id, **outcome.as_json()})
+    else:
+        console.print(f"delivery {delivery_id} processed again as delivery {outcome.delivery_id}")
+        _print_outcome(outcome, f"delivery {delivery_id}")
+    if outcome.status in (DeliveryStatus.REJECTED, DeliveryStatus.QUARANTINED):
+        sys.exit(EXIT_REJECTED)

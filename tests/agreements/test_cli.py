@@ -27,14 +27,14 @@ def test_apply_is_idempotent_and_history_keeps_every_version(cli_env, tmp_path):
     path = agreement_file(tmp_path, "tn.yaml", effective_from=days(-10), effective_to=days(700))
     apply = ("agreements", "apply", path, "--json")
     assert json.loads(credx(*apply, env=cli_env).stdout) == {
-        "id": "tn-nccer-2026", "version": 1, "changed": True,
+        "id": "tn-nccer-2026", "version": 1, "changed": True, "adoptions": [],
     }  # fmt: skip
     assert json.loads(credx(*apply, env=cli_env).stdout)["changed"] is False
     # CRLF line ends are kept as sent, so the recorded SHA-256 is the file's own
     changed = agreement_yaml(effective_from=days(-10), effective_to=days(700), states="[TN, KY]")
     (tmp_path / "tn.yaml").write_bytes(changed.replace("\n", "\r\n").encode())
     assert json.loads(credx(*apply, env=cli_env).stdout) == {
-        "id": "tn-nccer-2026", "version": 2, "changed": True,
+        "id": "tn-nccer-2026", "version": 2, "changed": True, "adoptions": [],
     }  # fmt: skip
     history = json.loads(
         credx("agreements", "history", "tn-nccer-2026", "--json", env=cli_env).stdout

@@ -110,12 +110,17 @@ def test_a_template_adopted_by_two_states_resolves_each_states_overrides(app, nc
     assert [t.id for t in in_force] == ["la-nccer", "tn-nccer"]  # the template governs nothing
 
 
-def test_a_changed_template_does_not_re_resolve_its_adoptions(app, nccer):
+def test_a_changed_template_re_resolves_its_adoptions(app, nccer):
     apply(app, TEMPLATE)
     apply(app, TN_ADOPTION)
-    apply(app, TEMPLATE.replace("connector: nccer-sftp", "connector: nccer-s3"))
+    amended = apply(app, TEMPLATE.replace("connector: nccer-sftp", "connector: nccer-s3"))
     assert stored(app, "southern-nccer").connector == "nccer-s3"
-    assert stored(app, "tn-nccer").connector == "nccer-sftp"
+    assert stored(app, "tn-nccer").connector == "nccer-s3"
+    assert stored(app, "tn-nccer").template_version == 2
+    ((adoption, version, changes),) = [(a.agreement_id, a.version, a.changes)
+                                       for a in amended.adoptions]  # fmt: skip
+    assert (adoption, version) == ("tn-nccer", 2)
+    assert changes["connector"] == ["nccer-sftp", "nccer-s3"]
 
 
 @pytest.mark.parametrize(
@@ -212,22 +217,25 @@ def test_conflicting_overlapping_agreements_are_refused_naming_the_other(app, nc
     assert "ferpa_basis: conflicts with agreement tn-a" in refused(app, other_basis)
 
 
-def test_overlaps_with_the_same_terms_or_nothing_in_common_are_allowed(app, nccer):
+def test_other_states_or_later_periods_are_allowed_one_state_overlapping_is_not(app, nccer):
     apply(app, agreement_yaml(id="tn-a", states="[TN]", credentials="[NCCER001]"))
     reordered = "[" + ", ".join(reversed(REQUIRED_COLUMNS)) + "]"
-    same_terms = agreement_yaml(id="tn-b", credentials="[NCCER001]", data_elements=reordered)
-    assert apply(app, same_terms).changed
     differing = {"retention_days_after_termination": "30", "ferpa_basis": "studies"}
     other_state = agreement_yaml(id="ky-a", states="[KY]", **differing)
-    other_code = agreement_yaml(id="tn-c", credentials="[NCCER027]", **differing)
     later = agreement_yaml(
         id="tn-d", effective_from="2028-07-01", effective_to="2030-06-30", **differing
     )
     template = TEMPLATE.replace(
         "retention_days_after_termination: 365", "retention_days_after_termination: 9"
     )
-    for text in (other_state, other_code, later, template):
+    for text in (other_state, later, template):
         assert apply(app, text).changed
+    # issue 18 item 2: two agreements of one vendor in force at once for one state
+    same_terms = agreement_yaml(id="tn-b", credentials="[NCCER001]", data_elements=reordered)
+    other_code = agreement_yaml(id="tn-c", credentials="[NCCER027]", **differing)
+    for text, other in ((same_terms, "tn-a"), (other_code, "tn-a")):
+        message = refused(app, text)
+        assert "would both be in force for nccer in TN" in message and other in message
 
 
 def test_an_adoption_conflicting_on_an_inherited_term_points_at_adopts(app, nccer):

@@ -96,7 +96,7 @@ def test_ingest_json_reports_the_documented_fields(cli_env, tmp_path):
     delivery = str(result["delivery_id"])
     report = credx("rejections", delivery, "--format", "csv", env=cli_env).stdout
     lines = report.strip().splitlines()
-    assert lines[0] == "delivery_id,row_number,column,value,reason"
+    assert lines[0] == "delivery_id,row_number,column,value,reason,sheet_row,vendor_record_id"
     assert lines[1].startswith(f"{delivery},5,credential_code,ZZZZZ999,unknown credential code")
     again = json.loads(credx(*ingest, env=cli_env).stdout)
     assert again["status"] == "duplicate" and again["duplicate_of"] == result["delivery_id"]

@@ -95,19 +95,30 @@ def test_sweep_pulls_ready_objects_end_to_end_and_skips_the_rest(app, s3_server,
     assert "outbound/2026-11-26.csv" in keys_in(s3, bucket)  # post_action: leave
 
 
-def test_post_action_copy_moves_the_object_after_commit(app, s3_server, s3, bucket):
+@pytest.mark.parametrize(
+    ("post_action", "left"),
+    [
+        ("leave", ["results.csv"]),
+        ("copy", ["processed/results.csv", "results.csv"]),  # issue 18 item 6: copy keeps it
+        ("move", ["processed/results.csv"]),
+        ("delete", []),
+    ],
+)
+def test_each_post_action_does_what_it_is_named(app, s3_server, s3, bucket, post_action, left):
     vendor = make_vendor(app)
     content = csv_text(exam_rows(4)).encode()
     s3.put_object(Bucket=bucket, Key="results.csv", Body=content)
-    [swept] = sweep(app, source_for(s3_server, bucket, post_action="copy"), vendor, actor="test")
+    source = source_for(s3_server, bucket, post_action=post_action)
+    [swept] = sweep(app, source, vendor, actor="test")
     assert swept.outcome.rows_loaded == 4
-    assert keys_in(s3, bucket) == ["processed/results.csv"]
-    assert body_of(s3, bucket, "processed/results.csv") == content
+    assert keys_in(s3, bucket) == left
+    for key in left:
+        assert body_of(s3, bucket, key) == content
 
 
 def test_a_failed_ingest_leaves_the_object_where_it_was(app, s3_server, s3, bucket):
     s3.put_object(Bucket=bucket, Key="results.csv", Body=csv_text(exam_rows(2)))
-    source = source_for(s3_server, bucket, post_action="copy")
+    source = source_for(s3_server, bucket, post_action="move")
     with pytest.raises(NotFound, match="unknown vendor"):
         sweep(app, source, "no-such-vendor", actor="test")
     assert keys_in(s3, bucket) == ["results.csv"]
@@ -151,7 +162,7 @@ def test_an_object_replaced_after_listing_is_refused_and_nothing_ingested(
             s3.put_object(Bucket=bucket, Key="results.csv", Body=replacement)
             return ready
 
-    source = ReplacedAfterListing(source_for(s3_server, bucket, post_action="copy").settings)
+    source = ReplacedAfterListing(source_for(s3_server, bucket, post_action="move").settings)
     with pytest.raises(SourceError, match="replaced after it was listed"):
         sweep(app, source, vendor, actor="test")
     assert delivery_count(app) == 0
@@ -230,7 +241,7 @@ def test_a_multipart_object_downloads_in_ranges_with_the_right_sha256(
 
 def test_committed_leaves_a_replacement_alone(s3_server, s3, bucket, tmp_path):
     s3.put_object(Bucket=bucket, Key="results.csv", Body=b"monday")
-    source = source_for(s3_server, bucket, post_action="copy")
+    source = source_for(s3_server, bucket, post_action="move")
     item = listed(source, "results.csv")
     s3.put_object(Bucket=bucket, Key="results.csv", Body=b"tuesday")  # tonight's file
     with source:
@@ -239,9 +250,10 @@ def test_committed_leaves_a_replacement_alone(s3_server, s3, bucket, tmp_path):
     assert body_of(s3, bucket, "results.csv") == b"tuesday"
 
 
-def test_copy_without_a_processed_prefix_is_refused(s3_server, bucket):
+@pytest.mark.parametrize("post_action", ["copy", "move"])
+def test_copy_without_a_processed_prefix_is_refused(s3_server, bucket, post_action):
     with pytest.raises(Exception, match="needs a processed_prefix"):
-        source_for(s3_server, bucket, post_action="copy", processed_prefix="")
+        source_for(s3_server, bucket, post_action=post_action, processed_prefix="")
 
 
 def listing_error(source: S3Source) -> str:

@@ -12,11 +12,12 @@ from sqlmodel import Session, select
 
 from credx.jobs import JOB_HANDLERS
 from exchange.jobs import claim, enqueue
-from exchange.models import Delivery, ExamResult, Job
+from exchange.models import Connector, Delivery, ExamResult, Job
+from exchange.pulls import apply_connector
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
 from kernel.database import session_scope
 from tests.cli import CREDX
-from tests.exchange.local_pulls import local_connector
+from tests.exchange.local_pulls import connector_text, local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
 
 WORKER = [*CREDX, "worker", "--once"]  # a real process: the tests kill it
@@ -61,20 +62,42 @@ def test_two_workers_never_claim_the_same_job(app):
         two.rollback()
 
 
-def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_path, cli_env):
-    """20 trials: files arrive, a worker is SIGKILLed at a random moment, another finishes."""
+def broken_connector(app, tmp_path, vendor: str) -> str:
+    """A connector whose folder is gone and whose stored document names an unknown time zone
+    (stored before apply checked it): every pull of it fails, and it cannot be scheduled."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    with session_scope(app.engine) as session:
+        name = apply_connector(
+            session, connector_text(vendor, gone).replace("-drop", "-broken"), "b.yaml", "test"
+        ).name
+        connector = session.get(Connector, name)
+        connector.config = connector.config.replace('"UTC"', '"America/Chicgo"')
+    gone.rmdir()
+    return name
+
+
+@pytest.mark.parametrize(("broken", "trials"), [(False, 20), (True, 8)])
+def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(
+    app, tmp_path, cli_env, broken, trials
+):
+    """Trials: files arrive, a worker is SIGKILLed at a random moment, another finishes; with
+    `broken`, a failing connector is configured too and gets a job every trial (issue 18)."""
     vendor = make_vendor(app)
     name = local_connector(app, tmp_path, vendor)
+    bad = broken_connector(app, tmp_path, vendor) if broken else None
     env = {**os.environ, **cli_env, "CREDX_WORKER_LEASE_SECONDS": "0"}
     rng = random.Random(int(os.environ.get("CREDX_KILL_SEED", "20261127")))
     rows_per_file, expected, killed = 300, 0, 0
-    for trial in range(20):
+    for trial in range(trials):
         for f in range(2):
             faker = ExamResultFaker(trial * 10 + f, vendor_prefix=f"T{trial}F{f}-")
             write_file(tmp_path / "drop", f"t{trial}-{f}.csv",
                        csv_text([faker.row(n) for n in range(1, rows_per_file + 1)]))  # fmt: skip
             expected += rows_per_file
         with session_scope(app.engine) as session:
+            if bad is not None:
+                enqueue(session, kind="pull", target=bad, key=f"broken-{trial}")
             enqueue(session, kind="pull", target=name, key=f"trial-{trial}")
         victim = subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)  # fmt: skip
@@ -93,4 +116,9 @@ def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(app, tmp_pat
         ]
     assert len(loaded) == expected and len(set(loaded)) == expected, deliveries
     assert list((tmp_path / "drop").iterdir()) == []
-    assert killed >= 7  # the trials really did kill workers mid-way
+    assert killed >= trials // 3  # the trials really did kill workers mid-way
+    if bad is not None:
+        with session_scope(app.engine) as session:
+            broken_jobs = session.exec(select(Job).where(Job.target == bad)).all()
+            assert len(broken_jobs) == trials and all(j.error for j in broken_jobs)
+            assert "unknown time zone" in session.get(Connector, bad).last_error

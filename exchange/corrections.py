@@ -1,0 +1,118 @@
+"""Corrections: a vendor's later delivery replaces its earlier rows, never adds to them.
+
+A row is identified by (vendor, `vendor_record_id`).  Once a delivery's good
+rows are written, each is settled against the vendor's *current* rows (those
+with `superseded_by` NULL) from its other deliveries:
+
+| the new row's id ...                | outcome      | stored                                |
+|-------------------------------------|--------------|---------------------------------------|
+| is not current for this vendor      | `new`        | the new row, current                  |
+| matches a current row, same values  | `unchanged`  | nothing; the earlier row stays current|
+| matches a current row, other values | `superseded` | the new row; the earlier one history  |
+| is listed in a retraction file      | `retracted`  | nothing; the earlier one history      |
+
+A row made history gets `superseded_by` = the delivery that replaced or
+retracted it; nothing is deleted.
+A retraction file is a CSV whose only column is `vendor_record_id` (the
+vendor's own header for it under the column mapping).  The most recently
+processed delivery wins, so a delivery re-run with `credx deliveries retry`
+counts as the newest.  Releases, reports, linkage and audits read current rows
+only (`CURRENT`).
+
+Everything here is set-based SQL inside the ingest's transaction: a re-send
+of a million rows is two statements, not a million round trips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlmodel import col
+
+from exchange.models import ExamResult
+from kernel.rows import table_of
+from schemas.exam_results import CANONICAL_COLUMNS
+
+CURRENT = col(ExamResult.superseded_by).is_(None)
+"""The clause every reader of exam results adds: the row has not been corrected or retracted."""
+
+COMPARED = ("agreement_id", *(c for c in CANONICAL_COLUMNS if c != "vendor_record_id"))
+NOT_CURRENT = "no current row of this vendor has this vendor_record_id, so nothing was retracted"
+
+
+@dataclass(frozen=True)
+class Settled:
+    unchanged: int = 0
+    superseded: int = 0
+    retracted: int = 0
+
+
+def _others(vendor_id: str, delivery_id: int) -> sa.Select:
+    deliveries = sa.table("deliveries", sa.column("id"), sa.column("vendor_id"))
+    return sa.select(deliveries.c.id).where(
+        deliveries.c.vendor_id == vendor_id, deliveries.c.id != delivery_id
+    )
+
+
+def _has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bool:
+    """Whether the vendor has any current row elsewhere: a first load skips all the work."""
+    results = table_of(ExamResult)
+    query = (
+        sa.select(results.c.delivery_id)
+        .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
+        .where(results.c.superseded_by.is_(None))
+        .limit(1)
+    )
+    return connection.execute(query).first() is not None
+
+
+def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int) -> Settled:
+    """Drop this delivery's rows that repeat a current row; supersede those it changes."""
+    if not _has_history(connection, vendor_id, delivery_id):
+        return Settled()
+    results = table_of(ExamResult)
+    old = results.alias("old")
+    same = sa.and_(*(old.c[name].is_not_distinct_from(results.c[name]) for name in COMPARED))
+    earlier = (
+        sa.select(sa.literal(1))
+        .select_from(old)
+        .where(old.c.vendor_record_id == results.c.vendor_record_id)
+        .where(old.c.delivery_id.in_(_others(vendor_id, delivery_id)))
+        .where(old.c.superseded_by.is_(None), same)
+    )
+    unchanged = connection.execute(
+        sa.delete(results).where(results.c.delivery_id == delivery_id, earlier.exists())
+    ).rowcount
+    superseded = _retire(connection, vendor_id, delivery_id, sa.select(
+        results.c.vendor_record_id
+    ).where(results.c.delivery_id == delivery_id))  # fmt: skip
+    return Settled(unchanged=unchanged, superseded=superseded)
+
+
+def _retire(
+    connection: Connection, vendor_id: str, delivery_id: int, ids: sa.Select | list[str]
+) -> int:
+    results = table_of(ExamResult)
+    return connection.execute(
+        sa.update(results)
+        .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
+        .where(results.c.superseded_by.is_(None), results.c.vendor_record_id.in_(ids))
+        .values(superseded_by=delivery_id)
+    ).rowcount
+
+
+def retract(connection: Connection, vendor_id: str, delivery_id: int, ids: list[str]) -> set[str]:
+    """Retire the vendor's current rows with these ids; returns the ids that matched one."""
+    results = table_of(ExamResult)
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(connection.execute(
+            sa.select(results.c.vendor_record_id)
+            .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
+            .where(results.c.superseded_by.is_(None), results.c.vendor_record_id.in_(chunk))
+        ).scalars())  # fmt: skip
+        _retire(connection, vendor_id, delivery_id, chunk)
+    return found
