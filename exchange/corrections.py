@@ -33,12 +33,19 @@ from sqlmodel import col
 
 from exchange.models import ExamResult
 from kernel.rows import table_of
-from schemas.exam_results import CANONICAL_COLUMNS
 
 CURRENT = col(ExamResult.superseded_by).is_(None)
 """The clause every reader of exam results adds: the row has not been corrected or retracted."""
 
-COMPARED = ("agreement_id", *(c for c in CANONICAL_COLUMNS if c != "vendor_record_id"))
+
+def _compared() -> tuple[str, ...]:
+    """The columns whose values make a re-sent row `unchanged`.  Imported here because
+    the schemas bring pandas, which readers of `CURRENT` (the audit CLI) must not load."""
+    from schemas.exam_results import CANONICAL_COLUMNS
+
+    return ("agreement_id", *(c for c in CANONICAL_COLUMNS if c != "vendor_record_id"))
+
+
 NOT_CURRENT = "no current row of this vendor has this vendor_record_id, so nothing was retracted"
 
 
@@ -74,7 +81,7 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
         return Settled()
     results = table_of(ExamResult)
     old = results.alias("old")
-    same = sa.and_(*(old.c[name].is_not_distinct_from(results.c[name]) for name in COMPARED))
+    same = sa.and_(*(old.c[name].is_not_distinct_from(results.c[name]) for name in _compared()))
     earlier = (
         sa.select(sa.literal(1))
         .select_from(old)
