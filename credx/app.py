@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from credx.migrations import current_revision, head_revision
 from exchange.crypto import KeyRing
+from exchange.kms import KmsKeys, kms_keys
 from exchange.storage import BlobStore, LocalBlobStore
 from exchange.vault import Vault
 from kernel.database import create_db_engine
@@ -54,8 +55,15 @@ class App:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
+    @cached_property
+    def kms(self) -> KmsKeys | None:
+        settings = self.settings
+        return kms_keys(
+            settings.kms_key_id, endpoint_url=settings.kms_endpoint_url, region=settings.kms_region
+        )
+
     def vault(self, session: Session) -> Vault:
-        return Vault(session, self.store, self.keyring)
+        return Vault(session, self.store, self.keyring, self.kms)
 
     def check_ready(self) -> None:
         url = make_url(self.settings.resolved_database_url)

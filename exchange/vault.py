@@ -1,7 +1,8 @@
 """The vault: put files in encrypted, get them back verified, rotate master keys.
 
-It ties the blob store (ciphertext only), the key ring (master keys) and the
-`blobs` table (wrapped data keys, plaintext hash and size) together.
+It ties the blob store (ciphertext only), the master keys (local key files,
+or AWS KMS: `exchange.keys`) and the `blobs` table (wrapped data keys,
+plaintext hash and size) together.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from eventlog.log import EventLog
 from exchange import crypto
 from exchange.events import ExchangeEvent
+from exchange.keys import KeyProvider, LocalKeys, MasterKeys
 from exchange.models import StoredBlob
 from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
 from kernel.clock import utcnow
@@ -36,15 +39,20 @@ def file_chunks(path: Path, size: int = READ_CHUNK) -> Iterator[bytes]:
 
 
 class Vault:
-    def __init__(self, session: Session, store: BlobStore, keyring: crypto.KeyRing):
+    def __init__(
+        self, session: Session, store: BlobStore, keyring: crypto.KeyRing,
+        kms: KeyProvider | None = None,
+    ):  # fmt: skip
+        """`kms`, when given, wraps new data keys; the key files still unwrap their own."""
         self.session = session
         self.store = store
         self.keyring = keyring
+        local = LocalKeys(keyring)
+        self.keys = MasterKeys(kms, local) if kms is not None else MasterKeys(local)
 
     def put(self, chunks: Iterable[bytes]) -> StoredBlob:
         """Encrypt and store a stream; hash and size are of the plaintext as received."""
-        master_id = self.keyring.active_id()
-        master = self.keyring.get(master_id)
+        self.keys.active_id()  # no key, no file: refuse before reading the stream
         blob_id = uuid.uuid4().hex
         data_key = crypto.new_data_key()
         digest = hashlib.sha256()
@@ -69,13 +77,14 @@ class Vault:
                 "nothing was kept; send it again later. The operator has been alerted in the "
                 "service log."
             ) from None
+        master_id, wrapped = self.keys.wrap(blob_id, data_key)
         blob = StoredBlob(
             id=blob_id,
             store_key=key,
             sha256=digest.hexdigest(),
             size=size,
             master_key_id=master_id,
-            wrapped_key=crypto.wrap_key(master, blob_id, data_key),
+            wrapped_key=wrapped,
         )
         self.session.add(blob)
         self.session.flush()
@@ -93,9 +102,7 @@ class Vault:
             raise CredxError(
                 f"blob {blob_id} was destroyed (crypto-shredded) on {blob.shredded_at}"
             )
-        data_key = crypto.unwrap_key(
-            self.keyring.get(blob.master_key_id), blob_id, blob.wrapped_key
-        )
+        data_key = self.keys.unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
         digest = hashlib.sha256()
         with self.store.open(blob.store_key) as stream:
             header = crypto.read_header(stream)
@@ -135,23 +142,32 @@ class Vault:
         return sorted(secrets.SystemRandom().sample(ids, sample)), len(ids)
 
     def rotate_master_key(self) -> tuple[str, int]:
-        """Create a new master key and re-wrap every live data key under it."""
-        new_id = self.keyring.create()
-        new_key = self.keyring.get(new_id)
-        old_keys: dict[str, bytes] = {}
+        """Roll the active provider to a new master key (a new key file; for KMS, the key's
+        current material) and re-wrap every live data key under it, whoever wrapped it."""
+        new_id = self.keys.active.rotate()
         count = 0
         live = select(StoredBlob).where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
         for blob in self.session.exec(live):
-            if blob.master_key_id not in old_keys:
-                old_keys[blob.master_key_id] = self.keyring.get(blob.master_key_id)
             wrapped = blob.wrapped_key
             assert wrapped is not None  # selected for having one
-            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, wrapped)
-            blob.wrapped_key = crypto.wrap_key(new_key, blob.id, data_key)
-            blob.master_key_id = new_id
+            data_key = self.keys.unwrap(blob.master_key_id, blob.id, wrapped)
+            blob.master_key_id, blob.wrapped_key = self.keys.wrap(blob.id, data_key)
             count += 1
         self.session.flush()
         return new_id, count
+
+    def key_holders(self) -> list[dict[str, Any]]:
+        """Each master key live data keys are wrapped under, its provider and how many."""
+        query = (
+            select(StoredBlob.master_key_id, func.count())
+            .where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+            .group_by(StoredBlob.master_key_id)
+        )
+        return [
+            {"key_id": key_id, "provider": self.keys.provider_name(key_id), "data_keys": n,
+             "active": key_id == self.keys.active_id()}
+            for key_id, n in sorted(self.session.exec(query).all())
+        ]  # fmt: skip
 
     def discard(self, blob: StoredBlob) -> None:
         """Remove a blob nothing refers to (e.g. the second copy of a duplicate delivery)."""
@@ -169,6 +185,20 @@ class Vault:
         self.session.flush()
         self.store.delete(blob.store_key)
 
+    def destroy_key(self, blob_id: str) -> str | None:
+        """Destroy a blob's data key in this transaction, leaving its ciphertext for the caller
+        to delete once the transaction can no longer fail; returns its store key, or None if
+        the key was already destroyed (the first `shredded_at` is kept)."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None:
+            raise NotFound(f"no blob {blob_id}")
+        if blob.wrapped_key is None:
+            return None
+        blob.wrapped_key = None
+        blob.shredded_at = utcnow()
+        self.session.flush()
+        return blob.store_key
+
 
 @dataclass(frozen=True)
 class BlobFailure:
@@ -183,6 +213,7 @@ class StoredFilesCheck:
     blobs_total: int
     blobs_checked: int
     failures: list[BlobFailure]
+    keys: list[dict[str, Any]] = field(default_factory=list)  # which provider holds each key
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,4 +234,6 @@ def check_stored_files(vault: Vault, sample: int | None, actor: str) -> StoredFi
         ExchangeEvent.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
         failed=[failure.blob_id for failure in failures],
     )  # fmt: skip
-    return StoredFilesCheck(blobs_total=total, blobs_checked=len(ids), failures=failures)
+    return StoredFilesCheck(
+        blobs_total=total, blobs_checked=len(ids), failures=failures, keys=vault.key_holders()
+    )

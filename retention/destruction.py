@@ -12,6 +12,17 @@ the file is purged; until then only the purged agreement's rows are deleted
 and the certificate lists the file as retained.  The `deliveries` row itself
 stays as the record that a file with that name, hash and size was received.
 
+Every copy is governed.  A destroyed file takes with it every other delivery
+of the same bytes (same SHA-256) that no live agreement covers: the copy
+quarantined before the agreement was in force, the copy a mapping rejected
+whole, duplicates.  Deliveries that belong to no agreement at all
+(quarantined, rejected, never processed) fall under a vendor-level rule
+instead: they are destroyed `unassigned_retention_days` after receipt, as
+no agreement authorises keeping them.  Before a certificate is signed the
+purge checks, in its own transaction, that no blob with a listed file's hash
+still has a data key and no row of the agreement remains
+(`retention.copies`); otherwise it refuses, destroys nothing and logs why.
+
 `plan_purge` only reads (it is the dry run); `purge` executes a plan inside
 the caller's transaction; `run_purge` is the job boundary the CLI and the
 daily schedule share: it signs and writes the certificates and commits.
@@ -35,24 +46,26 @@ from sqlmodel import Session, col, select
 from agreements.models import Agreement, DeliveryAgreement
 from agreements.store import get_agreement, terms_of
 from eventlog.log import EventLog
-from exchange.models import Delivery, ExamResult, RejectedRow, StoredBlob
+from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
 from exchange.resources import Resources
 from exchange.vault import Vault
 from kernel.clock import as_utc, utcnow
 from kernel.clock import today as utc_today
 from kernel.database import unit_of_work
-from kernel.errors import InvalidInput
-from kernel.rows import rowcount
+from kernel.errors import InvalidInput, Refusal
+from kernel.rows import key_of, rowcount
 from kernel.signing import ensure_signing_key, key_id, public_bytes
 from linkage.retention import count_linked, forget_exam_rows
 from retention.certificates import (
     Certificate,
+    DestroyedCopy,
     DestroyedFile,
     RetainedFile,
     SignedCertificate,
     sign_certificate,
     write_certificate,
 )
+from retention.copies import remaining
 from retention.events import RetentionEvent
 
 PURGE_LOCK_ID = 0x637265647802  # PostgreSQL advisory lock: one purge at a time
@@ -60,6 +73,21 @@ SCHEDULER_ACTOR = "scheduler:retention"
 
 
 # the plan ---------------------------------------------------------------------------------
+# Deliveries no agreement holds: what the vendor-level rule destroys once they are old enough.
+UNASSIGNED = (DeliveryStatus.QUARANTINED, DeliveryStatus.REJECTED, DeliveryStatus.RECEIVED)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Another delivery of the same bytes (quarantined, rejected whole, a duplicate) that no
+    live agreement covers: destroyed with the file."""
+
+    delivery_id: int
+    blob_id: str
+    status: str
+    rejected_rows: int = 0
+
+
 @dataclass(frozen=True)
 class DeliveryPlan:
     """One file that carried rows of the agreement, and what becomes of it."""
@@ -74,6 +102,12 @@ class DeliveryPlan:
     rejected_rows: int  # deleted with the file (0 when the file is retained)
     kept_because: str | None = None
     linked_records: int = 0  # record-linkage links of the rows, deleted with them
+    copies: tuple[CopyPlan, ...] = ()
+    vendor: str = ""
+
+    @property
+    def blob_ids(self) -> set[str]:
+        return {self.blob_id} | {c.blob_id for c in self.copies}
 
 
 @dataclass(frozen=True)
@@ -95,14 +129,21 @@ class PurgePlan:
     today: date
     agreements: tuple[AgreementPlan, ...]
     already_purged: tuple[tuple[str, datetime], ...] = ()  # only for an explicitly named one
+    unassigned: tuple[DeliveryPlan, ...] = ()  # expired under the vendor-level rule
+    unassigned_days: int | None = None
 
 
-def plan_purge(session: Session, today: date, agreement_id: str | None = None) -> PurgePlan:
+def plan_purge(
+    session: Session, today: date, agreement_id: str | None = None,
+    unassigned_days: int | None = None,
+) -> PurgePlan:  # fmt: skip
     """What a purge on `today` would destroy; reads only, so it doubles as the dry run.
 
     Without `agreement_id`: every adopted, unpurged agreement whose retention
-    has ended.  With it: that agreement alone, refused (`InvalidInput`) if its
-    retention has not ended; an agreement already purged gives an empty plan.
+    has ended, and (given `unassigned_days`) every delivery no agreement
+    holds that was received more than that many days ago.  With it: that
+    agreement alone, refused (`InvalidInput`) if its retention has not ended;
+    an agreement already purged gives an empty plan.
     """
     if agreement_id is not None:
         agreement = get_agreement(session, agreement_id)
@@ -110,10 +151,43 @@ def plan_purge(session: Session, today: date, agreement_id: str | None = None) -
             return PurgePlan(today, (), ((agreement.id, as_utc(agreement.purged_at)),))
         _refuse_if_not_due(agreement, today)
         due = [agreement]
+        unassigned_days = None
     else:
         due = _due_agreements(session, today)
     gone = _purged_ids(session) | {a.id for a in due}
-    return PurgePlan(today, tuple(_plan_agreements(session, due, gone)))
+    unassigned = () if unassigned_days is None else _unassigned_due(session, today, unassigned_days)
+    return PurgePlan(
+        today, tuple(_plan_agreements(session, due, gone)), unassigned=unassigned,
+        unassigned_days=unassigned_days,
+    )  # fmt: skip
+
+
+def _unassigned_due(session: Session, today: date, days: int) -> tuple[DeliveryPlan, ...]:
+    """Live deliveries with no agreement link and no loaded row, received over `days` ago.
+
+    A blob another (newer or covered) delivery also points at is left alone.
+    """
+    linked = select(DeliveryAgreement.delivery_id)
+    loaded = select(ExamResult.delivery_id).distinct()
+    candidates = session.exec(
+        select(Delivery)
+        .join(StoredBlob, col(StoredBlob.id) == Delivery.blob_id)
+        .where(col(Delivery.status).in_(UNASSIGNED), col(StoredBlob.wrapped_key).is_not(None))
+        .where(col(Delivery.id).not_in(linked), col(Delivery.id).not_in(loaded))
+        .order_by(col(Delivery.id))
+    ).all()
+    cutoff = today - timedelta(days=days)
+    due = [d for d in candidates if as_utc(d.received_at).date() < cutoff]
+    due_ids = {d.id for d in due}
+    sharing = session.exec(
+        select(Delivery.blob_id).where(
+            col(Delivery.blob_id).in_(sorted({d.blob_id for d in due})),
+            col(Delivery.id).not_in(sorted(i for i in due_ids if i is not None)),
+        )
+    ).all()
+    due = [d for d in due if d.blob_id not in set(sharing)]
+    rejected = _rejected_counts(session, [key_of(d) for d in due])
+    return tuple(_delivery_plan(d, 0, _Fate(True, rejected.get(key_of(d), 0))) for d in due)
 
 
 def _due_agreements(session: Session, today: date) -> list[Agreement]:
@@ -197,6 +271,7 @@ class _Fate:
     destroy: bool
     rejected_rows: int = 0
     kept_because: str | None = None
+    copies: tuple[CopyPlan, ...] = ()
 
 
 def _file_fates(session: Session, delivery_ids: list[int], gone: set[str]) -> dict[int, _Fate]:
@@ -204,17 +279,25 @@ def _file_fates(session: Session, delivery_ids: list[int], gone: set[str]) -> di
 
     Coverage is the union of the delivery's agreement links and the
     agreements its remaining rows were loaded under (`None` for rows loaded
-    before agreements existed, which no purge will ever release).  A blob a
-    duplicate delivery shares goes only if that delivery is uncovered too.
+    before agreements existed, which no purge will ever release).  Every
+    other delivery of the same bytes goes with it, or, if a live agreement
+    covers one of them, keeps it.
     """
     coverage = _coverage(session, delivery_ids)
     kept = {d: _still_covered(coverage[d] - gone) for d in delivery_ids if coverage[d] - gone}
-    kept |= _shared_blob_holds(session, [d for d in delivery_ids if d not in kept], gone)
-    rejected = _rejected_counts(session, [d for d in delivery_ids if d not in kept])
-    return {
-        d: _Fate(False, kept_because=kept[d]) if d in kept else _Fate(True, rejected.get(d, 0))
-        for d in delivery_ids
-    }
+    holds, copies = _same_content(session, [d for d in delivery_ids if d not in kept], gone)
+    kept |= holds
+    destroyed = [d for d in delivery_ids if d not in kept]
+    copy_ids = [c[0] for d in destroyed for c in copies.get(d, [])]
+    rejected = _rejected_counts(session, destroyed + copy_ids)
+    fates = {}
+    for d in delivery_ids:
+        if d in kept:
+            fates[d] = _Fate(False, kept_because=kept[d])
+            continue
+        made = tuple(CopyPlan(c, b, s, rejected.get(c, 0)) for c, b, s in copies.get(d, []))
+        fates[d] = _Fate(True, rejected.get(d, 0), copies=made)
+    return fates
 
 
 def _coverage(session: Session, delivery_ids: list[int]) -> dict[int, set[str | None]]:
@@ -247,27 +330,41 @@ def _still_covered(live: set[str | None]) -> str:
 DELIVERY_ID = cast("Mapped[int]", Delivery.id)
 
 
-def _shared_blob_holds(session: Session, destroy: list[int], gone: set[str]) -> dict[int, str]:
-    """Deliveries whose blob another, still-covered delivery (a duplicate) also points at."""
+_Copy = tuple[int, str, str]  # another delivery of the same bytes: (id, blob id, status)
+
+
+def _same_content(
+    session: Session, destroy: list[int], gone: set[str]
+) -> tuple[dict[int, str], dict[int, list[_Copy]]]:
+    """Other deliveries of the same bytes (same SHA-256, whichever blob holds them).
+
+    Returns the deliveries a still-covered copy keeps (with why), and for the
+    rest the uncovered copies that go with them.
+    """
     if not destroy:
-        return {}
-    query = select(DELIVERY_ID, Delivery.blob_id).where(col(Delivery.id).in_(destroy))
-    blob_of = dict(session.exec(query).all())
-    sharers = list(
+        return {}, {}
+    query = select(DELIVERY_ID, Delivery.sha256).where(col(Delivery.id).in_(destroy))
+    sha_of = dict(session.exec(query).all())
+    others = list(
         session.exec(
-            select(DELIVERY_ID, Delivery.blob_id)
-            .where(col(Delivery.blob_id).in_(sorted(set(blob_of.values()))))
+            select(DELIVERY_ID, Delivery.sha256, Delivery.blob_id, Delivery.status)
+            .where(col(Delivery.sha256).in_(sorted(set(sha_of.values()))))
             .where(col(Delivery.id).not_in(destroy))
+            .order_by(col(Delivery.id))
         )
     )
-    coverage = _coverage(session, [d for d, _ in sharers])
+    coverage = _coverage(session, [o[0] for o in others])
     holds: dict[int, str] = {}
-    for other, blob_id in sharers:
+    copies: dict[int, list[_Copy]] = defaultdict(list)
+    for other, sha256, blob_id, status in others:
         live = coverage[other] - gone
-        if live:
-            for delivery_id in (d for d, b in blob_of.items() if b == blob_id):
-                holds[delivery_id] = f"same file as delivery {other}, {_still_covered(live)}"
-    return holds
+        for delivery_id in (d for d, s in sha_of.items() if s == sha256):
+            if live:
+                holds.setdefault(delivery_id, f"same file as delivery {other}, "
+                                 f"{_still_covered(live)}")  # fmt: skip
+            else:
+                copies[delivery_id].append((other, blob_id, status))
+    return holds, {d: c for d, c in copies.items() if d not in holds}
 
 
 def _rejected_counts(session: Session, delivery_ids: list[int]) -> dict[int, int]:
@@ -296,6 +393,8 @@ def _delivery_plan(
         rejected_rows=fate.rejected_rows,
         kept_because=fate.kept_because,
         linked_records=linked,
+        copies=fate.copies,
+        vendor=delivery.vendor_id,
     )
 
 
@@ -313,17 +412,24 @@ def purge(
     Each agreement is first claimed (`purged_at` set only if still unset),
     then its work is recounted under that claim, so a purge that raced
     another, or a plan that went stale, never certifies rows it did not
-    delete; an agreement someone else purged meanwhile is skipped.  Blobs
-    are shredded last: `Vault.shred` deletes ciphertext at once, so the
-    database work that can still fail comes first.
+    delete; an agreement someone else purged meanwhile is skipped.  Data keys
+    are destroyed, then `retention.copies` checks that nothing listed can
+    still be read: if anything can, the purge raises a `Refusal` naming it
+    (the caller rolls back; nothing was deleted from the blob store).  Only
+    then is ciphertext deleted and each certificate signed.
     """
     _serialise_purges(session)
     now = utcnow()
     claimed = [a.agreement_id for a in plan.agreements if _claim(session, a.agreement_id, now)]
     agreements = [get_agreement(session, a) for a in claimed]
     work = _plan_agreements(session, agreements, _purged_ids(session))
+    unassigned = (
+        _unassigned_due(session, plan.today, plan.unassigned_days)
+        if plan.unassigned_days is not None
+        else ()
+    )
     rejected_deleted: dict[int, int] = {}
-    signed = []
+    done = []
     for item in work:
         rows = sum(
             _delete_rows(session, item.agreement_id, d.delivery_id)
@@ -331,14 +437,69 @@ def purge(
             if d.rows
         )
         for d in item.deliveries:
-            if d.destroy_file and d.delivery_id not in rejected_deleted:
-                rejected_deleted[d.delivery_id] = _delete_rejected(session, d.delivery_id)
+            if d.destroy_file:
+                _delete_rejected_once(session, d, rejected_deleted)
+        done.append((item, rows))
+    for d in unassigned:
+        _delete_rejected_once(session, d, rejected_deleted)
+    blobs = sorted({b for i in work for d in i.deliveries if d.destroy_file for b in d.blob_ids}
+                   | {b for d in unassigned for b in d.blob_ids})  # fmt: skip
+    store_keys = [key for b in blobs if (key := vault.destroy_key(b)) is not None]
+    for item, _rows in done:
+        _refuse_if_readable(session, item, actor)
+    _record_unassigned(session, unassigned, rejected_deleted, actor)
+    for key in store_keys:
+        vault.store.delete(key)
+    signed = []
+    for item, rows in done:
         certificate = _certificate(item, rows, rejected_deleted, now, actor, signing_key)
         signed.append(sign_certificate(certificate, signing_key))
         _record(session, item, signed[-1], actor)
-    for blob_id in sorted({d.blob_id for i in work for d in i.deliveries if d.destroy_file}):
-        _shred(session, vault, blob_id)
     return signed
+
+
+def _delete_rejected_once(session: Session, d: DeliveryPlan, deleted: dict[int, int]) -> None:
+    for delivery_id in [d.delivery_id, *(c.delivery_id for c in d.copies)]:
+        if delivery_id not in deleted:
+            deleted[delivery_id] = _delete_rejected(session, delivery_id)
+
+
+def _refuse_if_readable(session: Session, item: AgreementPlan, actor: str) -> None:
+    """The check behind the certificate's "no readable copy remains"."""
+    listed = [d.sha256 for d in item.deliveries if d.destroy_file]
+    left = remaining(session, listed, item.agreement_id)
+    if not left:
+        return
+    reason = left.describe()
+
+    def record(fresh: Session) -> None:
+        EventLog(fresh).record(
+            RetentionEvent.PURGE_REFUSED, f"agreement:{item.agreement_id}", actor,
+            reason=reason, blobs=[c.blob_id for c in left.copies], rows=left.rows,
+        )  # fmt: skip
+
+    raise Refusal(
+        f"the certificate of destruction for agreement {item.agreement_id} was not signed and "
+        f"nothing was destroyed: {reason}. Find out what holds that copy, destroy it or "
+        "record why it is kept, then purge again",
+        record=record,
+    )
+
+
+def _record_unassigned(
+    session: Session, unassigned: Iterable[DeliveryPlan], rejected: dict[int, int], actor: str
+) -> None:
+    by_vendor: dict[str, list[DeliveryPlan]] = defaultdict(list)
+    for d in unassigned:
+        by_vendor[d.vendor].append(d)
+    for vendor, plans in sorted(by_vendor.items()):
+        EventLog(session).record(
+            RetentionEvent.UNASSIGNED_DESTROYED, f"vendor:{vendor}", actor,
+            deliveries=[d.delivery_id for d in plans],
+            sha256=[d.sha256 for d in plans],
+            rejected_rows_destroyed=sum(rejected.get(d.delivery_id, 0) for d in plans),
+            reason="received under no agreement; vendor-level retention ended",
+        )  # fmt: skip
 
 
 def _serialise_purges(session: Session) -> None:
@@ -379,12 +540,6 @@ def _delete_rejected(session: Session, delivery_id: int) -> int:
     return rowcount(result)
 
 
-def _shred(session: Session, vault: Vault, blob_id: str) -> None:
-    blob = session.get(StoredBlob, blob_id)
-    if blob is not None and blob.wrapped_key is not None:  # keep the first shredded_at
-        vault.shred(blob_id)
-
-
 def _certificate(
     item: AgreementPlan,
     rows: int,
@@ -394,6 +549,7 @@ def _certificate(
     signing_key: Ed25519PrivateKey,
 ) -> Certificate:
     destroyed = [d for d in item.deliveries if d.destroy_file]
+    copies = [c.delivery_id for d in destroyed for c in d.copies]
     return Certificate(
         certificate_id=str(uuid.uuid4()),
         agreement_id=item.agreement_id,
@@ -404,10 +560,13 @@ def _certificate(
         destroyed_at=now.isoformat(timespec="seconds"),
         destroyed_by=actor,
         rows_destroyed=rows,
-        rejected_rows_destroyed=sum(rejected_deleted[d.delivery_id] for d in destroyed),
+        rejected_rows_destroyed=sum(
+            rejected_deleted[d] for d in [*(d.delivery_id for d in destroyed), *copies]
+        ),
         files=tuple(_destroyed(d) for d in destroyed),
         files_retained=tuple(_retained(d) for d in item.deliveries if not d.destroy_file),
         signing_key_id=key_id(public_bytes(signing_key.public_key())),
+        readable_copies_remaining=0,  # checked by `_refuse_if_readable` before signing
     )
 
 
@@ -415,6 +574,10 @@ def _destroyed(d: DeliveryPlan) -> DestroyedFile:
     return DestroyedFile(
         delivery_id=d.delivery_id, original_name=d.original_name, sha256=d.sha256, size=d.size,
         blob_id=d.blob_id,
+        copies=tuple(
+            DestroyedCopy(delivery_id=c.delivery_id, blob_id=c.blob_id, status=c.status)
+            for c in d.copies
+        ),
     )  # fmt: skip
 
 
@@ -463,12 +626,13 @@ def run_purge(
     day = today or utc_today()
     if dry_run:
         with Session(app.engine) as session:  # never committed
-            return PurgeRun(plan_purge(session, day, agreement_id), dry_run=True)
+            plan = plan_purge(session, day, agreement_id, app.settings.unassigned_retention_days)
+            return PurgeRun(plan, dry_run=True)
     signing_key = ensure_signing_key(app.keyring.directory)
     written: list[Path] = []
     try:
         with unit_of_work(app.engine) as session:
-            plan = plan_purge(session, day, agreement_id)
+            plan = plan_purge(session, day, agreement_id, app.settings.unassigned_retention_days)
             signed = purge(session, app.vault(session), plan, actor, signing_key=signing_key)
             for certificate in signed:
                 written.append(write_certificate(certificate, app.settings.reports_dir))

@@ -7,6 +7,7 @@ Run twice on the same home, the second run shows duplicate detection.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -291,13 +292,14 @@ def _import_roster(app: App, seed: int, say) -> dict:
                 "school_code": r.school_code or "001",
             } for r in results
         }.values())  # fmt: skip
-    folder = app.settings.home / "rosters"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    roster, schools = write_roster(folder, students, seed)
-    outcome = import_roster(
-        app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
-        schools=schools,
-    )  # fmt: skip
+    # the state's file is plaintext student data: it lives only until the import has stored
+    # it encrypted, in a private directory removed afterwards, never in the home
+    with tempfile.TemporaryDirectory(prefix="credx-roster-") as folder:
+        roster, schools = write_roster(Path(folder), students, seed)
+        outcome = import_roster(
+            app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
+            schools=schools,
+        )  # fmt: skip
     say(
         f"LA roster 2025-26 ({roster.name}): {outcome.rows_loaded} students loaded, "
         f"{outcome.rows_rejected} rejected (a repeated id, an unknown school); "

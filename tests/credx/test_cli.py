@@ -154,7 +154,9 @@ def test_keys_check_is_the_restore_drill(cli_env, app, settings, tmp_path):
     path = write_file(tmp_path, "r.csv", csv_text(exam_rows(3)))
     credx("ingest", str(path), "--vendor", "nccer", env=cli_env)
     good = json.loads(credx("keys", "check", "--all", "--json", env=cli_env).stdout)
+    [key] = good.pop("keys")
     assert good == {"blobs_total": 1, "blobs_checked": 1, "failures": []}
+    assert (key["provider"], key["data_keys"], key["active"]) == ("local", 1, True)
     # A keys backup older than the last rotation, restored with a newer database:
     keys_backup = {p.name for p in settings.resolved_keys_dir.iterdir()}
     credx("keys", "rotate", env=cli_env)
