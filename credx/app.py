@@ -20,9 +20,12 @@ from sqlmodel import Session
 
 from credx.migrations import current_revision, head_revision
 from exchange.crypto import KeyRing
+from exchange.fieldkeys import FieldKeyStore
+from exchange.keys import master_keys
 from exchange.kms import KmsKeys, kms_keys
 from exchange.storage import BlobStore, LocalBlobStore
 from exchange.vault import Vault
+from kernel import sealing
 from kernel.database import create_db_engine
 from kernel.errors import CredxError
 from kernel.settings import Settings
@@ -34,7 +37,15 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return create_db_engine(self.settings.resolved_database_url)
+        engine = create_db_engine(self.settings.resolved_database_url)
+        sealing.register(engine, self.field_keys)  # sealed columns open with this home's keys
+        return engine
+
+    @cached_property
+    def field_keys(self) -> FieldKeyStore:
+        return FieldKeyStore(
+            self.settings.resolved_keys_dir / "fields", master_keys(self.keyring, self.kms)
+        )
 
     @cached_property
     def store(self) -> BlobStore:

@@ -29,7 +29,15 @@ from eventlog.log import EventLog
 from exchange.bulk import insert_columns
 from exchange.checking import CheckRules, can_fork, check_batches, checked_in_child, storable
 from exchange.events import ExchangeEvent
-from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
+from exchange.models import (
+    Delivery,
+    DeliveryStatus,
+    ExamResult,
+    RejectedRow,
+    StoredBlob,
+    delivery_scope,
+    exam_scope,
+)
 from exchange.readers import (
     FileRejected,
     NeedsExactReader,
@@ -37,6 +45,7 @@ from exchange.readers import (
     open_vendor_file,
 )
 from exchange.vault import Vault
+from kernel import sealing
 from kernel.clock import as_utc
 from kernel.clock import today as utc_today
 from kernel.rows import key_of, table_of
@@ -271,6 +280,7 @@ class Ingestor:
         else:
             checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
         connection = self.session.connection()
+        keys = sealing.keys_of(self.session.get_bind())  # type: ignore[arg-type]
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             writing: Future | None = None
@@ -278,7 +288,7 @@ class Ingestor:
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(
-                    _write, connection, key_of(delivery), batch.good, batch.rejections
+                    _write, connection, keys, key_of(delivery), batch.good, batch.rejections
                 )
                 tally.total += batch.total
                 tally.loaded += len(batch.good)
@@ -311,18 +321,41 @@ class Ingestor:
         )  # fmt: skip
 
 
-def _result_columns(delivery_id: int, good: pd.DataFrame) -> dict[str, list]:
+def _result_columns(
+    delivery_id: int, good: pd.DataFrame, keys: sealing.FieldKeys
+) -> dict[str, list]:
     data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
     data.update(typed_columns(good))
     data["agreement_id"] = good["agreement_id"].tolist()
+    scopes = [exam_scope(a, s) for a, s in zip(data["agreement_id"], data["state"], strict=True)]
+    for column in ExamResult.__sealed__:
+        data[column] = _sealed(keys, column, scopes, data[column])
     return data
 
 
+def _sealed(
+    keys: sealing.FieldKeys, column: str, scopes: list[str], values: list
+) -> list[str | None]:
+    """Seal one column's values, each under its row's scope (a file rarely has more than one)."""
+    sealers: dict[str, Callable[[str | None], str | None]] = {}
+    out = []
+    for scope, value in zip(scopes, values, strict=True):
+        seal = sealers.get(scope)
+        if seal is None:
+            seal = sealers[scope] = sealing.sealer(keys, scope, column)
+        out.append(seal(value if value is None else str(value)))
+    return out
+
+
 def _write(
-    connection: Connection, delivery_id: int, good: pd.DataFrame, rejections: dict[str, list]
-) -> None:
-    """The writer thread's share: convert the good rows to values and insert everything."""
-    insert_columns(connection, table_of(ExamResult), _result_columns(delivery_id, good))
+    connection: Connection, keys: sealing.FieldKeys, delivery_id: int, good: pd.DataFrame,
+    rejections: dict[str, list],
+) -> None:  # fmt: skip
+    """The writer thread's share: convert and seal the good rows, insert everything."""
+    insert_columns(connection, table_of(ExamResult), _result_columns(delivery_id, good, keys))
+    if rejections.get("value"):
+        seal = sealing.sealer(keys, delivery_scope(delivery_id), "value")
+        rejections = {**rejections, "value": [seal(v) for v in rejections["value"]]}
     insert_columns(connection, table_of(RejectedRow), rejections)
 
 

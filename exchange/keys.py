@@ -68,6 +68,12 @@ class LocalKeys:
         return crypto.unwrap_key(self._key(key_id), blob_id, wrapped)
 
 
+def master_keys(keyring: crypto.KeyRing, kms: KeyProvider | None = None) -> MasterKeys:
+    """KMS (when configured) for new keys, the key files for what they wrapped."""
+    local = LocalKeys(keyring)
+    return MasterKeys(kms, local) if kms is not None else MasterKeys(local)
+
+
 class MasterKeys:
     """The configured provider for new keys, and every provider for old ones."""
 

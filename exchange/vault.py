@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from eventlog.log import EventLog
 from exchange import crypto
 from exchange.events import ExchangeEvent
-from exchange.keys import KeyProvider, LocalKeys, MasterKeys
+from exchange.keys import KeyProvider, master_keys
 from exchange.models import StoredBlob
 from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
 from kernel.clock import utcnow
@@ -47,8 +47,7 @@ class Vault:
         self.session = session
         self.store = store
         self.keyring = keyring
-        local = LocalKeys(keyring)
-        self.keys = MasterKeys(kms, local) if kms is not None else MasterKeys(local)
+        self.keys = master_keys(keyring, kms)
 
     def put(self, chunks: Iterable[bytes]) -> StoredBlob:
         """Encrypt and store a stream; hash and size are of the plaintext as received."""

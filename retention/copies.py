@@ -18,8 +18,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
-from exchange.models import Delivery, ExamResult, StoredBlob
+from exchange.models import Delivery, ExamResult, StoredBlob, delivery_scope
 from exchange.vault import Vault
+from kernel import sealing
 from retention.certificates import Certificate
 from retention.events import RetentionEvent
 
@@ -51,14 +52,16 @@ class Remaining:
 
     copies: tuple[ReadableCopy, ...]
     rows: int  # rows of the agreement still in exam_results
+    field_keys: tuple[str, ...] = ()  # scopes whose field key still exists (backups readable)
 
     def __bool__(self) -> bool:
-        return bool(self.copies) or self.rows > 0
+        return bool(self.copies) or self.rows > 0 or bool(self.field_keys)
 
     def describe(self) -> str:
         parts = [c.describe() for c in self.copies]
         if self.rows:
             parts.append(f"{self.rows} rows of the agreement are still stored")
+        parts += [f"the field key of {scope} still exists" for scope in self.field_keys]
         return "; ".join(parts)
 
 
@@ -104,6 +107,11 @@ def check_against_store(vault: Vault, certificate: Certificate, actor: str) -> R
     since it decrypts whatever copies it finds."""
     files = [f.sha256 for f in certificate.files]
     left = remaining(vault.session, files, certificate.agreement_id, vault)
+    keys = sealing.keys_of(vault.session.get_bind())  # type: ignore[arg-type]
+    scopes = [f"agreement:{certificate.agreement_id}"]
+    scopes += [delivery_scope(f.delivery_id) for f in certificate.files]
+    live = tuple(scope for scope in scopes if keys.exists(scope))
+    left = Remaining(left.copies, left.rows, live)
     EventLog(vault.session).record(
         RetentionEvent.CERTIFICATE_CHECKED, f"agreement:{certificate.agreement_id}", actor,
         certificate_id=certificate.certificate_id, readable_blobs=[c.blob_id for c in left.copies],

@@ -46,9 +46,17 @@ from sqlmodel import Session, col, select
 from agreements.models import Agreement, DeliveryAgreement
 from agreements.store import get_agreement, terms_of
 from eventlog.log import EventLog
-from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
+from exchange.models import (
+    Delivery,
+    DeliveryStatus,
+    ExamResult,
+    RejectedRow,
+    StoredBlob,
+    delivery_scope,
+)
 from exchange.resources import Resources
 from exchange.vault import Vault
+from kernel import sealing
 from kernel.clock import as_utc, utcnow
 from kernel.clock import today as utc_today
 from kernel.database import unit_of_work
@@ -640,7 +648,22 @@ def run_purge(
         for path in written:  # the commit failed, or something before it
             path.unlink(missing_ok=True)
         raise
+    destroy_field_keys(sealing.keys_of(app.engine), plan, signed)
     return PurgeRun(plan, dry_run=False, certificates=tuple(zip(signed, written, strict=True)))
+
+
+def destroy_field_keys(
+    keys: sealing.FieldKeys, plan: PurgePlan, signed: list[SignedCertificate]
+) -> list[str]:
+    """Once the purge has committed: destroy the field keys of what it destroyed, so the
+    sealed values of those rows are unreadable in every database backup too."""
+    scopes = [f"agreement:{s.certificate.agreement_id}" for s in signed]
+    for cert in (s.certificate for s in signed):
+        for f in cert.files:
+            scopes += [delivery_scope(f.delivery_id)]
+            scopes += [delivery_scope(c.delivery_id) for c in f.copies]
+    scopes += [delivery_scope(d.delivery_id) for d in plan.unassigned]
+    return [scope for scope in scopes if keys.destroy(scope)]
 
 
 def daily_purge(app: Resources) -> PurgeRun:

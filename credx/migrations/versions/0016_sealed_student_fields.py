@@ -1,0 +1,56 @@
+"""sealed student fields: exam results' identifiers, names and birth dates become sealed text
+
+The values are sealed (AES-256-GCM under field keys kept in the keys
+directory, `kernel.sealing`) by `credx init` after this migration, in
+batches and resumably (`credx.sealing_existing`): this revision only widens
+the columns to hold tokens.  A value that is not yet a token reads as it is,
+so the installation works while the sealing runs.
+
+Revision ID: 0016
+Revises: 0010
+Create Date: 2026-12-03 11:30:00
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+SEALED: dict[str, sa.types.TypeEngine[Any]] = {
+    "candidate_id": sa.String(length=64),
+    "state_student_id": sa.String(length=32),
+    "first_name": sa.String(length=100),
+    "middle_name": sa.String(length=100),
+    "last_name": sa.String(length=100),
+    "birth_date": sa.Date(),
+}
+NULLABLE = {"state_student_id", "middle_name"}
+
+
+def upgrade() -> None:
+    # WITHOUT ROWID is kept when SQLite's batch mode rebuilds the table
+    with op.batch_alter_table(
+        "exam_results", table_kwargs={"sqlite_with_rowid": False}
+    ) as batch_op:
+        for column, old in SEALED.items():
+            batch_op.alter_column(
+                column, existing_type=old, type_=sa.Text(), existing_nullable=column in NULLABLE,
+                postgresql_using=f"{column}::text",
+            )  # fmt: skip
+
+
+def downgrade() -> None:
+    # only an installation whose values were never sealed can go back
+    with op.batch_alter_table(
+        "exam_results", table_kwargs={"sqlite_with_rowid": False}
+    ) as batch_op:
+        for column, old in SEALED.items():
+            batch_op.alter_column(
+                column, existing_type=sa.Text(), type_=old, existing_nullable=column in NULLABLE,
+                postgresql_using=f"{column}::{'date' if column == 'birth_date' else 'varchar'}",
+            )  # fmt: skip
