@@ -181,6 +181,8 @@ class Sealed:
     """Mixin for a model with sealed columns: it says which scope a row's key belongs to."""
 
     __sealed__: ClassVar[tuple[str, ...]] = ()
+    # blind index column -> the sealed column it indexes, filled in on write
+    __blind__: ClassVar[dict[str, str]] = {}
 
     def sealing_scope(self) -> str:
         raise NotImplementedError
@@ -192,12 +194,16 @@ def _seal_row(mapper: Mapper[Any], connection: Any, target: Any) -> None:
     keys = keys_of(connection.engine)
     key_id, cipher = keys.key_for(target.sealing_scope())
     plain: dict[str, Any] = {}
+    for index, source in target.__blind__.items():
+        value = target.__dict__.get(source)
+        if value is not None and not is_sealed(value):
+            setattr(target, index, keys.blind_index(plain_text(value)))
     for name in target.__sealed__:
         value = target.__dict__.get(name)
         if value is None or is_sealed(value):
             continue
         plain[name] = value
-        target.__dict__[name] = seal(cipher, key_id, name, plain_text(value) or "")
+        setattr(target, name, seal(cipher, key_id, name, plain_text(value) or ""))
     _pending[id(target)] = plain
 
 

@@ -42,6 +42,7 @@ from exchange.evidence.models import Evidence, EvidenceStatus, Flag
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.models import StoredBlob
 from exchange.resources import Resources
+from kernel import sealing
 from kernel.errors import NotFound
 
 EVIDENCE_REFUSED = EvidenceEvent.EVIDENCE_REFUSED
@@ -323,15 +324,19 @@ class EvidenceService:
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
             Evidence.sha256 == evidence.sha256,
-            Evidence.state_student_id != evidence.state_student_id,
+            Evidence.state_student_id_bidx != self._student_index(evidence),
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
+
+    def _student_index(self, evidence: Evidence) -> str | None:
+        """The claim's student id as its blind index: the column itself is sealed."""
+        return sealing.keys_of(self.session.get_bind()).blind_index(evidence.state_student_id)  # type: ignore[arg-type]
 
     def _same_claim(self, evidence: Evidence) -> str | None:
         """The earliest upload in the state claiming the same student, credential and date."""
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
-            Evidence.state_student_id == evidence.state_student_id,
+            Evidence.state_student_id_bidx == self._student_index(evidence),
             Evidence.credential_code == evidence.credential_code,
             Evidence.date_earned == evidence.date_earned,
         )

@@ -1,4 +1,5 @@
-"""sealed student fields: exam results' identifiers, names and birth dates become sealed text
+"""sealed student fields: exam results' and roster rows' identifiers, names and birth dates
+become sealed text
 
 The values are sealed (AES-256-GCM under field keys kept in the keys
 directory, `kernel.sealing`) by `credx init` after this migration, in
@@ -30,9 +31,35 @@ SEALED: dict[str, sa.types.TypeEngine[Any]] = {
     "birth_date": sa.Date(),
 }
 NULLABLE = {"state_student_id", "middle_name"}
+ROSTER = {column: SEALED[column] for column in SEALED if column != "candidate_id"}
+ROSTER_NULLABLE = {"middle_name"}
+
+
+EVIDENCE: dict[str, sa.types.TypeEngine[Any]] = {
+    "state_student_id": sa.String(length=32),
+    "student_name": sa.String(length=200),
+    "birth_date": sa.Date(),
+}
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("evidence") as batch_op:
+        batch_op.add_column(sa.Column("state_student_id_bidx", sa.String(length=32), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_evidence_state_student_id_bidx"), ["state_student_id_bidx"]
+        )
+        batch_op.drop_index(batch_op.f("ix_evidence_state_student_id"))
+        for column, old in EVIDENCE.items():
+            batch_op.alter_column(
+                column, existing_type=old, type_=sa.Text(), existing_nullable=False,
+                postgresql_using=f"{column}::text",
+            )  # fmt: skip
+    with op.batch_alter_table("rosters") as batch_op:
+        for column, old in ROSTER.items():
+            batch_op.alter_column(
+                column, existing_type=old, type_=sa.Text(),
+                existing_nullable=column in ROSTER_NULLABLE, postgresql_using=f"{column}::text",
+            )  # fmt: skip
     # WITHOUT ROWID is kept when SQLite's batch mode rebuilds the table
     with op.batch_alter_table(
         "exam_results", table_kwargs={"sqlite_with_rowid": False}
@@ -46,6 +73,23 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # only an installation whose values were never sealed can go back
+    with op.batch_alter_table("evidence") as batch_op:
+        for column, old in EVIDENCE.items():
+            cast = "date" if column == "birth_date" else "varchar"
+            batch_op.alter_column(
+                column, existing_type=sa.Text(), type_=old, existing_nullable=False,
+                postgresql_using=f"{column}::{cast}",
+            )  # fmt: skip
+        batch_op.create_index(batch_op.f("ix_evidence_state_student_id"), ["state_student_id"])
+        batch_op.drop_index(batch_op.f("ix_evidence_state_student_id_bidx"))
+        batch_op.drop_column("state_student_id_bidx")
+    with op.batch_alter_table("rosters") as batch_op:
+        for column, old in ROSTER.items():
+            cast = "date" if column == "birth_date" else "varchar"
+            batch_op.alter_column(
+                column, existing_type=sa.Text(), type_=old,
+                existing_nullable=column in ROSTER_NULLABLE, postgresql_using=f"{column}::{cast}",
+            )  # fmt: skip
     with op.batch_alter_table(
         "exam_results", table_kwargs={"sqlite_with_rowid": False}
     ) as batch_op:
