@@ -43,7 +43,7 @@ def record_disclosure(
     session.flush()
     for key in keys:
         # the student's id is stored as a blind index (HMAC), never in clear
-        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=index(key)))
+        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=index(key) or ""))
     event = EventLog(session).record(
         AgreementEvent.DISCLOSURE_RECORDED, f"disclosure:{disclosure.id}", actor,
         recipient=release.recipient, agreement=agreement_id, students=len(keys),

@@ -32,6 +32,7 @@ def rotate(json_output: JsonFlag = False) -> None:
         previous = _active_or_none(vault)
         new_id, rewrapped = vault.rotate_master_key()
         provider = vault.keys.provider_name(new_id)
+        fields = ctx.field_keys.rewrap()  # the field keys of sealed database values too
         EventLog(session).record(
             ExchangeEvent.KEY_ROTATED,
             f"key:{new_id}",
@@ -39,12 +40,14 @@ def rotate(json_output: JsonFlag = False) -> None:
             previous=previous,
             rewrapped=rewrapped,
             provider=provider,
+            field_keys_rewrapped=fields,
         )
     result = {
         "master_key_id": new_id,
         "previous_key_id": previous,
         "data_keys_rewrapped": rewrapped,
         "provider": provider,
+        "field_keys_rewrapped": fields,
     }
     if json_output:
         print_json(result)
