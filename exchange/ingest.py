@@ -280,7 +280,7 @@ class Ingestor:
         else:
             checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
         connection = self.session.connection()
-        keys = sealing.keys_of(self.session.get_bind())  # type: ignore[arg-type]
+        keys = sealing.keys_of(self.session.get_bind())
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             writing: Future | None = None

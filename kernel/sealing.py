@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, Text, event
+from sqlalchemy import Connection, Engine, Text, event
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -71,19 +71,21 @@ class FieldKeys(Protocol):
     def blind_index(self, value: str | None) -> str | None: ...
 
 
-_by_engine: weakref.WeakKeyDictionary[Engine, FieldKeys] = weakref.WeakKeyDictionary()
+# keyed by the engine's pool: `engine.execution_options(...)` copies share it
+_by_pool: weakref.WeakKeyDictionary[Any, FieldKeys] = weakref.WeakKeyDictionary()
 _all: list[weakref.ReferenceType[Any]] = []
 
 
 def register(engine: Engine, keys: FieldKeys) -> None:
     """Make `keys` the field keys of `engine`'s sessions (the composition root does this)."""
-    _by_engine[engine] = keys
+    _by_pool[engine.pool] = keys
     _all.append(weakref.ref(keys))
 
 
-def keys_of(engine: Engine) -> FieldKeys:
+def keys_of(bind: Engine | Connection) -> FieldKeys:
+    """The field keys registered for an engine (or a connection of it, or a session's bind)."""
     try:
-        return _by_engine[engine]
+        return _by_pool[bind.engine.pool]
     except KeyError:
         raise RuntimeError("no field keys registered for this engine") from None
 
@@ -164,6 +166,8 @@ class SealedText(TypeDecorator[str]):
 
 class SealedDate(SealedText):
     """A date stored sealed as ISO text."""
+
+    cache_ok = True
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         text = super().process_result_value(value, dialect)

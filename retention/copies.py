@@ -107,7 +107,7 @@ def check_against_store(vault: Vault, certificate: Certificate, actor: str) -> R
     since it decrypts whatever copies it finds."""
     files = [f.sha256 for f in certificate.files]
     left = remaining(vault.session, files, certificate.agreement_id, vault)
-    keys = sealing.keys_of(vault.session.get_bind())  # type: ignore[arg-type]
+    keys = sealing.keys_of(vault.session.get_bind())
     scopes = [f"agreement:{certificate.agreement_id}"]
     scopes += [delivery_scope(f.delivery_id) for f in certificate.files]
     live = tuple(scope for scope in scopes if keys.exists(scope))

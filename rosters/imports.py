@@ -149,7 +149,7 @@ class RosterLoader:
         ).drop_duplicates(subset=["row_number", "canonical"], keep="first")
         good = frame[~frame.index.isin(failures["row_number"])]
         connection = self.session.connection()
-        keys = sealing.keys_of(self.session.get_bind())  # type: ignore[arg-type]
+        keys = sealing.keys_of(self.session.get_bind())
         insert_columns(connection, table_of(RosterStudent), _student_columns(record, good, keys))
         insert_columns(
             connection, table_of(RejectedRosterRow),

@@ -330,7 +330,7 @@ class EvidenceService:
 
     def _student_index(self, evidence: Evidence) -> str | None:
         """The claim's student id as its blind index: the column itself is sealed."""
-        return sealing.keys_of(self.session.get_bind()).blind_index(evidence.state_student_id)  # type: ignore[arg-type]
+        return sealing.keys_of(self.session.get_bind()).blind_index(evidence.state_student_id)
 
     def _same_claim(self, evidence: Evidence) -> str | None:
         """The earliest upload in the state claiming the same student, credential and date."""
