@@ -97,6 +97,18 @@ class FieldKeyStore:
         key_id = self.key_id(scope)
         return self._load(key_id) or self._create(key_id, scope)
 
+    def holders(self) -> list[dict[str, object]]:
+        """Which master key (and provider) wraps the field keys, and how many each."""
+        counts: dict[str, int] = {}
+        for path in self.directory.glob("*.json"):
+            master_id = json.loads(path.read_text())["master_key_id"]
+            counts[master_id] = counts.get(master_id, 0) + 1
+        return [
+            {"key_id": key_id, "provider": self.master.provider_name(key_id), "field_keys": n,
+             "active": key_id == self.master.active_id()}
+            for key_id, n in sorted(counts.items())
+        ]  # fmt: skip
+
     def rewrap(self) -> int:
         """Re-wrap every field key under the active master key (`credx keys rotate`)."""
         count = 0

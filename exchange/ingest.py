@@ -128,6 +128,9 @@ class Ingestor:
         )  # fmt: skip
         self.session.add(delivery)
         self.session.flush()
+        # the original's key hangs off the delivery's field key: a purge destroying the
+        # file destroys that key, and the file stays unreadable in any database backup
+        self.vault.bind_to_scope(blob.id, delivery_scope(key_of(delivery)))
         self.events.record(
             ExchangeEvent.DELIVERY_RECEIVED, f"delivery:{delivery.id}", self.actor,
             vendor=vendor.id, source=source, sha256=blob.sha256, size=blob.size,

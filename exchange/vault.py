@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
 from exchange import crypto
@@ -25,10 +26,12 @@ from exchange.events import ExchangeEvent
 from exchange.keys import KeyProvider, master_keys
 from exchange.models import StoredBlob
 from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
+from kernel import sealing
 from kernel.clock import utcnow
 from kernel.errors import CredxError, IntegrityFailure, NotFound
 
 READ_CHUNK = 1 << 20
+FIELD = "field:"  # master_key_id of a data key wrapped by a field key (`bind_to_scope`)
 log = logging.getLogger("credx.storage")
 
 
@@ -101,7 +104,7 @@ class Vault:
             raise CredxError(
                 f"blob {blob_id} was destroyed (crypto-shredded) on {blob.shredded_at}"
             )
-        data_key = self.keys.unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
+        data_key = self._unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
         digest = hashlib.sha256()
         with self.store.open(blob.store_key) as stream:
             header = crypto.read_header(stream)
@@ -145,7 +148,10 @@ class Vault:
         current material) and re-wrap every live data key under it, whoever wrapped it."""
         new_id = self.keys.active.rotate()
         count = 0
-        live = select(StoredBlob).where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        live = select(StoredBlob).where(
+            StoredBlob.wrapped_key.is_not(None),  # type: ignore[union-attr]
+            col(StoredBlob.master_key_id).not_like(f"{FIELD}%"),  # their field keys rotate
+        )
         for blob in self.session.exec(live):
             wrapped = blob.wrapped_key
             assert wrapped is not None  # selected for having one
@@ -163,10 +169,43 @@ class Vault:
             .group_by(StoredBlob.master_key_id)
         )
         return [
-            {"key_id": key_id, "provider": self.keys.provider_name(key_id), "data_keys": n,
+            {"key_id": key_id, "provider": self._provider_name(key_id), "data_keys": n,
              "active": key_id == self.keys.active_id()}
             for key_id, n in sorted(self.session.exec(query).all())
         ]  # fmt: skip
+
+    def _provider_name(self, key_id: str) -> str:
+        return "field-key" if key_id.startswith(FIELD) else self.keys.provider_name(key_id)
+
+    def _unwrap(self, key_id: str, blob_id: str, wrapped: bytes) -> bytes:
+        if not key_id.startswith(FIELD):
+            return self.keys.unwrap(key_id, blob_id, wrapped)
+        cipher = sealing.keys_of(self.session.get_bind()).cipher(key_id[len(FIELD) :])
+        if cipher is None:
+            raise CredxError(
+                f"blob {blob_id} was destroyed (crypto-shredded): the field key that wrapped its "
+                "data key no longer exists"
+            )
+        try:
+            return cipher.decrypt(wrapped[:12], wrapped[12:], b"credx-dk:" + blob_id.encode())
+        except InvalidTag:
+            raise IntegrityFailure(
+                f"data key of blob {blob_id} does not unwrap under its field key "
+                "(the key record was altered)"
+            ) from None
+
+    def bind_to_scope(self, blob_id: str, scope: str) -> None:
+        """Re-wrap a blob's data key under `scope`'s field key (a delivery's), which lives
+        outside the database: destroying it shreds the file in every database backup too."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None or blob.wrapped_key is None:
+            raise NotFound(f"no live blob {blob_id}")
+        data_key = self._unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
+        key_id, cipher = sealing.keys_of(self.session.get_bind()).key_for(scope)
+        nonce = secrets.token_bytes(12)
+        sealed = cipher.encrypt(nonce, data_key, b"credx-dk:" + blob_id.encode())
+        blob.wrapped_key, blob.master_key_id = nonce + sealed, FIELD + key_id
+        self.session.flush()
 
     def discard(self, blob: StoredBlob) -> None:
         """Remove a blob nothing refers to (e.g. the second copy of a duplicate delivery)."""

@@ -91,11 +91,19 @@ def keys_of(bind: Engine | Connection) -> FieldKeys:
 
 
 def _cipher(key_id: str) -> AESGCM:
-    for ref in _all:
+    # a column type sees no engine: ask each installation this process opened (usually one)
+    problem: CredxError | None = None
+    for ref in reversed(_all):
         keys: FieldKeys | None = ref()
-        found = keys.cipher(key_id) if keys is not None else None
+        try:
+            found = keys.cipher(key_id) if keys is not None else None
+        except CredxError as exc:  # its master key is elsewhere (e.g. only in KMS)
+            problem = problem or exc
+            continue
         if found is not None:
             return found
+    if problem is not None:
+        raise problem
     raise KeyDestroyed(
         f"field key {key_id} was destroyed (its agreement's data were purged) or is not in "
         "this installation's keys directory: the value cannot be read"

@@ -53,6 +53,7 @@ class Remaining:
     copies: tuple[ReadableCopy, ...]
     rows: int  # rows of the agreement still in exam_results
     field_keys: tuple[str, ...] = ()  # scopes whose field key still exists (backups readable)
+    unreadable_rows: int = 0  # rows present (a restored backup) but sealed under a destroyed key
 
     def __bool__(self) -> bool:
         return bool(self.copies) or self.rows > 0 or bool(self.field_keys)
@@ -111,10 +112,13 @@ def check_against_store(vault: Vault, certificate: Certificate, actor: str) -> R
     scopes = [f"agreement:{certificate.agreement_id}"]
     scopes += [delivery_scope(f.delivery_id) for f in certificate.files]
     live = tuple(scope for scope in scopes if keys.exists(scope))
-    left = Remaining(left.copies, left.rows, live)
+    readable = scopes[0] in live  # a row sealed under a destroyed key is not a copy
+    left = Remaining(
+        left.copies, left.rows if readable else 0, live, 0 if readable else left.rows
+    )
     EventLog(vault.session).record(
         RetentionEvent.CERTIFICATE_CHECKED, f"agreement:{certificate.agreement_id}", actor,
         certificate_id=certificate.certificate_id, readable_blobs=[c.blob_id for c in left.copies],
-        rows_remaining=left.rows,
+        rows_remaining=left.rows, rows_unreadable=left.unreadable_rows,
     )  # fmt: skip
     return left

@@ -101,6 +101,7 @@ def check(
     with session_scope(ctx.engine) as session:
         found = check_stored_files(ctx.vault(session), None if every else sample, cli_actor())
     result = found.as_json()
+    result["field_keys"] = ctx.field_keys.holders()  # the keys of sealed database values
     failures = result["failures"]
     if json_output:
         print_json(result)
@@ -110,6 +111,12 @@ def check(
             console.print(
                 f"master key {key['key_id']} ({key['provider']}{active}): "
                 f"{key['data_keys']} data keys",
+                markup=False,
+            )
+        for key in result["field_keys"]:
+            console.print(
+                f"master key {key['key_id']} ({key['provider']}): wraps {key['field_keys']} "
+                "field keys",
                 markup=False,
             )
         for failure in failures:

@@ -235,6 +235,8 @@ def verify(
         if left is not None:
             result["readable_copies"] = [c.as_json() for c in left.copies]
             result["rows_remaining"] = left.rows
+            result["rows_unreadable"] = left.unreadable_rows
+            result["field_keys_remaining"] = list(left.field_keys)
         print_json(result)
     else:
         _print_verified(cert, left)

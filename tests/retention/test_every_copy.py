@@ -105,30 +105,39 @@ def test_the_certificate_names_every_copy_and_none_still_decrypts(app, cli_env, 
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # restores a SQLite file
-def test_a_restored_copy_makes_the_store_check_fail_naming_it(app, cli_env, tmp_path, settings):
+def test_restored_backups_stay_unreadable_unless_old_keys_come_back(
+    app, cli_env, tmp_path, settings
+):
     _path, copies = three_copies(app, cli_env, tmp_path)
     database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
-    backup = tmp_path / "backup"
     with sqlite3.connect(database) as live, sqlite3.connect(tmp_path / "credx.db.bak") as copy:
         live.backup(copy)  # the WAL included, as a backup tool takes it
-    shutil.copytree(app.store.root, backup)
+    shutil.copytree(app.store.root, tmp_path / "blobs.bak")
+    shutil.copytree(app.keyring.directory, tmp_path / "keys.bak")
     [issued] = json.loads(credx("agreements", "purge", "--json", env=cli_env).stdout)[
         "certificates"
     ]
     with sqlite3.connect(tmp_path / "credx.db.bak") as old, sqlite3.connect(database) as live:
-        old.backup(live)  # an old backup restored over the purge
+        old.backup(live)  # the database and blob store restored from before the purge
     shutil.rmtree(app.store.root)
-    shutil.copytree(backup, app.store.root)
+    shutil.copytree(tmp_path / "blobs.bak", app.store.root)
+    verify = ("agreements", "verify-certificate", issued["path"], "--against-store")
 
-    refuted = credx("agreements", "verify-certificate", issued["path"], "--against-store",
-                    "--json", env=cli_env, check=5)  # fmt: skip
-    found = json.loads(refuted.stdout)
-    assert found["valid"] is True  # genuinely signed, but no longer true of this store
-    assert sorted(c["delivery_id"] for c in found["readable_copies"]) == sorted(
+    held = json.loads(credx(*verify, "--json", env=cli_env).stdout)
+    assert held["readable_copies"] == [] and held["rows_remaining"] == 0
+    assert held["rows_unreadable"] == 3  # the rows are back, sealed under a destroyed key
+    check = json.loads(credx("keys", "check", "--all", "--json", env=cli_env, check=4).stdout)
+    assert len(check["failures"]) == 3 and all("destroyed" in f["error"] for f in check["failures"])
+
+    shutil.rmtree(app.keyring.directory)  # ...and an old keys backup too: now it is untrue
+    shutil.copytree(tmp_path / "keys.bak", app.keyring.directory)
+    refuted = json.loads(credx(*verify, "--json", env=cli_env, check=5).stdout)
+    assert refuted["valid"] is True  # genuinely signed, but no longer true of this store
+    assert sorted(c["delivery_id"] for c in refuted["readable_copies"]) == sorted(
         c["delivery_id"] for c in copies.values()
     )
-    text = credx("agreements", "verify-certificate", issued["path"], "--against-store",
-                 env=cli_env, check=5)  # fmt: skip
+    assert refuted["rows_remaining"] == 3 and refuted["field_keys_remaining"]
+    text = credx(*verify, env=cli_env, check=5)
     assert f"delivery {copies['quarantined']['delivery_id']}" in text.stdout + text.stderr
 
 
