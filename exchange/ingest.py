@@ -27,7 +27,14 @@ from agreements.terms import Terms
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
 from exchange.bulk import insert_columns
-from exchange.checking import CheckRules, can_fork, check_batches, checked_in_child, storable
+from exchange.checking import (
+    CheckedBatch,
+    CheckRules,
+    can_fork,
+    check_batches,
+    checked_in_child,
+    storable,
+)
 from exchange.events import ExchangeEvent
 from exchange.models import (
     Delivery,
@@ -36,7 +43,6 @@ from exchange.models import (
     RejectedRow,
     StoredBlob,
     delivery_scope,
-    exam_scope,
 )
 from exchange.readers import (
     FileRejected,
@@ -44,6 +50,7 @@ from exchange.readers import (
     VendorFile,
     open_vendor_file,
 )
+from exchange.sealed_rows import seal_columns
 from exchange.vault import Vault
 from kernel import sealing
 from kernel.clock import as_utc
@@ -272,27 +279,25 @@ class Ingestor:
         a writer thread converts and inserts, using the connection only while
         the next batch is being checked.
         """
+        keys = sealing.keys_of(self.session.get_bind())
         rules = CheckRules(
             schema=exam_result_schema(known_codes(self.session), self.today),
             agreements=self.agreements, vendor=delivery.vendor_id,
             day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
-            delivery_id=key_of(delivery),
+            delivery_id=key_of(delivery), keys=keys,
         )  # fmt: skip
         if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
             checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
         else:
             checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
         connection = self.session.connection()
-        keys = sealing.keys_of(self.session.get_bind())
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             writing: Future | None = None
             for batch in checked:
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(
-                    _write, connection, keys, key_of(delivery), batch.good, batch.rejections
-                )
+                writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
                 tally.total += batch.total
                 tally.loaded += len(batch.good)
                 tally.rejected += batch.rejected
@@ -325,37 +330,25 @@ class Ingestor:
 
 
 def _result_columns(
-    delivery_id: int, good: pd.DataFrame, keys: sealing.FieldKeys
-) -> dict[str, list]:
+    delivery_id: int, good: pd.DataFrame, keys: sealing.FieldKeys,
+    sealed: dict[str, list] | None = None,
+) -> dict[str, list]:  # fmt: skip
+    """Database-ready columns; student values sealed here unless the checker already did."""
     data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
-    data.update(typed_columns(good))
+    typed = typed_columns(good)
+    data.update(typed)
     data["agreement_id"] = good["agreement_id"].tolist()
-    scopes = [exam_scope(a, s) for a, s in zip(data["agreement_id"], data["state"], strict=True)]
-    for column in ExamResult.__sealed__:
-        data[column] = _sealed(keys, column, scopes, data[column])
+    data.update(sealed if sealed is not None else seal_columns(keys, good, typed))
     return data
 
 
-def _sealed(
-    keys: sealing.FieldKeys, column: str, scopes: list[str], values: list
-) -> list[str | None]:
-    """Seal one column's values, each under its row's scope (a file rarely has more than one)."""
-    sealers: dict[str, Callable[[str | None], str | None]] = {}
-    out = []
-    for scope, value in zip(scopes, values, strict=True):
-        seal = sealers.get(scope)
-        if seal is None:
-            seal = sealers[scope] = sealing.sealer(keys, scope, column)
-        out.append(seal(value if value is None else str(value)))
-    return out
-
-
 def _write(
-    connection: Connection, keys: sealing.FieldKeys, delivery_id: int, good: pd.DataFrame,
-    rejections: dict[str, list],
-) -> None:  # fmt: skip
+    connection: Connection, keys: sealing.FieldKeys, delivery_id: int, batch: CheckedBatch
+) -> None:
     """The writer thread's share: convert and seal the good rows, insert everything."""
-    insert_columns(connection, table_of(ExamResult), _result_columns(delivery_id, good, keys))
+    columns = _result_columns(delivery_id, batch.good, keys, batch.sealed)
+    insert_columns(connection, table_of(ExamResult), columns)
+    rejections = batch.rejections
     if rejections.get("value"):
         seal = sealing.sealer(keys, delivery_scope(delivery_id), "value")
         rejections = {**rejections, "value": [seal(v) for v in rejections["value"]]}

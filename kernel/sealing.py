@@ -70,6 +70,8 @@ class FieldKeys(Protocol):
 
     def blind_index(self, value: str | None) -> str | None: ...
 
+    def key_id(self, scope: str) -> str: ...
+
 
 # keyed by the engine's pool: `engine.execution_options(...)` copies share it
 _by_pool: weakref.WeakKeyDictionary[Any, FieldKeys] = weakref.WeakKeyDictionary()

@@ -648,7 +648,14 @@ def run_purge(
         for path in written:  # the commit failed, or something before it
             path.unlink(missing_ok=True)
         raise
-    destroy_field_keys(sealing.keys_of(app.engine), plan, signed)
+    keys = sealing.keys_of(app.engine)
+    destroyed = destroy_field_keys(keys, plan, signed)
+    if destroyed:  # recorded so an operator can delete the same files from keys backups
+        with unit_of_work(app.engine) as session:
+            EventLog(session).record(
+                RetentionEvent.FIELD_KEYS_DESTROYED, "keys:fields", actor,
+                key_ids=[keys.key_id(scope) for scope in destroyed],
+            )  # fmt: skip
     return PurgeRun(plan, dry_run=False, certificates=tuple(zip(signed, written, strict=True)))
 
 

@@ -11,5 +11,7 @@ class RetentionEvent(EventTag):
     PURGE_REFUSED = "agreement:purge:refused"
     # deliveries held by no agreement, destroyed under the vendor-level retention rule
     UNASSIGNED_DESTROYED = "vendor:deliveries:destroyed"
+    # field keys of purged data destroyed (after the purge committed): their ids, no scope
+    FIELD_KEYS_DESTROYED = "keys:fields:destroyed"
     # a certificate's claim re-checked against the database and blob store
     CERTIFICATE_CHECKED = "certificate:store:checked"
