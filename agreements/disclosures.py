@@ -43,7 +43,8 @@ def record_disclosure(
     session.flush()
     for key in keys:
         # the student's id is stored as a blind index (HMAC), never in clear
-        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=index(key) or ""))
+        student = index(key) or ""
+        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=student))
     event = EventLog(session).record(
         AgreementEvent.DISCLOSURE_RECORDED, f"disclosure:{disclosure.id}", actor,
         recipient=release.recipient, agreement=agreement_id, students=len(keys),

@@ -30,14 +30,8 @@ from kernel.signing import (
 )
 from retention.certificates import Certificate, verify_certificate
 from retention.copies import Remaining, check_against_store
-from retention.destruction import (
-    AgreementPlan,
-    CopyPlan,
-    DeliveryPlan,
-    PurgePlan,
-    PurgeRun,
-    run_purge,
-)
+from retention.destruction import PurgeRun, run_purge
+from retention.plans import AgreementPlan, CopyPlan, DeliveryPlan, PurgePlan
 
 EXIT_NOT_GENUINE = 4
 EXIT_COPY_REMAINS = 5
