@@ -78,12 +78,8 @@ def test_an_installation_moves_its_keys_into_kms_and_needs_no_key_file(
     text = credx("keys", "check", "--all", env=env).stdout
     assert f"master key {kms_id} (aws-kms): wraps {holder['field_keys']} field keys" in text
     home, database_url = app.settings.home, app.settings.database_url
-    configured = App(
-        Settings(
-            home=home, database_url=database_url, kms_key_id=key_id,
-            kms_endpoint_url=kms_server.endpoint_url,
-        )  # fmt: skip
-    )
+    kms_settings = {"kms_key_id": key_id, "kms_endpoint_url": kms_server.endpoint_url}
+    configured = App(Settings(home=home, database_url=database_url, **kms_settings))
     with session_scope(configured.engine) as session:  # exam results open, their key from KMS
         names = [r.first_name for r in session.exec(select(ExamResult))]
     configured.engine.dispose()
