@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from access.scope import Scope, scoped_session
@@ -216,6 +217,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
         f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)"
     )
+    summary["sealed"] = _show_sealing(app, say)
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx roster list`, "
@@ -223,6 +225,16 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         "`credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
+
+
+def _show_sealing(app: App, say) -> dict:
+    """Student values are sealed in the database: what a stolen copy of it shows instead."""
+    with app.engine.connect() as connection:  # raw SQL: what the database file itself holds
+        raw = connection.execute(text("SELECT first_name FROM exam_results LIMIT 1")).scalar()
+    keys = len(list(app.field_keys.directory.glob("*.json")))
+    say(f"sealed in the database: a first name is stored as {str(raw)[:24]}...; {keys} field "
+        f"keys in {app.field_keys.directory} (`credx keys check`)")  # fmt: skip
+    return {"stored_first_name_prefix": str(raw)[:3], "field_keys": keys}
 
 
 def _show_badge(settings: Settings, say) -> dict:
