@@ -129,16 +129,24 @@ def dashboard_state(principal: Principal, requested: str | None) -> str | None:
     return requested.upper() if requested else None
 
 
-def may_scrape_metrics(client: str, authorization: str, token: str | None) -> bool:
-    """`/metrics` (counts only, never student data): loopback clients, or anyone presenting
-    the configured `metrics_token` as a bearer value."""
+LOCAL_SCRAPERS = frozenset({"127.0.0.1", "::1"})
+
+
+def may_scrape_metrics(
+    client: str, authorization: str, token: str | None, *, forwarded: bool = False
+) -> bool:
+    """`/metrics` (counts only, never student data): a scraper on this machine (127.0.0.1 or
+    ::1 exactly, and not a request a proxy forwarded: that came from someone else), or
+    anyone presenting the configured `metrics_token` as a bearer value."""
     if token:
         scheme, _, presented = authorization.partition(" ")
         matches = hmac.compare_digest(presented.strip().encode(), token.encode())
         if scheme.lower() == "bearer" and matches:
             return True
+    if forwarded:
+        return False
     try:
-        return ipaddress.ip_address(client).is_loopback
+        return str(ipaddress.ip_address(client)) in LOCAL_SCRAPERS
     except ValueError:
         return False
 
@@ -182,9 +190,13 @@ def check_finding_holder(principal: Principal, *, assigned_to: str | None) -> No
         )
 
 
-def check_second_auditor(principal: Principal, *, first_auditor: str | None) -> None:
-    """A discrepancy is confirmed or overturned by a different auditor than the one who found it."""
-    if first_auditor == principal.actor:
+def check_second_auditor(
+    principal: Principal, *, first_auditor: str | None, same_holder: bool = False
+) -> None:
+    """A discrepancy is confirmed or overturned by a different auditor than the one who found
+    it: a different token, and not another token of the same holder (`same_holder`, from the
+    tokens' labels), so one person holding two auditor tokens cannot confirm their own."""
+    if first_auditor == principal.actor or same_holder:
         raise Forbidden("a second review must be done by a different auditor than the first")
 
 

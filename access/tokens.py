@@ -62,6 +62,30 @@ def principal_of(token: ApiToken) -> Principal:
     return Principal(token.id, Role(token.role), token.state, token.district, token.vendor_id)
 
 
+def same_holder(session: Session, actor: str, other: str | None) -> bool:
+    """True when two callers (`token:<id>` actors) are tokens of one holder: the same
+    non-empty label (`credx tokens create --label`, "who holds it"), compared loosely."""
+    if other is None or not actor.startswith("token:") or not other.startswith("token:"):
+        return False
+    labels = []
+    for name in (actor, other):
+        token = session.get(ApiToken, name.removeprefix("token:"))
+        labels.append(" ".join((token.label if token else "").split()).casefold())
+    return bool(labels[0]) and labels[0] == labels[1]
+
+
+def holder_actors(session: Session, actor: str) -> list[str]:
+    """`actor` and every other token of its holder (same non-empty label), as actors."""
+    token = session.get(ApiToken, actor.removeprefix("token:")) if actor.startswith(
+        "token:") else None  # fmt: skip
+    label = " ".join((token.label if token else "").split()).casefold()
+    if not label:
+        return [actor]
+    ids = session.exec(select(ApiToken.id, ApiToken.label)).all()
+    return [actor, *(f"token:{i}" for i, other in ids
+                     if " ".join(other.split()).casefold() == label)]  # fmt: skip
+
+
 def is_active(token: ApiToken, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return token.revoked_at is None and as_utc(token.expires_at) > now

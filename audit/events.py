@@ -18,6 +18,7 @@ class AuditEvent(EventTag):
     AUDIT_TASK_ASSIGNED = "audit:task:assigned"
     AUDIT_TASK_RELEASED = "audit:task:released"
     AUDIT_TASK_VIEWED = "audit:task:viewed"
+    AUDIT_DEADLINE_NEAR = "audit:deadline:near"
     AUDIT_FINDING_RECORDED = "audit:finding:recorded"
     AUDIT_FINDING_REFUSED = "audit:finding:refused"
     AUDIT_FINDINGS_LISTED = "audit:findings:listed"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.sampling.tickets import Item
+from kernel.csvfile import looks_like_formula
 from kernel.errors import InvalidInput
 
 HEADER = ("id", "stratum")
@@ -135,6 +136,10 @@ def _item(line: int, row: list[str]) -> Item:
     for name, value in (("id", item_id), ("stratum", stratum)):
         if not value:
             raise InvalidInput(f"manifest line {line}: the {name} is empty")
+        if looks_like_formula(value):
+            raise InvalidInput(
+                f"manifest line {line}: the {name} starts with = + - @ (a spreadsheet formula)"
+            )
         if value != value.strip():
             raise InvalidInput(
                 f"manifest line {line}: the {name} {value!r} has leading or trailing spaces"

@@ -17,6 +17,19 @@ What is measured
    app on loopback that reads each body in chunks and discards it: what moving
    the bytes over HTTP alone costs on this machine.
 
+4. **hostile batch** (`--hostile`, on by default): PDF decompression bombs, one page
+   whose content stream inflates to 64, 256 and 512 MiB (`--bombs-each` of each, a
+   few hundred KB sent), POSTed while the normal uploads of step 2 are in flight, to a
+   fresh `credx serve`.  Every bomb must be refused (413/422) and the server
+   process's peak RSS stay under 300 MB: decoding runs in sandboxed child processes
+   (`exchange.evidence.sandbox`), each capped by CREDX_UPLOAD_SANDBOX_MEMORY_MB.  The
+   server's helpers (the decoders' fork server, multiprocessing's resource tracker)
+   are reported beside it: their size is their imported libraries, whatever is
+   uploaded.
+5. **today's credx** (`--baseline-ref`, default `main`): the same normal uploads to
+   `credx serve` run from `git archive <ref>` of this repository, in the same run;
+   `normal_throughput_ratio` = this tree's normal throughput / that one's (target >= 0.8).
+
 Throughput is uploaded bytes / wall seconds from the first request to the last
 answer.  Peak RSS is the server process's `VmHWM` from `/proc/PID/status`
 (plus its children's, for several workers), read just before it is stopped.
@@ -30,6 +43,7 @@ Re-run
     python bench/uploads.py                       # 100 uploads of 20 MB
     python bench/uploads.py --uploads 20          # quicker
     python bench/uploads.py --json                # JSON on stdout, the table on stderr
+    python bench/uploads.py --no-hostile          # without the bombs and today's credx
 """
 
 from __future__ import annotations
@@ -163,16 +177,24 @@ def wait_healthy(url: str, process: subprocess.Popen) -> None:
 
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of the process plus its children (uvicorn workers), in MB."""
-    pids = [pid]
+    return sum(peak_rss_parts(pid).values())
+
+
+def peak_rss_parts(pid: int) -> dict[str, float]:
+    """VmHWM in MB of the server process and, summed, of its direct children: uvicorn
+    workers with several, and with one the decoders' fork server and multiprocessing's
+    resource tracker (whose size does not depend on the uploads: the decoders themselves
+    are the fork server's short-lived children, each capped by RLIMIT_AS)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    total_kb = 0
-    for each in pids:
-        for line in Path(f"/proc/{each}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total_kb += int(line.split()[1])
-    return total_kb / 1024
+    kids = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return {"server": _hwm_mb(pid), "children": sum(_hwm_mb(kid) for kid in kids)}
+
+
+def _hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def sink_app():
@@ -211,6 +233,133 @@ def run_server(command: list[str], env: dict[str, str], port: int, png: bytes, u
     result["mb_per_second"] = result["bytes"] / 1e6 / result["seconds"]
     result["uploads_per_second"] = uploads / result["seconds"]
     return result
+
+
+BOMB_MIB = (64, 256, 512)
+
+
+def bomb_bodies(each: int) -> list[tuple[int, bytes]]:
+    from tests.drills.hostile import pdf_bomb
+
+    return [(mib, pdf_bomb(mib << 20)) for mib in BOMB_MIB for _ in range(each)]
+
+
+async def post_with_bombs(url: str, token: str, png: bytes, uploads: int,
+                          bombs: list[tuple[int, bytes]]) -> dict[str, Any]:  # fmt: skip
+    """The normal uploads, and the bombs sent while they are in flight."""
+    import httpx
+
+    async def bomb(client: httpx.AsyncClient, number: int, data: bytes) -> int:
+        await asyncio.sleep(0.5 + number * 0.2)  # among the normal uploads, not before them
+        fields = {**CLAIM, "state_student_id": f"LA9{number:06d}"}
+        response = await client.post(url, data=fields, files={"file": ("c.pdf", data,
+                                     "application/pdf")}, headers={"Authorization":
+                                     f"Bearer {token}"})  # fmt: skip
+        return response.status_code
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(900)) as client:
+        normal, *statuses = await asyncio.gather(
+            post_all(url, token, png, uploads),
+            *(bomb(client, n, data) for n, (_mib, data) in enumerate(bombs)),
+        )
+    sizes = [f"{mib} MiB" for mib, _data in bombs]
+    normal["bomb_statuses"] = dict(zip(sizes, statuses, strict=True))
+    return normal
+
+
+def serve_and_measure(command: list[str], env: dict[str, str], port: int, post,
+                      cwd: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """`credx serve` (or today's), `post(base_url)`, then the server's peak RSS."""
+    base = f"http://127.0.0.1:{port}"
+    log = open(Path(env["CREDX_HOME"]).parent / f"server-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        wait_healthy(f"{base}/healthz", process)
+        result = asyncio.run(post(f"{base}/api/v1/evidence"))
+        parts = peak_rss_parts(process.pid)
+        result["peak_rss_mb"] = parts["server"] + parts["children"]
+        result["server_peak_rss_mb"] = parts["server"]
+        result["helpers_peak_rss_mb"] = parts["children"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+    result["mb_per_second"] = result["bytes"] / 1e6 / result["seconds"]
+    result["uploads_per_second"] = len(result["statuses"]) / result["seconds"]
+    result.pop("statuses")
+    return result
+
+
+def todays_tree(ref: str, into: Path) -> Path:
+    """`git archive REF` of this repository, unpacked: credx as it was, to serve."""
+    into.mkdir()
+    archive = subprocess.run(["git", "-C", str(PROJECT_ROOT), "archive", ref],
+                             capture_output=True, check=True).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def hostile(args: argparse.Namespace, png: bytes, tmp: Path) -> dict[str, Any]:
+    """Normal uploads alone and with bombs in flight (this tree), and alone (today's)."""
+    serve = [sys.executable, "-c", "from credx.cli import main; main()", "serve", "--port"]
+    bombs = bomb_bodies(args.bombs_each)
+    env, token = credx_installation(tmp / "hostile-home")
+    port = free_port()
+    progress(f"this tree: {args.uploads} uploads with {len(bombs)} bombs in flight ...")
+    with_bombs = serve_and_measure([*serve, str(port)], env, port, lambda url: post_with_bombs(
+        url, token, png, args.uploads, bombs))  # fmt: skip
+    env, token = credx_installation(tmp / "normal-home")
+    port = free_port()
+    progress(f"this tree: {args.uploads} normal uploads ...")
+    normal = serve_and_measure([*serve, str(port)], env, port,
+                               lambda url: post_all(url, token, png, args.uploads))  # fmt: skip
+    tree = todays_tree(args.baseline_ref, tmp / "today")
+    env, token = credx_installation(tmp / "today-home")
+    port = free_port()
+    progress(f"today's credx ({args.baseline_ref}): {args.uploads} normal uploads ...")
+    today = serve_and_measure(
+        [*serve, str(port)], {**env, "PYTHONPATH": str(tree)}, port,
+        lambda url: post_all(url, token, png, args.uploads), cwd=tree,
+    )  # fmt: skip
+    return {"with_bombs": with_bombs, "normal": normal, "today": today,
+            "baseline_ref": args.baseline_ref,
+            "normal_throughput_ratio": normal["mb_per_second"] / today["mb_per_second"],
+            "with_bombs_throughput_ratio": with_bombs["mb_per_second"] / today["mb_per_second"],
+            "bombs_refused": all(s in (413, 422)
+                                 for s in with_bombs["bomb_statuses"].values())}  # fmt: skip
+
+
+def hostile_targets(result: dict[str, Any], uploads: int) -> dict[str, dict]:
+    bombs = result["with_bombs"]
+    return {
+        "server_peak_rss_mb_with_bombs": {"target": f"< {TARGET_RSS_MB:.0f}",
+                                          "value": bombs["server_peak_rss_mb"],
+                                          "pass": bombs["server_peak_rss_mb"] < TARGET_RSS_MB},
+        "normal_throughput_ratio": {"target": ">= 0.8 x today's",
+                                    "value": result["normal_throughput_ratio"],
+                                    "pass": result["normal_throughput_ratio"] >= 0.8},
+        "bombs_refused": {"target": "= 1 (all)", "value": float(result["bombs_refused"]),
+                          "pass": result["bombs_refused"]},
+        "normal_uploads_accepted_with_bombs": {"target": f"= {uploads}",
+                                               "value": bombs["accepted"],
+                                               "pass": bombs["accepted"] == uploads},
+    }  # fmt: skip
+
+
+def hostile_table(result: dict[str, Any]) -> list[str]:
+    rows = ["", f"{'run':<26} {'uploads':>8} {'MB/s':>8} {'server MB':>10} {'helpers MB':>11}"]
+    labels = {"normal": "this tree, normal", "with_bombs": "this tree, bombs in flight",
+              "today": f"today's ({result['baseline_ref']}), normal"}  # fmt: skip
+    for name, label in labels.items():
+        r = result[name]
+        server, helpers = r["server_peak_rss_mb"], r["helpers_peak_rss_mb"]
+        rows.append(f"{label:<26} {r['accepted']:>8} {r['mb_per_second']:>8.1f} "
+                    f"{server:>10,.0f} {helpers:>11,.0f}")  # fmt: skip
+    rows.append("bombs: " + ", ".join(f"{k} -> {v}" for k, v in
+                                      result["with_bombs"]["bomb_statuses"].items()))  # fmt: skip
+    rows.append(f"normal throughput / today's: {result['normal_throughput_ratio']:.2f}; "
+                f"with bombs in flight / today's: {result['with_bombs_throughput_ratio']:.2f}")
+    return rows
 
 
 def credx_installation(home: Path) -> tuple[dict[str, str], str]:
@@ -264,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side", type=int, default=SIDE, help="PNG width = height in pixels")
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     parser.add_argument("--sink-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--hostile", action=argparse.BooleanOptionalAction, default=True,
+                        help="also the bombs and today's credx (default: on)")
+    parser.add_argument("--bombs-each", type=int, default=1, help="bombs of each size")
+    parser.add_argument("--baseline-ref", default="main", help="git ref of today's credx")
     args = parser.parse_args(argv)
     if args.sink_port:
         import uvicorn
@@ -285,10 +438,17 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         sink = [sys.executable, str(Path(__file__).resolve()), "--sink-port", str(port)]
         baseline = run_server(sink, env, port, png, args.uploads, token)
+        hostile_run = hostile(args, png, Path(tmp)) if args.hostile else None
     for result in (credx, baseline):
         result.pop("statuses")
     summary = summarise(args.uploads, credx, baseline)
-    print_report(render_table(summary), summary, as_json=args.json)
+    table = render_table(summary)
+    if hostile_run is not None:
+        summary["hostile"] = hostile_run
+        targets = hostile_targets(hostile_run, args.uploads)
+        summary["targets"].update(targets)
+        table += "\n" + "\n".join([*hostile_table(hostile_run), "", *verdict_lines(targets)])
+    print_report(table, summary, as_json=args.json)
     return 0
 
 

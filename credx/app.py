@@ -29,6 +29,8 @@ from kernel import sealing
 from kernel.database import create_db_engine
 from kernel.errors import CredxError
 from kernel.settings import Settings
+from notifications.outbox import OutboxConfig
+from notifications.outbox import watch as watch_outbox
 
 
 @dataclass
@@ -37,7 +39,9 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        engine = create_db_engine(self.settings.resolved_database_url)
+        engine = create_db_engine(self.settings.resolved_database_url,
+                                  self.settings.sqlite_busy_timeout_seconds)  # fmt: skip
+        watch_outbox(engine, OutboxConfig(self.settings.public_url, self.settings.webhook_url))
         sealing.register(engine, self.field_keys)  # sealed columns open with this home's keys
         return engine
 

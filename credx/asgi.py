@@ -8,4 +8,7 @@ from web.app import create_app
 
 
 def application() -> FastAPI:
+    from exchange.evidence.sandbox import warm_up
+
+    warm_up()  # the decoders' fork server, before the first upload
     return create_app(open_app(load_settings()))

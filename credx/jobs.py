@@ -23,4 +23,15 @@ def run_purge(app: Resources, _job: Job, _worker: str) -> None:
     daily_purge(app)
 
 
-JOB_HANDLERS: Mapping[str, JobHandler] = {"pull": run_pull, "purge": run_purge}
+def run_checkpoint(app: Resources, _job: Job, worker: str) -> None:
+    from exchange.witness import open_witness, witness_checkpoint
+    from kernel.database import unit_of_work
+    from kernel.signing import ensure_signing_key
+
+    key = ensure_signing_key(app.keyring.directory)
+    with unit_of_work(app.engine) as session:
+        witness_checkpoint(session, key, open_witness(app.settings), f"worker:{worker}")
+
+
+JOB_HANDLERS: Mapping[str, JobHandler] = {"pull": run_pull, "purge": run_purge,
+                                          "checkpoint": run_checkpoint}  # fmt: skip

@@ -27,4 +27,17 @@ printf '%s\n' '{"Version": "2012-10-17",
 mc admin policy create local credx-blobs "${TMPDIR:-/tmp}/credx-blobs-policy.json"
 mc admin user add local "$key" "$secret"
 mc admin policy attach local credx-blobs --user "$key" 2>/dev/null || true
+# The checkpoint witness: object lock on, so a checkpoint once written stays (COMPLIANCE);
+# credx may add and read checkpoints, never delete one.
+mc mb --ignore-existing --with-lock local/credx-checkpoints
+printf '%s\n' '{"Version": "2012-10-17",
+ "Statement": [{"Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket",
+                           "s3:GetBucketLocation", "s3:GetBucketObjectLockConfiguration",
+                           "s3:PutObjectRetention"],
+                "Resource": ["arn:aws:s3:::credx-checkpoints",
+                             "arn:aws:s3:::credx-checkpoints/*"]}]}' \
+    > "${TMPDIR:-/tmp}/credx-checkpoints-policy.json"
+mc admin policy create local credx-checkpoints "${TMPDIR:-/tmp}/credx-checkpoints-policy.json"
+mc admin policy attach local credx-checkpoints --user "$key" 2>/dev/null || true
 echo "bucket credx-blobs ready for access key $key"

@@ -203,8 +203,13 @@ def http_page() -> str:
     spec = openapi()
     schemas = spec.get("components", {}).get("schemas", {})
     lines = ["# HTTP API", "", GENERATED, _escape_html(spec["info"].get("summary", "")), "",
-             "The running app serves the same document at `/openapi.json` and an explorer "
-             "at `/docs`.", ""]
+             "The running app serves the same document at `/openapi.json`, with explorers at "
+             "`/docs` (Swagger UI) and `/redoc` (ReDoc); this site publishes it as "
+             "[openapi.json](openapi.json).", "",
+             "Every `/api/v1` operation takes `Authorization: Bearer <token>`. Every refusal "
+             "(4xx) is the `Error` schema, `{\"error\": {\"code\", \"message\", \"field\"}}`. "
+             "Lists are paged: follow the `Link: <URL>; rel=\"next\"` header until it is "
+             "absent. A `201` names the new record in `Location`.", ""]
     operations = [(path, method, op) for path, item in spec["paths"].items()
                   for method, op in item.items() if isinstance(op, dict)]
     for tag in sorted({(op.get("tags") or ["other"])[0] for _, _, op in operations}):
@@ -368,12 +373,19 @@ PAGES = {
 }
 
 
+def openapi_document() -> str:
+    """The published spec, as the site serves it beside the HTTP API page."""
+    return json.dumps(openapi(), indent=1, sort_keys=False) + "\n"
+
+
 def write_pages() -> None:
     import mkdocs_gen_files
 
     for path, page in PAGES.items():
         with mkdocs_gen_files.open(path, "w") as out:
             out.write(page())
+    with mkdocs_gen_files.open("reference/openapi.json", "w") as out:
+        out.write(openapi_document())
 
 
 if __name__ in {"__main__", "<run_path>"}:

@@ -32,6 +32,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from exchange.acknowledgements import AcknowledgementSettings
+
 CONNECTOR_NAME = r"^[a-z0-9][a-z0-9_-]{1,63}$"
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
 
@@ -94,3 +96,4 @@ class ConnectorConfig(_Settings):
     sftp: SftpSettings | None = None
     s3: S3Settings | None = None
     local: LocalSettings | None = None
+    acknowledgements: AcknowledgementSettings | None = None  # exchange.acknowledgements

@@ -73,10 +73,12 @@ class DeliveryFilter:
     vendor_id: str | None = None
     status: DeliveryStatus | None = None
     limit: int = 50
+    offset: int = 0  # rows to skip (the API's cursor pages)
 
 
 def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
-    query = select(Delivery).order_by(col(Delivery.id).desc()).limit(where.limit)
+    query = select(Delivery).order_by(col(Delivery.id).desc())
+    query = query.offset(where.offset).limit(where.limit)
     if where.vendor_id:
         query = query.where(Delivery.vendor_id == where.vendor_id)
     if where.status:

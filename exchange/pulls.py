@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
+from exchange import acknowledgements
 from exchange.connectors import ConnectorConfig
 from exchange.deliveries import ingest_file, quarantine_file
 from exchange.events import ExchangeEvent
@@ -221,6 +222,8 @@ def _pull_one(
     fetched = source.fetch(item, tmp)
     try:
         outcome, keep_vendor_copy = _ingest_fetched(app, config, fetched, item.name, tmp, actor)
+        ack = acknowledgements.after_ingest(app, config.acknowledgements, item.name,
+                                            outcome.delivery_id, fetched)  # fmt: skip
     finally:
         if fetched.parent == tmp:  # a downloaded plaintext copy: gone as soon as it is stored
             fetched.unlink(missing_ok=True)
@@ -234,6 +237,7 @@ def _pull_one(
         entry_id = key_of(entry)
     if not keep_vendor_copy:
         _post_action(app, source, item, entry_id)
+    acknowledgements.after_commit(source, config.acknowledgements, ack)
     return PulledItem(item.name, item.size, "pulled", outcome.delivery_id, outcome.as_json())
 
 

@@ -8,12 +8,11 @@ not.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from typing import Protocol, TextIO
 
-from schemas.values import looks_like_formula
+from kernel import csvfile
 
 REPORT_COLUMNS = ("delivery_id", "row_number", "column", "value", "reason")
 
@@ -31,22 +30,16 @@ class Rejection(Protocol):
     def reason(self) -> str: ...
 
 
-def neutralise(value: str | None) -> str:
-    if value is None:
-        return ""
-    return "'" + value if looks_like_formula(value) else value
-
-
 def write_csv(rows: Sequence[Rejection], stream: TextIO, *, key: str = "delivery_id") -> None:
     """`key` names the column of what the rows belong to (`import_id` for rosters)."""
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csvfile.writer(stream)
     writer.writerow((key, *REPORT_COLUMNS[1:]))
     for row in rows:
         writer.writerow([
             getattr(row, key),
             "" if row.row_number is None else row.row_number,
-            neutralise(row.column),
-            neutralise(row.value),
+            row.column,
+            row.value,
             row.reason,
         ])  # fmt: skip
 

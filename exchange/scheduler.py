@@ -48,7 +48,8 @@ def last_fire_time(schedule: str, timezone: str, now: datetime) -> datetime | No
 
 
 def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
-    """Enqueue each connector's latest due run and today's purge; keys make it idempotent."""
+    """Enqueue each connector's latest due run, today's purge and (with a witness) today's
+    log checkpoint; keys make it idempotent."""
     now = now or utcnow()
     added = []
     with unit_of_work(app.engine) as session:
@@ -62,6 +63,11 @@ def enqueue_due(app: Resources, now: datetime | None = None) -> list[str]:
                 added.append(key)
         key = f"purge:retention:{now.date().isoformat()}"
         if enqueue(session, kind="purge", target="retention", key=key):
+            added.append(key)
+        key = f"checkpoint:log:{now.date().isoformat()}"  # witnessed daily, when configured
+        if app.settings.checkpoint_witness_url and enqueue(
+            session, kind="checkpoint", target="log", key=key
+        ):
             added.append(key)
     return added
 

@@ -61,11 +61,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine with the pragmas credx relies on (foreign keys, WAL) on SQLite."""
+def create_db_engine(url: str, busy_timeout: float = 30.0) -> Engine:
+    """An engine with the pragmas credx relies on (foreign keys, WAL) on SQLite; a busy
+    SQLite database is retried for `busy_timeout` seconds before "database is locked"."""
     if is_sqlite(url):
         # check_same_thread off: ingest hands its connection to one writer thread at a time
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

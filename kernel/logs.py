@@ -74,7 +74,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, object]:
     }
     current = getattr(record, "request_id", None) or request_id.get()
     if current:
-        fields["request_id"] = current
+        fields["request_id"] = scrub(current)
     for key, value in vars(record).items():
         if key not in _STANDARD and key not in fields:
             fields[key] = _scrub_value(key, value)

@@ -127,6 +127,29 @@ class Settings(BaseSettings):
         description="A file in a drop folder must be unchanged this long before it is swept.",
     )
 
+    checkpoint_witness_url: str | None = Field(
+        default=None,
+        description="Where signed log checkpoints are kept out of the database's reach: "
+        "`s3://bucket/prefix` (a bucket created with S3 Object Lock; each checkpoint is "
+        "locked in COMPLIANCE mode) or a directory on other storage. Set, the worker "
+        "witnesses a checkpoint daily and `credx log verify --latest-checkpoint` checks the "
+        "log against the newest.",
+    )
+    checkpoint_retention_days: int = Field(
+        default=1461,
+        ge=1,
+        le=36_500,
+        description="How long each witnessed checkpoint is locked in an S3 witness (default "
+        "four years, as Louisiana keeps supporting documentation).",
+    )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a command or request waits for another process's write lock on "
+        "a SQLite database before giving up with a clear \"database is busy\" error.",
+    )
+
     upload_max_bytes: int = Field(
         default=20 << 20,
         ge=1024,
@@ -147,8 +170,45 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="At most this many uploads are decoded at once per process (decoding "
-        "holds the whole image in memory); the others wait.",
+        description="At most this many uploads are decoded at once per server process, each "
+        "in its own sandboxed decoder process (see `upload_sandbox_*`); the others wait.",
+    )
+    upload_sandbox_memory_mb: int = Field(
+        default=512,
+        ge=32,
+        le=1 << 16,
+        description="Address space (RLIMIT_AS) one decoder process may add to what its "
+        "libraries map: an upload needing more is refused with 413 (`decode_memory_limit`).",
+    )
+    upload_sandbox_cpu_seconds: int = Field(
+        default=20,
+        ge=1,
+        le=3600,
+        description="CPU time (RLIMIT_CPU) one decode may use: an upload needing more is "
+        "refused with 422 (`decode_time_limit`).",
+    )
+    upload_sandbox_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Wall-clock time one decode may take before its process is killed and "
+        "the upload refused with 422 (`decode_time_limit`).",
+    )
+    upload_sandbox_queue: int = Field(
+        default=32,
+        ge=0,
+        le=10_000,
+        description="Uploads that may wait for a decoder beyond `upload_decode_concurrency`; "
+        "more are refused with 503 (`decoders_busy`) rather than queued without bound.",
+    )
+    upload_pdf_max_inflated_mb: int = Field(
+        default=32,
+        ge=1,
+        le=1 << 16,
+        description="Most bytes a PDF's compressed streams other than images (page contents, "
+        "fonts) may expand to, all together; more is refused with 413 "
+        "(`pdf_too_large_inflated`) before PDFium draws it. Each image may expand to what its "
+        "declared size needs (its pixels are held to `upload_max_pixels`).",
     )
     upload_bulk_max_entries: int = Field(
         default=1000,
@@ -193,12 +253,24 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(
         default=10,
         ge=1,
-        description="Failed sign-ins (web or API) allowed per client address, and per token "
-        "id, within `sign_in_window_seconds`; more are refused with 429 without the token "
-        "being checked. Counted in the database, so all workers agree.",
+        description="Failed sign-ins (web or API) allowed from one client address for one "
+        "token id; then that address may not try that id again for `sign_in_window_seconds` "
+        "(429, the secret not checked), doubling with each further batch of failures within "
+        "a day. Other addresses, the holder's included, are not affected. Counted in the "
+        "database, so all workers agree.",
+    )
+    sign_in_address_max_failures: int = Field(
+        default=50,
+        ge=1,
+        description="Failed sign-ins allowed from one client address, whatever the token ids; "
+        "then its wrong secrets are refused with 429 (same backoff) while valid ones still "
+        "sign in (a school behind one NAT address keeps working).",
     )
     sign_in_window_seconds: int = Field(
-        default=900, ge=1, description="The window over which failed sign-ins are counted."
+        default=900,
+        ge=1,
+        description="The first block after too many failed sign-ins; each further batch "
+        "doubles it, up to a day.",
     )
 
     audit_response_days: int = Field(
@@ -290,6 +362,71 @@ class Settings(BaseSettings):
         description="`credx serve` and `credx worker` log one JSON object per line (`json`) "
         "or plain lines (`text`, for a terminal). Either way query strings, tokens and "
         "student fields are scrubbed.",
+    )
+
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address people reach credx at: notifications link to its pages.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Notifications by email: `smtp://[user:password@]host[:port]` (STARTTLS "
+        "required) or `smtps://...`. Unset: no email is sent (rows stay pending). Keep it "
+        "in a secret file when it holds a password.",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None, description="A CA bundle to trust for the SMTP server's certificate."
+    )
+    mail_from: str = Field(
+        default="credx@localhost", description="The `From` address of notification emails."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Every notification is also POSTed here as signed JSON (the state's "
+        "ticketing or chat system). Unset: no webhooks.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The HMAC-SHA256 key of `X-Credx-Signature` on webhooks (required with "
+        "`CREDX_WEBHOOK_URL`).",
+    )
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50,
+        description="Attempts to deliver a notification before it is parked as `dead`.",
+    )  # fmt: skip
+    notify_backoff_seconds: int = Field(
+        default=30, ge=1, le=3600,
+        description="Wait before the second attempt; doubled after each failure (at most an "
+        "hour).",
+    )  # fmt: skip
+    notify_lease_seconds: int = Field(
+        default=120, ge=1, le=3600,
+        description="How long a worker holds a notification it is sending; one held longer "
+        "(the worker died) is sent again, with the same id.",
+    )  # fmt: skip
+
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Sign-in with the state's identity provider (OpenID Connect): its issuer "
+        "URL, e.g. `https://login.microsoftonline.com/<tenant>/v2.0`. Unset: token sign-in "
+        "only.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="credx's client id at the identity provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="credx's client secret at the identity provider (keep it in a secret file).",
+    )
+    oidc_mapping_file: Path | None = Field(
+        default=None,
+        description="The claims-to-role mapping document (YAML): which claim value gives which "
+        "role, state, district or vendor. Checked when `credx serve` starts.",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile groups",
+        description="Scopes credx asks the identity provider for (the mapping's claim must "
+        "come with them).",
     )
 
     @field_validator("home", mode="after")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from kernel.csvfile import write_frame
 from kernel.errors import InvalidInput
 from linkage.columns import CANONICAL_COLUMNS, REQUIRED_FILE_COLUMNS
 from linkage.engine import LinkParameters, LinkResult, Progress, link_records
@@ -101,4 +102,4 @@ def _write(out: pd.DataFrame, output: Path) -> None:
     if output.suffix.lower() in (".parquet", ".pq"):
         out.astype(str).to_parquet(output, index=False)
     else:
-        out.to_csv(output, index=False)
+        write_frame(out, output)

@@ -45,14 +45,14 @@ class ReviewItem:
 
 
 def review_queue(
-    session: Session, *, actor: str, state: str | None = None, limit: int = 50
+    session: Session, *, actor: str, state: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[ReviewItem]:
     """Open pairs, most likely matches first, each with both records' fields."""
     query = select(ReviewPair).where(ReviewPair.status == "open")
     if state:
         query = query.where(ReviewPair.state == state.upper())
     query = query.order_by(col(ReviewPair.match_probability).desc(), col(ReviewPair.id))
-    pairs = session.exec(query.limit(limit)).all()
+    pairs = session.exec(query.offset(offset).limit(limit)).all()
     fields = describe_records(session, [r for p in pairs for r in (p.record_l, p.record_r)])
     items = [
         ReviewItem(
@@ -139,9 +139,10 @@ class ReviewDesk:
         self.session, self.principal = session, principal
         self.state = review_state_scope(principal)
 
-    def open_pairs(self, limit: int = 50) -> list[ReviewItem]:
+    def open_pairs(self, limit: int = 50, offset: int = 0) -> list[ReviewItem]:
         actor = self.principal.actor
-        return review_queue(self.session, actor=actor, state=self.state, limit=limit)
+        return review_queue(self.session, actor=actor, state=self.state, limit=limit,
+                            offset=offset)  # fmt: skip
 
     def decide(self, pair_id: int, decision: str, note: str | None = None) -> LinkConstraint:
         pair = self.session.get(ReviewPair, pair_id)

@@ -103,6 +103,11 @@ class _AgreementSpan:
         )
 
 
+def vendors_of_state(session: Session, state: str) -> set[str]:
+    """Vendors with an agreement covering `state`: whose deliveries its operator may see."""
+    return {span.vendor for span in _agreements(session, state)}
+
+
 def _agreements(session: Session, state: str | None) -> list[_AgreementSpan]:
     """Non-template, unpurged agreements (covering `state`); states live in the terms JSON."""
     rows = session.exec(

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from agreements.disclosures import Release, record_disclosure
-from exchange.rejections import neutralise
+from kernel.csvfile import write_frame
 from kernel.errors import InvalidInput
 from reports.attainment import ReportRequest
 from reports.pathways import PathwayMap
@@ -42,11 +42,7 @@ def table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
         return buffer.getvalue()
-    safe = table.copy()
-    for name in safe.columns:
-        if safe[name].dtype == object:
-            safe[name] = safe[name].map(lambda v: neutralise(v) if isinstance(v, str) else v)
-    return safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return (write_frame(table, None) or "").encode("utf-8")
 
 
 def student_level(

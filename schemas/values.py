@@ -14,13 +14,14 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from kernel.csvfile import FORMULA_TRIGGERS, looks_like_formula  # noqa: F401 (re-exported)
+
 if TYPE_CHECKING:  # imported where used: the web app needs only the scalar checks
     import pandas as pd
     import pyarrow as pa
 
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection
 NAME = r"[\p{L}\p{M}](?:[\p{L}\p{M}'’. \-]*[\p{L}\p{M}.])?"
 
 
@@ -42,11 +43,6 @@ def matches(series: pd.Series, pattern: str) -> pd.Series:
     import pyarrow.compute as pc
 
     return _as_series(pc.match_substring_regex(as_arrow(series), f"^(?:{pattern})$"), series.index)
-
-
-def looks_like_formula(value: object) -> bool:
-    """A value a spreadsheet would run as a formula when the file is opened."""
-    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
 
 def max_length(series: pd.Series, limit: int) -> pd.Series:

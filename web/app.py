@@ -18,7 +18,19 @@ from sqlalchemy import text
 
 from access.policy import may_scrape_metrics
 from exchange.resources import Resources
-from web import audit, dashboard, deliveries, errors, evidence, pages, reports, review
+from web import (
+    agency,
+    audit,
+    contract,
+    dashboard,
+    deliveries,
+    errors,
+    evidence,
+    oidc,
+    pages,
+    reports,
+    review,
+)
 from web.auth import client_address
 from web.headers import SecurityHeaders
 from web.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -33,12 +45,13 @@ def create_app(app: Resources) -> FastAPI:
         title="credx",
         summary="Certificate evidence from districts; vendor delivery outcomes.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # web.contract serves the explorers from its own files
         redoc_url=None,
     )
     api.state.credx = app
     api.state.work_limiter = anyio.CapacityLimiter(app.settings.upload_decode_concurrency)
     api.state.upload_dir = upload_spool(app.settings.home)
+    api.state.oidc = agency.configure(app)  # a bad role mapping stops the start here
     errors.install(api)
     api.add_middleware(SecurityHeaders)
     metrics = Metrics(app.engine)
@@ -52,9 +65,12 @@ def create_app(app: Resources) -> FastAPI:
     api.include_router(review.pages)
     api.include_router(audit.router)
     api.include_router(audit.pages)
+    api.include_router(contract.docs)
+    api.include_router(oidc.router)
+    contract.install(api)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @api.get("/healthz", tags=["service"])
+    @api.get("/healthz", tags=["service"], summary="Is the service up")
     def healthz() -> dict[str, str]:
         """Liveness and database reachability (no authentication, no data)."""
         with app.engine.connect() as connection:
@@ -68,6 +84,8 @@ def create_app(app: Resources) -> FastAPI:
         allowed = may_scrape_metrics(
             client_address(request), request.headers.get("authorization", ""),
             secret.get_secret_value() if secret else None,
+            forwarded=bool(request.headers.get("x-forwarded-for") or
+                           request.headers.get("forwarded")),
         )  # fmt: skip
         if not allowed:
             return Response(status_code=404)  # as if there were no such page

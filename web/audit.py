@@ -8,7 +8,7 @@ auditor page's script calls the same API, so there is one set of rules).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from audit.plans.models import DiscrepancyType
 from audit.plans.queue import AuditQueue
 from audit.plans.responses import ResponseService
 from exchange.evidence.claims import FIELDS
+from exchange.evidence.services import EvidenceView
 from exchange.resources import Resources
 from kernel.errors import CredxError
 from web.auth import AppDep, WebUser, bearer_principal, web_user
@@ -29,6 +30,7 @@ from web.db import web_session
 from web.errors import ApiError
 from web.multipart import ReceivedForm
 from web.pages import render
+from web.paging import Page, paging
 from web.uploads import off_loop, receive, refuse_declared_oversize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -65,38 +67,122 @@ class ExplanationIn(BaseModel):
     explanation: str = Field(max_length=20_000)
 
 
+class TaskOut(BaseModel):
+    """A task as the queue holds it (`stage` is the next one to record: 1 or 2)."""
+
+    id: int
+    plan_id: str
+    status: str
+    stage: int | None
+    version: int = Field(description="send it back with a finding: a newer one is a 409")
+    ticket: str
+    stratum: str
+    school_code: str
+    district: str
+    evidence_id: str
+    preview: str = Field(description="the URL of the certificate's preview")
+    assigned_to_you: bool
+    final_outcome: str | None
+    final_type: str | None
+    final_at: str | None
+
+
+class FindingOut(BaseModel):
+    """One recorded finding (`auditor` is absent for a district)."""
+
+    stage: int
+    auditor: str | None = None
+    outcome: str
+    type: str | None
+    note: str | None
+    decision: str | None = Field(description="stage 2: `confirmed` or `overturned`")
+    recorded_at: str
+
+
+class TaskDetailOut(TaskOut):
+    """A task with the district's claim and the vendor's records side by side."""
+
+    claim: EvidenceView
+    person_id: str | None
+    vendor_records: list[dict[str, Any]]
+    findings: list[FindingOut]
+
+
+class NextTaskOut(BaseModel):
+    task: TaskDetailOut | None = Field(description="null when the queue is empty")
+
+
+class RecordedOut(BaseModel):
+    task: TaskOut
+    finding: FindingOut
+
+
+class ResponseOut(BaseModel):
+    """A district's answer: `kind` is `explanation` or `corrected_file`."""
+
+    kind: str
+    evidence_id: str | None
+    explanation: str | None
+    responded_at: str
+
+
+class DistrictFindingOut(BaseModel):
+    """A final finding on one of the district's uploads, and until when it may answer."""
+
+    task_id: int
+    plan_id: str
+    evidence_id: str
+    school_code: str
+    credential_code: str | None
+    state_student_id: str | None
+    outcome: str | None
+    type: str | None
+    final_at: str | None
+    respond_by: str
+    may_respond: bool
+    findings: list[FindingOut]
+    response: ResponseOut | None
+
+
 # -- auditors -----------------------------------------------------------------------
 
 
-@router.get("/tasks/next", operation_id="audit_next_task_get")
-@router.post("/tasks/next", operation_id="audit_next_task")
+@router.post("/tasks/next", operation_id="audit_next_task", response_model=NextTaskOut,
+             response_model_exclude_unset=True, summary="Take the next task")  # fmt: skip
 def next_task(caller: AuditCaller, app: AppDep) -> dict:
-    """Your unfinished task, else the lowest-ticket waiting one (now yours): `{"task": ...}`,
-    `{"task": null}` when the queue is empty.  Viewing it is logged."""
+    """Your unfinished task, else the lowest-ticket waiting one, which becomes yours (a POST:
+    it assigns).  `{"task": null}` when the queue is empty.  Viewing it is logged."""
     with web_session(app) as session:
         queue = AuditQueue(session, app, caller)
         task = queue.next_task()
         return {"task": queue.describe(task).as_json() if task is not None else None}
 
 
-@router.get("/tasks/{task_id}")
+@router.get("/tasks/{task_id}", response_model=TaskDetailOut, response_model_exclude_unset=True,
+            summary="Show one task")  # fmt: skip
 def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
-    """One task of your state: claim, vendor records, findings so far (logged)."""
+    """One task of your state: the claim, the vendor's records, the findings so far
+    (a view of student data: logged)."""
     with web_session(app) as session:
         return AuditQueue(session, app, caller).view(task_id).as_json()
 
 
-@router.post("/tasks/{task_id}/findings", status_code=201)
-def record_finding(task_id: TaskId, body: FindingIn, caller: AuditCaller, app: AppDep) -> dict:
-    """Record your finding on the task you hold (409 if someone else's came first)."""
+@router.post("/tasks/{task_id}/findings", status_code=201, response_model=RecordedOut,
+             response_model_exclude_unset=True, summary="Record a finding")  # fmt: skip
+def record_finding(
+    task_id: TaskId, body: FindingIn, caller: AuditCaller, app: AppDep, response: Response
+) -> dict:
+    """Record your finding on the task you hold (409 if someone else's came first).
+    `Location` names the task, which now shows the finding."""
     with web_session(app) as session:
         queue = AuditQueue(session, app, caller)
         recorded = queue.judge(task_id, body.outcome, body.type, body.note,
                                seen_version=body.version)  # fmt: skip
+        response.headers["Location"] = f"{router.prefix}/tasks/{task_id}"
         return recorded.as_json()
 
 
-@router.post("/tasks/{task_id}/release")
+@router.post("/tasks/{task_id}/release", response_model=TaskOut, summary="Give back a task")
 def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """Give back a task you hold (e.g. a conflict of interest): it returns to the queue."""
     with web_session(app) as session:
@@ -106,23 +192,34 @@ def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
 # -- districts ------------------------------------------------------------------------
 
 
-@router.get("/findings")
-def findings(caller: AuditCaller, app: AppDep) -> list[dict]:
+@router.get("/findings", response_model=list[DistrictFindingOut],
+            response_model_exclude_unset=True, summary="List findings on your uploads")  # fmt: skip
+def findings(
+    caller: AuditCaller, app: AppDep, request: Request, response: Response,
+    page: Annotated[Page, paging(100, 1000)],
+) -> list[dict]:  # fmt: skip
     """Final findings on your district's uploads, newest first, with the answer deadline."""
     with web_session(app) as session:
-        return [row.as_json() for row in ResponseService(session, app, caller).findings()]
+        rows = ResponseService(session, app, caller).findings(page.fetch, page.offset)
+        return [row.as_json() for row in page.serve(rows, request, response)]
 
 
-@router.get("/findings/{task_id}")
+@router.get("/findings/{task_id}", response_model=DistrictFindingOut,
+            response_model_exclude_unset=True, summary="Show one finding")  # fmt: skip
 def finding(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    """One final finding on your district's uploads, with your answer if you gave one."""
     with web_session(app) as session:
         return ResponseService(session, app, caller).finding(task_id).as_json()
 
 
-@router.post("/findings/{task_id}/response", status_code=201)
-async def respond(task_id: TaskId, request: Request, caller: AuditCaller, app: AppDep) -> dict:
+@router.post("/findings/{task_id}/response", status_code=201, response_model=ResponseOut,
+             summary="Answer a finding")  # fmt: skip
+async def respond(
+    task_id: TaskId, request: Request, response: Response, caller: AuditCaller, app: AppDep
+) -> dict:
     """Answer once: JSON `{"explanation"}`, or multipart with `file` (a corrected certificate,
-    plus any claim fields to correct) or `explanation`."""
+    plus any claim fields to correct) or `explanation`.  `Location` names the finding."""
+    response.headers["Location"] = f"{router.prefix}/findings/{task_id}"
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = ExplanationIn.model_validate_json(await small_body(request))

@@ -36,30 +36,41 @@ def client_address(request: Request) -> str:
 
 
 def _limits(app: Resources) -> Limits:
-    return Limits(app.settings.sign_in_max_failures, app.settings.sign_in_window_seconds)
+    settings = app.settings
+    return Limits(settings.sign_in_max_failures, settings.sign_in_window_seconds,
+                  settings.sign_in_address_max_failures)  # fmt: skip
 
 
 def sign_in(app: Resources, presented: str, client: str, *, web: bool) -> ApiToken:
-    """The token for a presented secret, or ApiError 401/429; every failure is counted."""
+    """The token for a presented secret, or ApiError 401/429; every failure is counted.
+
+    `access.throttle` says why: this address guessing this token id is refused before the
+    secret is checked; an address that failed often is refused only for wrong secrets.
+    """
     prefix = token_prefix(presented)
     with web_session(app) as session:
         throttle = SignInThrottle(session, _limits(app))
-        if throttle.blocked(client, prefix):
-            raise ApiError(
-                429,
-                "too many failed sign-ins; wait and try again",
-                headers={"Retry-After": str(app.settings.sign_in_window_seconds)},
-            )
+        wait = throttle.pair_wait(client, prefix)
+        if wait:
+            raise _too_many(wait)
         token = TokenService(session).authenticate(presented)
         if token is None:
+            wait = throttle.address_wait(client)
             throttle.record_failure(client, prefix)
             _record(session, AccessEvent.SIGN_IN_FAILED, prefix, client, web)
         elif web:
             _record(session, AccessEvent.SIGN_IN_SUCCEEDED, prefix, client, web)
     if token is None:
+        if wait:
+            raise _too_many(wait)
         raise ApiError(401, "the token is unknown, expired or revoked",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     return token
+
+
+def _too_many(wait: int) -> ApiError:
+    return ApiError(429, "too many failed sign-ins; wait and try again",
+                    headers={"Retry-After": str(wait)})  # fmt: skip
 
 
 def _record(session: Session, action: EventTag, prefix: str, client: str, web: bool) -> None:

@@ -7,18 +7,19 @@ aggregates: vendors, agreements, plans and counts, never a student.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 
 from access.policy import Permission, check_delivery, dashboard_state, may
 from access.principals import Principal
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.database import session_scope
-from kernel.errors import CredxError
-from reports.dashboard import PANELS, Window, panel, rejection_reasons
+from kernel.errors import CredxError, NotFound
+from reports.dashboard import PANELS, Window, panel, rejection_reasons, vendors_of_state
 from web.auth import AppDep, Caller, web_user
 from web.deliveries import MAX_ID
 from web.pages import render, to_sign_in
@@ -40,8 +41,24 @@ def panels_for(app: Resources, principal: Principal, state: str | None, names=PA
             "nights": window.nights, **data}  # fmt: skip
 
 
-@router.get("/api/v1/dashboard/{name}")
-def panel_api(name: PanelName, caller: Caller, request_app: AppDep, state: StateQuery = None):
+class PanelOut(BaseModel):
+    """One dashboard panel; only the key named in the path is present."""
+
+    state: str | None = Field(description="the state shown, or null for every state (admin)")
+    generated_at: str
+    nights: int
+    deliveries: list[dict[str, Any]] | None = None
+    rejections: list[dict[str, Any]] | None = None
+    agreements: list[dict[str, Any]] | None = None
+    audits: list[dict[str, Any]] | None = None
+    reviews: list[dict[str, Any]] | None = None
+
+
+@router.get("/api/v1/dashboard/{name}", response_model=PanelOut,
+            response_model_exclude_unset=True, summary="Read one dashboard panel")  # fmt: skip
+def panel_api(
+    name: PanelName, caller: Caller, request_app: AppDep, state: StateQuery = None
+) -> dict:
     """One panel as JSON: `{"state", "generated_at", "nights", "<name>": [...]}`.
 
     An operator gets its own state whatever `state` says; an admin every state,
@@ -78,6 +95,9 @@ def delivery_report_page(
         with session_scope(app.engine) as session:
             delivery = get_delivery(session, delivery_id)
             check_delivery(user.principal, vendor_id=delivery.vendor_id)
+            state = user.principal.state  # a state's operator: its vendors' deliveries only
+            if state is not None and delivery.vendor_id not in vendors_of_state(session, state):
+                raise NotFound("no such delivery")
             reasons = rejection_reasons(session, delivery_id)
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))

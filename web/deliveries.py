@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from access.policy import Permission, check_delivery, delivery_vendor_scope, require
 from exchange.models import Delivery, DeliveryStatus
 from web.auth import AppDep, Caller
 from web.db import web_session
+from web.paging import PageDep
 
 # `_lazy_ingest`: exchange.deliveries imports the ingest pipeline (pandas, pyarrow,
 # pandera: ~80 MB resident); a web process loads it on its first deliveries request,
@@ -50,30 +51,35 @@ def _out(delivery: Delivery) -> DeliveryOut:
     )  # fmt: skip
 
 
-@router.get("", response_model=list[DeliveryOut])
+@router.get("", response_model=list[DeliveryOut], summary="List deliveries")
 def list_(
     caller: Caller,
     request_app: AppDep,
+    request: Request,
+    response: Response,
+    page: PageDep,
     vendor: Annotated[str | None, Query(max_length=64)] = None,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[DeliveryOut]:
-    """Recent deliveries, newest first (a vendor token: only its own)."""
+    """Vendor files received, newest first, with their outcome and row counts.  A vendor
+    token sees only its own; an operator its state's vendors."""
     from exchange.deliveries import DeliveryFilter, list_deliveries  # see `_lazy_ingest`
 
     scoped = delivery_vendor_scope(caller, vendor)
+    where = DeliveryFilter(scoped, status, page.fetch, page.offset)
     with web_session(request_app) as session:
-        rows = list_deliveries(session, DeliveryFilter(scoped, status, limit))
+        rows = page.serve(list_deliveries(session, where), request, response)
         return [_out(d) for d in rows]
 
 
-@router.get("/{delivery_id}", response_model=DeliveryOut)
+@router.get("/{delivery_id}", response_model=DeliveryOut, summary="Show one delivery")
 def show(
     delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     caller: Caller,
     request_app: AppDep,
 ) -> DeliveryOut:
-    """One delivery (404 for one outside the caller's scope, as for one that does not exist)."""
+    """One delivery's outcome: status, sha256, row counts and the error that stopped it
+    (404 for one outside the caller's scope, as for one that does not exist)."""
     from exchange.deliveries import get_delivery  # see `_lazy_ingest`
 
     require(caller, Permission.DELIVERY_READ)

@@ -10,7 +10,7 @@ from contextlib import suppress
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ from exchange.resources import Resources
 from kernel.database import session_scope
 from web.auth import AppDep, Caller
 from web.db import web_session
+from web.paging import Page, paging
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -37,10 +38,27 @@ class Submitted(BaseModel):
     flags: list[str]  # duplicate_image, duplicate_claim
 
 
+class LineError(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class BulkLine(BaseModel):
+    """One manifest line: accepted (`id`, `sha256`, `status`) or refused (`error`)."""
+
+    line: int
+    file: str | None = None
+    id: str | None = None
+    sha256: str | None = None
+    status: str | None = None
+    error: LineError | None = None
+
+
 class BulkResult(BaseModel):
     accepted: int
     refused: int
-    lines: list[dict]  # {"line", "file", "id", "sha256", "status"} or {"line", "file", "error"}
+    lines: list[BulkLine]
 
 
 def _multipart(properties: dict, required: list[str]) -> dict:
@@ -75,23 +93,29 @@ def submit_bulk(app: Resources, caller: Principal, archive: FilePath, manifest: 
         return EvidenceService(session, app, caller).submit_bulk(archive, manifest).as_json()
 
 
-@router.post("", status_code=201, response_model=Submitted, openapi_extra=UPLOAD_BODY)
-async def upload(request: Request, caller: Caller, app: AppDep) -> dict:
-    """One certificate (PDF, PNG, JPEG or Open Badges 3.0 file) with its claim."""
+@router.post("", status_code=201, response_model=Submitted, openapi_extra=UPLOAD_BODY,
+             summary="Upload one certificate")  # fmt: skip
+async def upload(request: Request, response: Response, caller: Caller, app: AppDep) -> dict:
+    """One certificate (PDF, PNG, JPEG or Open Badges 3.0 file) with its claim, as
+    multipart form fields.  `Location` names the new upload."""
     form = await receive(request, app.settings.upload_max_bytes)
     try:
         received = required_file(form, "file", "certificate file")
-        return await off_loop(
+        submitted = await off_loop(
             request,
             lambda: submit_one(app, caller, form.fields, received.path, received.filename),
         )
+        response.headers["Location"] = f"{router.prefix}/{submitted['id']}"
+        return submitted
     finally:
         form.cleanup()
 
 
-@router.post("/bulk", response_model=BulkResult, openapi_extra=BULK_BODY)
+@router.post("/bulk", response_model=BulkResult, openapi_extra=BULK_BODY,
+             response_model_exclude_unset=True, summary="Upload many certificates")  # fmt: skip
 async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
-    """A zip of certificates plus a manifest CSV (one line per file): a result per line."""
+    """A zip of certificates plus a manifest CSV (one line per file): a result per line,
+    accepted or refused with the reason; one bad line refuses only itself."""
     form = await receive(request, app.settings.upload_bulk_max_bytes)
     try:
         archive = required_file(form, "archive", "zip of certificates")
@@ -103,23 +127,28 @@ async def upload_bulk(request: Request, caller: Caller, app: AppDep) -> dict:
         form.cleanup()
 
 
-@router.get("", response_model=list[EvidenceView], response_model_exclude_unset=True)
+@router.get("", response_model=list[EvidenceView], response_model_exclude_unset=True,
+            summary="List uploads")  # fmt: skip
 def list_(
     caller: Caller,
     app: AppDep,
+    request: Request,
+    response: Response,
+    page: Annotated[Page, paging(100, 500)],
     status: EvidenceStatus | None = None,
     flagged: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict]:
-    """Uploads the caller may see, newest first: a district its own, an auditor its state's."""
+    """Certificate uploads the caller may see, newest first: a district its own, an auditor
+    its state's.  `flagged=true` keeps those marked as a possible duplicate."""
     with web_session(app) as session:
         service = EvidenceService(session, app, caller)
-        rows = service.list(status=status, flagged=flagged, limit=limit, offset=offset)
-        return [service.describe(row).as_json() for row in rows]
+        rows = service.list(status=status, flagged=flagged, limit=page.fetch,
+                            offset=page.offset)  # fmt: skip
+        return [service.describe(row).as_json() for row in page.serve(rows, request, response)]
 
 
-@router.get("/{evidence_id}", response_model=EvidenceView, response_model_exclude_unset=True)
+@router.get("/{evidence_id}", response_model=EvidenceView, response_model_exclude_unset=True,
+            summary="Show one upload")  # fmt: skip
 def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
     """One upload (404 outside the caller's tenant, as for one that does not exist)."""
     with web_session(app) as session:
@@ -128,7 +157,8 @@ def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
 
 
 @router.get("/{evidence_id}/preview", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})  # fmt: skip
+            responses={200: {"content": {"image/png": {}}}},
+            summary="Preview an upload")  # fmt: skip
 def preview(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     """The re-rendered, metadata-free PNG (a view of student evidence: logged)."""
     return preview_response(app, caller, evidence_id)
@@ -147,7 +177,8 @@ def preview_response(app: Resources, caller: Principal, evidence_id: str) -> Res
 
 
 @router.get("/{evidence_id}/original", response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}}})  # fmt: skip
+            responses={200: {"content": {"application/octet-stream": {}}}},
+            summary="Download the original file")  # fmt: skip
 def original(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> Response:
     """The file byte for byte as uploaded, as a download (auditors only; logged)."""
     return original_response(app, caller, evidence_id)

@@ -3,7 +3,7 @@
 Pure ASGI (not `BaseHTTPMiddleware`) so request bodies keep streaming.  Pages
 get a strict CSP (no scripts at all); only the auditor queue (`/audit`) may run
 credx's own script file (keyboard shortcuts, next task without a reload), and
-`/docs` is allowed the Swagger UI assets.
+`/docs` and `/redoc` are allowed the explorers' own script files.
 
 HSTS goes only on responses to requests that arrived over TLS: uvicorn's own TLS,
 or a proxy whose `X-Forwarded-Proto: https` uvicorn believes (only with
@@ -31,11 +31,13 @@ PAGE_CSP = (
 SCRIPTED_CSP = PAGE_CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; "
                                 "connect-src 'self';")  # fmt: skip
 SCRIPTED_PAGES = frozenset({"/audit"})
+# The explorers' own script files only (web/static/apidocs); both set styles from script.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com;"
-    " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
+DOCS_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 COMMON = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -100,6 +102,6 @@ class SecurityHeaders:
 
 
 def _csp(path: str) -> str:
-    if path == "/docs":
+    if path in DOCS_PAGES:
         return DOCS_CSP
     return SCRIPTED_CSP if path in SCRIPTED_PAGES else PAGE_CSP

@@ -11,6 +11,7 @@ is left behind.  Client file names are kept only as labels, never as paths.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ class _Collector:
         _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
         self.name = options.get(b"name", b"").decode("utf-8", "replace")[:100]
         if self.name in self.form.files or self.name in self.form.fields:
-            raise ApiError(400, f"form part {self.name!r} sent twice", field=self.name)
+            raise ApiError(
+                400, f"form part {_label(self.name)} sent twice", field=_label(self.name)
+            )
         if b"filename" not in options:
             self.buffer, self.file = bytearray(), None
             return
@@ -113,7 +116,8 @@ class _Collector:
             self.handle.write(data[start:end])
         elif self.buffer is not None:
             if len(self.buffer) + size > MAX_FIELD_BYTES:
-                raise ApiError(413, f"form field {self.name!r} is too long", field=self.name)
+                raise ApiError(413, f"form field {_label(self.name)} is too long",
+                               field=_label(self.name))  # fmt: skip
             self.buffer += data[start:end]
 
     def part_end(self) -> None:
@@ -130,6 +134,14 @@ class _Collector:
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+SAFE_LABEL = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _label(name: str) -> str:
+    """A client's part name as an error may echo it: a plain field name, or nothing of it."""
+    return repr(name) if SAFE_LABEL.fullmatch(name) else "(unnamed)"
 
 
 def boundary_of(content_type: str) -> bytes:

@@ -21,6 +21,7 @@ from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
 from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
+from web.agency import ID_TOKEN_COOKIE, logout_url, provider_of
 from web.auth import SESSION_COOKIE, AppDep, WebUser, client_address, sign_in, web_user
 from web.db import web_session
 from web.errors import ApiError
@@ -55,7 +56,8 @@ def to_sign_in() -> RedirectResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_form(request: Request) -> HTMLResponse:
     csrf = secrets.token_urlsafe(32)
-    response = render(request, "sign_in.html", csrf=csrf, user=None)
+    oidc = getattr(request.app.state, "oidc", None) is not None  # web.oidc: agency sign-in
+    response = render(request, "sign_in.html", csrf=csrf, user=None, oidc=oidc)
     response.set_cookie(SIGN_IN_COOKIE, csrf, max_age=3600, path="/sign-in", httponly=True,
                         samesite="strict", secure=_secure(request))  # fmt: skip
     return response
@@ -99,8 +101,10 @@ def sign_out(
         return render(request, "error.html", 403, user=user, error="Reload the page and retry.")
     with web_session(app) as session:
         SessionStore(session).close(user.cookie)
-    response = to_sign_in()
+    agency = logout_url(request, provider_of(request))  # RP-initiated logout, if offered
+    response = RedirectResponse(agency, status_code=303) if agency else to_sign_in()
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(ID_TOKEN_COOKIE, path="/sign-out")
     return response
 
 

@@ -11,10 +11,11 @@ part how many passed, so counts and pass rates read without reading numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 
 from access.policy import Permission, may, report_state
 from access.principals import Principal
@@ -43,7 +44,7 @@ class ReportQuery:
     by: str = "school,credential"
     cohort: int | None = None
     basis: str = "verified"
-    min_cell: int | None = None  # None: CREDX_SUPPRESSION_THRESHOLD
+    min_cell: int | None = None  # None or below it: CREDX_SUPPRESSION_THRESHOLD
 
 
 def report_query(
@@ -67,7 +68,8 @@ def build(app: Resources, principal: Principal, query: ReportQuery) -> Attainmen
     from reports.pathways import pathways_for
 
     state = report_state(principal, query.state)
-    threshold = query.min_cell or app.settings.suppression_threshold
+    # The state's threshold is a floor: a caller may raise it, never lower it (a privacy rule)
+    threshold = max(query.min_cell or 0, app.settings.suppression_threshold)
     request = ReportRequest(state, query.year, query.by, query.cohort, query.basis,
                             threshold).check()  # fmt: skip
     with web_session(app) as session:
@@ -75,9 +77,27 @@ def build(app: Resources, principal: Principal, query: ReportQuery) -> Attainmen
         return attainment_report(session, request, pathways, principal.actor)
 
 
-@router.get("/api/v1/reports/attainment")
+class AttainmentOut(BaseModel):
+    """The suppressed report: one row per group, small cells null (`suppressed_cells`)."""
+
+    state: str
+    school_year: str
+    cohort: int | None
+    graduating_cohort: Any
+    basis: str
+    min_cell: int
+    by: Any = Field(description="the grouping, as asked")
+    columns: list[str]
+    suppressed_cells: int
+    notes: list[str]
+    rows: list[dict[str, Any]]
+
+
+@router.get("/api/v1/reports/attainment", response_model=AttainmentOut,
+            summary="Attainment report (suppressed)")  # fmt: skip
 def attainment_api(caller: Caller, request_app: AppDep, query: QueryDep) -> dict:
-    """The suppressed attainment report as JSON (`credx report attainment --json`'s fields)."""
+    """Students who sat and passed each credential's exam, by the groups in `by`, with cells
+    under the suppression threshold hidden (`credx report attainment --json`'s fields)."""
     return build(request_app, caller, query).as_json()
 
 

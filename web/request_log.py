@@ -2,9 +2,9 @@
 
 The line has the path without its query string (search parameters can carry
 names), the route template (`/api/v1/evidence/{evidence_id}`), status and
-duration.  A request id is taken from a well-formed `X-Request-ID` (a proxy's)
-or made here, logged with every line written while the request is served and
-returned in the response's `X-Request-ID`.
+duration.  A request id is taken from a well-formed `X-Request-ID` (a proxy's:
+hex digits and dashes, nothing else) or made here, logged with every line written
+while the request is served and returned in the response's `X-Request-ID`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from kernel.logs import request_id
 from web.metrics import Metrics
 
 log = logging.getLogger("credx.http")
-INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# A proxy's id (nginx `$request_id`, a UUID): hex digits and dashes only.  Anything else is
+# replaced, never logged or echoed: a client could send a token or a student's name here.
+INCOMING_ID = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f-]{7,63}")
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -8,9 +8,9 @@ must-link or cannot-link constraint the next `credx link run` honours.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,7 @@ from linkage.review import NOTE_MAX, Decision, ReviewDesk, decision_of
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.pages import render, to_sign_in
+from web.paging import Page, paging
 
 api = APIRouter(prefix="/api/v1/link/review", tags=["linkage"])
 pages = APIRouter(include_in_schema=False)
@@ -54,18 +55,34 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=NOTE_MAX)
 
 
-@api.get("")
+class PairOut(BaseModel):
+    """An open pair: how likely the two records are one student, and both in full."""
+
+    pair_id: int
+    state: str
+    match_probability: float
+    match_weight: float
+    reason: str = Field(description="`uncertain`, or why the pair was flagged")
+    left: dict[str, Any] = Field(description="one record's fields, `record_id` first")
+    right: dict[str, Any]
+
+
+@api.get("", response_model=list[PairOut], summary="List open pairs to review")
 def open_pairs(
-    caller: Caller, app: AppDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
-) -> list[dict]:
-    """Open pairs of the caller's state, most likely matches first, both records in full."""
+    caller: Caller, app: AppDep, request: Request, response: Response,
+    page: Annotated[Page, paging(50, 500)],
+) -> list[dict]:  # fmt: skip
+    """Open pairs of the caller's state, most likely matches first, both records in full
+    (a view of student data: logged)."""
     with web_session(app) as session:
-        return [item.as_dict() for item in ReviewDesk(session, caller).open_pairs(limit)]
+        items = ReviewDesk(session, caller).open_pairs(page.fetch, page.offset)
+        return [item.as_dict() for item in page.serve(items, request, response)]
 
 
-@api.post("/{pair_id}", response_model=Decision)
+@api.post("/{pair_id}", response_model=Decision, summary="Decide an open pair")
 def decide_pair(pair_id: PairId, body: DecisionIn, caller: Caller, app: AppDep) -> dict:
-    """Decide one open pair: `same` (must-link) or `different` (cannot-link), with a note."""
+    """Decide one open pair: `same` (must-link) or `different` (cannot-link), with a note;
+    the next `credx link run` honours it."""
     with web_session(app) as session:
         constraint = ReviewDesk(session, caller).decide(pair_id, body.decision, body.note)
         return decision_of(pair_id, constraint).as_json()

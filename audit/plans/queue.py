@@ -32,6 +32,7 @@ from access.policy import (
     check_second_auditor,
 )
 from access.principals import Principal
+from access.tokens import holder_actors, same_holder
 from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
@@ -131,7 +132,7 @@ class AuditQueue:
         waiting = self._scoped(state).where(col(AuditTask.assigned_to).is_(None))
         second = waiting.where(
             AuditTask.status == TaskStatus.SECOND_REVIEW,
-            col(AuditTask.first_auditor) != self.principal.actor,
+            col(AuditTask.first_auditor).not_in(holder_actors(self.session, self.principal.actor)),
         )
         first = waiting.where(AuditTask.status == TaskStatus.OPEN)
         for query in (second, first):
@@ -265,7 +266,10 @@ class AuditQueue:
                 raise TaskConflict("your finding on this task is recorded; it awaits a second "
                                    "auditor")  # fmt: skip
             check_finding_holder(self.principal, assigned_to=task.assigned_to)
-            check_second_auditor(self.principal, first_auditor=task.first_auditor)
+            check_second_auditor(
+                self.principal, first_auditor=task.first_auditor,
+                same_holder=same_holder(self.session, self.principal.actor, task.first_auditor),
+            )  # fmt: skip
             return 2
         check_finding_holder(self.principal, assigned_to=task.assigned_to)
         return 1

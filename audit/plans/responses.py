@@ -123,7 +123,7 @@ class ResponseService:
 
     # -- reading -----------------------------------------------------------------
 
-    def findings(self) -> list[DistrictFinding]:
+    def findings(self, limit: int = MAX_LISTED, offset: int = 0) -> list[DistrictFinding]:
         """Final findings on the caller's district's uploads, newest first (logged)."""
         state, district = responding_district(self.principal)
         tasks = self.session.exec(
@@ -134,7 +134,8 @@ class ResponseService:
                 AuditTask.status == TaskStatus.FINAL,
             )
             .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id))
-            .limit(MAX_LISTED)
+            .offset(offset)
+            .limit(min(limit, MAX_LISTED))
         ).all()
         self.log.record(
             AuditEvent.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,

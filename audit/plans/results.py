@@ -13,7 +13,6 @@ beside the numbers.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, Findin
 from audit.plans.plans import get_plan, plan_document
 from audit.sampling.bounds import clopper_pearson_upper
 from eventlog.log import EventLog
+from kernel import csvfile
 
 COLUMNS = (
     "scope", "school_code", "population", "corroborated", "sampled", "sampling_rate", "final",
@@ -129,7 +129,7 @@ def _row(
 def results_csv(results: PlanResults) -> str:
     """One line per school, then the state's line; the plan's rates in the last two columns."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csvfile.writer(buffer)
     writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated"))
     rates = results.rates
     for row in [*results.schools, results.total]:

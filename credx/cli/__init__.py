@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.text import Text
 
 from credx.cli.common import close_apps, err_console
 from credx.cli.lazy import Lazy, LazyGroup
@@ -54,6 +55,7 @@ COMMANDS = {
     "report": Lazy("report:app", "Attainment reporting: priority lists."),
     "link": Lazy("link:app", "The record linker: one person per student."),
     "version": Lazy("version:version", "Print the installed credx version."),
+    "notifications": Lazy("notifications:app", "Emails and webhooks: outbox, contacts, opt-outs."),
 }  # fmt: skip
 
 
@@ -102,7 +104,19 @@ def main(args: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="credx")
     except CredxError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        if exc.hint:
-            err_console.print(exc.hint)
-        sys.exit(1)
+        fail(str(exc), exc.hint)
+    except Exception as exc:  # never a traceback for what an operator can fix
+        from credx.cli.failures import operator_error  # only when something went wrong
+
+        known = operator_error(exc)
+        if known is None:
+            raise
+        fail(*known)
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    """Print a user-facing error (its text never read as rich markup) and exit 1."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
+    if hint:
+        err_console.print(Text(hint))
+    sys.exit(1)

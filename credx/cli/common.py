@@ -10,14 +10,28 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from credx.app import App
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+class SafeConsole(Console):
+    """A console whose markup cannot be broken by a value: a line whose interpolated text
+    (a file name, a label, an id an operator typed: `abc[/]`) is not valid rich markup is
+    printed as plain text instead of raising."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        try:
+            super().print(*objects, **options)
+        except MarkupError:
+            super().print(*objects, **{**options, "markup": False})
+
+
+console = SafeConsole(highlight=False, soft_wrap=True)
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 # Apps the running command opened; `credx.cli.CredxGroup` closes them when it ends.
@@ -54,5 +68,5 @@ def row_progress(label: str, *, quiet: bool = False) -> Iterator[Callable[[int],
     if quiet or not err_console.is_terminal:
         yield lambda _rows: None
         return
-    with err_console.status(f"{label}: storing and checking the file") as status:
-        yield lambda rows: status.update(f"{label}: {rows:,} rows validated and loaded")
+    with err_console.status(f"{escape(label)}: storing and checking the file") as status:
+        yield lambda rows: status.update(f"{escape(label)}: {rows:,} rows validated and loaded")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -113,7 +114,7 @@ def run(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                DownloadColumn(), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task(f"pulling {name}", total=None)
+        task = progress.add_task(f"pulling {escape(name)}", total=None)
 
         def listed(ready: list) -> None:
             progress.update(task, total=sum(f.size for f in ready))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +13,8 @@ from access.scope import Scope, scoped_session
 from agreements.disclosures import Release, disclosures_of_student
 from credx.cli.common import JsonFlag, app_context, console, print_json
 from eventlog.log import cli_actor
-from exchange.rejections import neutralise
 from exchange.releases import RELEASED_COLUMNS, release_results
+from kernel import csvfile
 from kernel.database import session_scope
 
 
@@ -45,13 +44,9 @@ def results(
         return
     stream = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout  # noqa: SIM115
     try:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csvfile.writer(stream)
         writer.writerow(RELEASED_COLUMNS)
-        for row in rows:
-            writer.writerow(
-                neutralise(v) if isinstance(v, str) else ("" if v is None else v)
-                for v in row.values()
-            )
+        writer.writerows(row.values() for row in rows)
     finally:
         if out:
             stream.close()

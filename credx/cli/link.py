@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
@@ -44,8 +45,8 @@ def step_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
     if quiet or not err_console.is_terminal:
         yield lambda _msg: None
         return
-    with err_console.status(f"{label}: starting") as status:
-        yield lambda msg: status.update(f"{label}: {msg}")
+    with err_console.status(f"{escape(label)}: starting") as status:
+        yield lambda msg: status.update(f"{escape(label)}: {escape(msg)}")
 
 
 @app.command("run")

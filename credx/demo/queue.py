@@ -22,8 +22,8 @@ VERIFIED = Finding.parse("verified", None, None)
 ILLEGIBLE = Finding.parse("discrepancy", "illegible", "demo: the date earned cannot be read")
 
 
-def _principal(app: App, role: Role, district: str | None = None):
-    spec = TokenSpec(role, "LA", district, None, f"demo {role}", 1)
+def _principal(app: App, role: Role, district: str | None = None, holder: str = ""):
+    spec = TokenSpec(role, "LA", district, None, f"demo {role}{holder}", 1)
     with session_scope(app.engine) as session:
         return principal_of(TokenService(session).create(spec, actor=cli_actor()).token)
 
@@ -36,7 +36,9 @@ def _take_and_judge(app: App, auditor, finding: Finding) -> dict | None:
 
 
 def show_audit_queue(app: App, say) -> dict:
-    first, second = _principal(app, Role.AUDITOR), _principal(app, Role.AUDITOR)
+    # two people: a second review is refused to another token of the same holder (label)
+    first, second = _principal(app, Role.AUDITOR, holder=" 1"), _principal(app, Role.AUDITOR,
+                                                                           holder=" 2")  # fmt: skip
     verified = _take_and_judge(app, first, VERIFIED)
     flagged = _take_and_judge(app, first, ILLEGIBLE)
     confirmed = _take_and_judge(app, second, Finding.parse("discrepancy", None, None))

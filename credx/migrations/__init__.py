@@ -48,6 +48,7 @@ def import_models() -> type[SQLModel]:
 
     Model registration is the shell's job: the kernel knows no domain's tables.
     """
+    import access.federation
     import access.models  # noqa: F401
     import agreements.models  # noqa: F401
     import audit.plans.models  # noqa: F401
@@ -55,6 +56,7 @@ def import_models() -> type[SQLModel]:
     import exchange.evidence.models
     import exchange.models  # noqa: F401
     import linkage.models  # noqa: F401
+    import notifications.models  # noqa: F401
     import reports.models  # noqa: F401
     import rosters.models  # noqa: F401
     import schemas.credentials  # noqa: F401

@@ -4,7 +4,8 @@ The archive is checked as a whole before anything is extracted (entry count,
 declared sizes and compression ratios, names, symlinks, encryption), then
 entries are extracted one at a time, streamed and counted, into private
 temporary files named by credx: a name from the archive is only ever a key to
-look the entry up, never a path.
+look the entry up, never a path.  Both run in the decoding sandbox when the
+upload service gives one (`sandbox`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import os
 import stat
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from exchange.evidence.claims import FIELDS
 from exchange.evidence.refusals import EvidenceRefused
+
+if TYPE_CHECKING:
+    from exchange.evidence.sandbox import Sandbox
 
 MAX_RATIO = 100  # a scan or PDF compresses little; a bomb compresses thousands of times
 RATIO_CHECKED_FROM = 1 << 20  # small entries cannot do harm whatever their ratio
@@ -82,86 +88,105 @@ def _manifest_lines(text: str, max_lines: int) -> list[ManifestLine]:
 
 
 class BulkArchive:
-    """A checked zip archive; `extract` streams one entry to a private temporary file."""
+    """A checked zip archive; `extract` streams one entry to a private temporary file.
 
-    def __init__(self, path: Path, *, max_entries: int, max_total: int, max_file: int):
+    With a `sandbox`, zipfile reads the archive only in the sandbox's limited child
+    processes (the central directory of a hostile zip is itself a decoder's input); the
+    server keeps the entry names and the count of bytes extracted.
+    """
+
+    def __init__(self, path: Path, *, max_entries: int, max_total: int, max_file: int,
+                 sandbox: Sandbox | None = None):  # fmt: skip
+        self.path = path
         self.max_total = max_total
         self.max_file = max_file
         self.extracted = 0
+        self.sandbox = sandbox
         with open(path, "rb") as handle:
             if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):
                 raise _archive_refused("the bulk upload must be a .zip file")
-        try:
-            self.zip = zipfile.ZipFile(path)
-            infos = self.zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise _archive_refused("the zip file is damaged or incomplete") from None
-        self.entries = self._check(infos, max_entries)
+        self.entries: dict[str, int] = self._run(survey, str(path), max_entries, max_total)
+
+    def _run(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(*args) if self.sandbox is None else self.sandbox.run(function, *args)
 
     def __enter__(self) -> BulkArchive:
         return self
 
     def __exit__(self, *_exc) -> None:
-        self.zip.close()
+        pass
 
-    def _check(self, infos: list[zipfile.ZipInfo], max_entries: int) -> dict[str, zipfile.ZipInfo]:
-        if len(infos) > max_entries:
-            raise _archive_refused(
-                f"the zip holds {len(infos)} entries, more than {max_entries}: split it",
-                code="too_many_entries",
-            )
-        entries: dict[str, zipfile.ZipInfo] = {}
-        total = 0
-        for info in infos:
-            _check_entry(info)
-            if info.is_dir():
-                continue
-            if info.filename in entries:
-                raise _archive_refused("the zip holds two entries with the same name")
-            entries[info.filename] = info
-            total += info.file_size
-        if total > self.max_total:
-            raise _archive_refused(
-                f"the zip's files add up to more than {self.max_total / (1 << 20):.0f} MB once "
-                "extracted: split it",
-                code="archive_too_large",
-            )
-        return entries
-
-    def entry(self, name: str) -> zipfile.ZipInfo:
-        info = self.entries.get(name)
-        if info is None:
+    def entry(self, name: str) -> str:
+        if name not in self.entries:
             raise EvidenceRefused(
                 "the manifest names a file the zip does not hold (names must match exactly, "
                 "folders included)",
                 code="missing_file",
                 field="file",
             )
-        return info
+        return name
 
-    def extract(self, info: zipfile.ZipInfo, directory: Path) -> Path:
+    def extract(self, name: str, directory: Path) -> Path:
         """The entry's bytes in a new 0600 file in `directory`, counted as they are written."""
-        descriptor, name = tempfile.mkstemp(dir=directory, suffix=".part")
-        target = Path(name)
-        try:
-            with os.fdopen(descriptor, "wb") as out, self.zip.open(info) as source:
-                while chunk := source.read(COPY_CHUNK):
-                    self.extracted += len(chunk)
-                    if out.tell() + len(chunk) > self.max_file:
-                        raise _file_too_large(self.max_file)
-                    if self.extracted > self.max_total:
-                        raise _archive_refused("the zip expands to more than it declared")
-                    out.write(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-                RuntimeError):  # fmt: skip
-            target.unlink(missing_ok=True)
-            raise EvidenceRefused(
-                "this file in the zip is damaged (bad checksum or incomplete)", code="damaged_file"
-            ) from None
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+        left = self.max_total - self.extracted
+        target = Path(self._run(extract_entry, str(self.path), name, str(directory),
+                                self.max_file, left))  # fmt: skip
+        self.extracted += target.stat().st_size
         return target
+
+
+def survey(path: str, max_entries: int, max_total: int) -> dict[str, int]:
+    """Entry name -> declared size, after the whole central directory was checked."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _archive_refused("the zip file is damaged or incomplete") from None
+    if len(infos) > max_entries:
+        raise _archive_refused(
+            f"the zip holds {len(infos)} entries, more than {max_entries}: split it",
+            code="too_many_entries",
+        )
+    entries: dict[str, int] = {}
+    for info in infos:
+        _check_entry(info)
+        if info.is_dir():
+            continue
+        if info.filename in entries:
+            raise _archive_refused("the zip holds two entries with the same name")
+        entries[info.filename] = info.file_size
+    if sum(entries.values()) > max_total:
+        raise _archive_refused(
+            f"the zip's files add up to more than {max_total / (1 << 20):.0f} MB once "
+            "extracted: split it",
+            code="archive_too_large",
+        )
+    return entries
+
+
+def extract_entry(path: str, name: str, directory: str, max_file: int, left: int) -> str:
+    """Stream one entry into a new private file; refuse it past `max_file` or `left` bytes."""
+    descriptor, created = tempfile.mkstemp(dir=directory, suffix=".part")
+    target = Path(created)
+    try:
+        with os.fdopen(descriptor, "wb") as out, zipfile.ZipFile(path) as archive, \
+                archive.open(archive.getinfo(name)) as source:  # fmt: skip
+            while chunk := source.read(COPY_CHUNK):
+                if out.tell() + len(chunk) > max_file:
+                    raise _file_too_large(max_file)
+                if out.tell() + len(chunk) > left:
+                    raise _archive_refused("the zip expands to more than it declared")
+                out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError, KeyError):  # fmt: skip
+        target.unlink(missing_ok=True)
+        raise EvidenceRefused(
+            "this file in the zip is damaged (bad checksum or incomplete)", code="damaged_file"
+        ) from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return str(target)
 
 
 def _file_too_large(limit: int) -> EvidenceRefused:

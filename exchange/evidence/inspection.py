@@ -1,35 +1,23 @@
 """Deciding what an uploaded file is, and refusing everything that is not a clean certificate.
 
 Order matters, cheapest first: size, then type by magic bytes (the name's
-extension must agree), then the format's structure walked end to end
-(`structure`, `pdfs`), and only then a full decode with Pillow (restricted to
-the one format the bytes claim) or PDFium, under a process-wide limit of
-concurrent decodes.  The decode also yields the preview, so a file is decoded once.
+extension must agree), then, in a limited child process (`sandbox`), the format's
+structure walked end to end (`structure`, `pdfs`) and a full decode with Pillow or
+PDFium (`decoding`).  The decode also yields the preview, so a file is decoded once.
 Digital badges (JSON or JWT) are recognised here and verified by the service.
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
-
-from exchange.evidence import previews
 from exchange.evidence.badges import looks_like_badge
-from exchange.evidence.pdfs import check_pdf
+from exchange.evidence.decoding import DecodeLimits, decode
 from exchange.evidence.refusals import EvidenceRefused
-from exchange.evidence.structure import (
-    PNG_SIGNATURE,
-    check_jpeg,
-    check_pdf_end,
-    check_png,
-    empty_image,
-)
+from exchange.evidence.sandbox import SandboxLimits, sandbox_for
+from exchange.evidence.structure import PNG_SIGNATURE
 from kernel.settings import Settings
 
 
@@ -68,12 +56,16 @@ LOOKALIKES = (
 )
 
 
+DEFAULT_SANDBOX = SandboxLimits(512 << 20, 20, 30.0, workers=2, queue=32)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
     max_pixels: int
     max_pdf_pages: int
-    decode_concurrency: int
+    max_pdf_inflated: int = 32 << 20
+    sandbox: SandboxLimits = DEFAULT_SANDBOX
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -81,7 +73,8 @@ class Limits:
             settings.upload_max_bytes,
             settings.upload_max_pixels,
             settings.upload_max_pdf_pages,
-            settings.upload_decode_concurrency,
+            settings.upload_pdf_max_inflated_mb << 20,
+            SandboxLimits.from_settings(settings),
         )
 
 
@@ -160,62 +153,6 @@ def check_name(filename: str | None, kind: Kind) -> None:
 
 
 def _decode(path: Path, kind: Kind, limits: Limits) -> bytes:
-    if kind is Kind.PDF:
-        check_pdf_end(path)
-        with decode_slot(limits.decode_concurrency):  # pypdf holds the whole file in memory
-            check_pdf(path, max_pages=limits.max_pdf_pages, max_pixels=limits.max_pixels)
-            return _guarded(lambda: previews.pdf_preview(path), "PDF document")
-    walk = check_png if kind is Kind.PNG else check_jpeg
-    walk(path, limits.max_pixels)
-    with decode_slot(limits.decode_concurrency):
-        return _guarded(lambda: _decode_image(path, kind, limits.max_pixels), "image")
-
-
-def _decode_image(path: Path, kind: Kind, max_pixels: int) -> bytes:
-    """Pillow's bomb warning is an error here (it warns at MAX_IMAGE_PIXELS and raises only
-    at twice that); the structure walk has already refused headers over the limit."""
-    Image.MAX_IMAGE_PIXELS = max_pixels  # the same for every call of a process's settings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return _open_and_render(path, kind)
-
-
-def _open_and_render(path: Path, kind: Kind) -> bytes:
-    with Image.open(path, formats=[kind.value[1]]) as image:
-        if image.width <= 0 or image.height <= 0:
-            raise empty_image()
-        if kind is Kind.JPEG:  # every coefficient is still decoded, at 1/2..1/8 the memory
-            image.draft("RGB", (previews.MAX_SIDE, previews.MAX_SIDE))
-        image.load()  # the full decode: a truncated or corrupt image fails here
-        return previews.image_preview(image)
-
-
-def _guarded(decode, what: str) -> bytes:
-    try:
-        return decode()
-    except EvidenceRefused:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise EvidenceRefused(
-            f"the {what} expands to more pixels than credx decodes (a decompression bomb?)",
-            code="image_too_large",
-        ) from None
-    except Exception:  # a decoder failing on hostile input is a refusal, not a crash
-        raise EvidenceRefused(
-            f"the {what} could not be decoded (damaged, incomplete or disguised): scan or "
-            "export it again",
-            code="damaged_file",
-        ) from None
-
-
-_slots: dict[int, threading.BoundedSemaphore] = {}
-_slots_lock = threading.Lock()
-
-
-@contextmanager
-def decode_slot(concurrency: int):
-    """At most `concurrency` decodes at once in this process (decoding holds whole images)."""
-    with _slots_lock:
-        slot = _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
-    with slot:
-        yield
+    """The preview, decoded in the sandbox: the server never holds what the file inflates to."""
+    wanted = DecodeLimits(limits.max_pixels, limits.max_pdf_pages, limits.max_pdf_inflated)
+    return sandbox_for(limits.sandbox).run(decode, str(path), kind.name, wanted)

@@ -22,6 +22,9 @@ STATUS = {
     "unsupported_type": 415,
     "extension_mismatch": 415,
     "polyglot": 415,
+    "decode_memory_limit": 413,
+    "pdf_too_large_inflated": 413,
+    "decoders_busy": 503,
 }
 
 

@@ -16,6 +16,7 @@ deleted before the error propagates, so nothing partial remains.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import json
 import re
@@ -40,6 +41,7 @@ from exchange.evidence.events import EvidenceEvent
 from exchange.evidence.inspection import Inspection, Kind, Limits, inspect_upload
 from exchange.evidence.models import Evidence, EvidenceStatus, Flag
 from exchange.evidence.refusals import EvidenceRefused
+from exchange.evidence.sandbox import sandbox_for
 from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel import sealing
@@ -133,7 +135,9 @@ class EvidenceView(BaseModel):
     duplicate_claim_of: str | None = None
 
     @classmethod
-    def of(cls, evidence: Evidence, *, with_duplicates: bool) -> EvidenceView:
+    def of(
+        cls, evidence: Evidence, *, with_duplicates: bool, flags: list[Flag] | None = None
+    ) -> EvidenceView:
         duplicates = (
             {"duplicate_image_of": evidence.duplicate_image_of,
              "duplicate_claim_of": evidence.duplicate_claim_of}
@@ -150,7 +154,8 @@ class EvidenceView(BaseModel):
             has_preview=evidence.preview_blob_id is not None,
             badge=json.loads(evidence.badge) if evidence.badge else None,
             uploaded_by=evidence.uploaded_by, created_at=evidence.created_at.isoformat(),
-            flags=[str(flag) for flag in evidence.flags], **duplicates,
+            flags=[str(flag) for flag in (evidence.flags if flags is None else flags)],
+            **duplicates,
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
@@ -164,6 +169,11 @@ class EvidenceService:
         self.principal = principal
         self.limits = Limits.from_settings(app.settings)
         self.log = EventLog(session)
+        # In a bulk upload: each distinct entry's file and checks, so that an entry named on
+        # many manifest lines is extracted and decoded once.  None outside a bulk upload.
+        self._bulk_files: dict[str, Path | EvidenceRefused] | None = None
+        self._inspected: dict[Path, tuple[Inspection, BadgeVerification | None]
+                              | EvidenceRefused] | None = None  # fmt: skip
 
     # -- uploads -----------------------------------------------------------------
 
@@ -184,13 +194,29 @@ class EvidenceService:
         state, district = self._uploader_tenant()
         try:
             parsed = claim if isinstance(claim, Claim) else parse_claim(self.session, claim)
-            inspection = inspect_upload(path, filename, self.limits)
-            badge = self._verify_badge(path) if inspection.is_badge else None
+            inspection, badge = self._inspect(path, filename)
             with self.session.begin_nested():  # refused while storing: nothing of it stays
                 return self._store(parsed, path, inspection, badge, state, district)
         except EvidenceRefused as refusal:
             self._keeping(refusal, EVIDENCE_REFUSED, _size(path))
             raise
+
+    def _inspect(
+        self, path: Path, filename: str | None
+    ) -> tuple[Inspection, BadgeVerification | None]:
+        """The file's checks (in the sandbox) and badge; within a bulk upload, once per file."""
+        cached = None if self._inspected is None else self._inspected.get(path)
+        if cached is None:
+            try:
+                inspection = inspect_upload(path, filename, self.limits)
+                cached = (inspection, self._verify_badge(path) if inspection.is_badge else None)
+            except EvidenceRefused as refusal:
+                cached = refusal
+            if self._inspected is not None:
+                self._inspected[path] = cached
+        if isinstance(cached, EvidenceRefused):  # a new error each time: each carries its event
+            raise _again(cached)
+        return cached
 
     def submit_bulk(self, archive_path: Path, manifest_path: Path) -> BulkReport:
         """One result per manifest line; a bad archive or manifest refuses the whole upload.
@@ -211,12 +237,19 @@ class EvidenceService:
                 max_entries=settings.upload_bulk_max_entries,
                 max_total=settings.upload_bulk_max_bytes,
                 max_file=settings.upload_max_bytes,
+                sandbox=sandbox_for(self.limits.sandbox),
             )
         except EvidenceRefused as refusal:
             self._keeping(refusal, EvidenceEvent.EVIDENCE_BULK_REFUSED, _size(archive_path))
             raise
-        with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
-            report = BulkReport([self._bulk_line(archive, line, Path(scratch)) for line in lines])
+        self._bulk_files, self._inspected = {}, {}
+        try:
+            with archive, tempfile.TemporaryDirectory(prefix="credx-bulk-") as scratch:
+                report = BulkReport(
+                    [self._bulk_line(archive, line, Path(scratch)) for line in lines]
+                )
+        finally:
+            self._bulk_files = self._inspected = None
         self.log.record(
             EvidenceEvent.EVIDENCE_BULK_RECEIVED, self._tenant_subject(), self.principal.actor,
             lines=len(report.lines), accepted=report.accepted,
@@ -225,15 +258,18 @@ class EvidenceService:
         return report
 
     def _bulk_line(self, archive: BulkArchive, line: ManifestLine, scratch: Path) -> LineResult:
-        try:
-            info = archive.entry(line.file)
-            path = archive.extract(info, scratch)
-        except EvidenceRefused as refusal:
-            return self._refused_line(line, self._keeping(refusal, EVIDENCE_REFUSED, None))
-        try:
-            return self._bulk_submit(line, path, info.filename)
-        finally:
-            path.unlink(missing_ok=True)
+        assert self._bulk_files is not None
+        extracted = self._bulk_files.get(line.file)
+        if extracted is None:
+            try:
+                extracted = archive.extract(archive.entry(line.file), scratch)
+            except EvidenceRefused as failed:
+                extracted = failed
+            self._bulk_files[line.file] = extracted  # kept until the bulk upload ends
+        if isinstance(extracted, EvidenceRefused):
+            again = _again(extracted)
+            return self._refused_line(line, self._keeping(again, EVIDENCE_REFUSED, None))
+        return self._bulk_submit(line, extracted, line.file)
 
     def _bulk_submit(self, line: ManifestLine, path: Path, filename: str) -> LineResult:
         try:
@@ -290,7 +326,7 @@ class EvidenceService:
             for blob in written:
                 self.app.store.delete(blob.store_key)
             raise
-        return Receipt(evidence.id, evidence.sha256, evidence.status, tuple(evidence.flags))
+        return Receipt(evidence.id, evidence.sha256, evidence.status, tuple(self._flags(evidence)))
 
     def _record(self, claim, inspection, badge, original, preview, state, district) -> Evidence:
         evidence = Evidence(
@@ -374,7 +410,8 @@ class EvidenceService:
             query = query.where(Evidence.district == self.principal.district)
         if status is not None:
             query = query.where(Evidence.status == status)
-        if flagged is not None:
+        sees_flags = Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]
+        if flagged is not None and sees_flags:
             flag = col(Evidence.duplicate_image_of).is_not(None) | col(
                 Evidence.duplicate_claim_of
             ).is_not(None)
@@ -382,6 +419,9 @@ class EvidenceService:
         query = query.order_by(col(Evidence.created_at).desc(), col(Evidence.id))
         rows = self.session.exec(query.offset(offset).limit(min(limit, MAX_LIST))).all()
         visible = [row for row in rows if self._may_see(row)]
+        if flagged is not None and not sees_flags:  # by the flags this caller is told
+            duplicates = {Flag.DUPLICATE_CLAIM, Flag.DUPLICATE_IMAGE}
+            visible = [r for r in visible if bool(duplicates & set(self._flags(r))) == flagged]
         self.log.record(
             EvidenceEvent.EVIDENCE_LISTED, f"evidence-list:{self.principal.state or 'all'}",
             self.principal.actor, count=len(visible), ids=[row.id for row in visible],
@@ -434,7 +474,25 @@ class EvidenceService:
         """The view of a row this caller may see: which upload it repeats only for roles
         that see flags."""
         sees_flags = Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]
-        return EvidenceView.of(evidence, with_duplicates=sees_flags)
+        return EvidenceView.of(evidence, with_duplicates=sees_flags, flags=self._flags(evidence))
+
+    def _flags(self, evidence: Evidence) -> builtins.list[Flag]:
+        """The flags this caller is told.  A duplicate found in another district is for the
+        state's auditors only: told to the uploader, it would answer "has another district
+        claimed this student?" for any student id (no oracle across districts)."""
+        if Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]:
+            return list(evidence.flags)
+        hidden = {
+            flag for flag, earlier in ((Flag.DUPLICATE_CLAIM, evidence.duplicate_claim_of),
+                                       (Flag.DUPLICATE_IMAGE, evidence.duplicate_image_of))
+            if earlier and self._district_of(earlier) != evidence.district
+        }  # fmt: skip
+        return [flag for flag in evidence.flags if flag not in hidden]
+
+    def _district_of(self, evidence_id: str) -> str | None:
+        return self.session.exec(
+            select(Evidence.district).where(Evidence.id == evidence_id)
+        ).first()
 
     def _visible(self, evidence_id: str) -> Evidence:
         evidence = self.session.get(Evidence, evidence_id) if EVIDENCE_ID.fullmatch(
@@ -446,6 +504,11 @@ class EvidenceService:
 
     def _may_see(self, evidence: Evidence) -> bool:
         return may_see_evidence(self.principal, state=evidence.state, district=evidence.district)
+
+
+def _again(refusal: EvidenceRefused) -> EvidenceRefused:
+    """The same refusal for another line of a bulk upload (each line keeps its own event)."""
+    return EvidenceRefused(str(refusal), code=refusal.code, field=refusal.field or "file")
 
 
 def _size(path: Path) -> int | None:

@@ -38,6 +38,14 @@ def trailing_data(what: str) -> EvidenceRefused:
     )
 
 
+def private_chunk() -> EvidenceRefused:
+    return EvidenceRefused(
+        "the PNG image carries a private data chunk that is not part of the picture (a "
+        "disguised file?): save the certificate again with an image program, or scan it",
+        code="polyglot",
+    )
+
+
 def empty_image() -> EvidenceRefused:
     return EvidenceRefused(
         "the image has no pixels (0 wide or 0 high): scan the certificate again", code="empty_image"
@@ -74,6 +82,8 @@ def check_png(path: Path, max_pixels: int) -> tuple[int, int]:
                 return size
             elif kind[0:1].isupper() and kind not in PNG_CRITICAL:
                 raise damaged("PNG image")
+            elif kind[1:2].islower():  # a private chunk: no viewer draws it, a payload may hide
+                raise private_chunk()
 
 
 def _png_chunk(handle: BinaryIO, keep: bool) -> tuple[bytes, bytes]:

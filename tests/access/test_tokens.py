@@ -109,16 +109,23 @@ def test_vendor_tokens_name_a_registered_vendor_and_revoking_unknown_is_not_foun
         TokenService(session).revoke("nope", actor="test")
 
 
-def test_throttle_counts_failures_per_client_and_per_token_prefix(app):
-    limits = Limits(max_failures=3, window_seconds=60)
+def test_throttle_counts_failures_per_client_and_token_id_and_per_client(app):
+    limits = Limits(max_failures=3, window_seconds=60, address_max_failures=5)
     with session_scope(app.engine) as session:
         throttle = SignInThrottle(session, limits)
         for _ in range(3):
-            assert not throttle.blocked("10.0.0.1", "")
-            throttle.record_failure("10.0.0.1", "")
-        assert throttle.blocked("10.0.0.1", "")
-        assert not throttle.blocked("10.0.0.2", "abcdefabcdef")
+            assert not throttle.pair_wait("10.0.0.1", "abcdefabcdef")
+            throttle.record_failure("10.0.0.1", "abcdefabcdef")
+        assert 0 < throttle.pair_wait("10.0.0.1", "abcdefabcdef") <= 61
+        assert not throttle.pair_wait("10.0.0.2", "abcdefabcdef")  # the holder elsewhere
+        assert not throttle.pair_wait("10.0.0.1", "123456123456")
         for client in ("10.0.0.3", "10.0.0.4", "10.0.0.5"):
             throttle.record_failure(client, "abcdefabcdef")
-        assert throttle.blocked("10.0.0.6", "abcdefabcdef")  # many addresses, one token
-        assert not throttle.blocked("10.0.0.6", "")
+        assert not throttle.pair_wait("10.0.0.6", "abcdefabcdef")  # no lockout of a token id
+        assert not throttle.address_wait("10.0.0.1")
+        throttle.record_failure("10.0.0.1", "")
+        throttle.record_failure("10.0.0.1", "")
+        assert throttle.address_wait("10.0.0.1")
+        for _ in range(3):
+            throttle.record_failure("10.0.0.1", "abcdefabcdef")
+        assert 60 < throttle.pair_wait("10.0.0.1", "abcdefabcdef") <= 121  # backoff doubled

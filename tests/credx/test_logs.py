@@ -90,8 +90,8 @@ def test_requests_with_pii_and_a_token_leave_none_in_the_logs(app, client, captu
     client.get("/api/v1/evidence", headers={"Authorization": f"Bearer {SECRET}"})  # unknown: 401
     client.get("/students/LA1000001/Ana%20Morales")  # unmatched path
     client.post("/sign-in", data={"token": secret, "csrf_token": "x"})
-    reply = client.get("/healthz", headers={"X-Request-ID": "proxy-id-123"})
-    assert reply.headers["x-request-id"] == "proxy-id-123"
+    reply = client.get("/healthz", headers={"X-Request-ID": "0f1e2d3c-4b5a-6978"})  # a proxy's
+    assert reply.headers["x-request-id"] == "0f1e2d3c-4b5a-6978"
     lines = captured.getvalue().splitlines()
     parsed = [json.loads(line) for line in lines]  # every line is one JSON object
     requests = [p for p in parsed if p["logger"] == "credx.http"]
@@ -99,7 +99,7 @@ def test_requests_with_pii_and_a_token_leave_none_in_the_logs(app, client, captu
     assert {"time", "level", "message", "request_id", "method", "path", "status",
             "duration_ms"} <= set(requests[0])  # fmt: skip
     assert requests[0]["status"] == 201 and requests[2]["status"] == 401
-    assert requests[-1]["request_id"] == "proxy-id-123"
+    assert requests[-1]["request_id"] == "0f1e2d3c-4b5a-6978"
     assert requests[3]["path"] == "(unmatched)"
     leaked = [line for line in lines for v in (*PII, *CLAIM.values(), secret, SECRET) if v in line]
     assert leaked == []

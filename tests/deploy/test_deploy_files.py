@@ -31,7 +31,7 @@ EXPECTED_INVOCATIONS = {"init", "serve", "worker", "log verify"}
 EXPECTED_IN_DOCS = {"init", "serve", "worker", "log verify", "keys rotate", "keys list",
                     "tokens create", "tokens revoke"}
 WEB_ENTRY_POINT = ["serve", "--host", "0.0.0.0",  # noqa: S104 (inside the container)
-                   "--port", "8000", "--behind-proxy"]
+                   "--port", "8000", "--behind-proxy", "--forwarded-allow-ips", "172.30.15.10"]
 
 
 # --- settings and commands ------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_an_auditor_works_the_queue_through_the_api(client, app, tmp_path):
         headers=auditor,
     )
     assert done.status_code == 201 and done.json()["task"]["status"] == "final"
-    assert client.get(NEXT, headers=auditor).json()["task"]["id"] == ids[1]
+    assert client.post(NEXT, headers=auditor).json()["task"]["id"] == ids[1]
     with session_scope(app.engine) as session:
         logged = list(
             session.exec(select(Event.action).where(Event.subject == f"audit_task:{ids[0]}"))

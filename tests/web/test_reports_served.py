@@ -20,7 +20,8 @@ def test_operator_sees_the_attainment_chart_in_chromium(app, cli_env):
     with session_scope(app.engine) as session:
         small_world(session)
     secret = make_token(app, "operator", "LA")
-    with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
+    state_rule = {**cli_env, "CREDX_SUPPRESSION_THRESHOLD": "1"}  # min_cell only raises it
+    with credx_serve(state_rule) as (base, _process), sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         blocked = []

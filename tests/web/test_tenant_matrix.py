@@ -131,6 +131,7 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", "/openapi.json"): (lambda w, u: w.api("GET", u), every(200)),
     ("GET", "/docs"): (lambda w, u: w.api("GET", u), every(200)),
     ("GET", "/docs/oauth2-redirect"): (lambda w, u: w.api("GET", u), every(200)),
+    ("GET", "/redoc"): (lambda w, u: w.api("GET", u), every(200)),
     ("GET", "/static"): (lambda w, u: w.api("GET", u + "/credx.css"), every(200)),
     ("GET", "/api/v1/evidence"): (
         lambda w, u: w.api("GET", u),
@@ -162,6 +163,9 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", "/"): (lambda w, u: w.page("GET", u), as_page(every(200))),
     ("GET", "/sign-in"): (lambda w, u: w.page("GET", u), every(200)),
     ("POST", "/sign-in"): (sign_in_post, every(303, anonymous=401)),
+    # no identity provider is configured here: agency sign-in is not offered (tests/web/test_oidc)
+    ("GET", "/sign-in/oidc"): (lambda w, u: w.page("GET", u), every(404)),
+    ("GET", "/sign-in/oidc/callback"): (lambda w, u: w.page("GET", u), every(404)),
     ("POST", "/sign-out"): (
         lambda w, u: w.page("POST", u, data={"csrf_token": w.csrf or ""}),
         every(303),
@@ -177,7 +181,6 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
     ("GET", f"/evidence/{E}"): (lambda w, u: w.page("GET", u), as_page(EVIDENCE_READERS)),
     ("GET", f"/evidence/{E}/preview"): (lambda w, u: w.page("GET", u), as_page(PREVIEW)),
     ("GET", f"/evidence/{E}/original"): (lambda w, u: w.page("GET", u), as_page(ORIGINAL)),
-    ("GET", "/api/v1/audit/tasks/next"): (lambda w, u: w.api("GET", u), AUDITORS),
     ("POST", "/api/v1/audit/tasks/next"): (lambda w, u: w.api("POST", u), AUDITORS),
     ("GET", f"/api/v1/audit/tasks/{T}"): (lambda w, u: w.api("GET", u), AUDITOR_OWN),
     ("POST", f"/api/v1/audit/tasks/{T}/findings"): (  # the task is final already: 409

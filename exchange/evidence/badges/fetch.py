@@ -55,7 +55,15 @@ def _under(url: str, prefix: str) -> bool:
         return False
     base = urlsplit(prefix).path.rstrip("/")
     path = urlsplit(url).path
+    if _has_dot_segments(path):  # httpx sends `/a/../b` as `/b`: the raw path would lie
+        return False
     return not base or path == base or path.startswith(base + "/")
+
+
+def _has_dot_segments(path: str) -> bool:
+    """`.` or `..` segments, written plainly or percent-encoded (`%2e%2E`), or `\\`."""
+    decoded = unquote(path)
+    return "\\" in decoded or any(part in (".", "..") for part in decoded.split("/"))
 
 
 def did_web_url(did: str, scheme: str = "https") -> str:
@@ -117,6 +125,8 @@ class TrustedFetcher:
                 target = urljoin(url, location)
                 if _origin(target) != _origin(url):
                     raise FetchError(f"{url} redirects to another host ({_origin(target)[1]})")
+                if not (self.trusts_url(target) or (via_did and self.trusts_did(via_did))):
+                    raise NotTrusted(target)  # same host, but outside the trusted path
                 url = target
         raise FetchError(f"{url} redirects too many times")
 

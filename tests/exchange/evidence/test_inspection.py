@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import random
 import struct
-import threading
 import zlib
 from functools import partial
 
 import pytest
 from PIL import Image
 
-from exchange.evidence import inspection
-from exchange.evidence.inspection import Kind, Limits, decode_slot, inspect_upload
+from exchange.evidence import decoding
+from exchange.evidence.inspection import Kind, Limits, inspect_upload
 from exchange.evidence.refusals import EvidenceRefused
 from tests.exchange.evidence.samples import (
     add_document_javascript,
@@ -29,7 +28,7 @@ from tests.exchange.evidence.samples import (
     zip_bytes,
 )
 
-LIMITS = Limits(max_bytes=20 << 20, max_pixels=25_000_000, max_pdf_pages=5, decode_concurrency=2)
+LIMITS = Limits(max_bytes=20 << 20, max_pixels=25_000_000, max_pdf_pages=5)
 
 
 def refusal(tmp_path, name: str, data: bytes, limits: Limits = LIMITS) -> EvidenceRefused:
@@ -132,43 +131,24 @@ def test_bad_file_is_refused_with_an_actionable_reason(tmp_path, case):
 
 
 def test_oversized_file_is_refused_before_it_is_read(tmp_path):
-    limits = Limits(max_bytes=1000, max_pixels=25_000_000, max_pdf_pages=5, decode_concurrency=1)
+    limits = Limits(max_bytes=1000, max_pixels=25_000_000, max_pdf_pages=5)
     refused = refusal(tmp_path, "scan.png", png_bytes(), limits)
     assert refused.code == "file_too_large"
 
 
 def test_pixel_limit_applies_to_what_pillow_decodes(tmp_path):
-    limits = Limits(max_bytes=20 << 20, max_pixels=500_000, max_pdf_pages=5, decode_concurrency=1)
+    limits = Limits(max_bytes=20 << 20, max_pixels=500_000, max_pdf_pages=5)
     assert refusal(tmp_path, "scan.jpg", jpeg_bytes(), limits).code == "image_too_large"
     assert refusal(tmp_path, "c.pdf", pdf_bytes(), limits).code == "image_too_large"
 
 
-def test_pillows_bomb_warning_is_a_refusal_not_a_note(tmp_path):
+def test_pillows_bomb_warning_is_a_refusal_not_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after
     path = write(tmp_path, "scan.png", png_bytes())  # 1200 x 900: warns above 800,000
-    decode = partial(inspection._decode_image, path, Kind.PNG, 800_000)
+    decode = partial(decoding._decode_image, path, "PNG", 800_000)
     with pytest.raises(EvidenceRefused) as caught:
-        inspection._guarded(decode, "image")
+        decoding._guarded(decode, "image")
     assert caught.value.code == "image_too_large"
-
-
-def test_decode_slots_bound_concurrent_decodes():
-    inside, peak, lock = [0], [0], threading.Lock()
-
-    def work():
-        with decode_slot(3):
-            with lock:
-                inside[0] += 1
-                peak[0] = max(peak[0], inside[0])
-            threading.Event().wait(0.02)
-            with lock:
-                inside[0] -= 1
-
-    threads = [threading.Thread(target=work) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert peak[0] == 3
 
 
 def test_mutated_certificates_are_refused_or_accepted_never_a_crash(tmp_path):

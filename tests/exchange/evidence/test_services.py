@@ -148,9 +148,9 @@ def test_same_image_for_another_student_and_same_claim_again_are_flagged(app, se
     assert auditor.describe(auditor.get(again.id)).as_json()["duplicate_claim_of"] == first.id
     flagged = {row.id for row in auditor.list(flagged=True)}
     assert flagged == {reused.id, again.id}
-    district_view = EvidenceService(session, app, DISTRICT).describe(
-        session.get(Evidence, again.id)
-    ).as_json()
+    district_view = (
+        EvidenceService(session, app, DISTRICT).describe(session.get(Evidence, again.id)).as_json()
+    )
     assert "duplicate_claim_of" not in district_view  # which upload it repeats: auditors only
 
 
