@@ -1,12 +1,20 @@
 """From scored pairs to persons: greedy merging under rules, and the review queue.
 
-Edges are merged strongest first (union-find).  A merge is refused, and the
-pair queued for review instead, when it would put two different state
-student ids in one person, grow a person beyond `max_cluster_size` records,
-join records a reviewer said are different people (cannot-link), or rest on
-a pair whose first names disagree entirely (twins share surname, birth date
-and school).  Must-link decisions and deterministic rules (same candidate id
-within one vendor) merge first and unconditionally.  Pure: no I/O.
+Edges are merged strongest first (union-find).  Some pairs are never merged
+whatever their score, and go to review with the rule's name instead
+(`VETOES`): a pair that agrees on an identifier (state student id, exact or
+one edit apart, or a vendor's candidate id) but on fewer than two of first
+name, last name and birth date (`id_conflict`: sequential numbering puts
+classmates one edit apart, and a clerk can type one child's id on a
+sibling's record); first names that disagree entirely (twins share surname,
+birth date, home and school: `first_name_differs`); birth dates that
+disagree entirely (a parent and a child of the same name:
+`birth_date_differs`).  A merge is also refused, and the pair queued, when it
+would put two different state student ids in one person, grow a person beyond
+`max_cluster_size` records, or join records a reviewer said are different
+people (cannot-link).  Must-link decisions and deterministic rules (same
+candidate id within one vendor, with a name and birth date that agree) merge
+first and unconditionally.  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,10 +26,17 @@ import numpy as np
 import pandas as pd
 
 from linkage.normalise import Prepared
+from linkage.rules import (
+    DIFFERS,
+    STATE_ID_EXACT,
+    candidate_groups,
+    identity_agreements,
+    identity_disagreements,
+    ids_compatible,
+    vetoes,
+)
 
 REVIEW_COLUMNS = ["record_id_l", "record_id_r", "match_probability", "match_weight", "reason"]
-FIRST_NAME_DIFFERS = 0  # Splink gamma of an "else" level (NULL is -1)
-STATE_ID_EXACT = 2  # gamma of the state student id comparison's exact level
 
 
 @dataclass
@@ -39,27 +54,9 @@ class Clustering:
     clusters: dict[str, str]
     review_pairs: pd.DataFrame
     flagged: list[str]
-
-
-def _one_edit_apart(a: str, b: str) -> bool:
-    """At most one substitution, insertion, deletion or adjacent transposition."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diffs) == 1:
-            return True
-        i, j = ([*diffs, 0, 0])[:2]
-        return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
-def _ids_compatible(left: AbstractSet[str], right: AbstractSet[str]) -> bool:
-    """Two state student ids in one person are a conflict unless one is a typo of the other."""
-    return all(_one_edit_apart(a, b) for a in left for b in right)
+    # scored pairs that ended in one person, and the sum of their match probabilities
+    merged_pairs: int = 0
+    merged_mass: float = 0.0
 
 
 _NONE: frozenset[str] = frozenset()
@@ -70,11 +67,11 @@ class _Components:
     forbidden partners.  The sets are kept only for components that have any
     (a million records must not cost a million empty sets)."""
 
-    def __init__(self, frame: pd.DataFrame, anchors: dict[str, str]) -> None:
+    def __init__(self, frame: pd.DataFrame, anchors: dict[str, str], check_ids: bool) -> None:
         ids = frame["record_id"].tolist()
         self.parent = {i: i for i in ids}
         self.size = dict.fromkeys(ids, 1)
-        ssid = frame["state_student_id"].tolist()
+        ssid = frame["state_student_id"].tolist() if check_ids else [None] * len(ids)
         self.ssids = {i: {s} for i, s in zip(ids, ssid, strict=True) if s}
         self.persons = {i: {p} for i, p in anchors.items()}
         self.forbidden: dict[str, set[str]] = {}
@@ -97,7 +94,7 @@ class _Components:
             return "cannot_link"
         if len(self.persons.get(a, _NONE) | self.persons.get(b, _NONE)) > 1:
             return "two_persons"
-        if not _ids_compatible(self.ssids.get(a, _NONE), self.ssids.get(b, _NONE)):
+        if not ids_compatible(self.ssids.get(a, _NONE), self.ssids.get(b, _NONE)):
             return "two_state_ids"
         if self.size[a] + self.size[b] > max_size:
             return "cluster_size"
@@ -119,32 +116,41 @@ class _Components:
                 self.forbidden[other].add(a)
 
 
-def _deterministic_edges(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Same candidate id within one source (and state): a star per group (vectorised),
-    as row positions in `frame` (hub, spoke).
+def _codes(prepared: Prepared, column: str) -> np.ndarray:
+    known = prepared.codes.get(column)
+    if known is not None and len(known[0]) == len(prepared.frame):
+        return known[0]
+    return pd.factorize(prepared.frame[column], use_na_sentinel=True)[0]
+
+
+def _deterministic_edges(prepared: Prepared, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Same candidate id within one source (and state), when the two records also agree
+    exactly on two of formal first name, last name and birth date: a star per group
+    (vectorised), as row positions in `frame` (hub, spoke).  A candidate id shared by
+    records that do not is left to scoring (and to `id_conflict`).
 
     `frame` is sorted by record id, so each group's first row is its smallest id.
     """
-    rows = np.flatnonzero((frame["source"].notna() & frame["source_person_id"].notna()).to_numpy())
+    rows = np.flatnonzero(group >= 0)
     if not len(rows):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    hub = frame[["source", "source_person_id", "state"]].iloc[rows].fillna("")
-    group = hub.groupby(list(hub.columns), sort=False).ngroup().to_numpy()
-    _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    _, first_row, inverse = np.unique(group[rows], return_index=True, return_inverse=True)
     first = rows[first_row[inverse]]
-    spokes = rows != first
+    agree = np.zeros(len(rows), dtype=np.int64)
+    for column in ("first_name_key", "last_name", "birth_date"):
+        codes = _codes(prepared, column)
+        agree += (codes[rows] >= 0) & (codes[rows] == codes[first])
+    spokes = (rows != first) & (agree >= 2)
     return first[spokes].astype(np.int64), rows[spokes].astype(np.int64)
 
 
-def _deterministic_state_ids(edges: pd.DataFrame) -> pd.DataFrame:
-    """Same state student id with a compatible first name and birth date: certain.
-
-    "Compatible" is any comparison level but "else" (NULL counts as compatible).
-    """
+def _deterministic_state_ids(edges: pd.DataFrame, veto: np.ndarray) -> pd.DataFrame:
+    """Same state student id, no rule against it, and two of first name, last name and
+    birth date agreeing at some level: certain."""
     certain = (
-        (edges["gamma_state_student_id"] == STATE_ID_EXACT)
-        & (edges["gamma_first_name"] != FIRST_NAME_DIFFERS)
-        & (edges["gamma_birth_date"] != 0)
+        (edges["gamma_state_student_id"].to_numpy() == STATE_ID_EXACT)
+        & (identity_agreements(edges) >= 2)
+        & (veto == None)  # noqa: E711  (elementwise on an object array)
     )
     if certain.any():
         edges = edges.copy()
@@ -173,7 +179,12 @@ def _other_state(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np
 
 
 def cluster_edges(
-    prepared: Prepared, edges: pd.DataFrame, constraints: Constraints, *, params
+    prepared: Prepared,
+    edges: pd.DataFrame,
+    constraints: Constraints,
+    *,
+    params,
+    unreliable: AbstractSet[str] = frozenset(),
 ) -> Clustering:
     """Merge edges at or above the threshold under the rules; queue the rest.
 
@@ -195,12 +206,28 @@ def cluster_edges(
     ids = frame["record_id"].to_numpy(dtype=object)
     # record id -> position, for the short lists (constraints); edges carry their positions
     position = dict(zip(ids.tolist(), range(len(ids)), strict=True)) if has_constraints else {}
-    same_l, same_r = _deterministic_edges(frame)
+    candidate = candidate_groups(frame)
+    same_l, same_r = _deterministic_edges(prepared, candidate)
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     edges = edges[~_other_state(frame, pos_l, pos_r)]
-    edges = _deterministic_state_ids(edges)
+    veto = vetoes(edges, candidate, unreliable)
+    check_ids = "state_student_id" not in unreliable
+    # below the review band only for a shared id: kept if it is an id conflict to review.
+    # A pair the names and birth date already tell apart (two of the three disagree
+    # entirely: siblings), or a vetoed pair whose state ids differ too (twins, each with
+    # an id), asks a reviewer nothing, unless an id ties it
+    ids_differ = check_ids & (edges["gamma_state_student_id"].to_numpy() == DIFFERS)
+    settled = (veto != "id_conflict") & (
+        (identity_disagreements(edges, unreliable) >= 2) | ((veto != None) & ids_differ)  # noqa: E711
+    )
+    keep = (
+        (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) & ~settled
+    ) | (veto == "id_conflict")
+    edges, veto = edges[keep], veto[keep]
+    edges = _deterministic_state_ids(edges, veto)
     left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
-    strong = edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold
+    vetoed = veto != None  # noqa: E711  (elementwise on an object array)
+    strong = (edges["match_probability"].to_numpy(dtype=float) >= params.match_threshold) & ~vetoed
     forced_l = np.concatenate([[position[a] for a, _ in decided], same_l]).astype(np.int64)
     forced_r = np.concatenate([[position[b] for _, b in decided], same_r]).astype(np.int64)
     label = _components(
@@ -208,10 +235,10 @@ def cluster_edges(
         np.concatenate([left[strong], forced_l]),
         np.concatenate([right[strong], forced_r]),
     )
-    dirty = _dirty(frame, label, edges, strong, left, anchors, cannot, position, params)
+    dirty = _dirty(frame, label, anchors, cannot, position, params, check_ids)
     in_dirty = dirty[label]
     comps = _Components(
-        frame[in_dirty], {r: p for r, p in anchors.items() if in_dirty[position[r]]}
+        frame[in_dirty], {r: p for r, p in anchors.items() if in_dirty[position[r]]}, check_ids
     )
     for a, b in cannot:
         if in_dirty[position[a]] and in_dirty[position[b]]:
@@ -221,16 +248,32 @@ def cluster_edges(
             ra, rb = comps.find(ids[at_a]), comps.find(ids[at_b])
             if ra != rb:
                 comps.union(ra, rb)
-    greedy = in_dirty[left] & in_dirty[right]
+    greedy = in_dirty[left] & in_dirty[right] & ~vetoed
     review, flagged = _merge(comps, _strongest_first(edges[greedy]), params)
     cluster_of = _labels(ids, label, in_dirty, comps)
-    outside = ~greedy & ~strong  # uncertain edges outside the greedy part
-    rest = edges[outside][cluster_of[left[outside]] != cluster_of[right[outside]]]
+    outside = ~greedy & ~strong  # uncertain or vetoed edges outside the greedy part
+    apart = cluster_of[left[outside]] != cluster_of[right[outside]]
+    rest = edges[outside][apart]
+    reasons = np.where(vetoed[outside][apart], veto[outside][apart], "uncertain")
     review += [
-        (row[0], row[1], float(row[2]), float(row[3]), "uncertain")
-        for row in rest[REVIEW_COLUMNS[:4]].itertuples(index=False, name=None)
+        (*row[:2], float(row[2]), float(row[3]), reason)
+        for row, reason in zip(
+            rest[REVIEW_COLUMNS[:4]].itertuples(index=False, name=None),
+            reasons.tolist(),
+            strict=True,
+        )
     ]
-    return _finish(prepared, ids, cluster_of, review, flagged)
+    flagged.update(
+        r for r, reason in zip(rest["record_id_l"], reasons, strict=True) if reason != "uncertain"
+    )
+    flagged.update(
+        r for r, reason in zip(rest["record_id_r"], reasons, strict=True) if reason != "uncertain"
+    )
+    together = cluster_of[left] == cluster_of[right]
+    clustering = _finish(prepared, ids, cluster_of, review, flagged, cannot)
+    clustering.merged_pairs = int(together.sum())
+    clustering.merged_mass = float(edges["match_probability"].to_numpy(dtype=float)[together].sum())
+    return clustering
 
 
 def _strongest_first(edges: pd.DataFrame) -> pd.DataFrame:
@@ -255,18 +298,14 @@ def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         label = hooked
 
 
-def _dirty(frame, label, edges, strong, left, anchors, cannot, position, params) -> np.ndarray:
+def _dirty(frame, label, anchors, cannot, position, params, check_ids) -> np.ndarray:
     """Per component label: whether some rule could refuse a merge inside it."""
     dirty = np.bincount(label, minlength=len(label)) > params.max_cluster_size
-    ssid, _ = pd.factorize(frame["state_student_id"], use_na_sentinel=True)
-    with_id = pd.DataFrame({"c": label[ssid >= 0], "s": ssid[ssid >= 0]}).drop_duplicates()
-    ids_per = with_id.groupby("c").size()
-    dirty[ids_per.index[ids_per.to_numpy() > 1]] = True
-    differs = strong & (
-        (edges["gamma_first_name"].to_numpy() == FIRST_NAME_DIFFERS)
-        & (edges["gamma_state_student_id"].to_numpy() != STATE_ID_EXACT)
-    )
-    dirty[label[left[differs]]] = True
+    if check_ids:
+        ssid, _ = pd.factorize(frame["state_student_id"], use_na_sentinel=True)
+        with_id = pd.DataFrame({"c": label[ssid >= 0], "s": ssid[ssid >= 0]}).drop_duplicates()
+        ids_per = with_id.groupby("c").size()
+        dirty[ids_per.index[ids_per.to_numpy() > 1]] = True
     if anchors:
         held = pd.DataFrame(
             {"c": label[[position[r] for r in anchors]], "p": list(anchors.values())}
@@ -296,15 +335,13 @@ def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple]
     review: list[tuple] = []
     flagged: set[str] = set()
     rows = edges[EDGE_FIELDS].itertuples(index=False, name=None)
-    for left, right, prob, weight, gamma_first, gamma_ssid in rows:
+    for left, right, prob, weight in rows:
         ra, rb = comps.find(left), comps.find(right)
         if ra == rb:
             continue
         reason = None
         if prob < params.match_threshold:
             reason = "uncertain"
-        elif gamma_first == FIRST_NAME_DIFFERS and gamma_ssid != STATE_ID_EXACT:
-            reason = "first_name_differs"
         else:
             reason = comps.refusal(ra, rb, params.max_cluster_size)
         if reason is None:
@@ -316,19 +353,24 @@ def _merge(comps: _Components, edges: pd.DataFrame, params) -> tuple[list[tuple]
     return review, flagged
 
 
-EDGE_FIELDS = [
-    "record_id_l",
-    "record_id_r",
-    "match_probability",
-    "match_weight",
-    "gamma_first_name",
-    "gamma_state_student_id",
-]
+EDGE_FIELDS = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
+
+
+def _cluster_pair(ids: np.ndarray, cluster_of: np.ndarray, a: str, b: str) -> tuple[str, str]:
+    at = np.searchsorted(ids, np.array([a, b], dtype=object))
+    return cluster_of[at[0]], cluster_of[at[1]]
 
 
 def _finish(
-    prepared: Prepared, ids: np.ndarray, cluster_of: np.ndarray, review: list[tuple], flagged
+    prepared: Prepared,
+    ids: np.ndarray,
+    cluster_of: np.ndarray,
+    review: list[tuple],
+    flagged,
+    cannot: list[tuple[str, str]],
 ) -> Clustering:
+    """Clusters per input record, and the review queue: one pair (the strongest) per two
+    persons, none for two persons a reviewer already called different."""
     clusters = dict(
         zip(
             prepared.record_ids.tolist(),
@@ -341,7 +383,12 @@ def _finish(
         # `ids` are sorted: a binary search finds the few queued records' rows
         at_l = np.searchsorted(ids, pairs["record_id_l"].to_numpy(dtype=object))
         at_r = np.searchsorted(ids, pairs["record_id_r"].to_numpy(dtype=object))
-        apart = cluster_of[at_l] != cluster_of[at_r]
-        pairs = _strongest_first(pairs[apart]).reset_index(drop=True)
+        one, other = cluster_of[at_l], cluster_of[at_r]
+        low, high = np.minimum(one, other), np.maximum(one, other)
+        answered = {tuple(sorted(_cluster_pair(ids, cluster_of, a, b))) for a, b in cannot}
+        asked = np.array([(x, y) not in answered for x, y in zip(low, high, strict=True)])
+        pairs = pairs.assign(_low=low, _high=high)[(one != other) & asked]
+        pairs = _strongest_first(pairs).drop_duplicates(["_low", "_high"])
+        pairs = pairs[REVIEW_COLUMNS].reset_index(drop=True)
     flagged_clusters = sorted({clusters[r] for r in flagged if r in clusters})
     return Clustering(clusters=clusters, review_pairs=pairs, flagged=flagged_clusters)

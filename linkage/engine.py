@@ -22,11 +22,16 @@ import pandas as pd
 from linkage.clusters import Constraints, cluster_edges
 from linkage.model import LinkModel
 from linkage.normalise import prepare_records
+from linkage.notices import collected
+from linkage.rules import RELIABLE_BELOW, unreliable_fields
 from linkage.scoring import LinkParameters, score_pairs
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+# the fields a rule rests on (clusters.VETOES, two_state_ids)
+RULE_FIELDS = ("first_name", "last_name", "birth_date", "state_student_id")
 
 __all__ = ["Constraints", "LinkModel", "LinkParameters", "LinkResult", "link_records"]
 
@@ -42,7 +47,8 @@ class LinkResult:
     (`reason` = `uncertain`, `two_state_ids`, `cluster_size`, `cannot_link`,
     `first_name_differs`, `two_persons` when incremental).  `flagged_clusters`:
     cluster ids that a rule kept from merging.  `warnings`: plain-language notes
-    for the operator (capped blocks), never with names or dates in them.
+    for the operator (capped blocks, what the engine warned about while training),
+    never with names or dates in them.
     """
 
     clusters: dict[str, str]
@@ -51,9 +57,17 @@ class LinkResult:
     model: LinkModel
     warnings: list[str] = field(default_factory=list)
     pairs_scored: int = 0
+    # the model's own estimates for this clustering (`estimates`)
+    estimated_precision: float | None = None
+    estimated_recall: float | None = None
 
     def persons(self) -> int:
         return len(set(self.clusters.values()))
+
+    def review_reasons(self) -> dict[str, int]:
+        """How many pairs went to review, per reason (largest first)."""
+        counts = self.review_pairs["reason"].value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
 
 
 def link_records(
@@ -82,19 +96,52 @@ def link_records(
     prepared = prepare_records(records)
     say(f"{len(prepared.frame):,} records normalised")
     new_reps = None if only_new is None else {prepared.representative[r] for r in only_new}
-    scored = score_pairs(
-        prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
-    )
+    with collected() as engine_warnings:
+        scored = score_pairs(
+            prepared, engine=engine, model=model, params=params, progress=say, only_new=new_reps
+        )
     say(f"{scored.pairs_scored:,} candidate pairs scored")
-    clustering = cluster_edges(prepared, scored.edges, constraints or Constraints(), params=params)
+    unreliable = unreliable_fields({c: scored.model.m_differs(c) for c in RULE_FIELDS})
+    clustering = cluster_edges(
+        prepared, scored.edges, constraints or Constraints(), params=params, unreliable=unreliable
+    )
+    precision, recall = estimates(clustering.merged_pairs, clustering.merged_mass,
+                                  scored.expected_matches)  # fmt: skip
     return LinkResult(
+        estimated_precision=precision,
+        estimated_recall=recall,
         clusters=clustering.clusters,
         review_pairs=clustering.review_pairs,
         flagged_clusters=clustering.flagged,
         model=scored.model,
-        warnings=prepared.warnings + scored.warnings,
+        warnings=prepared.warnings + scored.warnings + engine_warnings + _relaxed(unreliable),
         pairs_scored=scored.pairs_scored,
     )
+
+
+def estimates(
+    merged_pairs: int, merged_mass: float, expected_matches: float
+) -> tuple[float | None, float | None]:
+    """The model's own precision and recall for a clustering, over the scored pairs.
+
+    Precision: the mean match probability of the scored pairs that ended in one person.
+    Recall: their summed probability over the summed probability of every compared pair
+    (the matches the model expects among them).  Estimates, not truth: they are as good
+    as the model is calibrated, and pairs no blocking rule compares are not counted.
+    """
+    precision = merged_mass / merged_pairs if merged_pairs else None
+    recall = min(1.0, merged_mass / expected_matches) if expected_matches > 0 else None
+    return precision, recall
+
+
+def _relaxed(unreliable: frozenset[str]) -> list[str]:
+    if not unreliable:
+        return []
+    return [
+        f"rules: in this data matching pairs disagree entirely on {', '.join(sorted(unreliable))} "
+        f"in {RELIABLE_BELOW:.0%} or more of cases on average (the trained model's estimate), "
+        "so no rule keeps pairs apart on them: only the scores decide"
+    ]
 
 
 def describe(result: LinkResult) -> dict[str, Any]:
@@ -104,6 +151,9 @@ def describe(result: LinkResult) -> dict[str, Any]:
         "persons": result.persons(),
         "pairs_scored": result.pairs_scored,
         "review_pairs": len(result.review_pairs),
+        "review_reasons": result.review_reasons(),
+        "estimated_precision": result.estimated_precision,
+        "estimated_recall": result.estimated_recall,
         "flagged_clusters": len(result.flagged_clusters),
         "model_version": result.model.version,
     }

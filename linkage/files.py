@@ -32,6 +32,9 @@ class FileLinkage:
     model_version: str
     input_sha256: str
     warnings: list[str] = field(default_factory=list)
+    review_reasons: dict[str, int] = field(default_factory=dict)
+    estimated_precision: float | None = None
+    estimated_recall: float | None = None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -88,6 +91,9 @@ def link_file(
         model_version=result.model.version,
         input_sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
         warnings=result.warnings,
+        review_reasons=result.review_reasons(),
+        estimated_precision=result.estimated_precision,
+        estimated_recall=result.estimated_recall,
     )
 
 

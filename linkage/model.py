@@ -44,3 +44,12 @@ class LinkModel:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported linkage model format {data.get('format_version')!r}")
         return cls(**data)
+
+    def m_differs(self, comparison: str) -> float | None:
+        """The m value of `comparison`'s last ("else") level: the share of true matches
+        whose values disagree entirely, as this model estimates it (None if unknown)."""
+        for item in self.settings.get("comparisons", []):
+            if item.get("output_column_name") == comparison:
+                value = item["comparison_levels"][-1].get("m_probability")
+                return value if isinstance(value, float) else None
+        return None

@@ -38,6 +38,7 @@ COMPARED = (
     "district_code",
     "school_code",
     "postcode",
+    "address",
 )
 
 
@@ -169,6 +170,12 @@ def _postcodes(text: pd.Series) -> pd.Series:
     return text.str.replace(r"[^0-9]", "", regex=True).str.slice(0, 5)
 
 
+def _addresses(text: pd.Series) -> pd.Series:
+    """Lower case, letters, digits and single spaces (nearly one value per row)."""
+    words = text.str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip()
+    return words.mask(words == "")
+
+
 # Nearly one value per row (ids, codes): vectorised string functions instead.
 VECTOR_CLEANERS: dict[str, Callable[[pd.Series], pd.Series]] = {
     "state_student_id": _codes,
@@ -176,6 +183,7 @@ VECTOR_CLEANERS: dict[str, Callable[[pd.Series], pd.Series]] = {
     "district_code": _codes,
     "state": _codes,
     "postcode": _postcodes,
+    "address": _addresses,
 }
 
 
@@ -187,8 +195,8 @@ def _objects(text: pd.Series) -> pd.Series:
 
 
 # accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
-# the engine (a million distinct addresses cost a second of conversions)
-NOT_LINKED = ("address",)
+# the engine
+NOT_LINKED: tuple[str, ...] = ()
 
 
 def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None) -> pd.DataFrame:

@@ -25,9 +25,7 @@ def _exam_keys(delivery_id: int, agreement_id: str):
 
 
 def _exam_ids(delivery_id: int, agreement_id: str):
-    key = (
-        "exam:" + cast(ExamResult.delivery_id, String) + ":" + cast(ExamResult.row_number, String)
-    )
+    key = "exam:" + cast(ExamResult.delivery_id, String) + ":" + cast(ExamResult.row_number, String)
     return select(key).where(
         ExamResult.delivery_id == delivery_id, ExamResult.agreement_id == agreement_id
     )

@@ -30,16 +30,20 @@ TRAINING_RULES = (
     ("birth_date", "last_name"),
     ("first_name", "last_name"),
     ("birth_date", "first_name"),
+    # the name comparisons read both name columns (swapped names), so every rule above
+    # leaves them out: only a rule on neither name trains their m values
+    ("state_student_id",),
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
 INPUT_TABLE = "credx_records"
-GAMMA_COMPARISONS = ("first_name", "state_student_id", "birth_date")
+GAMMA_COMPARISONS = ("first_name", "last_name", "state_student_id", "birth_date")
 EDGE_COLUMNS = [
     "record_id_l",
     "record_id_r",
     "match_probability",
     "match_weight",
     "gamma_first_name",
+    "gamma_last_name",
     "gamma_state_student_id",
     "gamma_birth_date",
     "pos_l",  # the records' positions in `Prepared.frame` (sorted by record id)
@@ -70,6 +74,9 @@ class Scored:
     model: LinkModel
     pairs_scored: int
     warnings: list[str] = field(default_factory=list)
+    # the sum of match probabilities over every compared pair: the model's estimate of
+    # how many true matching pairs the blocking rules bring together
+    expected_matches: float = 0.0
 
 
 def database_api(engine: str) -> Any:
@@ -165,9 +172,9 @@ def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
 
 
 def _train(
-    linker: Linker, records: int, params: LinkParameters, say: Callable[[str], None]
+    linker: Linker, frame: pd.DataFrame, params: LinkParameters, say: Callable[[str], None]
 ) -> bool:
-    if records < params.min_training_records:
+    if len(frame) < params.min_training_records:
         return False
     say("estimating u values (seeded random sample)")
     linker.training.estimate_u_using_random_sampling(
@@ -175,6 +182,16 @@ def _train(
     )
     for columns in TRAINING_RULES:
         say(f"EM on pairs agreeing on {' and '.join(columns)}")
+        # Splink raises on a rule with no pairs, and leaves that session's comparisons
+        # out of the model: ask first (the columns are the normalised ones it blocks on)
+        if not frame[list(columns)].dropna().duplicated().any():
+            # on the `splink` logger, so `linkage.notices` reports it with Splink's own
+            logging.getLogger("splink.credx").warning(
+                "training: no two records agree on %s; the m values that rule would "
+                "estimate keep their priors",
+                " and ".join(columns),
+            )
+            continue
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*columns),
             estimate_without_term_frequencies=True,
@@ -215,25 +232,32 @@ def score_pairs(
     linker = Linker(table, settings, log_level=None, validate_settings=False)
     progress("scoring candidate pairs")
     predictions = linker.inference.predict(
-        threshold_match_probability=params.review_lower,
+        threshold_match_probability=None,  # `_edges` keeps the review band and shared ids
         warning_mode="never",
         num_chunks_left=1,
         num_chunks_right=chunks,
     )
-    edges = _edges(linker, table, predictions)
+    edges = _edges(linker, table, predictions, params.review_lower)
+    expected = linker.misc.query_sql(
+        f"SELECT COALESCE(SUM(match_probability), 0) AS m FROM {predictions.physical_name}",
+        output_type="pandas",
+    )["m"].iloc[0]
     db_api.delete_tables_created_by_splink_from_db()
     pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
     pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
     edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
-    return Scored(edges, model, len(edges), warnings)
+    return Scored(edges, model, len(edges), warnings, float(expected))
 
 
-def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
+def _edges(linker: Linker, table: Any, predictions: Any, review_lower: float) -> pd.DataFrame:
     """The scored pairs with the comparison levels clustering reads (`GAMMA_COMPARISONS`).
 
     The model retains no compared columns in its predictions (a million pairs of names,
     dates and lists would be carried through scoring); instead the few levels needed are
-    computed here, with the model's own level SQL, for the pairs above `review_lower` only.
+    computed here, with the model's own level SQL, for the pairs from `review_lower` up,
+    and for pairs sharing a state student id or a vendor's candidate id whatever
+    their score (one id on two people
+    who share nothing else is a question for a reviewer: `clusters.vetoes`).
     """
     wanted = [
         c for c in linker._settings_obj.comparisons if c.output_column_name in GAMMA_COMPARISONS
@@ -253,6 +277,9 @@ def _edges(linker: Linker, table: Any, predictions: Any) -> pd.DataFrame:
             FROM {predictions.physical_name} AS p
             JOIN {table.physical_name} AS l ON l.record_id = p.record_id_l
             JOIN {table.physical_name} AS r ON r.record_id = p.record_id_r
+            WHERE p.match_probability >= {float(review_lower)!r}
+                OR l.state_student_id = r.state_student_id
+                OR l.bk_source_person = r.bk_source_person
         )
     """
     return linker.misc.query_sql(sql, output_type="pandas")
@@ -269,7 +296,7 @@ def _fit(
     are enough records."""
     prior = min(0.01, 1 / len(frame))
     linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
-    trained = _train(linker, len(frame), params, progress)
+    trained = _train(linker, frame, params, progress)
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(

@@ -10,7 +10,7 @@ transaction commits (job boundary).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 from sqlalchemy import delete, insert, update
@@ -55,6 +55,9 @@ class RunSummary:
     flagged_clusters: int
     model_version: str
     warnings: tuple[str, ...]
+    review_reasons: dict[str, int] = field(default_factory=dict)  # pairs queued, per reason
+    estimated_precision: float | None = None  # the model's own estimates (engine.estimates)
+    estimated_recall: float | None = None
 
     def as_dict(self) -> dict:
         return {**asdict(self), "warnings": list(self.warnings)}
@@ -313,6 +316,9 @@ def _finish(
         flagged_clusters=run.flagged_clusters,
         model_version=run.model_version,
         warnings=tuple(result.warnings),
+        review_reasons=result.review_reasons(),
+        estimated_precision=result.estimated_precision,
+        estimated_recall=result.estimated_recall,
     )
     details = {k: v for k, v in summary.as_dict().items() if k not in ("state", "run_id")}
     EventLog(session).record(LinkageEvent.LINK_RUN_FINISHED, f"link_run:{run.id}", actor, **details)

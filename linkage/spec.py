@@ -75,6 +75,15 @@ def first_name_comparison() -> cl.CustomComparison:
             cll.JaroWinklerLevel("first_name", 0.8).configure(
                 m_probability=0.02, u_probability=0.02, label_for_charts="typo"
             ),
+            cll.DamerauLevenshteinLevel("first_name", 1).configure(
+                m_probability=0.01, u_probability=0.002, label_for_charts="one edit (short names)"
+            ),
+            _level(
+                "first_name_l = middle_name_r OR middle_name_l = first_name_r",
+                "goes by the middle name",
+                0.02,
+                0.001,
+            ),
             _level(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) "
                 "AND first_initial_l = first_initial_r",
@@ -152,17 +161,28 @@ def birth_date_comparison() -> cl.CustomComparison:
 
 
 def state_id_comparison() -> cl.CustomComparison:
+    """Priors for ids as schools issue them: sequentially.  One edit apart is then common
+    between classmates (u 2e-3: about one pair in 500 of a school's students), so that
+    level is weak evidence; and even the exact level (u 2e-5: a clerk types a sibling's
+    id) weighs less (15.5 bits) than first name, surname and birth date all disagreeing
+    (16.5 bits): below the training minimum no id outweighs everything else."""
     return cl.CustomComparison(
         output_column_name="state_student_id",
         comparison_levels=[
             cll.NullLevel("state_student_id"),
             cll.ExactMatchLevel("state_student_id").configure(
-                m_probability=0.9, u_probability=1e-6
+                m_probability=0.9, u_probability=2e-5
             ),
+            # u fixed: random pairs across a state rarely fall one edit apart, classmates
+            # numbered in sequence often do; sampling would learn the first, blocking meets
+            # the second
             cll.DamerauLevenshteinLevel("state_student_id", 1).configure(
-                m_probability=0.07, u_probability=1e-5, label_for_charts="one edit or transposition"
+                m_probability=0.06,
+                u_probability=2e-3,
+                fix_u_probability=True,
+                label_for_charts="one edit or transposition",
             ),
-            cll.ElseLevel().configure(m_probability=0.03, u_probability=0.99999),
+            cll.ElseLevel().configure(m_probability=0.04, u_probability=0.99798),
         ],
     )
 
@@ -177,6 +197,23 @@ def school_comparison() -> cl.CustomComparison:
             cll.ExactMatchLevel("school_code").configure(m_probability=0.7, u_probability=0.01),
             cll.ExactMatchLevel("district_code").configure(m_probability=0.2, u_probability=0.05),
             cll.ElseLevel().configure(m_probability=0.1, u_probability=0.94),
+        ],
+    )
+
+
+def address_comparison() -> cl.CustomComparison:
+    """A home address when the source has one (FEBRL-style files, some rosters): students
+    move, so disagreeing says little; agreeing says much (twins and siblings share it,
+    which is why no rule relies on it)."""
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.NullLevel("address"),
+            cll.ExactMatchLevel("address").configure(m_probability=0.6, u_probability=0.0005),
+            cll.JaroWinklerLevel("address", 0.88).configure(
+                m_probability=0.25, u_probability=0.003
+            ),
+            cll.ElseLevel().configure(m_probability=0.15, u_probability=0.9965),
         ],
     )
 
@@ -213,6 +250,7 @@ def build_settings(*, prior_match_probability: float = 1e-4) -> SettingsCreator:
             school_comparison(),
             _exact("gender", 0.95, 0.5),
             _exact("postcode", 0.6, 0.05),
+            address_comparison(),
         ],
         blocking_rules_to_generate_predictions=blocking_rules(),
         probability_two_random_records_match=prior_match_probability,

@@ -49,6 +49,19 @@ def step_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
         yield lambda msg: status.update(f"{escape(label)}: {escape(msg)}")
 
 
+def quality(precision: float | None, recall: float | None, reasons: dict[str, int]) -> str:
+    """The run's own estimates and its review load, one line."""
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    queued = ", ".join(f"{reason} {count}" for reason, count in reasons.items()) or "none"
+    return (
+        f"estimated precision {share(precision)}, recall {share(recall)}; "
+        f"pairs to review by reason: {queued}"
+    )
+
+
 @app.command("run")
 def run(
     state: Annotated[
@@ -87,6 +100,7 @@ def run(
             f"{s.new_persons:,} new, {s.merged} merged, {s.split} split; "
             f"{s.review_pairs} pairs to review, {s.flagged_clusters} flagged"
         )
+        console.print(f"  {quality(s.estimated_precision, s.estimated_recall, s.review_reasons)}")
         for warning in s.warnings:
             console.print(f"  warning: {warning}")
 
@@ -108,9 +122,8 @@ def file(
             source, out, params=parameters_from(ctx.settings), engine=engine, progress=say
         )
     with session_scope(ctx.engine) as session:
-        details = {k: v for k, v in asdict(summary).items() if k != "warnings"}
         EventLog(session).record(
-            LinkageEvent.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **details
+            LinkageEvent.LINK_FILE_LINKED, f"file:{source.name}", cli_actor(), **asdict(summary)
         )
     result = {"input": str(source), "output": str(out), **asdict(summary)}
     if json_output:
@@ -119,6 +132,9 @@ def file(
     console.print(
         f"{summary.rows:,} rows -> {summary.persons:,} persons written to {out} "
         f"({summary.review_pairs} uncertain pairs, {summary.flagged_clusters} flagged)"
+    )
+    console.print(
+        quality(summary.estimated_precision, summary.estimated_recall, summary.review_reasons)
     )
     for warning in summary.warnings:
         console.print(f"  warning: {warning}")

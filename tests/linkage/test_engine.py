@@ -77,13 +77,25 @@ def test_cluster_size_cap_flags_chains():
 
 
 def test_same_candidate_id_within_a_vendor_links_deterministically():
+    """A retake under one candidate id links even with a typo in the first name."""
+    records = frame(
+        {**STRANGERS[0], "source": "nccer", "source_person_id": "NC1"},
+        {**STRANGERS[0], "record_id": "x4", "first_name": "Jhon", "middle_name": "Q",
+         "source": "nccer", "source_person_id": "NC1"},
+        {**STRANGERS[2], "source": "certiport", "source_person_id": "NC1"},
+    )  # fmt: skip
+    result = link_records(records, parameters=LinkParameters(match_threshold=1.0))
+    assert result.clusters["x1"] == result.clusters["x4"] != result.clusters["x3"]
+
+
+def test_a_candidate_id_shared_by_two_different_people_goes_to_review():
     records = frame(
         {**STRANGERS[0], "source": "nccer", "source_person_id": "NC1"},
         {**STRANGERS[1], "source": "nccer", "source_person_id": "NC1"},
-        {**STRANGERS[2], "source": "certiport", "source_person_id": "NC1"},
     )
     result = link_records(records)
-    assert result.clusters["x1"] == result.clusters["x2"] != result.clusters["x3"]
+    assert result.clusters["x1"] != result.clusters["x2"]
+    assert list(result.review_pairs["reason"]) == ["id_conflict"]
 
 
 def test_states_never_mix():
