@@ -8,7 +8,7 @@ the columns to hold tokens.  A value that is not yet a token reads as it is,
 so the installation works while the sealing runs.
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0020
 Create Date: 2026-12-03 11:30:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0020"  # chained after main's 0020 (notifications) at merge
 branch_labels = None
 depends_on = None
 
