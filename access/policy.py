@@ -71,9 +71,29 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+# What each permission lets someone do, for refusals a person reads.
+PERMISSION_WORDS: dict[Permission, str] = {
+    Permission.EVIDENCE_UPLOAD: "upload certificates",
+    Permission.EVIDENCE_LIST: "see the list of uploads",
+    Permission.EVIDENCE_PREVIEW: "see certificate previews",
+    Permission.EVIDENCE_ORIGINAL: "download original certificate files",
+    Permission.EVIDENCE_FLAGS: "see duplicate flags",
+    Permission.DELIVERY_READ: "see vendor deliveries",
+    Permission.LINK_REVIEW: "review student links",
+    Permission.TOKEN_MANAGE: "manage access tokens",
+    Permission.AUDIT_WORK: "work the audit queue",
+    Permission.AUDIT_RESPOND: "answer audit findings (district staff answer them)",
+    Permission.DASHBOARD_READ: "see the operations dashboard",
+    Permission.REPORT_READ: "see attainment reports",
+}
+ROLE_NOUNS = {Role.DISTRICT: "district staff", Role.AUDITOR: "state auditor",
+              Role.OPERATOR: "agreement operator", Role.VENDOR: "vendor", Role.ADMIN: "admin"}
+
+
 def require(principal: Principal, permission: Permission) -> None:
     if permission not in GRANTS[principal.role]:
-        raise Forbidden(f"a {principal.role} token may not {permission.value.replace(':', ' ')}")
+        raise Forbidden(f"you are signed in as {ROLE_NOUNS[principal.role]}, which may not "
+                        f"{PERMISSION_WORDS[permission]}")  # fmt: skip
 
 
 def may_see_evidence(principal: Principal, *, state: str, district: str) -> bool:
@@ -167,6 +187,15 @@ def report_state(principal: Principal, requested: str | None) -> str:
 
 def may(principal: Principal, permission: Permission) -> bool:
     return permission in GRANTS[principal.role]
+
+
+def check_audit_results(principal: Principal, *, state: str | None) -> None:
+    """Audit results (aggregates, no student data): the state's auditors and report readers;
+    another state's plan does not exist."""
+    if not (may(principal, Permission.AUDIT_WORK) or may(principal, Permission.REPORT_READ)):
+        require(principal, Permission.AUDIT_WORK)
+    if state is not None and not principal.in_state(state):
+        raise NotFound("no such audit plan")
 
 
 def check_audit_task(principal: Principal, *, state: str) -> None:

@@ -25,3 +25,6 @@ class AuditEvent(EventTag):
     AUDIT_FINDING_VIEWED = "audit:finding:viewed"
     AUDIT_RESPONSE_RECORDED = "audit:response:recorded"
     AUDIT_RESPONSE_REFUSED = "audit:response:refused"
+    AUDIT_PLAN_SUPERSEDED = "audit:plan:superseded"
+    AUDIT_FINDING_UNDONE = "audit:finding:undone"
+    AUDIT_TASK_HANDED_BACK = "audit:task:handed_back"

@@ -26,6 +26,7 @@ from web import (
     deliveries,
     errors,
     evidence,
+    html_errors,
     oidc,
     pages,
     reports,
@@ -53,6 +54,7 @@ def create_app(app: Resources) -> FastAPI:
     api.state.upload_dir = upload_spool(app.settings.home)
     api.state.oidc = agency.configure(app)  # a bad role mapping stops the start here
     errors.install(api)
+    html_errors.install(api)  # after: a browser's page request gets an HTML error page
     api.add_middleware(SecurityHeaders)
     metrics = Metrics(app.engine)
     api.add_middleware(RequestLog, metrics=metrics)  # outermost: sees every response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from access.policy import Permission, may
 from access.principals import Principal
 from access.sessions import csrf_ok
+from audit.plans import results as audit_results
 from audit.plans.models import DiscrepancyType
 from audit.plans.queue import AuditQueue
 from audit.plans.responses import ResponseService
@@ -29,6 +30,7 @@ from web.auth import AppDep, WebUser, bearer_principal, web_user
 from web.db import web_session
 from web.errors import ApiError
 from web.multipart import ReceivedForm
+from web.names import Names
 from web.pages import render
 from web.paging import Page, paging
 from web.uploads import off_loop, receive, refuse_declared_oversize
@@ -68,7 +70,8 @@ class ExplanationIn(BaseModel):
 
 
 class TaskOut(BaseModel):
-    """A task as the queue holds it (`stage` is the next one to record: 1 or 2)."""
+    """A task as the queue holds it (`stage` is the next one to record: 1, 2, or 3 for a
+    re-review of the district's answer)."""
 
     id: int
     plan_id: str
@@ -95,7 +98,8 @@ class FindingOut(BaseModel):
     outcome: str
     type: str | None
     note: str | None
-    decision: str | None = Field(description="stage 2: `confirmed` or `overturned`")
+    decision: str | None = Field(description="stage 2: `confirmed` or `overturned`; stage 3 "
+                                 "(re-review): `upheld` or `accepted`")  # fmt: skip
     recorded_at: str
 
 
@@ -106,6 +110,12 @@ class TaskDetailOut(TaskOut):
     person_id: str | None
     vendor_records: list[dict[str, Any]]
     findings: list[FindingOut]
+    response: dict[str, Any] | None = Field(
+        default=None, description="in a re-review (stage 3): the district's answer, "
+        "`{kind, evidence_id, explanation, preview, responded_at}`")  # fmt: skip
+    names: dict[str, str | None] | None = Field(
+        default=None, description="`{credential, school}`: names from the registry and the "
+        "state's school list")  # fmt: skip
 
 
 class NextTaskOut(BaseModel):
@@ -142,6 +152,9 @@ class DistrictFindingOut(BaseModel):
     may_respond: bool
     findings: list[FindingOut]
     response: ResponseOut | None
+    note: str | None = Field(default=None, description="the note of the finding that stands")
+    status: str = Field(default="final", description="`re_review` once answered, until an "
+                        "auditor decides")  # fmt: skip
 
 
 # -- auditors -----------------------------------------------------------------------
@@ -180,6 +193,14 @@ def record_finding(
                                seen_version=body.version)  # fmt: skip
         response.headers["Location"] = f"{router.prefix}/tasks/{task_id}"
         return recorded.as_json()
+
+
+@router.post("/tasks/{task_id}/undo", response_model=TaskOut, summary="Undo your first look")
+def undo(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
+    """Take back your first-look finding until you hand the task back (take the next one)
+    or a second auditor takes it: the task is yours again, unjudged (409 after that)."""
+    with web_session(app) as session:
+        return AuditQueue(session, app, caller).undo(task_id).as_json()
 
 
 @router.post("/tasks/{task_id}/release", response_model=TaskOut, summary="Give back a task")
@@ -279,24 +300,48 @@ def audit_page(request: Request) -> Response:
     return _page(request, "audit.html", user, shortcuts=SHORTCUTS)
 
 
+FINDINGS_PAGE = 25
+SHOWN = {  # the findings page's filter: which findings a district wants to see
+    "": lambda row: True,
+    "to_answer": lambda row: row["may_respond"],
+    "answered": lambda row: row["response"] is not None,
+    "discrepancy": lambda row: row["outcome"] == "discrepancy",
+    "verified": lambda row: row["outcome"] == "verified",
+}
+
+
 @pages.get("/audit/findings", response_class=HTMLResponse)
-def findings_page(request: Request, app: AppDep, notice: str | None = None) -> Response:
+def findings_page(
+    request: Request, app: AppDep, notice: str | None = None,
+    show: Annotated[str, Query(pattern="^(|to_answer|answered|discrepancy|verified)$")] = "",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> Response:  # fmt: skip
     user = web_user(request)
     if user is None:
         return RedirectResponse("/sign-in", status_code=303)
-    return _findings(request, app, user, notice={"answered": "Your answer is recorded."}.get(
-        notice or ""))  # fmt: skip
+    return _findings(request, app, user, show=show, page=page,
+                     notice={"answered": "Your answer is recorded."}.get(notice or ""))  # fmt: skip
 
 
-def _findings(request: Request, app: Resources, user: WebUser, status: int = 200, **context):
+def _findings(
+    request: Request, app: Resources, user: WebUser, status: int = 200, show: str = "",
+    page: int = 1, **context,
+):  # fmt: skip
     try:
         with web_session(app) as session:
             found = ResponseService(session, app, user.principal).findings()
-            rows = [row.as_json() for row in found]
+            matching = [row.as_json() for row in found]
+            matching = [row for row in matching if SHOWN[show](row)]
+            start = (page - 1) * FINDINGS_PAGE
+            rows = matching[start : start + FINDINGS_PAGE]
+            names = Names(session, user.principal.state).load(
+                schools=[r["school_code"] for r in rows],
+                credentials=[r["credential_code"] for r in rows if r["credential_code"]])
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
-                 **context)  # fmt: skip
+                 names=names, show=show, page=page, total=len(matching),
+                 more=start + FINDINGS_PAGE < len(matching), **context)  # fmt: skip
 
 
 @pages.post("/audit/findings/{task_id}/response")
@@ -320,3 +365,39 @@ async def respond_page(task_id: TaskId, request: Request, app: AppDep) -> Respon
     finally:
         form.cleanup()
     return RedirectResponse("/audit/findings?notice=answered", status_code=303)
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@pages.get("/audit/results", response_class=HTMLResponse)
+def results_page(
+    request: Request, app: AppDep, plan: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    """A plan's results per school in plain words, with the CSV of what is shown."""
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        with web_session(app) as session:
+            shown = audit_results.plans_and_results(session, user.principal, plan)
+            names = Names(session, user.principal.state).load(
+                schools=[row.school_code for row in shown.results.schools] if shown.results else ())
+    except CredxError as exc:
+        return _page(request, "error.html", user, exc.http_status, error=str(exc))
+    return _page(request, "audit_results.html", user, shown=shown, names=names)
+
+
+@pages.get("/audit/results/{plan_id}.csv")
+def results_csv_page(plan_id: Annotated[str, Path(max_length=64)], request: Request,
+                     app: AppDep) -> Response:  # fmt: skip
+    user = web_user(request)
+    if user is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    try:
+        with web_session(app) as session:
+            text = audit_results.results_download(session, user.principal, plan_id)
+    except CredxError as exc:
+        return _page(request, "error.html", user, exc.http_status, error=str(exc))
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="audit-results-{plan_id}.csv"'})

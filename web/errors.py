@@ -62,6 +62,18 @@ def credx_error_response(exc: CredxError) -> JSONResponse:
     return error_response(exc.http_status, str(exc), exc.field, headers, code=exc.code)
 
 
+def invalid_field(exc: RequestValidationError) -> tuple[str | None, str]:
+    """(field, message) of a request's first invalid value."""
+    first = exc.errors()[0] if exc.errors() else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
+    return ".".join(location) or None, str(first.get("msg", "invalid"))
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    field, message = invalid_field(exc)
+    return error_response(422, f"{field or 'request'}: {message}", field)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CredxError)
     async def _credx(_request: Request, exc: CredxError):
@@ -69,10 +81,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
-        field = ".".join(location) or None
-        return error_response(422, f"{field or 'request'}: {first.get('msg', 'invalid')}", field)
+        return validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_CSP = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+    "default-src 'none'; img-src 'self'; style-src 'self'; font-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 SCRIPTED_CSP = PAGE_CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self'; "

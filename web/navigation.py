@@ -8,6 +8,7 @@ from access.principals import Principal
 
 PAGES: tuple[tuple[Permission, str, str], ...] = (
     (Permission.AUDIT_WORK, "/audit", "Audit queue"),
+    (Permission.AUDIT_WORK, "/audit/results", "Audit results"),
     (Permission.AUDIT_RESPOND, "/audit/findings", "Audit findings"),
     (Permission.LINK_REVIEW, "/review", "Link review"),
     (Permission.DASHBOARD_READ, "/dashboard", "Dashboard"),

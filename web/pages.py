@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
+from audit.plans.standing import standings
 from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
 from web.agency import ID_TOKEN_COOKIE, logout_url, provider_of
@@ -32,12 +36,15 @@ from web.evidence import (
     submit_bulk,
     submit_one,
 )
+from web.names import Names, role_words, state_name
 from web.navigation import nav_links
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 templates.env.globals["nav_links"] = nav_links
+templates.env.globals["state_name"] = state_name
+templates.env.globals["role_words"] = role_words
 SIGN_IN_COOKIE = "credx_sign_in"
 
 
@@ -108,24 +115,82 @@ def sign_out(
     return response
 
 
-def home_context(app, user: WebUser) -> dict:
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The uploads list's search, filters and page, as the address carries them."""
+
+    q: str = ""
+    school: str = ""
+    credential: str = ""
+    flag: str = ""  # "", "flagged" or "clean"
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+    def query(self, **changes) -> str:
+        values = {**asdict(self), **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+    def service_kwargs(self) -> dict:
+        flagged = {"flagged": True, "clean": False}.get(self.flag)
+        return {"search": self.q or None, "school_code": self.school or None,
+                "credential_code": self.credential or None, "since": self.since,
+                "until": self.until, "flagged": flagged,
+                "offset": (self.page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1}  # fmt: skip
+
+
+def list_filters(
+    q: Annotated[str, Query(max_length=40)] = "",
+    school: Annotated[str, Query(max_length=16)] = "",
+    credential: Annotated[str, Query(max_length=8)] = "",
+    flag: Annotated[str, Query(pattern="^(|flagged|clean)$")] = "",
+    since: date | None = None,
+    until: date | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> ListFilters:
+    return ListFilters(q.strip(), school.strip(), credential.strip(), flag, since, until, page)
+
+
+def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict:
     principal = user.principal
-    rows = []
-    if may(principal, Permission.EVIDENCE_LIST):
-        with web_session(app) as session:
+    filters = filters or ListFilters()
+    rows: list[dict] = []
+    more = False
+    with web_session(app) as session:
+        names = Names(session, principal.state)
+        if may(principal, Permission.EVIDENCE_LIST):
             service = EvidenceService(session, app, principal)
-            rows = [service.describe(row).as_json() for row in service.list(limit=200)]
-    return {"user": user, "rows": rows, "can_upload": may(principal, Permission.EVIDENCE_UPLOAD)}
+            found = service.list(**filters.service_kwargs())
+            more = len(found) > PAGE_SIZE
+            rows = [service.describe(row).as_json() for row in found[:PAGE_SIZE]]
+            audited = standings(session, [row["id"] for row in rows])
+            for row in rows:
+                row["standing"] = audited[row["id"]].words if row["id"] in audited else None
+            names.load(schools=[r["school_code"] for r in rows],
+                       credentials=[r["credential_code"] for r in rows])  # fmt: skip
+        can_upload = may(principal, Permission.EVIDENCE_UPLOAD)
+        pickers = {}
+        if can_upload:
+            pickers = {"schools": names.district_schools(principal.district),
+                       "credentials": names.all_credentials()}  # fmt: skip
+    return {"user": user, "rows": rows, "can_upload": can_upload, "names": names,
+            "filters": filters, "more": more, **pickers}  # fmt: skip
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, app: AppDep, notice: str | None = None) -> Response:
+def home(
+    request: Request, app: AppDep, filters: Annotated[ListFilters, Depends(list_filters)],
+    notice: str | None = None,
+) -> Response:  # fmt: skip
     user = web_user(request)
     if user is None:
         return to_sign_in()
     notices = {"uploaded": "Uploaded. It is listed below."}
     return render(request, "home.html", notice=notices.get(notice or ""),
-                  **home_context(app, user))  # fmt: skip
+                  **home_context(app, user, filters))  # fmt: skip
 
 
 async def _form_post(request: Request, app, limit: int, handle) -> Response:
@@ -145,9 +210,31 @@ async def _form_post(request: Request, app, limit: int, handle) -> Response:
         return await off_loop(request, lambda: handle(user, form))
     except CredxError as exc:
         context = await run_in_threadpool(home_context, app, user)
-        return render(request, "home.html", exc.http_status, error=str(exc), **context)
+        kept = {k: v for k, v in form.fields.items() if k in FIELD_LABELS}
+        label = FIELD_LABELS.get(exc.field or "")
+        return render(request, "home.html", exc.http_status, error=_in_words(exc, label),
+                      values=kept, field_error=exc.field, **context)  # fmt: skip
     finally:
         form.cleanup()
+
+
+FIELD_LABELS = {
+    "state_student_id": "State student ID", "student_name": "Student name",
+    "birth_date": "Birth date", "school_code": "School", "school_year": "School year",
+    "graduation_pathway": "Graduation pathway", "credential_code": "Credential",
+    "date_earned": "Date earned", "file": "Certificate file",
+}  # fmt: skip
+
+
+def _in_words(exc: CredxError, label: str | None) -> str:
+    """The message led by the field's label (as the form names it), the field's own
+    name taken out, and a reminder that a file must be chosen again."""
+    message = str(exc)
+    if exc.field and message.startswith(exc.field):
+        message = message[len(exc.field):].lstrip(" :")
+    said = f"{label}: {message}" if label else message
+    said = said if said.endswith(".") else said + "."
+    return said + " Your entries are kept; choose the certificate file again."
 
 
 @router.post("/uploads")
@@ -181,10 +268,14 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
         with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
             row = service.describe(service.get(evidence_id)).as_json()
+            standing = standings(session, [row["id"]]).get(row["id"])
+            names = Names(session, row["state"]).load(schools=[row["school_code"]],
+                                                       credentials=[row["credential_code"]])
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
-    return render(request, "evidence.html", user=user, row=row, can_download=can_download)
+    return render(request, "evidence.html", user=user, row=row, can_download=can_download,
+                  standing=standing, names=names)  # fmt: skip
 
 
 @router.get("/evidence/{evidence_id}/preview")

@@ -10,17 +10,18 @@ part how many passed, so counts and pass rates read without reading numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from access.policy import Permission, may, report_state
+from access.policy import Forbidden, Permission, may, report_state
 from access.principals import Principal
 from exchange.resources import Resources
 from kernel.errors import CredxError
+from web import report_cells
 from web.auth import AppDep, Caller, web_user
 from web.db import web_session
 from web.pages import render, to_sign_in
@@ -101,11 +102,46 @@ def attainment_api(caller: Caller, request_app: AppDep, query: QueryDep) -> dict
     return build(request_app, caller, query).as_json()
 
 
+COMPACT = "credential"  # the page's default: by credential with the state's total
+
+
+def page_query(request: Request, query: ReportQuery) -> ReportQuery:
+    """The page starts compact (by credential); a `by` in the address asks for more."""
+    return query if "by" in request.query_params else replace(query, by=COMPACT)
+
+
+@router.get("/reports/attainment.{fmt}", include_in_schema=False)
+def attainment_download(
+    fmt: Annotated[str, Path(pattern="^(csv|parquet)$")], request: Request, app: AppDep,
+    query: QueryDep,
+) -> Response:  # fmt: skip
+    """Exactly the table the page shows for the same address, as CSV or Parquet."""
+    user = web_user(request)
+    if user is None:
+        return to_sign_in()
+    if not may(user.principal, Permission.REPORT_READ):
+        raise Forbidden("attainment reports are for operators, auditors and admins")
+    report = build(app, user.principal, page_query(request, query))
+    shown = report_cells.shown_rows(report.columns, report.records(), _pathways(report))
+    name = f"attainment-{report.request.state}-{report.request.school_year}.{fmt}"
+    disposition = {"content-disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        return Response(report_cells.as_csv(report.columns, shown), headers=disposition,
+                        media_type="text/csv; charset=utf-8")  # fmt: skip
+    return Response(report_cells.as_parquet(report.columns, shown), headers=disposition,
+                    media_type="application/vnd.apache.parquet")  # fmt: skip
+
+
+def _pathways(report: AttainmentReport) -> bool:
+    return any(row.get("completed_sequence") is not None for row in report.records())
+
+
 @router.get("/reports/attainment", response_class=HTMLResponse, include_in_schema=False)
 def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
     user = web_user(request)
     if user is None:
         return to_sign_in()
+    query = page_query(request, query)
     if not may(user.principal, Permission.REPORT_READ):
         refusal = "Attainment reports are for operators, auditors and admins."
         return render(request, "error.html", 403, user=user, error=refusal)
@@ -118,8 +154,9 @@ def attainment_page(request: Request, app: AppDep, query: QueryDep) -> Response:
         return render(request, "report_attainment.html", exc.http_status, user=user,
                       query=query, report=None, error=str(exc),
                       threshold=app.settings.suppression_threshold)  # fmt: skip
+    shown = report_cells.shown_rows(report.columns, report.records(), _pathways(report))
     return render(request, "report_attainment.html", user=user, query=query, report=report,
-                  rows=report.records(), chart=chart(report),
+                  rows=shown, chart=chart(report), download=request.url.query,
                   threshold=app.settings.suppression_threshold)  # fmt: skip
 
 

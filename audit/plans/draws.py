@@ -98,6 +98,8 @@ def draw_sample(session: Session, plan_id: str, seed: str, actor: str) -> DrawRe
     existing = draws_of(session, plan.id)
     if existing:
         return _repeat(session, plan, existing[0], seed)
+    if plan.status == PlanStatus.SUPERSEDED:
+        raise InvalidInput(f"plan {plan.id} was superseded by a newer plan: draw from that one")
     sizes = planned_sizes(plan, items, school_levels(session, plan.state))
     populations = _populations(items)
     whole = [s for s, n in sizes.items() if n >= populations[s]]

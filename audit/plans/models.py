@@ -29,6 +29,7 @@ class PlanStatus(StrEnum):
     FROZEN = "frozen"  # population written and its manifest sha256 published
     DRAWN = "drawn"  # at least one draw made from the frozen population
     CLOSED = "closed"  # results final
+    SUPERSEDED = "superseded"  # replaced by a newer plan for the same state and year
 
 
 class TaskStatus(StrEnum):
@@ -36,6 +37,7 @@ class TaskStatus(StrEnum):
     ASSIGNED = "assigned"  # an auditor holds it
     SECOND_REVIEW = "second_review"  # first finding was a discrepancy: needs another auditor
     FINAL = "final"  # the finding stands (district may respond within the window)
+    RE_REVIEW = "re_review"  # the district answered a discrepancy: an auditor decides again
 
 
 class FindingOutcome(StrEnum):

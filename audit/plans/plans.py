@@ -50,9 +50,15 @@ def stratum_of(school_code: str, corroborated: bool) -> str:
 
 
 def create_plan(
-    session: Session, *, name: str, state: str, school_year: str, rules: dict, actor: str
-) -> AuditPlan:
-    """A draft plan; `rules` are the `PlanDocument` fields (validated here)."""
+    session: Session, *, name: str, state: str, school_year: str, rules: dict, actor: str,
+    supersedes: str | None = None,
+) -> AuditPlan:  # fmt: skip
+    """A draft plan; `rules` are the `PlanDocument` fields (validated here).
+
+    A state has one active plan per school year, so that an upload has one current
+    finding: while one exists, a new plan must name it in `supersedes`; the old plan
+    is then marked superseded (its tasks leave the queue) and the event records both.
+    """
     if not NAME.fullmatch(name):
         raise InvalidInput(
             f"plan name {name!r}: use 1-64 letters, digits, '.', '_' or '-' (e.g. la-2025-26)"
@@ -62,6 +68,7 @@ def create_plan(
     document = parse_document(rules)
     if session.get(AuditPlan, name) is not None:
         raise InvalidInput(f"an audit plan named {name!r} already exists; choose another name")
+    replaced = _replaced(session, state, school_year, supersedes)
     plan = AuditPlan(
         id=name,
         name=name,
@@ -79,8 +86,45 @@ def create_plan(
         state=state,
         school_year=school_year,
         rules=document.model_dump(),
+        supersedes=replaced.id if replaced else None,
     )
+    if replaced is not None:
+        replaced.status = PlanStatus.SUPERSEDED
+        session.add(replaced)
+        EventLog(session).record(
+            AuditEvent.AUDIT_PLAN_SUPERSEDED, f"audit-plan:{replaced.id}", actor,
+            superseded_by=name, state=state, school_year=school_year,
+        )  # fmt: skip
+    session.flush()
     return plan
+
+
+def active_plan(session: Session, state: str, school_year: str) -> AuditPlan | None:
+    """The state's one plan for the school year that is not superseded (None if none)."""
+    query = select(AuditPlan).where(
+        AuditPlan.state == state, AuditPlan.school_year == school_year,
+        AuditPlan.status != PlanStatus.SUPERSEDED,
+    )  # fmt: skip
+    return session.exec(query).first()
+
+
+def _replaced(
+    session: Session, state: str, school_year: str, supersedes: str | None
+) -> AuditPlan | None:
+    """The active plan the new one replaces, or why the new one may not be made."""
+    active = active_plan(session, state, school_year)
+    if active is None:
+        if supersedes is not None:
+            raise InvalidInput(f"there is no active {state} {school_year} audit plan named "
+                               f"{supersedes!r} to supersede", field="supersedes")  # fmt: skip
+        return None
+    if supersedes != active.id:
+        raise InvalidInput(
+            f"{state} already has an active audit plan for {school_year}, {active.id!r}: an "
+            "upload must have one current finding, so a new plan has to supersede it",
+            field="supersedes", hint=f"add `--supersedes {active.id}`",
+        )  # fmt: skip
+    return active
 
 
 def get_plan(session: Session, plan_id: str) -> AuditPlan:

@@ -8,6 +8,13 @@ what happens, in the order a task moves:
                             --discrepancy--> second_review (unheld)
     second_review (unheld) --take, another auditor--> second_review (held)
     second_review (held) --discrepancy (confirmed) or verified (overturned)--> final
+    final (discrepancy) --the district answers--> re_review (unheld)
+    re_review --take--> re_review (held) --upheld (discrepancy) or accepted (verified)--> final
+
+A first look can be undone by its auditor until the task is handed back: a
+verified task stays with its auditor until they take their next task, a
+discrepancy until a second auditor takes it.  Tasks of a superseded plan leave
+the queue (a state has one active plan per school year).
 
 Every change is one `UPDATE ... WHERE id = :id AND version = :seen` that bumps
 `version`: of two auditors (or two tabs) acting on the same task at once, one
@@ -37,9 +44,12 @@ from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
     AuditFinding,
+    AuditPlan,
     AuditTask,
     DiscrepancyType,
+    DistrictResponse,
     FindingOutcome,
+    PlanStatus,
     TaskStatus,
 )
 from eventlog.log import EventLog
@@ -48,6 +58,8 @@ from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
 from kernel.rows import key_of, rowcount
+from rosters.models import School
+from schemas.credentials import Credential
 
 MAX_NOTE = 2000
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
@@ -110,9 +122,11 @@ class AuditQueue:
         None when the state's queue is empty for this auditor.
         """
         state = audit_worker_state(self.principal)
+        self.hand_back()
         held = self.session.exec(self._scoped(state).where(
             AuditTask.assigned_to == self.principal.actor,
-            col(AuditTask.status).in_([TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW]),
+            col(AuditTask.status).in_([TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW,
+                                       TaskStatus.RE_REVIEW]),
         ).order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)).first()  # fmt: skip
         if held is not None:
             return held
@@ -125,8 +139,23 @@ class AuditQueue:
         raise TaskConflict("other auditors are taking tasks faster than this one could; retry")
 
     def _scoped(self, state: str | None):
-        query = select(AuditTask)
+        superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
+        query = select(AuditTask).where(col(AuditTask.plan_id).not_in(superseded))
         return query if state is None else query.where(AuditTask.state == state)
+
+    def hand_back(self) -> int:
+        """Hand back the caller's judged tasks (a verified first look stays with its auditor,
+        undoable, until they move on); how many were handed back."""
+        judged = self.session.exec(select(AuditTask).where(
+            AuditTask.assigned_to == self.principal.actor, AuditTask.status == TaskStatus.FINAL,
+        )).all()  # fmt: skip
+        handed = 0
+        for task in judged:
+            if self._update(task, assigned_to=None, assigned_at=None):
+                handed += 1
+                self.log.record(AuditEvent.AUDIT_TASK_HANDED_BACK, _subject(task),
+                                self.principal.actor, plan_id=task.plan_id)  # fmt: skip
+        return handed
 
     def _candidate(self, state: str | None) -> AuditTask | None:
         waiting = self._scoped(state).where(col(AuditTask.assigned_to).is_(None))
@@ -134,8 +163,9 @@ class AuditQueue:
             AuditTask.status == TaskStatus.SECOND_REVIEW,
             col(AuditTask.first_auditor).not_in(holder_actors(self.session, self.principal.actor)),
         )
+        again = waiting.where(AuditTask.status == TaskStatus.RE_REVIEW)
         first = waiting.where(AuditTask.status == TaskStatus.OPEN)
-        for query in (second, first):
+        for query in (second, again, first):
             found = self.session.exec(
                 query.order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)
             ).first()
@@ -144,8 +174,8 @@ class AuditQueue:
         return None
 
     def _take(self, task: AuditTask) -> bool:
-        stage = 2 if task.status == TaskStatus.SECOND_REVIEW else 1
-        status = TaskStatus.SECOND_REVIEW if stage == 2 else TaskStatus.ASSIGNED
+        stage = next_stage(task) or 1
+        status = TaskStatus.ASSIGNED if stage == 1 else task.status
         taken = self._update(task, status=status, assigned_to=self.principal.actor,
                              assigned_at=utcnow(), guard_unassigned=True)  # fmt: skip
         if taken:
@@ -190,7 +220,27 @@ class AuditQueue:
             task=TaskView.of(task, self.principal), claim=evidence.claim,
             person_id=evidence.person_id, vendor_records=evidence.vendor_records,
             findings=[FindingView.of(row) for row in self.findings(task)],
+            response=self._response(task), names=self._names(task, evidence.claim),
         )  # fmt: skip
+
+    def _names(self, task: AuditTask, claim: EvidenceView) -> dict[str, str | None]:
+        """The credential's name from the registry and the school's from the state's list."""
+        credential = self.session.get(Credential, claim.credential_code)
+        school = self.session.get(School, (task.state, task.district, task.school_code))
+        return {"credential": credential.name if credential else None,
+                "school": school.name if school else None}  # fmt: skip
+
+    def _response(self, task: AuditTask) -> dict[str, Any] | None:
+        """The district's answer, for the auditor to judge beside the original."""
+        row = self.session.exec(
+            select(DistrictResponse).where(DistrictResponse.task_id == task.id)
+        ).first()
+        if row is None:
+            return None
+        preview = f"/evidence/{row.evidence_id}/preview" if row.evidence_id else None
+        return {"kind": row.kind, "evidence_id": row.evidence_id,
+                "explanation": row.explanation, "preview": preview,
+                "responded_at": row.responded_at.isoformat()}  # fmt: skip
 
     def findings(self, task: AuditTask) -> list[AuditFinding]:
         query = select(AuditFinding).where(AuditFinding.task_id == task.id)
@@ -258,9 +308,12 @@ class AuditQueue:
         return Recorded(TaskView.of(task, self.principal), FindingView.of(row))
 
     def _stage(self, task: AuditTask) -> int:
-        """Which finding the caller would record (1 or 2), or why they may not."""
+        """Which finding the caller would record (1, 2 or 3), or why they may not."""
         if task.status == TaskStatus.FINAL:
             raise TaskConflict("this task already has its final finding")
+        if task.status == TaskStatus.RE_REVIEW:
+            check_finding_holder(self.principal, assigned_to=task.assigned_to)
+            return 3
         if task.status == TaskStatus.SECOND_REVIEW:
             if task.assigned_to is None and task.first_auditor == self.principal.actor:
                 raise TaskConflict("your finding on this task is recorded; it awaits a second "
@@ -281,12 +334,43 @@ class AuditQueue:
                     "assigned_to": None, "assigned_at": None}  # fmt: skip
         final_type = None
         if finding.outcome is FindingOutcome.DISCREPANCY:
-            final_type = finding.discrepancy_type or self._first_type(task)
+            final_type = finding.discrepancy_type or task.final_type or self._first_type(task)
         values = {"status": TaskStatus.FINAL, "final_outcome": finding.outcome,
                   "final_type": final_type, "final_at": now}  # fmt: skip
         if stage == 1:
             values["first_auditor"] = self.principal.actor
+        if stage == 3:
+            values.update(assigned_to=None, assigned_at=None)
         return values
+
+    # -- undoing -----------------------------------------------------------------
+
+    def undo(self, task_id: int) -> TaskView:
+        """Take back the caller's first-look finding: the task is theirs again, unjudged.
+
+        Allowed until the task is handed back: a verified task until its auditor
+        takes the next one, a discrepancy until a second auditor takes it.
+        """
+        task = self.get(task_id)
+        later = [row for row in self.findings(task) if row.stage > 1]
+        mine = task.first_auditor == self.principal.actor
+        held = (task.status == TaskStatus.FINAL and task.assigned_to == self.principal.actor) or (
+            task.status == TaskStatus.SECOND_REVIEW and task.assigned_to is None)
+        if not mine or later or not held:
+            raise TaskConflict("this finding can no longer be undone: the task was handed back "
+                               "(to the queue or to a second auditor)")  # fmt: skip
+        first = next(row for row in self.findings(task) if row.stage == 1)
+        if not self._update(task, status=TaskStatus.ASSIGNED, assigned_to=self.principal.actor,
+                            assigned_at=utcnow(), first_auditor=None, final_outcome=None,
+                            final_type=None, final_at=None):  # fmt: skip
+            raise TaskConflict("another auditor took this task first; it can no longer be undone")
+        self.session.delete(first)
+        self.session.flush()
+        self.log.record(
+            AuditEvent.AUDIT_FINDING_UNDONE, _subject(task), self.principal.actor,
+            plan_id=task.plan_id, outcome=first.outcome, discrepancy_type=first.discrepancy_type,
+        )  # fmt: skip
+        return TaskView.of(task, self.principal)
 
     def _first_type(self, task: AuditTask) -> str | None:
         first = self.session.exec(
@@ -300,7 +384,7 @@ class AuditQueue:
         row = AuditFinding(
             task_id=key_of(task), stage=stage, auditor=self.principal.actor,
             outcome=finding.outcome, note=finding.note,
-            discrepancy_type=finding.discrepancy_type or (final_type if stage == 2 else None),
+            discrepancy_type=finding.discrepancy_type or (final_type if stage >= 2 else None),
         )  # fmt: skip
         self.session.add(row)
         try:
@@ -364,6 +448,8 @@ def next_stage(task: AuditTask) -> int | None:
     """The stage of the finding the task waits for (None once final)."""
     if task.status == TaskStatus.FINAL:
         return None
+    if task.status == TaskStatus.RE_REVIEW:
+        return 3
     return 2 if task.status == TaskStatus.SECOND_REVIEW else 1
 
 
@@ -415,14 +501,17 @@ class FindingView:
     outcome: str
     type: str | None
     note: str | None
-    decision: str | None  # stage 2: `confirmed` or `overturned` the first finding
+    decision: str | None  # stage 2: `confirmed`/`overturned`; stage 3: `upheld`/`accepted`
     recorded_at: str
 
     @classmethod
     def of(cls, row: AuditFinding, *, with_auditor: bool = True) -> FindingView:
         decision = None
+        wrong = row.outcome == FindingOutcome.DISCREPANCY
         if row.stage == 2:
-            decision = "confirmed" if row.outcome == FindingOutcome.DISCREPANCY else "overturned"
+            decision = "confirmed" if wrong else "overturned"
+        elif row.stage == 3:
+            decision = "upheld" if wrong else "accepted"
         return cls(
             stage=row.stage, auditor=row.auditor if with_auditor else None, outcome=row.outcome,
             type=row.discrepancy_type, note=row.note, decision=decision,
@@ -446,12 +535,15 @@ class TaskDetail:
     person_id: str | None
     vendor_records: list[dict]
     findings: list[FindingView]
+    response: dict[str, Any] | None = None  # the district's answer, in a re-review
+    names: dict[str, str | None] | None = None  # {"credential", "school"} names, if known
 
     def as_json(self) -> dict[str, Any]:
         return {
             **self.task.as_json(), "claim": self.claim.as_json(), "person_id": self.person_id,
             "vendor_records": self.vendor_records,
             "findings": [finding.as_json() for finding in self.findings],
+            "response": self.response, "names": self.names,
         }  # fmt: skip
 
 

@@ -8,6 +8,13 @@ refused naming the date that passed, a second answer is refused naming when
 the first came.  Only discrepancies can be answered: a verified finding needs
 nothing from the district.
 
+An answer puts the task back in the auditors' queue as a re-review (the
+corrected file or explanation beside the original); until it is decided the
+district sees the finding as "answered, under re-review".  The district sees one
+current finding per upload (the latest final one, whichever plan it came from)
+and, of its findings, only those that stand: an overturned first note is not
+shown.
+
 A refusal raises `ResponseRefused` carrying its `audit:response:refused`
 event: the unit of work rolls the answer back and keeps that event, so the
 record of the attempt survives; nothing else of the refused answer is written.
@@ -27,7 +34,7 @@ from access.policy import check_finding_district, responding_district
 from access.principals import Principal
 from audit.events import AuditEvent
 from audit.plans.models import AuditFinding, AuditTask, DistrictResponse, FindingOutcome, TaskStatus
-from audit.plans.queue import FindingView
+from audit.plans.queue import FindingView, update_task
 from eventlog.log import EventLog
 from exchange.evidence.claims import FIELDS
 from exchange.evidence.models import Evidence
@@ -98,6 +105,8 @@ class DistrictFinding:
     may_respond: bool
     findings: list[FindingView]
     response: ResponseView | None
+    note: str | None = None  # the note of the finding that stands
+    status: str = "final"  # `re_review` once answered, until an auditor decides
 
     def as_json(self) -> dict[str, Any]:
         view = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -131,12 +140,13 @@ class ResponseService:
             .where(
                 AuditTask.state == state,
                 AuditTask.district == district,
-                AuditTask.status == TaskStatus.FINAL,
+                col(AuditTask.status).in_(ANSWERABLE),
             )
-            .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id))
+            .order_by(col(AuditTask.final_at).desc(), col(AuditTask.id).desc())
             .offset(offset)
             .limit(min(limit, MAX_LISTED))
         ).all()
+        tasks = current_only(list(tasks))
         self.log.record(
             AuditEvent.AUDIT_FINDINGS_LISTED, f"district:{state}:{district}", self.principal.actor,
             count=len(tasks),
@@ -153,7 +163,7 @@ class ResponseService:
 
     def _final_task(self, task_id: int) -> AuditTask:
         task = self.session.get(AuditTask, task_id)
-        if task is None or task.status != TaskStatus.FINAL:
+        if task is None or task.status not in ANSWERABLE:
             responding_district(self.principal)
             raise NotFound("no such audit finding")
         check_finding_district(self.principal, state=task.state, district=task.district)
@@ -167,6 +177,8 @@ class ResponseService:
                 col(AuditFinding.stage))
         ).all()  # fmt: skip
         deadline = self.deadline(task)
+        standing = standing_findings(list(findings))
+        notes = [row.note for row in standing if row.note]
         return DistrictFinding(
             task_id=key_of(task), plan_id=task.plan_id, evidence_id=task.evidence_id,
             school_code=task.school_code,
@@ -177,8 +189,9 @@ class ResponseService:
             respond_by=deadline.isoformat(),
             may_respond=response is None and task.final_outcome == FindingOutcome.DISCREPANCY
             and utcnow() <= deadline,
-            findings=[FindingView.of(row, with_auditor=False) for row in findings],
+            findings=[FindingView.of(row, with_auditor=False) for row in standing],
             response=ResponseView.of(response) if response else None,
+            note=notes[-1] if notes else None, status=task.status,
         )  # fmt: skip
 
     def _response(self, task: AuditTask) -> DistrictResponse | None:
@@ -250,8 +263,40 @@ class ResponseService:
         except IntegrityError:
             raise ResponseRefused("this finding was already answered; a finding is answered once",
                                   code="already_answered") from None  # fmt: skip
+        if not update_task(self.session, task, status=TaskStatus.RE_REVIEW, assigned_to=None,
+                           assigned_at=None):  # fmt: skip
+            raise ResponseRefused("this finding changed while it was being answered; reload",
+                                  code="already_answered")  # fmt: skip
         self.log.record(
             AuditEvent.AUDIT_RESPONSE_RECORDED, f"audit_task:{task.id}", self.principal.actor,
-            kind=response.kind, evidence_id=response.evidence_id,
+            kind=response.kind, evidence_id=response.evidence_id, status=task.status,
         )  # fmt: skip
         return ResponseView.of(response)
+
+
+ANSWERABLE = (TaskStatus.FINAL, TaskStatus.RE_REVIEW)
+
+
+def current_only(tasks: list[AuditTask]) -> list[AuditTask]:
+    """One task per upload: the first seen (callers list the newest first)."""
+    seen: set[str] = set()
+    kept = []
+    for task in tasks:
+        if task.evidence_id not in seen:
+            seen.add(task.evidence_id)
+            kept.append(task)
+    return kept
+
+
+def standing_findings(findings: list[AuditFinding]) -> list[AuditFinding]:
+    """The findings that stand, in stage order: a first look a second auditor overturned
+    (or a discrepancy a re-review accepted the answer to) is dropped."""
+    later = {row.stage: row for row in findings}
+    standing = []
+    for row in findings:
+        overturned = any(
+            other.stage > row.stage and other.outcome != row.outcome for other in later.values()
+        )
+        if not overturned:
+            standing.append(row)
+    return standing

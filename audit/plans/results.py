@@ -9,24 +9,38 @@ accountability: every upload of the population except those with a final
 discrepancy (an unsampled upload stands, as in Louisiana's model; the bound
 says how many of those could be wrong).  The plan's sampling rates are stated
 beside the numbers.
+
+Each row also carries `sentence`, the bound said for someone who is not a
+statistician: "With 95% confidence, no more than 7.8% of this school's 412
+uploads are wrong."  Pages, the CSV and `credx audit results` print the same one.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from access.policy import check_audit_results
+from access.principals import Principal
 from audit.events import AuditEvent
-from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, FindingOutcome, TaskStatus
+from audit.plans.models import (
+    AuditPlan,
+    AuditPopulationItem,
+    AuditTask,
+    FindingOutcome,
+    PlanStatus,
+    TaskStatus,
+)
 from audit.plans.plans import get_plan, plan_document
 from audit.sampling.bounds import clopper_pearson_upper
 from eventlog.log import EventLog
 from kernel import csvfile
+from kernel.errors import NotFound
 
 COLUMNS = (
     "scope", "school_code", "population", "corroborated", "sampled", "sampling_rate", "final",
@@ -53,6 +67,23 @@ class ResultRow:
     upper_bound: float | None
     confidence: float
     countable: int
+    sentence: str = ""
+
+
+def sentence(row: ResultRow) -> str:
+    """The row's upper bound in plain words (see the module doc)."""
+    whose = "this school's" if row.scope == "school" else "the state's"
+    uploads = f"{row.population:,} upload" + ("" if row.population == 1 else "s")
+    if row.upper_bound is None:
+        return f"No sampled upload has a final finding yet, so nothing can be said yet about " \
+               f"{whose} {uploads}."
+    level = f"{row.confidence * 100:g}%"
+    bound = f"{row.upper_bound * 100:.1f}%"
+    verb = "is" if row.population == 1 else "are"
+    said = f"With {level} confidence, no more than {bound} of {whose} {uploads} {verb} wrong."
+    if row.pending:
+        said += f" ({row.pending} sampled still awaiting a final finding.)"
+    return said
 
 
 @dataclass(frozen=True)
@@ -108,7 +139,7 @@ def _row(
     discrepancies = sum(t.final_outcome == FindingOutcome.DISCREPANCY for t in final)
     observed = discrepancies / len(final) if final else None
     upper = clopper_pearson_upper(discrepancies, len(final), confidence) if final else None
-    return ResultRow(
+    row = ResultRow(
         scope=scope,
         school_code=school,
         population=len(population),
@@ -124,18 +155,19 @@ def _row(
         confidence=confidence,
         countable=len(population) - discrepancies,
     )
+    return replace(row, sentence=sentence(row))
 
 
 def results_csv(results: PlanResults) -> str:
     """One line per school, then the state's line; the plan's rates in the last two columns."""
     buffer = io.StringIO()
     writer = csvfile.writer(buffer)
-    writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated"))
+    writer.writerow((*COLUMNS, "rate_corroborated", "rate_uncorroborated", "sentence"))
     rates = results.rates
     for row in [*results.schools, results.total]:
         writer.writerow(
             (*(_cell(getattr(row, c)) for c in COLUMNS), rates["corroborated"],
-             rates["uncorroborated"])
+             rates["uncorroborated"], row.sentence)
         )  # fmt: skip
     return buffer.getvalue()
 
@@ -207,3 +239,41 @@ def progress_by_plan(session: Session, state: str | None) -> list[PlanProgress]:
     for plan in plans.values():
         plan.percent_done = round(100 * plan.final / plan.tasks, 1) if plan.tasks else 0.0
     return sorted(plans.values(), key=lambda p: (p.state, p.school_year, p.plan_id))
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    """What the results page shows: the caller's state's plans, and the chosen plan's
+    results (the newest plan's when none is chosen; None when there is no plan)."""
+
+    plans: list[PlanProgress]
+    results: PlanResults | None
+
+
+def plans_and_results(session: Session, principal: Principal, plan_id: str | None) -> ResultsPage:
+    check_audit_results(principal, state=None)
+    plans = progress_by_plan(session, principal.state)
+    if plan_id is None:
+        live = [p for p in plans if p.status != PlanStatus.SUPERSEDED] or plans
+        plan_id = live[-1].plan_id if live else None
+    if plan_id is None:
+        return ResultsPage(plans, None)
+    return ResultsPage(plans, _results_for(session, principal, plan_id))
+
+
+def _results_for(session: Session, principal: Principal, plan_id: str) -> PlanResults:
+    plan = session.get(AuditPlan, plan_id)
+    if plan is None:
+        raise NotFound("no such audit plan")
+    check_audit_results(principal, state=plan.state)
+    return plan_results(session, plan_id)
+
+
+def results_download(session: Session, principal: Principal, plan_id: str) -> str:
+    """The results CSV of a plan the caller may see (the export is logged)."""
+    results = _results_for(session, principal, plan_id)
+    EventLog(session).record(
+        AuditEvent.AUDIT_RESULTS_EXPORTED, f"audit-plan:{plan_id}", principal.actor,
+        destination="download", schools=len(results.schools),
+    )  # fmt: skip
+    return results_csv(results)

@@ -152,6 +152,10 @@ def plan_create(
     switching_threshold: Annotated[
         float, typer.Option(help="A school's cycle fails above this discrepancy rate.")
     ] = 0.0,
+    supersedes: Annotated[
+        str | None,
+        typer.Option(help="The active plan of the same state and year that this one replaces."),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Define an audit plan for one state's uploads of one school year (a draft until frozen)."""
@@ -176,6 +180,7 @@ def plan_create(
             school_year=year,
             rules=rules,
             actor=cli_actor(),
+            supersedes=supersedes,
         )
         described = plans.describe(plan).as_json()
     _print_plan(described, json_output)
@@ -398,6 +403,12 @@ def results_command(
             str(row["countable"]),
         )
     console.print(table)
+    for row in [*found["schools"], found["total"]]:
+        console.print(f"{row['school_code']}: {row['sentence']}", soft_wrap=True)
+    console.print(
+        "countable: uploads that can be counted for accountability (every upload but those "
+        "with a confirmed discrepancy)"
+    )
     console.print(
         f"rates: corroborated {found['rates']['corroborated']}; uncorroborated "
         f"{found['rates']['uncorroborated']}"

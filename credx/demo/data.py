@@ -146,6 +146,7 @@ def write_roster(
         rows.append({**rows[0]})  # the same student twice: both copies are rejected
         rows.append({**rows[-2], "state_student_id": "LA000000001", "school_code": "999"})
     schools = sorted({(s["district_code"], s["school_code"]) for s in students})
+    schools = sorted({*schools, ("036", "036005")})  # the demo's uploads name this school
     school_list = folder / "la-schools.csv"
     with open(school_list, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)

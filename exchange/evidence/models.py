@@ -24,7 +24,7 @@ class EvidenceStatus(StrEnum):
 
 
 class Flag(StrEnum):
-    DUPLICATE_IMAGE = "duplicate_image"  # the same file (sha256) for another student
+    DUPLICATE_IMAGE = "duplicate_image"  # the same file (sha256) for another student or credential
     DUPLICATE_CLAIM = "duplicate_claim"  # same student, credential and date earned again
     # a badge whose signature holds but whose issuer is not in CREDX_BADGE_TRUSTED_ISSUERS
     # (anyone can mint a did:key): intact, but not proof of who issued it

@@ -24,9 +24,11 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
@@ -46,6 +48,11 @@ from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel import sealing
 from kernel.errors import NotFound
+
+# The state's school list (rosters.models.School), read by name: rosters sits above exchange.
+SCHOOLS = sa.table(
+    "schools", sa.column("state"), sa.column("district_code"), sa.column("school_code")
+)
 
 EVIDENCE_REFUSED = EvidenceEvent.EVIDENCE_REFUSED
 EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
@@ -321,6 +328,9 @@ class EvidenceService:
             preview = vault.put([inspection.preview]) if inspection.preview else None
             if preview is not None:
                 written.append(preview)
+            # after the first write (the blob's row): on SQLite a read first, then a write,
+            # fails once another upload has committed in between
+            self._check_school(claim, state, district)
             evidence = self._record(claim, inspection, badge, original, preview, state, district)
         except BaseException:
             for blob in written:
@@ -355,12 +365,30 @@ class EvidenceService:
         )  # fmt: skip
         return evidence
 
+    def _check_school(self, claim: Claim, state: str, district: str) -> None:
+        """Once the state's school list is loaded (the rosters domain owns it; this layer
+        sits below it, so reads its table by name), the school must be one of the district's,
+        the same rule the roster import applies."""
+        listed = sa.select(SCHOOLS.c.school_code).where(SCHOOLS.c.state == state)
+        if self.session.execute(listed.limit(1)).first() is None:
+            return
+        found = listed.where(SCHOOLS.c.district_code == district,
+                             SCHOOLS.c.school_code == claim.school_code)  # fmt: skip
+        if self.session.execute(found.limit(1)).first() is None:
+            raise EvidenceRefused(
+                f"school {claim.school_code} is not one of district {district}'s schools in the "
+                "state's school list; choose the school from the list", code="unknown_school",
+                field="school_code",
+            )  # fmt: skip
+
     def _same_image(self, evidence: Evidence) -> str | None:
-        """The earliest upload in the state of the same bytes for another student."""
+        """The earliest upload in the state of the same bytes for another student, or for
+        another credential of the same student (one certificate cannot prove two)."""
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
             Evidence.sha256 == evidence.sha256,
-            Evidence.state_student_id_bidx != self._student_index(evidence),
+            (col(Evidence.state_student_id_bidx) != self._student_index(evidence))
+            | (col(Evidence.credential_code) != evidence.credential_code),
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
 
@@ -399,9 +427,15 @@ class EvidenceService:
 
     def list(
         self, *, status: str | None = None, flagged: bool | None = None, limit: int = 100,
-        offset: int = 0,
+        offset: int = 0, search: str | None = None, school_code: str | None = None,
+        credential_code: str | None = None, since: date | None = None,
+        until: date | None = None,
     ) -> list[Evidence]:  # fmt: skip
-        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row)."""
+        """The caller's tenant's evidence, newest first (`describe` makes JSON of a row).
+
+        `search` is a state student id, school code or credential code, matched exactly;
+        `since`/`until` bound the upload date (inclusive).
+        """
         require(self.principal, Permission.EVIDENCE_LIST)
         query = select(Evidence)
         if self.principal.state is not None:
@@ -410,6 +444,8 @@ class EvidenceService:
             query = query.where(Evidence.district == self.principal.district)
         if status is not None:
             query = query.where(Evidence.status == status)
+        index = sealing.keys_of(self.session.get_bind()).blind_index  # ids are sealed
+        query = _filtered(query, search, school_code, credential_code, since, until, index)
         sees_flags = Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]
         if flagged is not None and sees_flags:
             flag = col(Evidence.duplicate_image_of).is_not(None) | col(
@@ -516,3 +552,25 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
+
+
+def _filtered(query, search, school_code, credential_code, since, until, index):
+    """The list's optional filters (each exact, so each can use an index); a student id is
+    looked up by its blind index (`index`), the column itself being sealed."""
+    if search:
+        text = search.strip()
+        query = query.where(
+            (col(Evidence.state_student_id_bidx) == index(text))
+            | (col(Evidence.school_code) == text)
+            | (col(Evidence.credential_code) == text.upper())
+        )  # fmt: skip
+    if school_code:
+        query = query.where(Evidence.school_code == school_code)
+    if credential_code:
+        query = query.where(Evidence.credential_code == credential_code.upper())
+    if since is not None:
+        query = query.where(col(Evidence.created_at) >= datetime.combine(since, time.min, UTC))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+        query = query.where(col(Evidence.created_at) < end)
+    return query

@@ -140,6 +140,6 @@ def test_a_district_answers_on_its_findings_page(client, app, tmp_path):
         follow_redirects=False,
     )
     assert sent.status_code == 303 and sent.headers["location"].endswith("notice=answered")
-    assert "explanation on" in client.get("/audit/findings").text
+    assert "Your answer" in client.get("/audit/findings").text
     with session_scope(app.engine) as session:
-        assert session.get(AuditTask, task_id).status == "final"
+        assert session.get(AuditTask, task_id).status == "re_review"  # an auditor looks again

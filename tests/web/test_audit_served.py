@@ -34,21 +34,27 @@ def test_an_auditor_records_findings_by_keyboard_and_the_next_task_loads_in_plac
         assert "V" in page.locator("#audit-keys").inner_text()
         page.evaluate("window.sameDocument = true")  # gone if the page reloads
 
-        page.keyboard.press("v")
-        expect(page.locator("#task-title")).to_contain_text(f"Task {ids[1]} ")
+        page.keyboard.press("v")  # recorded, undoable until the auditor goes on with Enter
         expect(page.get_by_role("status")).to_contain_text(f"Recorded verified on task {ids[0]}")
+        page.keyboard.press("Enter")
+        expect(page.locator("#task-title")).to_contain_text(f"Task {ids[1]} ")
 
         page.keyboard.press("n")
         page.keyboard.type("certificate dated 2023, outside the school year")
         page.keyboard.press("Escape")
         page.keyboard.press("3")
+        expect(page.get_by_role("status")).to_contain_text("Recorded discrepancy (date outside")
+        page.keyboard.press("Enter")
         expect(page.locator("#audit-empty")).to_be_visible()
         assert page.evaluate("window.sameDocument") is True
 
         reviewer = audit_page(browser, base, make_token(app, "auditor", "LA"))
         expect(reviewer.locator("#task-stage")).to_contain_text("Second review")
         expect(reviewer.locator("#task-findings")).to_contain_text("outside the school year")
-        reviewer.keyboard.press("3")  # confirm
+        expect(reviewer.get_by_role("button", name="Confirm the discrepancy")).to_be_visible()
+        overturn = reviewer.get_by_role("button", name="Overturn: the certificate is good")
+        expect(overturn).to_be_visible()
+        reviewer.keyboard.press("c")  # confirm
         expect(reviewer.locator("#audit-empty")).to_be_visible()
         browser.close()
     with session_scope(app.engine) as session:

@@ -8,14 +8,16 @@ import pytest
 
 from tests.web.factories import make_token, sign_in
 
-LINK = re.compile(r'<nav aria-label="main">(.*?)</nav>', re.S)
-PAGES = ("/audit", "/audit/findings", "/review", "/dashboard", "/reports/attainment")
+LINK = re.compile(r'<nav class="[^"]*" aria-label="Pages for your role">(.*?)</nav>',
+                  re.S)  # fmt: skip
+PAGES = ("/audit", "/audit/results", "/audit/findings", "/review", "/dashboard",
+         "/reports/attainment")  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("role", "district", "shown"),
     [
-        ("auditor", None, {"/audit", "/reports/attainment"}),
+        ("auditor", None, {"/audit", "/audit/results", "/reports/attainment"}),
         ("district", "036", {"/audit/findings"}),
         ("operator", None, {"/review", "/dashboard", "/reports/attainment"}),
     ],

@@ -73,7 +73,7 @@ def test_served_hang_up_leaves_nothing_then_a_district_uploads_in_chromium(app, 
         page.get_by_role("button", name="Sign in").click()
         for field, value in CLAIM.items():
             page.locator(f"#{field}").fill(value)
-        page.get_by_label("Certificate (PDF, PNG, JPEG or digital badge)").set_input_files(
+        page.get_by_label("Certificate file").set_input_files(
             str(certificate)
         )
         page.get_by_role("button", name="Upload", exact=True).click()
@@ -82,7 +82,7 @@ def test_served_hang_up_leaves_nothing_then_a_district_uploads_in_chromium(app, 
         table = page.get_by_role("table", name="My uploads")
         assert "Ana Morales" in table.inner_text() and "MICRO001" in table.inner_text()
         page.get_by_role("link", name=table.get_by_role("link").first.inner_text()).click()
-        image = page.get_by_role("img", name="Preview of the uploaded certificate")
+        image = page.get_by_role("img", name="The uploaded certificate (re-rendered preview)")
         page.wait_for_load_state("load")
         assert image.evaluate("img => img.complete && img.naturalWidth") > 0
         browser.close()

@@ -191,6 +191,20 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
         lambda w, u: w.api("POST", u),
         {**AUDITOR_OWN, "auditor": 403, "admin": 403},
     ),
+    ("POST", f"/api/v1/audit/tasks/{T}/undo"): (  # final, judged by nobody here: 409
+        lambda w, u: w.api("POST", u),
+        {**AUDITOR_OWN, "auditor": 409, "admin": 409},
+    ),
+    ("GET", "/audit/results"): (
+        lambda w, u: w.page("GET", u),
+        as_page(every(403, auditor=200, auditor_other=200, operator=200, operator_other=200,
+                      admin=200)),
+    ),
+    ("GET", "/audit/results/{plan_id}.csv"): (
+        lambda w, u: w.page("GET", "/audit/results/matrix.csv"),
+        as_page(every(403, auditor=200, auditor_other=404, operator=200, operator_other=404,
+                      admin=200)),
+    ),
     ("GET", "/api/v1/audit/findings"): (lambda w, u: w.api("GET", u), DISTRICTS),
     ("GET", f"/api/v1/audit/findings/{T}"): (lambda w, u: w.api("GET", u), DISTRICT_OWN),
     ("POST", f"/api/v1/audit/findings/{T}/response"): (
@@ -234,6 +248,12 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
             admin=422,
             auditor_other=404,
             operator_other=404,
+        ),
+    ),
+    ("GET", "/reports/attainment.{fmt}"): (
+        lambda w, u: w.page("GET", "/reports/attainment.csv" + REPORT_QUERY),
+        as_page(
+            every(403, auditor=422, operator=422, admin=422, auditor_other=404, operator_other=404)
         ),
     ),
     ("GET", "/reports/attainment"): (

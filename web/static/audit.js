@@ -7,16 +7,17 @@
   var csrf = root.getAttribute("data-csrf");
   var note = document.getElementById("audit-note");
   var current = null;
+  var judged = null;  // the task just judged, undoable until the auditor goes on
   var busy = false;
+  var zoom = 1;
 
   function $(id) { return document.getElementById(id); }
 
   function say(text) { $("audit-status").textContent = text; }
 
   function fail(text) {
-    var box = $("audit-error");
-    box.textContent = text;
-    box.hidden = !text;
+    $("audit-error-text").textContent = text;
+    $("audit-error").hidden = !text;
   }
 
   function call(method, url, body) {
@@ -47,13 +48,16 @@
     row.appendChild(td);
   }
 
-  function showClaim(claim) {
+  function showClaim(claim, names) {
     var list = $("task-claim");
     list.textContent = "";
+    names = names || {};
     [
       ["Student", claim.student_name + " (" + claim.state_student_id + "), born " + claim.birth_date],
-      ["Credential", claim.credential_code + ", earned " + claim.date_earned],
-      ["School", claim.school_code + ", district " + claim.district + ", year " + claim.school_year],
+      ["Credential", (names.credential ? names.credential + " (" + claim.credential_code + ")" : claim.credential_code) +
+        ", earned " + claim.date_earned],
+      ["School", (names.school ? names.school + " (" + claim.school_code + ")" : claim.school_code) +
+        ", district " + claim.district + ", year " + claim.school_year],
       ["Pathway", claim.graduation_pathway],
       ["Flags", claim.flags.length ? claim.flags.join(", ") : "none"]
     ].forEach(function (pair) {
@@ -86,8 +90,8 @@
     list.textContent = "";
     findings.forEach(function (f) {
       var item = document.createElement("li");
-      item.textContent = f.outcome + (f.type ? ": " + f.type.replace(/_/g, " ") : "") +
-        (f.note ? " (" + f.note + ")" : "");
+      item.textContent = (f.decision ? f.decision + ": " : "") + f.outcome +
+        (f.type ? ", " + f.type.replace(/_/g, " ") : "") + (f.note ? " (" + f.note + ")" : "");
       list.appendChild(item);
     });
     box.hidden = findings.length === 0;
@@ -101,16 +105,72 @@
       say("No task waiting.");
       return;
     }
-    $("task-title").textContent = "Task " + task.id + " · school " + task.school_code;
-    $("task-stage").textContent = task.stage === 2
-      ? "Second review: confirm the first auditor's discrepancy (1-6) or overturn it (V)."
-      : "First look: verified (V) or a discrepancy (1-6, with a note).";
+    $("task-title").textContent = "Task " + task.id + " · " + (task.claim.student_name || "") +
+      ", " + ((task.names && task.names.credential) || task.claim.credential_code);
+    var stages = {
+      1: "First look: verified (V) or a discrepancy (1-6, with a note).",
+      2: "Second review: another auditor found a discrepancy. Confirm it (C) or overturn it (O).",
+      3: "Re-review: the district answered this finding. Accept the answer (A) or keep the discrepancy (K)."
+    };
+    $("task-stage").textContent = stages[task.stage] || "";
+    $("actions-first").hidden = task.stage !== 1;
+    $("actions-second").hidden = task.stage !== 2;
+    $("actions-third").hidden = task.stage !== 3;
     $("task-preview").src = "/evidence/" + encodeURIComponent(task.evidence_id) + "/preview";
-    showClaim(task.claim);
+    showClaim(task.claim, task.names);
     showVendor(task.vendor_records);
     showFindings(task.findings);
+    showResponse(task.response);
     note.value = "";
+    judged = null;
+    $("task-judge").hidden = false;
+    $("task-done").hidden = true;
     say("Task " + task.id + " loaded.");
+  }
+
+  function showResponse(response) {
+    $("task-response").hidden = !response;
+    if (!response) { return; }
+    $("response-text").textContent = response.kind === "explanation"
+      ? "Explanation, " + response.responded_at.slice(0, 10) + ": " + response.explanation
+      : "A corrected certificate, sent " + response.responded_at.slice(0, 10) + ".";
+    $("response-figure").hidden = !response.preview;
+    if (response.preview) { $("response-preview").src = response.preview; }
+  }
+
+  // -- the full-size viewer: zoom with + and -, pan with the arrow keys or by dragging
+  function openFull() {
+    if (!current) { return; }
+    var image = $("viewer-image");
+    image.src = $("task-preview").src;
+    zoom = 1;
+    image.style.width = "";
+    $("viewer-zoom").textContent = "100%";
+    $("viewer").showModal();
+    $("viewer-pane").focus();
+  }
+
+  function setZoom(factor) {
+    var image = $("viewer-image");
+    zoom = Math.min(4, Math.max(0.25, zoom * factor));
+    image.style.width = Math.round(image.naturalWidth * zoom) + "px";
+    $("viewer-zoom").textContent = Math.round(zoom * 100) + "%";
+  }
+
+  function viewerKey(event) {
+    var pane = $("viewer-pane");
+    var step = 80;
+    var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (moves[event.key]) {
+      event.preventDefault();
+      pane.scrollBy(moves[event.key][0], moves[event.key][1]);
+    } else if (event.key === "+" || event.key === "=") {
+      event.preventDefault();
+      setZoom(1.25);
+    } else if (event.key === "-") {
+      event.preventDefault();
+      setZoom(0.8);
+    }
   }
 
   function loadNext() {
@@ -118,16 +178,46 @@
     return call("POST", "/api/v1/audit/tasks/next").then(function (data) { show(data.task); });
   }
 
+  function finished(id, label) {
+    judged = id;
+    $("task-judge").hidden = true;
+    $("task-done").hidden = false;
+    $("done-text").textContent = "Recorded " + label + " on task " + id + ". Undo it, or go on to the next task.";
+    $("next-task").focus();
+    say("Recorded " + label + " on task " + id + ".");
+  }
+
+  function undo() {
+    if (judged === null || busy) { return; }
+    busy = true;
+    var id = judged;
+    call("POST", "/api/v1/audit/tasks/" + id + "/undo")
+      .then(function () { return call("GET", "/api/v1/audit/tasks/" + id); })
+      .then(function (task) { show(task); say("Your finding on task " + id + " is undone: judge it again."); })
+      .catch(function (error) { fail(error.message); })
+      .then(function () { busy = false; }, function () { busy = false; });
+  }
+
+  function next() {
+    if (busy) { return; }
+    busy = true;
+    loadNext().catch(function (error) { fail(error.message); })
+      .then(function () { busy = false; }, function () { busy = false; });
+  }
+
   function record(outcome, type) {
-    if (!current || busy) { return; }
+    if (!current || busy || judged !== null) { return; }
     busy = true;
     fail("");
     var body = { outcome: outcome, type: type || null, note: note.value, version: current.version };
     var label = outcome + (type ? " (" + type.replace(/_/g, " ") + ")" : "");
     var id = current.id;
+    var undoable = current.stage === 1;
     call("POST", "/api/v1/audit/tasks/" + id + "/findings", body)
-      .then(function () { return loadNext(); })
-      .then(function () { say("Recorded " + label + " on task " + id + ". " + $("audit-status").textContent); })
+      .then(function () {
+        if (undoable) { finished(id, label); return null; }
+        return loadNext().then(function () { say("Recorded " + label + " on task " + id + ". " + $("audit-status").textContent); });
+      })
       .catch(function (error) {
         fail(error.message);
         if (error.status === 409) { return loadNext(); }
@@ -136,17 +226,35 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    if ($("viewer").open) { viewerKey(event); return; }
     if (event.target === note) {
       if (event.key === "Escape") { note.blur(); }
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || event.target.tagName === "INPUT") { return; }
     var key = event.key.toLowerCase();
+    if (judged !== null) {
+      if (key === "z") { event.preventDefault(); undo(); }
+      if (key === "enter" && event.target.tagName !== "BUTTON") { event.preventDefault(); next(); }
+      return;
+    }
+    if (key === "f") {
+      event.preventDefault();
+      openFull();
+      return;
+    }
+    var stageButton = current ? root.querySelector('#actions-' + ["", "first", "second", "third"][current.stage] + ' button[data-shortcut="' + key + '"]') : null;
+    if (stageButton) {
+      event.preventDefault();
+      record(stageButton.getAttribute("data-outcome"), stageButton.getAttribute("data-type"));
+      return;
+    }
     if (key === "n") {
       event.preventDefault();
       note.focus();
       return;
     }
+    if (!current || current.stage !== 1) { return; }
     if (key === "v") {
       record("verified");
       return;
@@ -158,7 +266,27 @@
   root.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-outcome]");
     if (button) { record(button.getAttribute("data-outcome"), button.getAttribute("data-type")); }
+    if (event.target.closest("#open-full, [data-open-full]")) { openFull(); }
+    var zoomButton = event.target.closest("button[data-zoom]");
+    if (zoomButton) { setZoom(zoomButton.getAttribute("data-zoom") === "in" ? 1.25 : 0.8); }
   });
+  $("viewer-close").addEventListener("click", function () { $("viewer").close(); });
+  $("next-task").addEventListener("click", next);
+  $("undo-task").addEventListener("click", undo);
+  (function dragToPan() {
+    var pane = $("viewer-pane");
+    var start = null;
+    pane.addEventListener("pointerdown", function (event) {
+      start = { x: event.clientX, y: event.clientY, left: pane.scrollLeft, top: pane.scrollTop };
+      pane.setPointerCapture(event.pointerId);
+    });
+    pane.addEventListener("pointermove", function (event) {
+      if (!start) { return; }
+      pane.scrollLeft = start.left - (event.clientX - start.x);
+      pane.scrollTop = start.top - (event.clientY - start.y);
+    });
+    pane.addEventListener("pointerup", function () { start = null; });
+  })();
 
   loadNext().catch(function (error) { fail(error.message); say(""); });
 })();

@@ -80,3 +80,24 @@ def test_bad_inputs_are_clear_errors(app, cli_env, tmp_path):
     assert "either --fixed-count" in both.stderr
     unknown = credx("audit", "plan", "show", "nope", env=cli_env, check=1)
     assert "no audit plan named 'nope'" in unknown.stderr
+
+
+def test_results_say_the_bound_in_words_and_a_second_plan_must_supersede(app, cli_env, tmp_path):
+    with session_scope(app.engine) as session:
+        make_uploads(session, {"036001": 5})
+    credx(*CREATE, "--fixed-count", "3", "--uncorroborated-rate", "same", env=cli_env)
+    credx("audit", "manifest", "la-2025-26", "--out", str(tmp_path / "m.csv"), env=cli_env)
+    credx("audit", "draw", "la-2025-26", "--seed", SEED, env=cli_env)
+    with session_scope(app.engine) as session:
+        for task in session.exec(select(AuditTask)).all():
+            finish(session, task)
+    said = credx("audit", "results", "la-2025-26", env=cli_env).stdout
+    assert "With 95% confidence, no more than 63.2% of this school's 5 uploads are wrong." in said
+    assert "countable: uploads that can be counted" in said
+    second = ("audit", "plan", "create", "la-2025-26-b", "--state", "LA", "--year", "2025-26",
+              "--fixed-count", "3")  # fmt: skip
+    refused = credx(*second, env=cli_env, check=1)
+    assert "already has an active audit plan" in refused.stderr and "--supersedes" in refused.stderr
+    credx(*second, "--supersedes", "la-2025-26", env=cli_env)
+    listed = json.loads(credx("audit", "plan", "list", "--json", env=cli_env).stdout)
+    assert {p["plan_id"]: p["status"] for p in listed}["la-2025-26"] == "superseded"

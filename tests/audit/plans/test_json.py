@@ -16,11 +16,12 @@ TASK = [
     "district", "evidence_id", "preview", "assigned_to_you", "final_outcome", "final_type",
     "final_at",
 ]  # fmt: skip
-TASK_DETAIL = [*TASK, "claim", "person_id", "vendor_records", "findings"]
+TASK_DETAIL = [*TASK, "claim", "person_id", "vendor_records", "findings", "response", "names"]
 FINDING = ["stage", "auditor", "outcome", "type", "note", "decision", "recorded_at"]
 DISTRICT_FINDING = [
     "task_id", "plan_id", "evidence_id", "school_code", "credential_code", "state_student_id",
-    "outcome", "type", "final_at", "respond_by", "may_respond", "findings", "response",
+    "outcome", "type", "final_at", "respond_by", "may_respond", "findings", "response", "note",
+    "status",
 ]  # fmt: skip
 RESPONSE = ["kind", "evidence_id", "explanation", "responded_at"]
 AUDITOR_CLAIM_TAIL = ["flags", "duplicate_image_of", "duplicate_claim_of"]
