@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from agreements.events import AgreementEvent
 from agreements.models import Disclosure, DisclosureStudent
 from eventlog.log import EventLog
+from kernel import sealing
 from kernel.errors import InvalidInput
 from kernel.rows import key_of
 
@@ -33,6 +34,7 @@ def record_disclosure(
     if not release.recipient.strip() or not release.purpose.strip():
         raise InvalidInput("a disclosure needs a recipient and a purpose (FERPA 34 CFR 99.32)")
     keys = sorted(set(students))
+    index = sealing.keys_of(session.get_bind()).blind_index
     disclosure = Disclosure(
         recipient=release.recipient, agreement_id=agreement_id, purpose=release.purpose,
         what=release.what, data_elements=",".join(data_elements), record_count=len(keys),
@@ -40,7 +42,9 @@ def record_disclosure(
     session.add(disclosure)
     session.flush()
     for key in keys:
-        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=key))
+        # the student's id is stored as a blind index (HMAC), never in clear
+        student = index(key) or ""
+        session.add(DisclosureStudent(disclosure_id=key_of(disclosure), student_key=student))
     event = EventLog(session).record(
         AgreementEvent.DISCLOSURE_RECORDED, f"disclosure:{disclosure.id}", actor,
         recipient=release.recipient, agreement=agreement_id, students=len(keys),
@@ -51,6 +55,7 @@ def record_disclosure(
 
 
 def disclosures_of_student(session: Session, key: str) -> list[Disclosure]:
+    key = sealing.keys_of(session.get_bind()).blind_index(key) or ""
     return list(
         session.exec(
             select(Disclosure)

@@ -90,4 +90,5 @@ class DisclosureStudent(SQLModel, table=True):
     __tablename__ = "disclosure_students"
 
     disclosure_id: int = Field(foreign_key="disclosures.id", primary_key=True)
+    # blind index (HMAC-SHA256, `kernel.sealing`) of the student's id, never the id itself
     student_key: str = Field(primary_key=True, max_length=140, index=True)

@@ -18,6 +18,14 @@ What is measured
    transaction, in a file database with the pragmas credx uses
    (journal_mode=WAL, synchronous=NORMAL).
 
+4. **credx without field encryption** ("before", issue 16): the same ingest in
+   a fresh subprocess with sealing switched off (the values written as they
+   are, files' keys left under the master key), so the ratio before and after
+   field encryption comes from the same run.
+5. **migration**: `credx.migrations.sealing.seal_existing` on that unsealed
+   database, timed: what `credx init` does to an existing installation of that
+   size after revision 0016 (every student value sealed in place, in batches).
+
 Each phase's peak RSS is its own process's high-water mark (`getrusage(RUSAGE_SELF)`
 inside the child, imports and setup included), reported back as JSON on stdout.
 Throughput is rows in the file / timed seconds.  Targets (issue 18): credx throughput
@@ -88,6 +96,32 @@ purpose: benchmark
 ferpa_basis: audit_evaluation
 retention_days_after_termination: 30
 """
+
+
+def phase_credx_unsealed(csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """`phase_credx` with field encryption off: the "before" of issue 16."""
+    from exchange import ingest
+    from exchange.vault import Vault
+    from kernel import sealing
+
+    ingest._sealed = lambda keys, column, scopes, values: values  # type: ignore[assignment]
+    sealing.sealer = lambda keys, scope, column: lambda value: value  # type: ignore[assignment]
+    Vault.bind_to_scope = lambda self, blob_id, scope: None  # type: ignore[method-assign]
+    return phase_credx(csv_path, workdir)
+
+
+def phase_migrate(csv_path: Path, workdir: Path) -> dict[str, Any]:
+    """Seal the unsealed phase's database in place, as `credx init` does after 0016."""
+    from credx.app import App
+    from credx.migrations.sealing import seal_existing
+    from kernel.settings import Settings
+
+    app = App(Settings(home=workdir / "credx-home"))
+    started = time.perf_counter()
+    sealed = seal_existing(app.engine, app.field_keys)
+    seconds = time.perf_counter() - started
+    app.engine.dispose()
+    return {"seconds": seconds, "rows_sealed": sealed, "peak_rss_mb": peak_rss_mb()}
 
 
 def phase_credx(csv_path: Path, workdir: Path) -> dict[str, Any]:
@@ -183,7 +217,12 @@ def phase_baseline(csv_path: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
-PHASES = {"credx": phase_credx, "baseline": phase_baseline}
+PHASES = {
+    "credx": phase_credx,
+    "baseline": phase_baseline,
+    "credx_unsealed": phase_credx_unsealed,
+    "migrate": phase_migrate,
+}
 
 
 # parent ---------------------------------------------------------------------
@@ -230,8 +269,11 @@ def write_corrected(original: Path, corrected: Path) -> int:
     return changed
 
 
-def summarise(rows: int, generate_seconds: float, credx: dict, baseline: dict) -> dict[str, Any]:
-    for result in (credx, baseline):
+def summarise(
+    rows: int, generate_seconds: float, credx: dict, baseline: dict,
+    unsealed: dict | None = None, migrate: dict | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    for result in (credx, baseline, *([unsealed] if unsealed else [])):
         result["rows_per_second"] = rows / result["seconds"] if result["seconds"] else 0.0
     ratio = (
         credx["rows_per_second"] / baseline["rows_per_second"]
@@ -247,6 +289,13 @@ def summarise(rows: int, generate_seconds: float, credx: dict, baseline: dict) -
         "credx": credx,
         "baseline": baseline,
         "throughput_ratio": ratio,
+        "unsealed": unsealed,
+        "throughput_ratio_unsealed": (
+            unsealed["rows_per_second"] / baseline["rows_per_second"]
+            if unsealed and baseline["rows_per_second"]
+            else None
+        ),
+        "migration": migrate,
         "targets": {
             "throughput_ratio": {
                 "target": f">= {TARGET_RATIO}",
@@ -284,8 +333,21 @@ def render_table(summary: dict[str, Any]) -> str:
         f"{credx['resend']['rows_superseded']:,} superseded, "
         f"{credx['resend']['rows_unchanged']:,} unchanged",
         f"generation of the CSV: {summary['generate_seconds']:.2f} s (not compared)",
-        "",
     ]
+    if summary.get("unsealed"):
+        unsealed = summary["unsealed"]
+        lines += [
+            f"without field encryption (before): {unsealed['seconds']:.2f} s, "
+            f"{unsealed['rows_per_second']:,.0f} rows/s, ratio "
+            f"{summary['throughput_ratio_unsealed']:.2f} (with: {summary['throughput_ratio']:.2f})",
+        ]
+    if summary.get("migration"):
+        migrate = summary["migration"]
+        lines += [
+            f"migration (seal that database in place): {migrate['seconds']:.2f} s, "
+            f"{sum(migrate['rows_sealed'].values()):,} rows sealed",
+        ]
+    lines.append("")
     return "\n".join([*lines, *verdict_lines(summary["targets"])])
 
 
@@ -325,8 +387,13 @@ def main(argv: list[str] | None = None) -> int:
         progress("baseline ...")
         baseline = run_phase("baseline", csv_path, root / "baseline")
         progress(f"baseline: {baseline['seconds']:.2f} s")
+        progress("credx ingest without field encryption ...")
+        unsealed = run_phase("credx_unsealed", csv_path, root / "unsealed")
+        progress(f"unsealed: {unsealed['seconds']:.2f} s; sealing that database in place ...")
+        migrate = run_phase("migrate", csv_path, root / "unsealed")
+        progress(f"migration: {migrate['seconds']:.2f} s")
 
-    summary = summarise(args.rows, generate_seconds, credx, baseline)
+    summary = summarise(args.rows, generate_seconds, credx, baseline, unsealed, migrate)
     print_report(render_table(summary), summary, as_json=args.json)
     return 0
 

@@ -20,8 +20,12 @@ from sqlmodel import Session
 
 from credx.migrations import current_revision, head_revision
 from exchange.crypto import KeyRing
+from exchange.fieldkeys import FieldKeyStore
+from exchange.keys import master_keys
+from exchange.kms import KmsKeys, kms_keys
 from exchange.storage import BlobStore, LocalBlobStore
 from exchange.vault import Vault
+from kernel import sealing
 from kernel.database import create_db_engine
 from kernel.errors import CredxError
 from kernel.settings import Settings
@@ -38,7 +42,14 @@ class App:
         engine = create_db_engine(self.settings.resolved_database_url,
                                   self.settings.sqlite_busy_timeout_seconds)  # fmt: skip
         watch_outbox(engine, OutboxConfig(self.settings.public_url, self.settings.webhook_url))
+        sealing.register(engine, self.field_keys)  # sealed columns open with this home's keys
         return engine
+
+    @cached_property
+    def field_keys(self) -> FieldKeyStore:
+        return FieldKeyStore(
+            self.settings.resolved_keys_dir / "fields", master_keys(self.keyring, self.kms)
+        )
 
     @cached_property
     def store(self) -> BlobStore:
@@ -59,8 +70,15 @@ class App:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
+    @cached_property
+    def kms(self) -> KmsKeys | None:
+        settings = self.settings
+        return kms_keys(
+            settings.kms_key_id, endpoint_url=settings.kms_endpoint_url, region=settings.kms_region
+        )
+
     def vault(self, session: Session) -> Vault:
-        return Vault(session, self.store, self.keyring)
+        return Vault(session, self.store, self.keyring, self.kms)
 
     def check_ready(self) -> None:
         url = make_url(self.settings.resolved_database_url)

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from credx.app import App
 from credx.migrations import upgrade
+from credx.migrations.sealing import seal_existing
 from eventlog.events import LogEvent
 from eventlog.log import EventLog, cli_actor
 from exchange.events import ExchangeEvent
@@ -25,6 +26,7 @@ def initialise(app: App) -> dict:
     signing_existed = signing_key_path(app.keyring.directory).is_file()
     signing_id = key_id(public_bytes(ensure_signing_key(app.keyring.directory).public_key()))
     before, after = upgrade(app.engine)
+    sealed = seal_existing(app.engine, app.field_keys)  # resumable: 0s once all are sealed
     with session_scope(app.engine) as session:
         registry_empty = session.exec(select(func.count()).select_from(Credential)).one() == 0
         seeded = seed_registry(session) if registry_empty else None
@@ -46,6 +48,7 @@ def initialise(app: App) -> dict:
         "schema_revision_before": before,
         "schema_revision": after,
         "credentials_added": seeded.added if seeded else 0,
+        "rows_sealed": sealed,
     }
 
 

@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import overload
+from typing import Any, overload
 
 import pandas as pd
 import pandera.pandas as pa
@@ -25,6 +25,7 @@ import pyarrow as pyarrow_
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
+from exchange.sealed_rows import seal_columns
 from schemas.exam_results import MISSING_VALUE, explain
 
 DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
@@ -40,6 +41,7 @@ class CheckRules:
     day: date
     headers: dict[str, str]  # canonical -> the vendor's own header
     delivery_id: int
+    keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
 
 
 @dataclass
@@ -49,6 +51,7 @@ class CheckedBatch:
     total: int
     rejected: int
     dropped: set[str] = field(default_factory=set)
+    sealed: dict[str, list] | None = None  # the sealed student columns, if already sealed
 
 
 def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[CheckedBatch]:
@@ -103,9 +106,9 @@ def checked_in_child(
                 break
             if kind == "error":
                 raise _rebuilt(*payload)
-            table_bytes, rejections, total, rejected, dropped = payload
+            table_bytes, rejections, total, rejected, dropped, sealed = payload
             table = pyarrow_.ipc.open_stream(table_bytes).read_all()
-            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped)
+            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, sealed)
     except EOFError:
         raise RuntimeError(f"the checking process ended unexpectedly ({child.exitcode})") from None
     finally:
@@ -122,8 +125,10 @@ def _produce(sender, vendor_file: VendorFile, rules: CheckRules, rows: int, exac
             table = pyarrow_.Table.from_pandas(checked.good, preserve_index=True)
             with pyarrow_.ipc.new_stream(sink, table.schema) as writer:
                 writer.write_table(table)
+            # sealing is the costliest per-value work left: done here, on the second core
+            sealed = seal_columns(rules.keys, checked.good) if rules.keys is not None else None
             message = ("batch", sink.getvalue().to_pybytes(), checked.rejections,
-                       checked.total, checked.rejected, checked.dropped)  # fmt: skip
+                       checked.total, checked.rejected, checked.dropped, sealed)  # fmt: skip
             sender.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         sender.send_bytes(pickle.dumps(("done",)))
     except BaseException as exc:  # the parent decides what an error means

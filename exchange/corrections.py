@@ -39,11 +39,13 @@ CURRENT = col(ExamResult.superseded_by).is_(None)
 
 
 def _compared() -> tuple[str, ...]:
-    """The columns whose values make a re-sent row `unchanged`.  Imported here because
+    """The plain columns whose values (with the sealed values' digest) make a re-sent row
+    `unchanged`.  Imported here because
     the schemas bring pandas, which readers of `CURRENT` (the audit CLI) must not load."""
     from schemas.exam_results import CANONICAL_COLUMNS
 
-    return ("agreement_id", *(c for c in CANONICAL_COLUMNS if c != "vendor_record_id"))
+    sealed = {"vendor_record_id", *ExamResult.__sealed__}  # sealed: compared by their digest
+    return ("agreement_id", *(c for c in CANONICAL_COLUMNS if c not in sealed))
 
 
 NOT_CURRENT = "no current row of this vendor has this vendor_record_id, so nothing was retracted"
@@ -81,7 +83,10 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
         return Settled()
     results = table_of(ExamResult)
     old = results.alias("old")
-    same = sa.and_(*(old.c[name].is_not_distinct_from(results.c[name]) for name in _compared()))
+    same = sa.and_(
+        *(old.c[name].is_not_distinct_from(results.c[name]) for name in _compared()),
+        old.c.sealed_digest == results.c.sealed_digest,  # NULL (sealed by the migration): changed
+    )
     earlier = (
         sa.select(sa.literal(1))
         .select_from(old)

@@ -29,6 +29,7 @@ from eventlog.log import EventLog
 from exchange.bulk import insert_columns
 from exchange.checking import (
     DUPLICATE_ID,
+    CheckedBatch,
     CheckRules,
     can_fork,
     check_batches,
@@ -37,7 +38,14 @@ from exchange.checking import (
 )
 from exchange.corrections import NOT_CURRENT, Settled, retract, settle_corrections
 from exchange.events import ExchangeEvent
-from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
+from exchange.models import (
+    Delivery,
+    DeliveryStatus,
+    ExamResult,
+    RejectedRow,
+    StoredBlob,
+    delivery_scope,
+)
 from exchange.readers import (
     RETRACTION,
     FileRejected,
@@ -45,7 +53,9 @@ from exchange.readers import (
     VendorFile,
     open_vendor_file,
 )
+from exchange.sealed_rows import seal_columns
 from exchange.vault import Vault
+from kernel import sealing
 from kernel.clock import as_utc
 from kernel.clock import today as utc_today
 from kernel.rows import key_of, table_of
@@ -136,6 +146,9 @@ class Ingestor:
         )  # fmt: skip
         self.session.add(delivery)
         self.session.flush()
+        # the original's key hangs off the delivery's field key: a purge destroying the
+        # file destroys that key, and the file stays unreadable in any database backup
+        self.vault.bind_to_scope(blob.id, delivery_scope(key_of(delivery)))
         self.events.record(
             ExchangeEvent.DELIVERY_RECEIVED, f"delivery:{delivery.id}", self.actor,
             vendor=vendor.id, source=source, sha256=blob.sha256, size=blob.size,
@@ -318,11 +331,12 @@ class Ingestor:
         a writer thread converts and inserts, using the connection only while
         the next batch is being checked.
         """
+        keys = sealing.keys_of(self.session.get_bind())
         rules = CheckRules(
             schema=exam_result_schema(known_codes(self.session), self.today),
             agreements=self.agreements, vendor=delivery.vendor_id,
             day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
-            delivery_id=key_of(delivery),
+            delivery_id=key_of(delivery), keys=keys,
         )  # fmt: skip
         if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
             checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
@@ -335,9 +349,7 @@ class Ingestor:
             for batch in checked:
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(
-                    _write, connection, key_of(delivery), batch.good, batch.rejections
-                )
+                writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
                 tally.total += batch.total
                 tally.loaded += len(batch.good)
                 tally.rejected += batch.rejected
@@ -370,18 +382,29 @@ class Ingestor:
         )  # fmt: skip
 
 
-def _result_columns(delivery_id: int, good: pd.DataFrame) -> dict[str, list]:
+def _result_columns(
+    delivery_id: int, good: pd.DataFrame, keys: sealing.FieldKeys,
+    sealed: dict[str, list] | None = None,
+) -> dict[str, list]:  # fmt: skip
+    """Database-ready columns; student values sealed here unless the checker already did."""
     data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
-    data.update(typed_columns(good))
+    typed = typed_columns(good)
+    data.update(typed)
     data["agreement_id"] = good["agreement_id"].tolist()
+    data.update(sealed if sealed is not None else seal_columns(keys, good, typed))
     return data
 
 
 def _write(
-    connection: Connection, delivery_id: int, good: pd.DataFrame, rejections: dict[str, list]
+    connection: Connection, keys: sealing.FieldKeys, delivery_id: int, batch: CheckedBatch
 ) -> None:
-    """The writer thread's share: convert the good rows to values and insert everything."""
-    insert_columns(connection, table_of(ExamResult), _result_columns(delivery_id, good))
+    """The writer thread's share: convert and seal the good rows, insert everything."""
+    columns = _result_columns(delivery_id, batch.good, keys, batch.sealed)
+    insert_columns(connection, table_of(ExamResult), columns)
+    rejections = batch.rejections
+    if rejections.get("value"):
+        seal = sealing.sealer(keys, delivery_scope(delivery_id), "value")
+        rejections = {**rejections, "value": [seal(v) for v in rejections["value"]]}
     insert_columns(connection, table_of(RejectedRow), rejections)
 
 

@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from kernel.clock import utcnow
 from kernel.database import StateScoped
+from kernel.sealing import Sealed, SealedDate, SealedText, install_events
 
 
 class DeliveryStatus(StrEnum):
@@ -59,7 +60,7 @@ class Delivery(SQLModel, table=True):
     summary: str = Field(default="{}", sa_type=sa.Text)
 
 
-class ExamResult(StateScoped, SQLModel, table=True):
+class ExamResult(StateScoped, Sealed, SQLModel, table=True):
     """A student-level exam result (Ed-Fi: CertificationExamResult).
 
     Its key is where it came from: (delivery, row number in the file).  On
@@ -69,6 +70,10 @@ class ExamResult(StateScoped, SQLModel, table=True):
 
     __tablename__ = "exam_results"
     __table_args__ = {"sqlite_with_rowid": False}
+    # student identifiers and names, sealed under the agreement's field key (kernel.sealing)
+    __sealed__ = (
+        "candidate_id", "state_student_id", "first_name", "middle_name", "last_name", "birth_date",
+    )  # fmt: skip
 
     delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
     row_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -76,12 +81,12 @@ class ExamResult(StateScoped, SQLModel, table=True):
     agreement_id: str | None = Field(default=None, foreign_key="agreements.id", max_length=64)
     # indexed: a correction finds the vendor's current row by this id (`exchange.corrections`)
     vendor_record_id: str = Field(max_length=64, index=True)
-    candidate_id: str = Field(max_length=64)
-    state_student_id: str | None = Field(default=None, max_length=32)
-    first_name: str = Field(max_length=100)
-    middle_name: str | None = Field(default=None, max_length=100)
-    last_name: str = Field(max_length=100)
-    birth_date: date
+    candidate_id: str = Field(sa_type=SealedText("candidate_id"))
+    state_student_id: str | None = Field(default=None, sa_type=SealedText("state_student_id"))
+    first_name: str = Field(sa_type=SealedText("first_name"))
+    middle_name: str | None = Field(default=None, sa_type=SealedText("middle_name"))
+    last_name: str = Field(sa_type=SealedText("last_name"))
+    birth_date: date = Field(sa_type=SealedDate("birth_date"))
     state: str = Field(max_length=2)
     district_code: str = Field(max_length=16)
     school_code: str | None = Field(default=None, max_length=16)
@@ -95,9 +100,26 @@ class ExamResult(StateScoped, SQLModel, table=True):
     # Corrections (`exchange.corrections`): the later delivery of the same vendor that
     # replaced or retracted this row; NULL while the row is current.  Kept as history.
     superseded_by: int | None = Field(default=None)
+    # A keyed digest (blind-index key) of the sealed values as sent: sealing uses a fresh
+    # nonce, so a re-sent row is told `unchanged` by this, not by its tokens.  NULL for rows
+    # sealed by the migration, which a re-send then supersedes (still counted once).
+    sealed_digest: str | None = Field(default=None, max_length=32)
+
+    def sealing_scope(self) -> str:
+        return exam_scope(self.agreement_id, self.state)
 
 
-class RejectedRow(SQLModel, table=True):
+def exam_scope(agreement_id: str | None, state: str) -> str:
+    """The field-key scope of an exam result: its agreement, else its state's unassigned rows."""
+    return f"agreement:{agreement_id}" if agreement_id else f"unassigned:{state}"
+
+
+def delivery_scope(delivery_id: int) -> str:
+    """The field-key scope of the raw values a delivery's rejected rows quote."""
+    return f"delivery:{delivery_id}"
+
+
+class RejectedRow(Sealed, SQLModel, table=True):
     """One reason one row (or the whole file, row_number NULL) was not loaded."""
 
     __tablename__ = "rejected_rows"
@@ -106,11 +128,17 @@ class RejectedRow(SQLModel, table=True):
     delivery_id: int = Field(foreign_key="deliveries.id", index=True)
     row_number: int | None = None
     column: str | None = Field(default=None, max_length=100)
-    value: str | None = Field(default=None, sa_type=sa.Text)
+    # the value as received (often a name or birth date): sealed under the delivery's key
+    value: str | None = Field(default=None, sa_type=SealedText("value"))
     reason: str = Field(sa_type=sa.Text)
     # the row's own vendor_record_id as sent (None for a whole-file reason or an unreadable row),
     # so a vendor finds the row in their system without counting lines
     vendor_record_id: str | None = Field(default=None, max_length=200)
+
+    __sealed__ = ("value",)
+
+    def sealing_scope(self) -> str:
+        return delivery_scope(self.delivery_id)
 
 
 class Connector(SQLModel, table=True):
@@ -179,3 +207,7 @@ class Job(SQLModel, table=True):
     )
     attempts: int = 0
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+install_events(ExamResult)
+install_events(RejectedRow)

@@ -1,7 +1,8 @@
 """The vault: put files in encrypted, get them back verified, rotate master keys.
 
-It ties the blob store (ciphertext only), the key ring (master keys) and the
-`blobs` table (wrapped data keys, plaintext hash and size) together.
+It ties the blob store (ciphertext only), the master keys (local key files,
+or AWS KMS: `exchange.keys`) and the `blobs` table (wrapped data keys,
+plaintext hash and size) together.
 """
 
 from __future__ import annotations
@@ -11,21 +12,26 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from eventlog.log import EventLog
 from exchange import crypto
 from exchange.events import ExchangeEvent
+from exchange.keys import KeyProvider, master_keys
 from exchange.models import StoredBlob
 from exchange.storage import BlobStore, StorageUnavailable, out_of_service, store_key_for
+from kernel import sealing
 from kernel.clock import utcnow
 from kernel.errors import CredxError, IntegrityFailure, NotFound
 
 READ_CHUNK = 1 << 20
+FIELD = "field:"  # master_key_id of a data key wrapped by a field key (`bind_to_scope`)
 log = logging.getLogger("credx.storage")
 
 
@@ -36,15 +42,19 @@ def file_chunks(path: Path, size: int = READ_CHUNK) -> Iterator[bytes]:
 
 
 class Vault:
-    def __init__(self, session: Session, store: BlobStore, keyring: crypto.KeyRing):
+    def __init__(
+        self, session: Session, store: BlobStore, keyring: crypto.KeyRing,
+        kms: KeyProvider | None = None,
+    ):  # fmt: skip
+        """`kms`, when given, wraps new data keys; the key files still unwrap their own."""
         self.session = session
         self.store = store
         self.keyring = keyring
+        self.keys = master_keys(keyring, kms)
 
     def put(self, chunks: Iterable[bytes]) -> StoredBlob:
         """Encrypt and store a stream; hash and size are of the plaintext as received."""
-        master_id = self.keyring.active_id()
-        master = self.keyring.get(master_id)
+        self.keys.active_id()  # no key, no file: refuse before reading the stream
         blob_id = uuid.uuid4().hex
         data_key = crypto.new_data_key()
         digest = hashlib.sha256()
@@ -69,13 +79,14 @@ class Vault:
                 "nothing was kept; send it again later. The operator has been alerted in the "
                 "service log."
             ) from None
+        master_id, wrapped = self.keys.wrap(blob_id, data_key)
         blob = StoredBlob(
             id=blob_id,
             store_key=key,
             sha256=digest.hexdigest(),
             size=size,
             master_key_id=master_id,
-            wrapped_key=crypto.wrap_key(master, blob_id, data_key),
+            wrapped_key=wrapped,
         )
         self.session.add(blob)
         self.session.flush()
@@ -93,9 +104,7 @@ class Vault:
             raise CredxError(
                 f"blob {blob_id} was destroyed (crypto-shredded) on {blob.shredded_at}"
             )
-        data_key = crypto.unwrap_key(
-            self.keyring.get(blob.master_key_id), blob_id, blob.wrapped_key
-        )
+        data_key = self._unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
         digest = hashlib.sha256()
         with self.store.open(blob.store_key) as stream:
             header = crypto.read_header(stream)
@@ -135,23 +144,68 @@ class Vault:
         return sorted(secrets.SystemRandom().sample(ids, sample)), len(ids)
 
     def rotate_master_key(self) -> tuple[str, int]:
-        """Create a new master key and re-wrap every live data key under it."""
-        new_id = self.keyring.create()
-        new_key = self.keyring.get(new_id)
-        old_keys: dict[str, bytes] = {}
+        """Roll the active provider to a new master key (a new key file; for KMS, the key's
+        current material) and re-wrap every live data key under it, whoever wrapped it."""
+        new_id = self.keys.active.rotate()
         count = 0
-        live = select(StoredBlob).where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        live = select(StoredBlob).where(
+            StoredBlob.wrapped_key.is_not(None),  # type: ignore[union-attr]
+            col(StoredBlob.master_key_id).not_like(f"{FIELD}%"),  # their field keys rotate
+        )
         for blob in self.session.exec(live):
-            if blob.master_key_id not in old_keys:
-                old_keys[blob.master_key_id] = self.keyring.get(blob.master_key_id)
             wrapped = blob.wrapped_key
             assert wrapped is not None  # selected for having one
-            data_key = crypto.unwrap_key(old_keys[blob.master_key_id], blob.id, wrapped)
-            blob.wrapped_key = crypto.wrap_key(new_key, blob.id, data_key)
-            blob.master_key_id = new_id
+            data_key = self.keys.unwrap(blob.master_key_id, blob.id, wrapped)
+            blob.master_key_id, blob.wrapped_key = self.keys.wrap(blob.id, data_key)
             count += 1
         self.session.flush()
         return new_id, count
+
+    def key_holders(self) -> list[dict[str, Any]]:
+        """Each master key live data keys are wrapped under, its provider and how many."""
+        query = (
+            select(StoredBlob.master_key_id, func.count())
+            .where(StoredBlob.wrapped_key.is_not(None))  # type: ignore[union-attr]
+            .group_by(StoredBlob.master_key_id)
+        )
+        return [
+            {"key_id": key_id, "provider": self._provider_name(key_id), "data_keys": n,
+             "active": key_id == self.keys.active_id()}
+            for key_id, n in sorted(self.session.exec(query).all())
+        ]  # fmt: skip
+
+    def _provider_name(self, key_id: str) -> str:
+        return "field-key" if key_id.startswith(FIELD) else self.keys.provider_name(key_id)
+
+    def _unwrap(self, key_id: str, blob_id: str, wrapped: bytes) -> bytes:
+        if not key_id.startswith(FIELD):
+            return self.keys.unwrap(key_id, blob_id, wrapped)
+        cipher = sealing.keys_of(self.session.get_bind()).cipher(key_id[len(FIELD) :])
+        if cipher is None:
+            raise CredxError(
+                f"blob {blob_id} was destroyed (crypto-shredded): the field key that wrapped its "
+                "data key no longer exists"
+            )
+        try:
+            return cipher.decrypt(wrapped[:12], wrapped[12:], b"credx-dk:" + blob_id.encode())
+        except InvalidTag:
+            raise IntegrityFailure(
+                f"data key of blob {blob_id} does not unwrap under its field key "
+                "(the key record was altered)"
+            ) from None
+
+    def bind_to_scope(self, blob_id: str, scope: str) -> None:
+        """Re-wrap a blob's data key under `scope`'s field key (a delivery's), which lives
+        outside the database: destroying it shreds the file in every database backup too."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None or blob.wrapped_key is None:
+            raise NotFound(f"no live blob {blob_id}")
+        data_key = self._unwrap(blob.master_key_id, blob_id, blob.wrapped_key)
+        key_id, cipher = sealing.keys_of(self.session.get_bind()).key_for(scope)
+        nonce = secrets.token_bytes(12)
+        sealed = cipher.encrypt(nonce, data_key, b"credx-dk:" + blob_id.encode())
+        blob.wrapped_key, blob.master_key_id = nonce + sealed, FIELD + key_id
+        self.session.flush()
 
     def discard(self, blob: StoredBlob) -> None:
         """Remove a blob nothing refers to (e.g. the second copy of a duplicate delivery)."""
@@ -169,6 +223,20 @@ class Vault:
         self.session.flush()
         self.store.delete(blob.store_key)
 
+    def destroy_key(self, blob_id: str) -> str | None:
+        """Destroy a blob's data key in this transaction, leaving its ciphertext for the caller
+        to delete once the transaction can no longer fail; returns its store key, or None if
+        the key was already destroyed (the first `shredded_at` is kept)."""
+        blob = self.session.get(StoredBlob, blob_id)
+        if blob is None:
+            raise NotFound(f"no blob {blob_id}")
+        if blob.wrapped_key is None:
+            return None
+        blob.wrapped_key = None
+        blob.shredded_at = utcnow()
+        self.session.flush()
+        return blob.store_key
+
 
 @dataclass(frozen=True)
 class BlobFailure:
@@ -183,6 +251,7 @@ class StoredFilesCheck:
     blobs_total: int
     blobs_checked: int
     failures: list[BlobFailure]
+    keys: list[dict[str, Any]] = field(default_factory=list)  # which provider holds each key
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,4 +272,6 @@ def check_stored_files(vault: Vault, sample: int | None, actor: str) -> StoredFi
         ExchangeEvent.BLOBS_CHECKED, "keys:blobs", actor, checked=len(ids),
         failed=[failure.blob_id for failure in failures],
     )  # fmt: skip
-    return StoredFilesCheck(blobs_total=total, blobs_checked=len(ids), failures=failures)
+    return StoredFilesCheck(
+        blobs_total=total, blobs_checked=len(ids), failures=failures, keys=vault.key_holders()
+    )

@@ -70,12 +70,34 @@ class Settings(BaseSettings):
         description="Directory of master key files (mode 0700, files 0600). Default: `keys` "
         "in the home. Keep it out of database and blob backups; restore all three together.",
     )
+    kms_key_id: str | None = Field(
+        default=None,
+        description="AWS KMS key (id, ARN or alias) that wraps the data keys of new files "
+        "instead of the local key files; `credx keys rotate` then moves existing data keys "
+        "into KMS. Credentials come from the standard AWS chain. Default: local key files.",
+    )
+    kms_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of KMS (a VPC endpoint, or a test server). Default: AWS's.",
+    )
+    kms_region: str | None = Field(
+        default=None, description="Region of the KMS key. Default: from the AWS configuration."
+    )
     gnupg_home: Path | None = Field(
         default=None,
         description="GnuPG home holding the state's private keys, which decrypt connectors' "
         "`.pgp`/`.gpg`/`.asc` files (`pgp_key`). Default: `gnupg` in the home (mode 0700). "
         "The service key must have no passphrase; keep the directory out of database and "
         "blob backups.",
+    )
+    unassigned_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days a delivery held by no agreement (quarantined, rejected whole, or "
+        "whose every row was rejected) is kept before the daily purge destroys it with its "
+        "rejected rows. No agreement authorises keeping such raw student data; 30 days leave "
+        "time to apply a missing agreement or fix a mapping and send the file again.",
     )
     ingest_batch_rows: int = Field(
         default=100_000,

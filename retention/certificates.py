@@ -53,6 +53,16 @@ class DestroyedFile(_Strict):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
     blob_id: str
+    copies: tuple[DestroyedCopy, ...] = ()  # absent from certificates signed before issue 16
+
+
+class DestroyedCopy(_Strict):
+    """Another delivery of the same bytes (quarantined, rejected whole, a duplicate),
+    destroyed with the file it copies."""
+
+    delivery_id: int
+    blob_id: str
+    status: str
 
 
 class RetainedFile(_Strict):
@@ -86,6 +96,9 @@ class Certificate(_Strict):
     files_retained: tuple[RetainedFile, ...] = ()
     method: str = METHOD
     signing_key_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # checked, not claimed: after destruction no blob with a listed file's SHA-256 still had
+    # a data key and no row of the agreement was left (None: signed before the check existed)
+    readable_copies_remaining: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -30,14 +30,14 @@ from exchange.bulk import insert_columns
 from exchange.checking import presented, schema_failures, storable
 from exchange.readers import FileRejected
 from exchange.resources import Resources
-from kernel import values
+from kernel import sealing, values
 from kernel.clock import today as utc_today
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
 from kernel.rows import existing, key_of, table_of
 from rosters.events import RosterEvent
 from rosters.files import read_roster
-from rosters.models import RejectedRosterRow, RosterImport, RosterStudent
+from rosters.models import RejectedRosterRow, RosterImport, RosterStudent, roster_scope
 from rosters.schools import SchoolLoad, known_schools, load_schools
 from schemas.rosters import CodeSets, roster_schema, typed_roster_columns
 
@@ -149,10 +149,11 @@ class RosterLoader:
         ).drop_duplicates(subset=["row_number", "canonical"], keep="first")
         good = frame[~frame.index.isin(failures["row_number"])]
         connection = self.session.connection()
-        insert_columns(connection, table_of(RosterStudent), _student_columns(record, good))
+        keys = sealing.keys_of(self.session.get_bind())
+        insert_columns(connection, table_of(RosterStudent), _student_columns(record, good, keys))
         insert_columns(
             connection, table_of(RejectedRosterRow),
-            _rejection_columns(key_of(record), presented(failures, roster.headers)),
+            _rejection_columns(key_of(record), presented(failures, roster.headers), keys),
         )  # fmt: skip
         record.rows_total, record.rows_loaded = len(frame), len(good)
         record.rows_rejected = len(frame) - len(good)
@@ -219,21 +220,29 @@ def _unknown_schools(frame: pd.DataFrame, schools: frozenset[tuple[str, str]]) -
     return _failure_frame(frame.index[unknown], "school_code", schools, reasons)
 
 
-def _student_columns(record: RosterImport, good: pd.DataFrame) -> dict[str, list]:
+def _student_columns(
+    record: RosterImport, good: pd.DataFrame, keys: sealing.FieldKeys
+) -> dict[str, list]:
     data: dict[str, list] = {
         "import_id": [record.id] * len(good), "row_number": good.index.tolist(),
         "state": [record.state] * len(good), "school_year": [record.school_year] * len(good),
     }  # fmt: skip
     data.update(typed_roster_columns(good))
+    for column in RosterStudent.__sealed__:  # names and ids sealed before they are written
+        seal = sealing.sealer(keys, roster_scope(record.state), column)
+        data[column] = [seal(None if v is None else str(v)) for v in data[column]]
     return data
 
 
-def _rejection_columns(import_id: int, shown: pd.DataFrame) -> dict[str, list]:
+def _rejection_columns(
+    import_id: int, shown: pd.DataFrame, keys: sealing.FieldKeys
+) -> dict[str, list]:
+    seal = sealing.sealer(keys, f"roster-import:{import_id}", "value")
     return {
         "import_id": [import_id] * len(shown),
         "row_number": shown["row_number"].tolist(),
         "column": shown["column"].tolist(),
-        "value": [storable(v) for v in shown["value"].tolist()],
+        "value": [seal(storable(v)) for v in shown["value"].tolist()],
         "reason": shown["reason"].tolist(),
     }
 

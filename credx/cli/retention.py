@@ -2,7 +2,9 @@
 `credx.cli.agreements`).
 
 Exit codes: `verify-certificate` exits 4 when the certificate is not genuine
-(altered, or signed by another key), like `credx log verify` for the log.
+(altered, or signed by another key), like `credx log verify` for the log, and
+with `--against-store` exits 5 when it is genuine but a copy it lists as
+destroyed can still be read in this installation (e.g. after a restore).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import typer
 
 from credx.cli.common import JsonFlag, app_context, console, err_console, print_json
 from eventlog.log import cli_actor
+from kernel.database import session_scope
 from kernel.errors import CredxError, IntegrityFailure, InvalidInput
 from kernel.settings import load_settings
 from kernel.signing import (
@@ -25,10 +28,13 @@ from kernel.signing import (
     public_key_pem,
     signing_key_path,
 )
-from retention.certificates import verify_certificate
-from retention.destruction import AgreementPlan, PurgePlan, PurgeRun, run_purge
+from retention.certificates import Certificate, verify_certificate
+from retention.copies import Remaining, check_against_store
+from retention.destruction import PurgeRun, run_purge
+from retention.plans import AgreementPlan, CopyPlan, DeliveryPlan, PurgePlan
 
 EXIT_NOT_GENUINE = 4
+EXIT_COPY_REMAINS = 5
 
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="A certificate of destruction")]
 
@@ -46,9 +52,12 @@ def purge(
     """Destroy the data of agreements whose retention has ended, and certify it.
 
     Deletes the agreement's exam results and crypto-shreds the original files
-    no other agreement still covers (backups of them become unreadable), then
-    writes a signed certificate of destruction per agreement to the reports
-    directory.  The daily schedule runs the same purge.
+    no other agreement still covers, with every other copy of the same bytes
+    (backups of them become unreadable), then writes a signed certificate of
+    destruction per agreement to the reports directory.  Deliveries held by no
+    agreement are destroyed once `unassigned_retention_days` have passed.
+    Refuses to sign, and destroys nothing, while a copy remains readable.  The
+    daily schedule runs the same purge.
     """
     ctx = app_context()
     run = run_purge(ctx, actor=cli_actor(), agreement_id=agreement, dry_run=dry_run)
@@ -78,10 +87,24 @@ def _plan_json(item: AgreementPlan) -> dict[str, Any]:
                 "rejected_rows": d.rejected_rows,
                 "linked_records": d.linked_records,
                 "kept_because": d.kept_because,
+                "copies": [_copy_json(c) for c in d.copies],
             }
             for d in item.deliveries
         ],
     }
+
+
+def _copy_json(c: CopyPlan) -> dict[str, Any]:
+    return {"delivery_id": c.delivery_id, "blob_id": c.blob_id, "status": c.status,
+            "rejected_rows": c.rejected_rows}  # fmt: skip
+
+
+def _unassigned_json(d: DeliveryPlan) -> dict[str, Any]:
+    return {
+        "delivery_id": d.delivery_id, "vendor": d.vendor, "original_name": d.original_name,
+        "sha256": d.sha256, "size": d.size, "blob_id": d.blob_id,
+        "rejected_rows": d.rejected_rows,
+    }  # fmt: skip
 
 
 def _run_json(run: PurgeRun) -> dict[str, Any]:
@@ -93,6 +116,7 @@ def _run_json(run: PurgeRun) -> dict[str, Any]:
             {"agreement_id": a, "purged_at": when.isoformat()}
             for a, when in run.plan.already_purged
         ],
+        "unassigned": [_unassigned_json(d) for d in run.plan.unassigned],
         "certificates": [
             {
                 "agreement_id": signed.certificate.agreement_id,
@@ -111,8 +135,15 @@ def _run_json(run: PurgeRun) -> dict[str, Any]:
 def _print_run(run: PurgeRun) -> None:
     for agreement_id, when in run.plan.already_purged:
         console.print(f"agreement {agreement_id} was already purged on {when:%Y-%m-%d}")
+    for d in run.plan.unassigned:
+        verb = "would be destroyed" if run.dry_run else "destroyed"
+        console.print(
+            f"delivery {d.delivery_id} {d.original_name} ({d.sha256[:12]}) of {d.vendor}, held "
+            f"by no agreement: {verb} with {d.rejected_rows} rejected rows",
+            markup=False,
+        )
     if not run.plan.agreements:
-        if not run.plan.already_purged:
+        if not run.plan.already_purged and not run.plan.unassigned:
             console.print(f"nothing is due for destruction on {run.plan.today.isoformat()}")
         return
     if run.dry_run:
@@ -148,6 +179,11 @@ def _print_plan(plan: PurgePlan) -> None:
                 f"{d.rows} rows; {fate}",
                 markup=False,
             )
+            for c in d.copies:
+                console.print(
+                    f"    same bytes as delivery {c.delivery_id} ({c.status}): destroyed too",
+                    markup=False,
+                )
 
 
 def verify(
@@ -161,9 +197,21 @@ def verify(
             "Default: this installation's own signing key.",
         ),
     ] = None,
+    against_store: Annotated[
+        bool,
+        typer.Option(
+            "--against-store",
+            help="Also check this installation: no copy of a listed file decrypts and no row "
+            "of the agreement is left (exit 5 if one is).",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Check a certificate of destruction; exit 4 with the reason if it is not genuine."""
+    """Check a certificate of destruction; exit 4 with the reason if it is not genuine.
+
+    With `--against-store`, re-check its claim that no readable copy remains
+    against this installation's database and blob store (e.g. after a restore).
+    """
     if not path.is_file():
         raise InvalidInput(f"{path} is not a readable file")
     trusted = _trusted_key(public_key)
@@ -175,9 +223,28 @@ def verify(
         else:
             err_console.print(f"[bold red]not genuine:[/] {exc}")
         sys.exit(EXIT_NOT_GENUINE)
+    left = _against_store(cert) if against_store else None
     if json_output:
-        print_json({"valid": True, "certificate": cert.as_json()})
-        return
+        result: dict[str, Any] = {"valid": True, "certificate": cert.as_json()}
+        if left is not None:
+            result["readable_copies"] = [c.as_json() for c in left.copies]
+            result["rows_remaining"] = left.rows
+            result["rows_unreadable"] = left.unreadable_rows
+            result["field_keys_remaining"] = list(left.field_keys)
+        print_json(result)
+    else:
+        _print_verified(cert, left)
+    if left:
+        sys.exit(EXIT_COPY_REMAINS)
+
+
+def _against_store(cert: Certificate) -> Remaining:
+    ctx = app_context()
+    with session_scope(ctx.engine) as session:
+        return check_against_store(ctx.vault(session), cert, cli_actor())
+
+
+def _print_verified(cert: Certificate, left: Remaining | None) -> None:
     console.print(
         f"genuine: certificate {cert.certificate_id} (key {cert.signing_key_id[:16]}) states that "
         f"on {cert.destroyed_at} {cert.destroyed_by} destroyed agreement {cert.agreement_id}'s "
@@ -185,6 +252,13 @@ def verify(
         f"{len(cert.files)} files ({cert.reason})",
         markup=False,
     )
+    if left is None:
+        return
+    if left:
+        err_console.print(f"[bold red]not true of this store:[/] {left.describe()}")
+    else:
+        console.print("this store holds no readable copy of a listed file and no row of the "
+                      "agreement")  # fmt: skip
 
 
 def _trusted_key(path: Path | None) -> bytes:

@@ -7,12 +7,14 @@ Run twice on the same home, the second run shows duplicate detection.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from access.scope import Scope, scoped_session
@@ -215,6 +217,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         f"stored files: {files['blobs_checked'] - len(files['failures'])} of "
         f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)"
     )
+    summary["sealed"] = _show_sealing(app, say)
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx roster list`, "
@@ -222,6 +225,16 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         "`credx audit size --confidence 0.95 --tolerable 0.05`"
     )
     return summary
+
+
+def _show_sealing(app: App, say) -> dict:
+    """Student values are sealed in the database: what a stolen copy of it shows instead."""
+    with app.engine.connect() as connection:  # raw SQL: what the database file itself holds
+        raw = connection.execute(text("SELECT first_name FROM exam_results LIMIT 1")).scalar()
+    keys = len(list(app.field_keys.directory.glob("*.json")))
+    say(f"sealed in the database: a first name is stored as {str(raw)[:24]}...; {keys} field "
+        f"keys in {app.field_keys.directory} (`credx keys check`)")  # fmt: skip
+    return {"stored_first_name_prefix": str(raw)[:3], "field_keys": keys}
 
 
 def _show_badge(settings: Settings, say) -> dict:
@@ -291,13 +304,14 @@ def _import_roster(app: App, seed: int, say) -> dict:
                 "school_code": r.school_code or "001",
             } for r in results
         }.values())  # fmt: skip
-    folder = app.settings.home / "rosters"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    roster, schools = write_roster(folder, students, seed)
-    outcome = import_roster(
-        app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
-        schools=schools,
-    )  # fmt: skip
+    # the state's file is plaintext student data: it lives only until the import has stored
+    # it encrypted, in a private directory removed afterwards, never in the home
+    with tempfile.TemporaryDirectory(prefix="credx-roster-") as folder:
+        roster, schools = write_roster(Path(folder), students, seed)
+        outcome = import_roster(
+            app, roster, state="LA", school_year="2025-26", actor=cli_actor(), codes=CodeSets(),
+            schools=schools,
+        )  # fmt: skip
     say(
         f"LA roster 2025-26 ({roster.name}): {outcome.rows_loaded} students loaded, "
         f"{outcome.rows_rejected} rejected (a repeated id, an unknown school); "

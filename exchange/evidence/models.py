@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 import kernel.database  # noqa: F401
 from kernel.clock import utcnow
+from kernel.sealing import Sealed, SealedDate, SealedText, install_events
 
 
 class EvidenceStatus(StrEnum):
@@ -30,7 +31,7 @@ class Flag(StrEnum):
     BADGE_ISSUER_UNTRUSTED = "badge_issuer_untrusted"
 
 
-class Evidence(SQLModel, table=True):
+class Evidence(Sealed, SQLModel, table=True):
     """One uploaded proof that a student earned a credential (Ed-Fi: Credential evidence).
 
     `state` and `district` come from the uploader's token, never from the form.
@@ -46,12 +47,18 @@ class Evidence(SQLModel, table=True):
         sa.Index("ix_evidence_state_district_created_at", "state", "district", "created_at"),
     )
 
+    # the claim's student, sealed under the state's evidence field key (kernel.sealing);
+    # equality lookups (duplicate claims) use the blind index beside the id
+    __sealed__ = ("state_student_id", "student_name", "birth_date")
+    __blind__ = {"state_student_id_bidx": "state_student_id"}
+
     id: str = Field(primary_key=True, max_length=32)
     state: str = Field(max_length=2, index=True)
     district: str = Field(max_length=32, index=True)
-    state_student_id: str = Field(max_length=32, index=True)
-    student_name: str = Field(max_length=200)
-    birth_date: date
+    state_student_id: str = Field(sa_type=SealedText("state_student_id"))
+    state_student_id_bidx: str | None = Field(default=None, max_length=32, index=True)
+    student_name: str = Field(sa_type=SealedText("student_name"))
+    birth_date: date = Field(sa_type=SealedDate("birth_date"))
     school_code: str = Field(max_length=16)
     school_year: str = Field(max_length=7)
     graduation_pathway: str = Field(max_length=100)
@@ -69,6 +76,9 @@ class Evidence(SQLModel, table=True):
     uploaded_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
+    def sealing_scope(self) -> str:
+        return f"evidence:{self.state}"
+
     @property
     def flags(self) -> list[Flag]:
         found = []
@@ -79,3 +89,6 @@ class Evidence(SQLModel, table=True):
         if self.badge and not json.loads(self.badge).get("issuer_trusted", False):
             found.append(Flag.BADGE_ISSUER_UNTRUSTED)
         return found
+
+
+install_events(Evidence)

@@ -46,6 +46,7 @@ from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.sandbox import sandbox_for
 from exchange.models import StoredBlob
 from exchange.resources import Resources
+from kernel import sealing
 from kernel.errors import NotFound
 
 # The state's school list (rosters.models.School), read by name: rosters sits above exchange.
@@ -386,16 +387,20 @@ class EvidenceService:
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
             Evidence.sha256 == evidence.sha256,
-            (col(Evidence.state_student_id) != evidence.state_student_id)
+            (col(Evidence.state_student_id_bidx) != self._student_index(evidence))
             | (col(Evidence.credential_code) != evidence.credential_code),
         )
         return self.session.exec(query.order_by(col(Evidence.created_at)).limit(1)).first()
+
+    def _student_index(self, evidence: Evidence) -> str | None:
+        """The claim's student id as its blind index: the column itself is sealed."""
+        return sealing.keys_of(self.session.get_bind()).blind_index(evidence.state_student_id)
 
     def _same_claim(self, evidence: Evidence) -> str | None:
         """The earliest upload in the state claiming the same student, credential and date."""
         query = select(Evidence.id).where(
             Evidence.state == evidence.state,
-            Evidence.state_student_id == evidence.state_student_id,
+            Evidence.state_student_id_bidx == self._student_index(evidence),
             Evidence.credential_code == evidence.credential_code,
             Evidence.date_earned == evidence.date_earned,
         )
@@ -439,7 +444,8 @@ class EvidenceService:
             query = query.where(Evidence.district == self.principal.district)
         if status is not None:
             query = query.where(Evidence.status == status)
-        query = _filtered(query, search, school_code, credential_code, since, until)
+        index = sealing.keys_of(self.session.get_bind()).blind_index  # ids are sealed
+        query = _filtered(query, search, school_code, credential_code, since, until, index)
         sees_flags = Permission.EVIDENCE_FLAGS in GRANTS[self.principal.role]
         if flagged is not None and sees_flags:
             flag = col(Evidence.duplicate_image_of).is_not(None) | col(
@@ -548,12 +554,14 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _filtered(query, search, school_code, credential_code, since, until):
-    """The list's optional filters (each exact, so each can use an index)."""
+def _filtered(query, search, school_code, credential_code, since, until, index):
+    """The list's optional filters (each exact, so each can use an index); a student id is
+    looked up by its blind index (`index`), the column itself being sealed."""
     if search:
         text = search.strip()
         query = query.where(
-            (col(Evidence.state_student_id) == text) | (col(Evidence.school_code) == text)
+            (col(Evidence.state_student_id_bidx) == index(text))
+            | (col(Evidence.school_code) == text)
             | (col(Evidence.credential_code) == text.upper())
         )  # fmt: skip
     if school_code:

@@ -71,7 +71,8 @@ def _person_of(app, first_name: str) -> str:
     from linkage.models import PersonRecord
 
     with session_scope(app.engine) as session:
-        row = session.exec(select(ExamResult).where(ExamResult.first_name == first_name)).one()
+        # names are sealed in the database: no SQL equality on them, a look in memory instead
+        [row] = [r for r in session.exec(select(ExamResult)) if r.first_name == first_name]
         key = f"{row.delivery_id}:{row.row_number}"
         return (
             session.exec(select(PersonRecord).where(PersonRecord.source_key == key)).one().person_id

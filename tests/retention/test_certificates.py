@@ -29,6 +29,7 @@ from kernel.signing import (
 )
 from retention.certificates import (
     Certificate,
+    DestroyedCopy,
     DestroyedFile,
     RetainedFile,
     sign_certificate,
@@ -59,6 +60,13 @@ def certificate_for(key: Ed25519PrivateKey) -> Certificate:
                 sha256=SHA_A,
                 size=4096,
                 blob_id="0123456789abcdef0123456789abcdef",
+                copies=(
+                    DestroyedCopy(
+                        delivery_id=1,
+                        blob_id="fedcba9876543210fedcba9876543210",
+                        status="quarantined",
+                    ),
+                ),
             ),
         ),
         files_retained=(
@@ -71,6 +79,7 @@ def certificate_for(key: Ed25519PrivateKey) -> Certificate:
             ),
         ),
         signing_key_id=key_id(public_bytes(key.public_key())),
+        readable_copies_remaining=0,
     )
 
 
@@ -133,7 +142,7 @@ def test_anyone_can_check_it_with_the_documented_recipe(key, issued):
 def test_every_single_field_edit_is_detected(key, issued):
     original = json.loads(issued.read_text(encoding="utf-8"))
     paths = leaf_paths(original["certificate"])
-    assert {p[0] for p in paths} == set(Certificate.model_fields) and len(paths) == 23
+    assert {p[0] for p in paths} == set(Certificate.model_fields) and len(paths) == 27
     for path in paths:
         document = copy.deepcopy(original)
         holder = document["certificate"]

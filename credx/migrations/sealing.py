@@ -1,0 +1,140 @@
+"""Sealing an existing installation's student values in place (after revision 0016).
+
+Revision 0016 only widens the columns; this pass, run by `credx init`,
+reads each table's rows whose values are still plaintext (raw SQL, so no
+column type opens anything), seals them under their scope's field key and
+writes them back, one batch per transaction.  It is resumable: a batch
+committed stays sealed, a sealed value is never sealed again, and an
+interrupted run continues where it stopped.  Disclosure lists get their
+students' blind indexes in place of the ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from kernel import sealing
+from kernel.sealing import FieldKeys, plain_text
+
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class SealedTable:
+    name: str
+    key: tuple[str, ...]  # primary key columns
+    columns: tuple[str, ...]  # sealed columns; the first is never NULL in an unsealed row
+    scope: Callable[[dict[str, Any]], str]
+    scope_columns: tuple[str, ...]
+    blind: dict[str, str] | None = None  # blind index column -> source column
+
+
+TABLES = (
+    SealedTable(
+        "exam_results", ("delivery_id", "row_number"),
+        ("candidate_id", "state_student_id", "first_name", "middle_name", "last_name",
+         "birth_date"),
+        lambda r: f"agreement:{r['agreement_id']}" if r["agreement_id"]
+        else f"unassigned:{r['state']}",
+        ("agreement_id", "state"),
+    ),
+    SealedTable(
+        "rejected_rows", ("id",), ("value",), lambda r: f"delivery:{r['delivery_id']}",
+        ("delivery_id",),
+    ),
+    SealedTable(
+        "rosters", ("import_id", "row_number"),
+        ("first_name", "state_student_id", "middle_name", "last_name", "birth_date"),
+        lambda r: f"roster:{r['state']}", ("state",),
+    ),
+    SealedTable(
+        "rejected_roster_rows", ("id",), ("value",),
+        lambda r: f"roster-import:{r['import_id']}", ("import_id",),
+    ),
+    SealedTable(
+        "evidence", ("id",), ("student_name", "state_student_id", "birth_date"),
+        lambda r: f"evidence:{r['state']}", ("state",),
+        blind={"state_student_id_bidx": "state_student_id"},
+    ),
+)  # fmt: skip
+
+
+def seal_existing(
+    engine: Engine, keys: FieldKeys, batch_rows: int = BATCH_ROWS,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Seal every plaintext value left; returns rows sealed per table (0s when all were)."""
+    done = {table.name: _seal_table(engine, keys, table, batch_rows, progress) for table in TABLES}
+    done["disclosure_students"] = _index_disclosures(engine, keys, batch_rows)
+    return done
+
+
+def _seal_table(
+    engine: Engine, keys: FieldKeys, table: SealedTable, batch_rows: int,
+    progress: Callable[[str, int], None] | None,
+) -> int:  # fmt: skip
+    first = table.columns[0]
+    names = (*table.key, *table.scope_columns, *table.columns)
+    read = sa.text(
+        f"SELECT {', '.join(dict.fromkeys(names))} FROM {table.name} "
+        f"WHERE {first} IS NOT NULL AND {first} NOT LIKE 's1.%' "
+        f"ORDER BY {', '.join(table.key)} LIMIT :n"
+    )
+    targets = list(table.columns) + list(table.blind or {})
+    write = sa.text(
+        f"UPDATE {table.name} SET {', '.join(f'{c} = :{c}' for c in targets)} "
+        f"WHERE {' AND '.join(f'{k} = :k_{k}' for k in table.key)}"
+    )
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            rows = [dict(r._mapping) for r in connection.execute(read, {"n": batch_rows})]
+            if not rows:
+                return total
+            connection.execute(write, [_sealed_row(keys, table, row) for row in rows])
+        total += len(rows)
+        if progress is not None:
+            progress(table.name, total)
+
+
+def _sealed_row(keys: FieldKeys, table: SealedTable, row: dict[str, Any]) -> dict[str, Any]:
+    key_id, cipher = keys.key_for(table.scope(row))
+    out: dict[str, Any] = {f"k_{k}": row[k] for k in table.key}
+    for column in table.columns:
+        value = plain_text(row[column])
+        out[column] = (
+            value
+            if value is None or sealing.is_sealed(value)
+            else sealing.seal(cipher, key_id, column, value)
+        )
+    for index, source in (table.blind or {}).items():
+        out[index] = keys.blind_index(plain_text(row[source]))
+    return out
+
+
+def _index_disclosures(engine: Engine, keys: FieldKeys, batch_rows: int) -> int:
+    """Replace students' ids in disclosure lists by their blind indexes (32 hex, no colon)."""
+    read = sa.text(
+        "SELECT disclosure_id, student_key FROM disclosure_students "
+        "WHERE length(student_key) <> 32 OR student_key LIKE '%:%' "
+        "ORDER BY disclosure_id, student_key LIMIT :n"
+    )
+    write = sa.text(
+        "UPDATE disclosure_students SET student_key = :new "
+        "WHERE disclosure_id = :d AND student_key = :old"
+    )
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(read, {"n": batch_rows}).all()
+            if not rows:
+                return total
+            connection.execute(
+                write, [{"d": d, "old": k, "new": keys.blind_index(k) or ""} for d, k in rows]
+            )
+        total += len(rows)

@@ -1,0 +1,181 @@
+"""Field keys: the data keys of sealed database values, one per scope, kept out of the database.
+
+The key hierarchy: a master key (a local key file, or an AWS KMS key)
+wraps each scope's 256-bit field key; the field key seals the student values
+of that scope (`kernel.sealing`).  Scopes: `agreement:<id>` for exam results
+loaded under an agreement, `delivery:<id>` for the raw values a delivery's
+rejected rows quote, `unassigned:<state>` for rows no agreement holds.
+
+Each wrapped field key is a file `<keys dir>/fields/<key id>.json` (0600),
+not a database row: a database backup never holds a key, so destroying
+the file (`destroy`, when a purge has committed) leaves the scope's values
+unreadable in every backup of the database.  Key ids are an HMAC of the
+scope under this installation's salt, so they say nothing about the scope
+and never collide between installations.  A second key, `bidx`, makes blind
+indexes (HMAC-SHA256) for the equality lookups sealed columns cannot serve.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from exchange.keys import MasterKeys
+
+SALT_FILE = "salt"
+BLIND_INDEX_SCOPE = "credx:blind-index"
+
+
+class FieldKeyStore:
+    """Field keys of one installation, cached in memory once unwrapped."""
+
+    def __init__(self, directory: Path, master: MasterKeys):
+        self.directory = directory
+        self.master = master
+        self._ciphers: dict[str, AESGCM] = {}
+        self._ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._bidx: bytes | None = None
+
+    # kernel.sealing.FieldKeys ----------------------------------------------------------
+    def key_for(self, scope: str) -> tuple[str, AESGCM]:
+        key_id = self.key_id(scope)
+        cipher = self.cipher(key_id)
+        if cipher is None:
+            cipher = AESGCM(self._create(key_id, scope))
+            self._ciphers[key_id] = cipher
+        return key_id, cipher
+
+    def cipher(self, key_id: str) -> AESGCM | None:
+        if key_id not in self._ciphers:
+            raw = self._load(key_id)
+            if raw is None:
+                return None
+            self._ciphers[key_id] = AESGCM(raw)
+        return self._ciphers[key_id]
+
+    def destroyed(self, key_id: str) -> bool:
+        return not self._path(key_id).exists()
+
+    # the rest --------------------------------------------------------------------------
+    def key_id(self, scope: str) -> str:
+        if scope not in self._ids:
+            digest = hmac.new(self._salt(), scope.encode(), hashlib.sha256).hexdigest()
+            self._ids[scope] = digest[:20]
+        return self._ids[scope]
+
+    def exists(self, scope: str) -> bool:
+        return self._path(self.key_id(scope)).exists()
+
+    def destroy(self, scope: str) -> bool:
+        """Crypto-shred a scope: delete its wrapped key; True if there was one."""
+        key_id = self.key_id(scope)
+        self._ciphers.pop(key_id, None)
+        path = self._path(key_id)
+        existed = path.exists()
+        path.unlink(missing_ok=True)
+        return existed
+
+    def blind_index(self, value: str | None) -> str | None:
+        """HMAC-SHA256 of a normalised value (trimmed, upper case), hex, 32 characters."""
+        if value is None or not str(value).strip():
+            return None
+        if self._bidx is None:
+            self._bidx = self.key_for_raw(BLIND_INDEX_SCOPE)
+        normal = str(value).strip().upper().encode()
+        return hmac.new(self._bidx, normal, hashlib.sha256).hexdigest()[:32]
+
+    def key_for_raw(self, scope: str) -> bytes:
+        key_id = self.key_id(scope)
+        return self._load(key_id) or self._create(key_id, scope)
+
+    def holders(self) -> list[dict[str, object]]:
+        """Which master key (and provider) wraps the field keys, and how many each."""
+        counts: dict[str, int] = {}
+        for path in self.directory.glob("*.json"):
+            master_id = json.loads(path.read_text())["master_key_id"]
+            counts[master_id] = counts.get(master_id, 0) + 1
+        return [
+            {"key_id": key_id, "provider": self.master.provider_name(key_id), "field_keys": n,
+             "active": key_id == self.master.active_id()}
+            for key_id, n in sorted(counts.items())
+        ]  # fmt: skip
+
+    def rewrap(self) -> int:
+        """Re-wrap every field key under the active master key (`credx keys rotate`)."""
+        count = 0
+        for path in sorted(self.directory.glob("*.json")):
+            record = json.loads(path.read_text())
+            raw = self._unwrap(path.stem, record)
+            self._write(path.stem, record["scope"], raw, replace=True)
+            count += 1
+        return count
+
+    def _salt(self) -> bytes:
+        path = self.directory / SALT_FILE
+        if not path.exists():
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return path.read_bytes()
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
+    def _path(self, key_id: str) -> Path:
+        return self.directory / f"{key_id}.json"
+
+    def _load(self, key_id: str) -> bytes | None:
+        try:
+            record = json.loads(self._path(key_id).read_text())
+        except FileNotFoundError:
+            return None
+        return self._unwrap(key_id, record)
+
+    def _unwrap(self, key_id: str, record: dict) -> bytes:
+        wrapped = base64.b64decode(record["wrapped"])
+        return self.master.unwrap(record["master_key_id"], f"field-{key_id}", wrapped)
+
+    def _create(self, key_id: str, scope: str) -> bytes:
+        with self._lock:
+            existing = self._load(key_id)
+            if existing is not None:
+                return existing
+            raw = AESGCM.generate_key(bit_length=256)
+            if not self._write(key_id, scope, raw, replace=False):
+                loaded = self._load(key_id)  # another process made it first
+                assert loaded is not None
+                return loaded
+            return raw
+
+    def _write(self, key_id: str, scope: str, raw: bytes, *, replace: bool) -> bool:
+        master_id, wrapped = self.master.wrap(f"field-{key_id}", raw)
+        record = {"scope": scope, "master_key_id": master_id,
+                  "wrapped": base64.b64encode(wrapped).decode()}  # fmt: skip
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self._path(key_id)
+        temp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temp, path)
+            return True
+        try:
+            os.link(temp, path)  # fails if it exists: never overwrite a key
+        except FileExistsError:
+            return False
+        finally:
+            temp.unlink(missing_ok=True)
+        return True
