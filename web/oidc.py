@@ -40,6 +40,8 @@ from web.db import web_session
 from web.pages import _secure, render
 
 with warnings.catch_warnings():  # authlib 1.9 suggests httpx2; credx pins httpx (<1), tested
+    import authlib.deprecate  # noqa: F401  (its import puts an "always" filter first)
+
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
