@@ -81,6 +81,13 @@ def _manifest_lines(text: str, max_lines: int) -> list[ManifestLine]:
         if number > max_lines:
             raise _manifest_refused(f"the manifest has more than {max_lines} lines")
         values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+        if any(len(value) > MANIFEST_LINE_BYTES for value in values.values()):
+            # checked here, not left to csv's field limit: that limit is one per process,
+            # and the vendor-file reader raises it (exchange.readers)
+            raise _manifest_refused(
+                f"the manifest is not a readable CSV file (line {number} holds a value longer "
+                f"than {MANIFEST_LINE_BYTES} characters: is a double quote never closed?)"
+            )
         lines.append(ManifestLine(number, values.pop("file"), values))
     if not lines:
         raise _manifest_refused("the manifest has a header but no lines")
