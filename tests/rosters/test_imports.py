@@ -90,7 +90,7 @@ def test_unknown_school_and_codes_are_rejected_with_reasons(app, tmp_path):
     assert reasons[(3, "disability")] == "must be Y or N"
     assert "grade" in reasons[(3, "grade")]
     assert "year" in reasons[(4, "graduation_cohort")]
-    assert "not a date" in reasons[(4, "birth_date")]
+    assert "no such day" in reasons[(4, "birth_date")]
 
 
 def test_code_sets_are_configurable(app, tmp_path):
