@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from eventlog.models import Event
+
+if TYPE_CHECKING:  # imported when a notice is built: the catalogue loads with the app
+    from audit.plans.models import AuditTask
 
 # who: `vendor` and `state` are the agreement's contacts by role; `district` and
 # `auditor` come from the contacts list (`credx notifications contacts`).
@@ -152,12 +155,17 @@ def _job(session: Session, event: Event, payload: dict) -> Notice | None:
                   "/dashboard", data, vendor=vendor)  # fmt: skip
 
 
-def _finding(session: Session, event: Event, payload: dict) -> Notice | None:
+def _task(session: Session, event: Event) -> AuditTask | None:
+    """The audit task an `audit:*` event names (its subject ends in the task's number)."""
     from audit.plans.models import AuditTask
 
+    return session.get(AuditTask, _number(event.subject))
+
+
+def _finding(session: Session, event: Event, payload: dict) -> Notice | None:
     if payload.get("status") != "final":
         return None
-    task = session.get(AuditTask, _number(event.subject))
+    task = _task(session, event)
     if task is None:
         return None
     data = {"task_id": task.id, "plan_id": task.plan_id, "outcome": payload.get("outcome"),
@@ -170,9 +178,7 @@ def _finding(session: Session, event: Event, payload: dict) -> Notice | None:
 
 
 def _deadline(session: Session, event: Event, payload: dict) -> Notice | None:
-    from audit.plans.models import AuditTask
-
-    task = session.get(AuditTask, _number(event.subject))
+    task = _task(session, event)
     if task is None:
         return None
     respond_by = str(payload.get("respond_by", ""))[:10]
@@ -185,9 +191,7 @@ def _deadline(session: Session, event: Event, payload: dict) -> Notice | None:
 
 
 def _response(session: Session, event: Event, payload: dict) -> Notice | None:
-    from audit.plans.models import AuditTask
-
-    task = session.get(AuditTask, _number(event.subject))
+    task = _task(session, event)
     if task is None:
         return None
     data = {"task_id": task.id, "district": task.district, "kind": payload.get("kind")}
