@@ -65,7 +65,8 @@ class RunSummary:
 
 def parameters_from(settings: Settings) -> LinkParameters:
     return LinkParameters(
-        match_threshold=settings.linkage_match_threshold,
+        target_precision=settings.linkage_target_precision,
+        target_recall=settings.linkage_target_recall,
         review_lower=settings.linkage_review_lower,
         max_cluster_size=settings.linkage_max_cluster_size,
         max_block_size=settings.linkage_max_block_size,
