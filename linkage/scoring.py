@@ -101,6 +101,9 @@ def _duckdb_api() -> tuple[Any, Any]:
     connection = duckdb.connect()
     # bounded: beyond this DuckDB spills to a temporary directory instead of growing
     connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    # DuckDB draws a progress bar on stdout for any query over two seconds: on a busy
+    # machine that lands in the middle of `--json` output
+    connection.execute("SET enable_progress_bar = false")
     return DuckDBAPI(connection), connection
 
 
