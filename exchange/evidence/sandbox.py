@@ -29,8 +29,16 @@ from exchange.evidence.refusals import EvidenceRefused
 from kernel.settings import Settings
 
 # Imported once, in the fork server: a child imports nothing (pydantic's settings alone
-# would cost a fifth of a second per upload).
-PRELOAD = ["exchange.evidence.sandbox", "exchange.evidence.decoding", "exchange.evidence.archives"]
+# would cost a fifth of a second per upload).  The decoders themselves (Pillow, pypdf, PDFium,
+# through `previews` and `pdfs`) are loaded here and only here: the web process never
+# imports them.
+PRELOAD = [
+    "exchange.evidence.sandbox",
+    "exchange.evidence.decoding",
+    "exchange.evidence.previews",
+    "exchange.evidence.pdfs",
+    "exchange.evidence.archives",
+]
 
 
 @dataclass(frozen=True)
