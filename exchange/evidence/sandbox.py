@@ -23,10 +23,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange.evidence.refusals import EvidenceRefused
-from kernel.settings import Settings
+
+if TYPE_CHECKING:  # not imported in the fork server: pydantic's settings are 25 MB there
+    from kernel.settings import Settings
 
 # Imported once, in the fork server: a child imports nothing (pydantic's settings alone
 # would cost a fifth of a second per upload).  The decoders themselves (Pillow, pypdf, PDFium,
