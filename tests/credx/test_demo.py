@@ -47,6 +47,12 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert evidence["same image, another student"]["flags"] == ["duplicate_image"]
     assert evidence["refused"]["code"] == "polyglot"
     assert evidence["auditor"]["flagged"] == 1
+    bomb = evidence["sandbox"]  # issue 15: a PDF bomb, refused by the decoders' sandbox
+    assert bomb["size"] < 100_000 < (32 << 20) < bomb["inflated"]
+    assert (bomb["http_status"], bomb["code"]) == (413, "pdf_too_large_inflated")
+    assert bomb["event"]["action"] == "evidence:file:refused"
+    assert bomb["event"]["code"] == "pdf_too_large_inflated"
+    assert bomb["resident_mb_after"] - bomb["resident_mb_before"] < 16  # never held: 48 MiB
     with open(evidence["auditor"]["preview"], "rb") as preview:
         assert preview.read(8) == b"\x89PNG\r\n\x1a\n"
     web = summary["web"]
