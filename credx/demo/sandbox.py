@@ -62,7 +62,7 @@ def resident_mb() -> float:
 def show_sandbox(app: App, district, claim: dict, say) -> dict:
     """Upload the bomb as `district`; say what refused it, the event, and the memory."""
     budget = app.settings.upload_pdf_max_inflated_mb
-    inflated = (budget + 16) << 20
+    inflated = (budget + 4) << 20
     path = app.settings.home / "evidence-demo" / "certificate-bomb.pdf"
     path.write_bytes(pdf_bomb(inflated))
     before = resident_mb()
