@@ -107,6 +107,7 @@ class DeliveryFilter:
     status: DeliveryStatus | None = None
     limit: int = 50
     offset: int = 0  # rows to skip (the API's cursor pages)
+    vendor_ids: frozenset[str] | None = None  # a state's operator: its state's vendors only
 
 
 def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
@@ -114,6 +115,8 @@ def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
     query = query.offset(where.offset).limit(where.limit)
     if where.vendor_id:
         query = query.where(Delivery.vendor_id == where.vendor_id)
+    if where.vendor_ids is not None:
+        query = query.where(col(Delivery.vendor_id).in_(sorted(where.vendor_ids)))
     if where.status:
         query = query.where(Delivery.status == where.status)
     return list(session.exec(query))

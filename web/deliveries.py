@@ -9,9 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from access.policy import Permission, check_delivery, delivery_vendor_scope, require
+from access.principals import Principal, Role
 from exchange.models import Delivery, DeliveryStatus
+from kernel.errors import NotFound
+from reports.dashboard import vendors_of_state
 from web.auth import AppDep, Caller
 from web.db import web_session
 from web.paging import PageDep
@@ -36,6 +40,28 @@ class DeliveryOut(BaseModel):
     rows_rejected: int
     error: str | None
     duplicate_of: int | None
+
+
+def state_vendors(session: Session, principal: Principal) -> frozenset[str] | None:
+    """The vendors whose deliveries a state's operator sees: those with an agreement covering
+    its state (None: no state limit, for a vendor, who sees only its own, or a national
+    operator or admin, who see all)."""
+    if principal.role is Role.VENDOR or principal.state is None:
+        return None
+    return frozenset(vendors_of_state(session, principal.state))
+
+
+def visible_delivery(session: Session, principal: Principal, delivery_id: int) -> Delivery:
+    """The delivery, if it is in the caller's scope; outside it, `NotFound` as if it did
+    not exist (the API's `show` and the dashboard's reason page)."""
+    from exchange.deliveries import get_delivery  # see `_lazy_ingest`
+
+    delivery = get_delivery(session, delivery_id)
+    check_delivery(principal, vendor_id=delivery.vendor_id)
+    vendors = state_vendors(session, principal)
+    if vendors is not None and delivery.vendor_id not in vendors:
+        raise NotFound("no such delivery")
+    return delivery
 
 
 def _out(delivery: Delivery) -> DeliveryOut:
@@ -66,8 +92,9 @@ def list_(
     from exchange.deliveries import DeliveryFilter, list_deliveries  # see `_lazy_ingest`
 
     scoped = delivery_vendor_scope(caller, vendor)
-    where = DeliveryFilter(scoped, status, page.fetch, page.offset)
     with web_session(request_app) as session:
+        where = DeliveryFilter(scoped, status, page.fetch, page.offset,
+                               vendor_ids=state_vendors(session, caller))  # fmt: skip
         rows = page.serve(list_deliveries(session, where), request, response)
         return [_out(d) for d in rows]
 
@@ -79,11 +106,8 @@ def show(
     request_app: AppDep,
 ) -> DeliveryOut:
     """One delivery's outcome: status, sha256, row counts and the error that stopped it
-    (404 for one outside the caller's scope, as for one that does not exist)."""
-    from exchange.deliveries import get_delivery  # see `_lazy_ingest`
-
+    (404 for one outside the caller's scope, as for one that does not exist: another
+    vendor's, or for a state's operator one from a vendor with no agreement in its state)."""
     require(caller, Permission.DELIVERY_READ)
     with web_session(request_app) as session:
-        delivery = get_delivery(session, delivery_id)
-        check_delivery(caller, vendor_id=delivery.vendor_id)
-        return _out(delivery)
+        return _out(visible_delivery(session, caller, delivery_id))

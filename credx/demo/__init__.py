@@ -28,6 +28,7 @@ from audit.manifests import write_manifest
 from audit.sampling import Item, attribute_sample_size, draw
 from credx.app import App
 from credx.demo.audit import show_audit_plan
+from credx.demo.corrections import show_corrections
 from credx.demo.dashboard import show_dashboard
 from credx.demo.data import ExamResultFaker, write_csv, write_roster
 from credx.demo.evidence import show_evidence
@@ -192,6 +193,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f"; error report {report}" if report else "")
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
+    certiport = VENDORS[0]
+    summary["corrections"] = show_corrections(app, (certiport[0], certiport[2]), rows, seed, say)
     summary["states"] = _show_state_views(app, say)
     summary["roster"] = _import_roster(app, seed, say)
     summary["linkage"] = _link_persons(app, say)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from schemas.exam_results import CANONICAL_COLUMNS
+from schemas.columns import CANONICAL_COLUMNS
 
 FIRST_NAMES = (
     "James", "Mary", "José", "María", "Aaliyah", "DeShawn", "Liam", "Olivia", "Noah", "Emma",
