@@ -8,6 +8,7 @@ auditor page's script calls the same API, so there is one set of rules).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -32,7 +33,7 @@ from web.errors import ApiError
 from web.multipart import ReceivedForm
 from web.names import Names
 from web.pages import render
-from web.paging import Page, paging
+from web.paging import Listing, Page, paging
 from web.uploads import off_loop, receive, refuse_declared_oversize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -319,29 +320,37 @@ def findings_page(
     user = web_user(request)
     if user is None:
         return RedirectResponse("/sign-in", status_code=303)
-    return _findings(request, app, user, show=show, page=page,
+    return _findings(request, app, user, shown=Shown(page, show),
                      notice={"answered": "Your answer is recorded."}.get(notice or ""))  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Shown(Listing):
+    """The findings page's filter and page, as its address carries them."""
+
+    show: str = ""
+
+
 def _findings(
-    request: Request, app: Resources, user: WebUser, status: int = 200, show: str = "",
-    page: int = 1, **context,
+    request: Request, app: Resources, user: WebUser, status: int = 200,
+    shown: Shown | None = None, **context,
 ):  # fmt: skip
+    shown = shown or Shown()
+    page = shown.at(FINDINGS_PAGE)
     try:
         with web_session(app) as session:
             found = ResponseService(session, app, user.principal).findings()
             matching = [row.as_json() for row in found]
-            matching = [row for row in matching if SHOWN[show](row)]
-            start = (page - 1) * FINDINGS_PAGE
-            rows = matching[start : start + FINDINGS_PAGE]
+            matching = [row for row in matching if SHOWN[shown.show](row)]
+            rows, more = page.cut(matching[page.offset : page.offset + page.fetch])
             names = Names(session, user.principal.state).load(
                 schools=[r["school_code"] for r in rows],
                 credentials=[r["credential_code"] for r in rows if r["credential_code"]])
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
-                 names=names, show=show, page=page, total=len(matching),
-                 more=start + FINDINGS_PAGE < len(matching), **context)  # fmt: skip
+                 names=names, shown=shown, total=len(matching), more=more,
+                 **context)  # fmt: skip
 
 
 @pages.post("/audit/findings/{task_id}/response")

@@ -1,5 +1,6 @@
 """Names for the codes pages show: states, schools and districts from the state's school
-list, credentials from the registry.  A page shows the name, the code in small print."""
+list, credentials from the registry, vendors from their register.  A page shows the name,
+the code in small print."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from agreements.models import Vendor
 from rosters.models import School
 from schemas.credentials import Credential
 
@@ -51,6 +53,13 @@ class Names:
             query = select(Credential.code, Credential.name).where(col(Credential.code).in_(codes))
             self.credentials.update(dict(self.session.exec(query).all()))
         return self
+
+    def vendors(self, among: Iterable[str] | None = None) -> dict[str, str]:
+        """{id: name} of the vendors (all, or those `among`), by name: the vendor picker."""
+        query = select(Vendor.id, Vendor.name).order_by(col(Vendor.name))
+        if among is not None:
+            query = query.where(col(Vendor.id).in_(sorted(among)))
+        return dict(self.session.exec(query.limit(2000)).all())
 
     def school(self, code: str | None) -> str:
         return self.schools.get(code or "", "") if code else ""

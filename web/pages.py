@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -38,6 +37,7 @@ from web.evidence import (
 )
 from web.names import Names, role_words, state_name
 from web.navigation import nav_links
+from web.paging import Listing
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class ListFilters:
+class ListFilters(Listing):
     """The uploads list's search, filters and page, as the address carries them."""
 
     q: str = ""
@@ -128,18 +128,14 @@ class ListFilters:
     flag: str = ""  # "", "flagged" or "clean"
     since: date | None = None
     until: date | None = None
-    page: int = 1
-
-    def query(self, **changes) -> str:
-        values = {**asdict(self), **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
     def service_kwargs(self) -> dict:
         flagged = {"flagged": True, "clean": False}.get(self.flag)
+        page = self.at(PAGE_SIZE)
         return {"search": self.q or None, "school_code": self.school or None,
                 "credential_code": self.credential or None, "since": self.since,
                 "until": self.until, "flagged": flagged,
-                "offset": (self.page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1}  # fmt: skip
+                "offset": page.offset, "limit": page.fetch}  # fmt: skip
 
 
 def list_filters(
@@ -151,7 +147,7 @@ def list_filters(
     until: date | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> ListFilters:
-    return ListFilters(q.strip(), school.strip(), credential.strip(), flag, since, until, page)
+    return ListFilters(page, q.strip(), school.strip(), credential.strip(), flag, since, until)
 
 
 def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict:

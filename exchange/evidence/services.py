@@ -24,7 +24,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from exchange.evidence.sandbox import sandbox_for
 from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel import sealing
+from kernel.clock import day_span
 from kernel.errors import NotFound
 
 # The state's school list (rosters.models.School), read by name: rosters sits above exchange.
@@ -568,9 +569,9 @@ def _filtered(query, search, school_code, credential_code, since, until, index):
         query = query.where(Evidence.school_code == school_code)
     if credential_code:
         query = query.where(Evidence.credential_code == credential_code.upper())
-    if since is not None:
-        query = query.where(col(Evidence.created_at) >= datetime.combine(since, time.min, UTC))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+    start, end = day_span(since, until)
+    if start is not None:
+        query = query.where(col(Evidence.created_at) >= start)
+    if end is not None:
         query = query.where(col(Evidence.created_at) < end)
     return query
