@@ -22,7 +22,7 @@ from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.names import Names
 from web.pages import render, to_sign_in
-from web.paging import Listing, PageDep
+from web.paging import Day, Listing, PageDep
 
 # `_lazy_ingest`: exchange.deliveries imports the ingest pipeline (pandas, pyarrow,
 # pandera: ~80 MB resident); a web process loads it on its first deliveries request,
@@ -121,8 +121,8 @@ class DeliveriesShown(Listing):
 def deliveries_shown(
     vendor: Annotated[str, Query(max_length=64)] = "",
     status: Annotated[str, Query(pattern="^(|" + "|".join(DeliveryStatus) + ")$")] = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> DeliveriesShown:
     return DeliveriesShown(page, vendor.strip(), status, since, until)

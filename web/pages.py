@@ -37,7 +37,7 @@ from web.evidence import (
 )
 from web.names import Names, role_words, state_name
 from web.navigation import nav_links
-from web.paging import Listing
+from web.paging import Day, Listing
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
@@ -143,8 +143,8 @@ def list_filters(
     school: Annotated[str, Query(max_length=16)] = "",
     credential: Annotated[str, Query(max_length=8)] = "",
     flag: Annotated[str, Query(pattern="^(|flagged|clean)$")] = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> ListFilters:
     return ListFilters(page, q.strip(), school.strip(), credential.strip(), flag, since, until)

@@ -16,10 +16,12 @@ import base64
 import binascii
 import json
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
+from pydantic import BeforeValidator
 
 from web.errors import ApiError
 
@@ -51,6 +53,10 @@ class Page:
     def cut(self, rows: list[T]) -> tuple[list[T], bool]:
         """The rows of this page, and whether more follow (for an HTML list's Next link)."""
         return rows[: self.limit], len(rows) > self.limit
+
+
+Day = Annotated[date | None, BeforeValidator(lambda value: value or None), Query()]
+"""A list's date filter: a form's empty date field means no filter, not a 422."""
 
 
 @dataclass(frozen=True)

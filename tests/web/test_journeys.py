@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from audit.plans.draws import draw_sample
 from audit.plans.plans import freeze
+from kernel.clock import utcnow
 from kernel.database import session_scope
 from rosters.schools import load_schools
 from tests.audit.plans.factories import SEED, make_plan
 from tests.reports.fixtures.world import small_world
+from tests.web.dashboard_world import build_world
 from tests.web.factories import CLAIM, certificate_png, make_token
 from tests.web.journeys import check_page
 from tests.web.live import credx_serve, launch_chromium, sign_in_page
+from tests.web.review_pairs import open_pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -184,3 +188,31 @@ def test_an_analyst_downloads_the_report_shown(app, cli_env):
         table = list(csv.reader(io.StringIO(text)))[1:]
         assert [[cell.replace("not applicable", "n/a") for cell in row] for row in table] == shown
         browser.close()
+
+
+def test_an_operator_filters_review_pairs_and_deliveries(app, cli_env):
+    world = build_world(app, utcnow())
+    open_pair(app, "LA", "exam:901", "exam:902", reason="id_conflict")
+    checked: list[str] = []
+    with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = signed_in(browser, base, make_token(app, "operator", "LA"))
+        page.goto(f"{base}/review")
+        page.get_by_label("Reason").select_option("id_conflict")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("heading", name="Open pairs: state student ids conflict"))\
+            .to_be_visible()  # fmt: skip
+        assert page.locator("section.pair").count() == 1
+        check_page(page, "operator-review", checked)
+        page.get_by_role("link", name="Deliveries").click()
+        page.get_by_label("Status").select_option("rejected")
+        page.get_by_role("button", name="Show").click()
+        table = page.get_by_role("table", name="Deliveries")
+        expect(table).to_contain_text("the file has no header row")
+        assert table.locator("tbody tr").count() == 1
+        assert re.search(r"status=rejected", page.url)
+        check_page(page, "operator-deliveries", checked)
+        table.get_by_role("link", name="results.csv").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Delivery {world.rejected}")
+        browser.close()
+    assert checked == ["operator-review", "operator-deliveries"]

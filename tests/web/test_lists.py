@@ -61,6 +61,9 @@ def test_deliveries_filter_by_vendor_status_day_and_page(client, app, world, mon
     assert on_day == [str(world.partial)]
     assert "No delivery matches" in client.get("/deliveries?vendor=certiport").text
     assert client.get("/deliveries?status=lost").status_code == 422
+    blank = client.get("/deliveries?vendor=&status=&since=&until=")  # a form sent as is
+    assert DELIVERY.findall(blank.text) == shown
+    assert client.get("/?since=&until=").status_code == 200  # the uploads list likewise
 
 
 def test_a_vendor_sees_only_its_own_deliveries(client, app, world):
