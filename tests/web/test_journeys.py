@@ -70,10 +70,13 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         assert page.locator("#student_name").input_value() == "Ana Morales"  # nothing retyped
         assert page.locator("#school_code").get_attribute("aria-invalid") == "true"
         check_page(page, "district-upload-corrected", checked)
+        steps = page.locator("#upload-steps [aria-current=step]")
+        expect(steps).to_contain_text("The student and the credential")
         page.locator("#school_code").fill("036001")
         page.get_by_label("Certificate file").set_input_files(str(certificate))
         page.get_by_role("button", name="Upload", exact=True).click()
         page.wait_for_url(f"{base}/?notice=uploaded")
+        expect(steps).to_have_text("Uploaded")
         table = page.get_by_role("table", name="My uploads")
         expect(table).to_contain_text("Baker High School")
         expect(table).to_contain_text("Microsoft Office Specialist")
@@ -88,6 +91,7 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         auditor = signed_in(browser, base, first, width=800)
         auditor.goto(f"{base}/audit")
         expect(auditor.locator("#task-stage")).to_contain_text("First look")
+        expect(auditor.locator("#task-steps [aria-current=step]")).to_have_text("First look")
         auditor.keyboard.press("f")  # the certificate full size: zoom and pan by keyboard
         viewer = auditor.get_by_role("dialog", name="Certificate, full size")
         expect(viewer).to_be_visible()
@@ -118,6 +122,8 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         reviewer = signed_in(browser, base, second)
         reviewer.goto(f"{base}/audit")
         expect(reviewer.locator("#task-stage")).to_contain_text("Second review")
+        expect(reviewer.locator("#task-steps [aria-current=step]")).to_have_text("Second review")
+        expect(reviewer.locator("#task-steps")).to_contain_text("First look completed")
         check_page(reviewer, "auditor-second-review", checked)
         reviewer.get_by_role("button", name="Confirm the discrepancy").click()
         expect(reviewer.locator("#audit-empty")).to_be_visible()
@@ -133,6 +139,7 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
 
         auditor.goto(f"{base}/audit")
         expect(auditor.locator("#task-stage")).to_contain_text("Re-review")
+        expect(auditor.locator("#task-steps [aria-current=step]")).to_contain_text("Re-review")
         expect(auditor.get_by_role("img", name="The corrected certificate")).to_be_visible()
         check_page(auditor, "auditor-re-review", checked)
         auditor.keyboard.press("a")  # accept the corrected file
