@@ -21,7 +21,6 @@ from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
-from audit.plans.standing import standings
 from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
 from web.agency import ID_TOKEN_COOKIE, logout_url, provider_of
@@ -30,6 +29,7 @@ from web.db import web_session
 from web.errors import ApiError
 from web.evidence import (
     EvidenceId,
+    audited,
     original_response,
     preview_response,
     submit_bulk,
@@ -159,12 +159,9 @@ def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict
         names = Names(session, principal.state)
         if may(principal, Permission.EVIDENCE_LIST):
             service = EvidenceService(session, app, principal)
-            found = service.list(**filters.service_kwargs())
-            more = len(found) > PAGE_SIZE
-            rows = [service.describe(row).as_json() for row in found[:PAGE_SIZE]]
-            audited = standings(session, [row["id"] for row in rows])
-            for row in rows:
-                row["standing"] = audited[row["id"]].words if row["id"] in audited else None
+            found, more = filters.at(PAGE_SIZE).cut(service.list(**filters.service_kwargs()))
+            views = audited(session, [service.describe(row) for row in found])
+            rows = [view.as_json() for view in views]
             names.load(schools=[r["school_code"] for r in rows],
                        credentials=[r["credential_code"] for r in rows])  # fmt: skip
         can_upload = may(principal, Permission.EVIDENCE_UPLOAD)
@@ -263,15 +260,15 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
     try:
         with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
-            row = service.describe(service.get(evidence_id)).as_json()
-            standing = standings(session, [row["id"]]).get(row["id"])
+            [view] = audited(session, [service.describe(service.get(evidence_id))])
+            row = view.as_json()
             names = Names(session, row["state"]).load(schools=[row["school_code"]],
                                                        credentials=[row["credential_code"]])
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
     return render(request, "evidence.html", user=user, row=row, can_download=can_download,
-                  standing=standing, names=names)  # fmt: skip
+                  names=names)  # fmt: skip
 
 
 @router.get("/evidence/{evidence_id}/preview")

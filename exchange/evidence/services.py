@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from access.policy import GRANTS, Forbidden, Permission, may_see_evidence, require
@@ -133,7 +133,12 @@ class EvidenceView(BaseModel):
     media_type: str
     size: int
     sha256: str
-    status: str
+    status: str = Field(description="`received` or `signature_verified`; once sampled for "
+                        "audit it follows the audit: `sampled`, `in_review`, `re_review`, "
+                        "`verified` or `discrepancy`")  # fmt: skip
+    audit_standing: str | None = Field(
+        default=None, description="where the upload stands in its audit, in words; absent "
+        "if never sampled")  # fmt: skip
     has_preview: bool
     badge: dict | None = None
     uploaded_by: str
