@@ -262,8 +262,9 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
             service = EvidenceService(session, app, user.principal)
             [view] = audited(session, [service.describe(service.get(evidence_id))])
             row = view.as_json()
-            names = Names(session, row["state"]).load(schools=[row["school_code"]],
-                                                       credentials=[row["credential_code"]])
+            names = Names(session, row["state"]).load(
+                schools=[row["school_code"]], credentials=[row["credential_code"]],
+                people=[row["uploaded_by"]])  # fmt: skip
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)

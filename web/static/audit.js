@@ -57,7 +57,9 @@
       ["Credential", (names.credential ? names.credential + " (" + claim.credential_code + ")" : claim.credential_code) +
         ", earned " + claim.date_earned],
       ["School", (names.school ? names.school + " (" + claim.school_code + ")" : claim.school_code) +
-        ", district " + claim.district + ", year " + claim.school_year],
+        ", " + (names.district ? names.district + " (" + claim.district + ")" : "district " + claim.district) +
+        ", year " + claim.school_year],
+      ["Uploaded by", (names.uploaded_by || "the district's staff") + ", " + claim.created_at.slice(0, 10)],
       ["Pathway", claim.graduation_pathway],
       ["Flags", claim.flags.length ? claim.flags.join(", ") : "none"]
     ].forEach(function (pair) {
