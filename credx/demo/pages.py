@@ -14,7 +14,7 @@ SERVE_AT = "http://127.0.0.1:8000"  # `credx serve`'s default address
 # (role, district, person, what they do there, the page to open)
 PEOPLE = (
     (Role.DISTRICT, "036", "Dana Reyes", "uploads, audit findings", "/"),
-    (Role.AUDITOR, None, "Sam Okafor", "audit queue, results", "/audit"),
+    (Role.AUDITOR, None, "Sam Osei", "audit queue, results", "/audit"),
     (Role.OPERATOR, None, "Lee Tran", "link review, deliveries, dashboard, reports", "/review"),
 )
 
