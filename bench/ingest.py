@@ -100,11 +100,10 @@ retention_days_after_termination: 30
 
 def phase_credx_unsealed(csv_path: Path, workdir: Path) -> dict[str, Any]:
     """`phase_credx` with field encryption off: the "before" of issue 16."""
-    from exchange import ingest
     from exchange.vault import Vault
     from kernel import sealing
 
-    ingest._sealed = lambda keys, column, scopes, values: values  # type: ignore[assignment]
+    sealing.seal_many = lambda keys, scope, column, values: list(values)  # type: ignore[assignment]
     sealing.sealer = lambda keys, scope, column: lambda value: value  # type: ignore[assignment]
     Vault.bind_to_scope = lambda self, blob_id, scope: None  # type: ignore[method-assign]
     return phase_credx(csv_path, workdir)
