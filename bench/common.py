@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def peak_rss_mb() -> float:
@@ -41,3 +43,23 @@ def print_report(table: str, summary: dict, *, as_json: bool) -> None:
         print(json.dumps(summary, indent=2, default=str))
     else:
         print(table)
+
+
+@contextmanager
+def throwaway_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on `server_url`'s server; yields its URL, drops it after.
+
+    Benchmarks never write into a database someone uses: each run gets its own.
+    """
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
