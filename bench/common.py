@@ -21,6 +21,16 @@ def peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its reaped children so far.
+
+    On a shared machine wall time depends on the neighbours; CPU time mostly does not,
+    so benchmarks report both."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
