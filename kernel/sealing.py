@@ -18,7 +18,8 @@ Code reads and writes the plain attribute names as before:
   its scope (`__sealing_scope__`), using the `FieldKeys` registered for the
   session's engine (`register`), and puts the plain values back after the
   flush;
-- bulk writes (ingest's COPY / multi-row INSERT) call `seal` themselves.
+- bulk writes (ingest's COPY / multi-row INSERT) seal a column at a time with
+  `seal_many` (the same tokens, far less Python per value).
 
 Equality lookups cannot use a sealed column; they use a blind index column
 beside it (`FieldKeys.blind_index`: HMAC-SHA256 under a key of its own).
