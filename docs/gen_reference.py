@@ -349,6 +349,53 @@ def _cell(value: Any) -> str:
     return _escape_html(text).replace("|", "\\|")
 
 
+# --- the linkage figures, in the linkage method page ------------------------------------
+
+LINKAGE_METHOD = ROOT / "docs" / "methods" / "linkage.md"
+FIGURES_MARK = "<!-- figures: bench/results/linkage.json -->"
+
+
+def linkage_method_page() -> str:
+    """`methods/linkage.md` with its figures table filled in from the last recorded run,
+    so no figure is typed into the page."""
+    text = LINKAGE_METHOD.read_text()
+    recorded = BENCH / "results" / "linkage.json"
+    table = linkage_figures(json.loads(recorded.read_text())) if recorded.exists() else ""
+    return text.replace(FIGURES_MARK, table or "No run of `bench/linkage.py` is recorded yet.")
+
+
+def linkage_figures(run: dict[str, Any]) -> str:
+    """One row per data set (credx beside the generic baseline), then PASS/FAIL per target."""
+    rows = []
+    for data in run["figures"].get("datasets", []):
+        credx, base = data.get("student", {}), data.get("baseline", {})
+        if credx.get("failed"):
+            rows.append([data["dataset"], data["records"], "failed", "", "", "", "", "", ""])
+            continue
+        ratio = credx["seconds"] / base["seconds"] if base.get("seconds") else None
+        rows.append([
+            data["dataset"], data["records"],
+            f"{credx['precision']:.4f} / {credx['recall']:.4f} / {credx['f1']:.4f}",
+            f"{credx['review_pairs']:,} ({credx['review_pairs'] / data['records']:.2%})",
+            "" if credx.get("match_threshold") is None else f"{credx['match_threshold']:.4g}",
+            f"{credx['estimated_precision']:.4f}" if credx.get("estimated_precision") else "",
+            f"{credx['peak_rss_mb']:,.0f}",
+            "failed" if base.get("failed") else f"{base['f1']:.4f}",
+            "" if ratio is None else f"{ratio:.2f}",
+        ])  # fmt: skip
+    columns = [
+        "data set", "records", "credx P / R / F1", "review pairs", "threshold chosen",
+        "estimated precision", "credx peak MB", "baseline F1", "time credx / baseline",
+    ]  # fmt: skip
+    targets = {k: v for part in run["figures"].get("targets", []) for k, v in part.items()}
+    verdicts = [f"- {'PASS' if t['pass'] else 'FAIL'} `{name}` = "
+                f"{t['value']:{t.get('format', ',.2f')}} (target {t['target']})"
+                for name, t in targets.items()]  # fmt: skip
+    lines = [f"Last recorded run: {run['measured_at']} on {run['machine']}:", "",
+             "```sh", run["command"], "```", "", *_table(columns, rows), *verdicts, ""]  # fmt: skip
+    return "\n".join(lines)
+
+
 # --- shared ----------------------------------------------------------------------------
 
 
@@ -386,6 +433,8 @@ def write_pages() -> None:
             out.write(page())
     with mkdocs_gen_files.open("reference/openapi.json", "w") as out:
         out.write(openapi_document())
+    with mkdocs_gen_files.open("methods/linkage.md", "w") as out:
+        out.write(linkage_method_page())
 
 
 if __name__ in {"__main__", "<run_path>"}:

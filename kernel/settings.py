@@ -296,19 +296,29 @@ class Settings(BaseSettings):
         "the built-in sets (see the manual, Rosters).",
     )
 
-    linkage_match_threshold: float = Field(
-        default=0.95,
-        gt=0,
+    linkage_target_precision: float = Field(
+        default=0.999,
+        gt=0.5,
         lt=1,
-        description="Record linkage: pairs with at least this match probability are the same "
-        "person (unless a rule keeps them apart and queues them for review).",
+        description="Record linkage: the precision the merges of a run must reach by the model's "
+        "own estimate. Each run merges pairs from the lowest match probability at which the "
+        "mean probability of the pairs merged still meets this (strong evidence lowers it, "
+        "weak evidence raises it); the run reports the threshold it chose.",
+    )
+    linkage_target_recall: float = Field(
+        default=0.999,
+        gt=0.5,
+        lt=1,
+        description="Record linkage: the review band below the threshold reaches down until "
+        "the pairs left below it hold at most 1 minus this of the matches the model expects "
+        "in the run; so the queue shrinks when the evidence is strong.",
     )
     linkage_review_lower: float = Field(
         default=0.5,
         gt=0,
         lt=1,
-        description="Record linkage: pairs from this match probability up to the match "
-        "threshold go to the review queue (`credx link review`).",
+        description="Record linkage: a pair below this match probability is never merged on "
+        "its score nor queued for review (`credx link review`), whatever the targets.",
     )
     linkage_max_cluster_size: int = Field(
         default=50,

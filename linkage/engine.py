@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -24,7 +24,8 @@ from linkage.model import LinkModel
 from linkage.normalise import prepare_records
 from linkage.notices import collected
 from linkage.rules import RELIABLE_BELOW, unreliable_fields
-from linkage.scoring import LinkParameters, score_pairs
+from linkage.scoring import LinkParameters, Scored, score_pairs
+from linkage.thresholds import Thresholds, choose_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class LinkResult:
     # the model's own estimates for this clustering (`estimates`)
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    # what this run merged from and reviewed from (`thresholds`)
+    match_threshold: float | None = None
+    review_lower: float | None = None
 
     def persons(self) -> int:
         return len(set(self.clusters.values()))
@@ -102,9 +106,13 @@ def link_records(
         )
     say(f"{scored.pairs_scored:,} candidate pairs scored")
     unreliable = unreliable_fields({c: scored.model.m_differs(c) for c in RULE_FIELDS})
+    chosen = thresholds(scored, params)
+    say(f"merging from probability {chosen.match:.6g}, reviewing from {chosen.review_lower:.6g}")
+    run_params = replace(params, match_threshold=chosen.match, review_lower=chosen.review_lower)
     clustering = cluster_edges(
-        prepared, scored.edges, constraints or Constraints(), params=params, unreliable=unreliable
-    )
+        prepared, scored.edges, constraints or Constraints(), params=run_params,
+        unreliable=unreliable,
+    )  # fmt: skip
     precision, recall = estimates(clustering.merged_pairs, clustering.merged_mass,
                                   scored.expected_matches)  # fmt: skip
     return LinkResult(
@@ -114,9 +122,36 @@ def link_records(
         review_pairs=clustering.review_pairs,
         flagged_clusters=clustering.flagged,
         model=scored.model,
-        warnings=prepared.warnings + scored.warnings + engine_warnings + _relaxed(unreliable),
+        warnings=prepared.warnings + scored.warnings + engine_warnings + _relaxed(unreliable)
+        + _unmet(chosen, params),
         pairs_scored=scored.pairs_scored,
+        match_threshold=chosen.match,
+        review_lower=chosen.review_lower,
+    )  # fmt: skip
+
+
+def thresholds(scored: Scored, params: LinkParameters) -> Thresholds:
+    """The run's match threshold and review band: fixed when `params` fixes the threshold,
+    else chosen from the targets on the model's own probabilities of the scored pairs."""
+    if params.match_threshold is not None:
+        return Thresholds(params.match_threshold, params.review_lower, None, True)
+    return choose_thresholds(
+        scored.edges["match_probability"].to_numpy(dtype=float),
+        expected_matches=scored.expected_matches,
+        target_precision=params.target_precision,
+        target_recall=params.target_recall,
+        floor=params.review_lower,
     )
+
+
+def _unmet(chosen: Thresholds, params: LinkParameters) -> list[str]:
+    if chosen.target_met:
+        return []
+    return [
+        f"thresholds: the model's match probabilities cannot promise the target precision "
+        f"{params.target_precision} even for its strongest pairs (weak evidence), so only "
+        f"pairs at {chosen.match:.6g} or above merge on their score; the rest go to review"
+    ]
 
 
 def estimates(
@@ -154,6 +189,8 @@ def describe(result: LinkResult) -> dict[str, Any]:
         "review_reasons": result.review_reasons(),
         "estimated_precision": result.estimated_precision,
         "estimated_recall": result.estimated_recall,
+        "match_threshold": result.match_threshold,
+        "review_lower": result.review_lower,
         "flagged_clusters": len(result.flagged_clusters),
         "model_version": result.model.version,
     }

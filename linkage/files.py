@@ -35,6 +35,8 @@ class FileLinkage:
     review_reasons: dict[str, int] = field(default_factory=dict)
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    match_threshold: float | None = None  # chosen for this run (linkage.thresholds)
+    review_lower: float | None = None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -94,6 +96,8 @@ def link_file(
         review_reasons=result.review_reasons(),
         estimated_precision=result.estimated_precision,
         estimated_recall=result.estimated_recall,
+        match_threshold=result.match_threshold,
+        review_lower=result.review_lower,
     )
 
 

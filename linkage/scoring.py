@@ -55,8 +55,12 @@ EDGE_COLUMNS = [
 class LinkParameters:
     """Thresholds and limits (from credx settings `linkage_*`)."""
 
-    match_threshold: float = 0.95
-    review_lower: float = 0.5
+    # None: chosen per run from `target_precision` and `target_recall` (`linkage.thresholds`);
+    # a number fixes it (the review band then runs from `review_lower` up to it)
+    match_threshold: float | None = None
+    review_lower: float = 0.5  # below: neither merged on score nor reviewed
+    target_precision: float = 0.999
+    target_recall: float = 0.999
     max_cluster_size: int = 50
     max_block_size: int = 5_000
     seed: int = 20261127
@@ -97,6 +101,9 @@ def _duckdb_api() -> tuple[Any, Any]:
     connection = duckdb.connect()
     # bounded: beyond this DuckDB spills to a temporary directory instead of growing
     connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    # DuckDB draws a progress bar on stdout for any query over two seconds: on a busy
+    # machine that lands in the middle of `--json` output
+    connection.execute("SET enable_progress_bar = false")
     return DuckDBAPI(connection), connection
 
 

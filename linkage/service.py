@@ -58,6 +58,9 @@ class RunSummary:
     review_reasons: dict[str, int] = field(default_factory=dict)  # pairs queued, per reason
     estimated_precision: float | None = None  # the model's own estimates (engine.estimates)
     estimated_recall: float | None = None
+    # what this run merged from and reviewed from (chosen from the targets: linkage.thresholds)
+    match_threshold: float | None = None
+    review_lower: float | None = None
 
     def as_dict(self) -> dict:
         return {**asdict(self), "warnings": list(self.warnings)}
@@ -65,7 +68,8 @@ class RunSummary:
 
 def parameters_from(settings: Settings) -> LinkParameters:
     return LinkParameters(
-        match_threshold=settings.linkage_match_threshold,
+        target_precision=settings.linkage_target_precision,
+        target_recall=settings.linkage_target_recall,
         review_lower=settings.linkage_review_lower,
         max_cluster_size=settings.linkage_max_cluster_size,
         max_block_size=settings.linkage_max_block_size,
@@ -319,6 +323,8 @@ def _finish(
         review_reasons=result.review_reasons(),
         estimated_precision=result.estimated_precision,
         estimated_recall=result.estimated_recall,
+        match_threshold=result.match_threshold,
+        review_lower=result.review_lower,
     )
     details = {k: v for k, v in summary.as_dict().items() if k not in ("state", "run_id")}
     EventLog(session).record(LinkageEvent.LINK_RUN_FINISHED, f"link_run:{run.id}", actor, **details)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -17,6 +17,10 @@ from eventlog.log import EventLog, cli_actor
 from kernel.database import session_scope
 from kernel.errors import InvalidInput
 from linkage.events import LinkageEvent
+
+if TYPE_CHECKING:
+    from linkage.files import FileLinkage
+    from linkage.service import RunSummary
 
 # linkage (Splink, DuckDB) is imported inside the commands: other commands don't pay for it
 
@@ -49,16 +53,17 @@ def step_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
         yield lambda msg: status.update(f"{escape(label)}: {escape(msg)}")
 
 
-def quality(precision: float | None, recall: float | None, reasons: dict[str, int]) -> str:
-    """The run's own estimates and its review load, one line."""
+def quality(run: RunSummary | FileLinkage) -> str:
+    """The run's threshold, its own estimates and its review load, one line."""
 
-    def share(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.4f}"
+    def share(value: float | None, digits: int = 4) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
 
-    queued = ", ".join(f"{reason} {count}" for reason, count in reasons.items()) or "none"
+    queued = ", ".join(f"{reason} {count}" for reason, count in run.review_reasons.items())
     return (
-        f"estimated precision {share(precision)}, recall {share(recall)}; "
-        f"pairs to review by reason: {queued}"
+        f"merged from match probability {share(run.match_threshold, 6)}; "
+        f"estimated precision {share(run.estimated_precision)}, "
+        f"recall {share(run.estimated_recall)}; pairs to review by reason: {queued or 'none'}"
     )
 
 
@@ -100,7 +105,7 @@ def run(
             f"{s.new_persons:,} new, {s.merged} merged, {s.split} split; "
             f"{s.review_pairs} pairs to review, {s.flagged_clusters} flagged"
         )
-        console.print(f"  {quality(s.estimated_precision, s.estimated_recall, s.review_reasons)}")
+        console.print(f"  {quality(s)}")
         for warning in s.warnings:
             console.print(f"  warning: {warning}")
 
@@ -133,9 +138,7 @@ def file(
         f"{summary.rows:,} rows -> {summary.persons:,} persons written to {out} "
         f"({summary.review_pairs} uncertain pairs, {summary.flagged_clusters} flagged)"
     )
-    console.print(
-        quality(summary.estimated_precision, summary.estimated_recall, summary.review_reasons)
-    )
+    console.print(quality(summary))
     for warning in summary.warnings:
         console.print(f"  warning: {warning}")
 

@@ -213,3 +213,16 @@ def test_a_run_of_any_shape_renders(reference):
     text = "\n".join(reference._run_section(run))
     assert "## cli_start" in text and ".venv/bin/python bench/cli_start.py" in text
     assert "| help_s | 0.31 |" in text and "| version | 0.3 |" in text
+
+
+def test_the_linkage_method_page_shows_the_recorded_figures_not_typed_ones(reference):
+    """The figures table of `methods/linkage.md` is filled in at build time from
+    `bench/results/linkage.json`: the page on disk holds the mark, the built page the run."""
+    assert reference.FIGURES_MARK in reference.LINKAGE_METHOD.read_text()
+    run = json.loads((ROOT / "bench" / "results" / "linkage.json").read_text())
+    page = reference.linkage_method_page()
+    assert reference.FIGURES_MARK not in page and run["command"] in page
+    for data in run["figures"]["datasets"]:
+        if not data["student"].get("failed"):
+            assert f"| {data['dataset']} | {data['records']:,} | " in page
+            assert f"{data['student']['f1']:.4f} |" in page

@@ -43,3 +43,18 @@ def test_trained_model_links_the_synthetic_population_well(population, trained):
     predicted, true = pairs(found), pairs(truth.loc[found.index])
     hits = len(predicted & true)
     assert hits / len(predicted) > 0.97 and hits / len(true) > 0.95
+
+
+def test_weak_evidence_raises_the_chosen_threshold_and_widens_review(population, trained):
+    """The threshold is chosen per run from the target precision (`linkage.thresholds`):
+    the same people without state ids, schools and full birth dates give the model less
+    to go on, so it merges from a higher probability and asks reviewers about more."""
+    weak = population.drop(columns=["true_person_id"]).assign(
+        state_student_id=None, school_code=None, birth_date=population["birth_date"].str[:4]
+    )
+    guessing = link_records(weak, parameters=PARAMS)
+    assert trained.match_threshold < guessing.match_threshold
+    uncertain = [run.review_reasons().get("uncertain", 0) for run in (trained, guessing)]
+    assert uncertain[0] < uncertain[1]
+    for run in (trained, guessing):
+        assert run.review_lower <= run.match_threshold

@@ -46,6 +46,9 @@ def test_link_file_reports_engine_warnings_in_json_and_event_not_on_stderr(app, 
     assert sum(summary["review_reasons"].values()) == summary["review_pairs"]
     assert 0.9 < summary["estimated_precision"] <= 1 and 0.9 < summary["estimated_recall"] <= 1
     assert event["review_reasons"] == summary["review_reasons"]
+    # the threshold this run chose from the target precision, in the JSON and the event
+    assert 0.5 <= summary["review_lower"] <= summary["match_threshold"] < 1
+    assert event["match_threshold"] == summary["match_threshold"]
 
 
 def test_a_database_run_keeps_the_engine_warnings_in_its_summary_and_event(app, tmp_path, capfd):
