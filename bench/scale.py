@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     args = parser.parse_args(argv)
     rows, uploads = (1_000_000, 50_000) if args.quick else (args.rows, args.uploads)
-    drop = None
+    drop, filled_s = None, None
     if args.database_url:
         url = args.database_url
     else:
@@ -480,7 +480,9 @@ def main(argv: list[str] | None = None) -> int:
             app.keyring.ensure()  # the master key the field keys of the sealed values are under
             if drop is not None:
                 progress(f"generating in {make_url(url).database}, keys in {home} ...")
+                started = time.perf_counter()
                 generate(url, rows, uploads, app.field_keys)
+                filled_s = time.perf_counter() - started
             ctx = context(app, args.seed)
             results = {}
             for query in QUERIES:
@@ -491,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         if drop is not None and not args.keep:
             drop()
     table, summary = report(results, rows, uploads)
+    summary["filled_in_s"] = round(filled_s, 1) if filled_s is not None else None
     print_report(table, summary, as_json=args.json)
     return 0
 
