@@ -6,9 +6,11 @@ What is measured
    CREDX_TEST_DATABASE_URL or the local server), migrated and seeded as `credx init`
    does.  `--database-url` names an existing, migrated database instead (kept).
 2. Data are generated inside the server (`INSERT ... SELECT generate_series`, in
-   1M-row steps): `--rows` exam results (default 10,000,000) in deliveries of 5,000
-   rows from 10 vendors, and `--uploads` evidence records (default 500,000) over
-   4 states x 50 districts and two school years, each with its blob rows.  Then ANALYZE.
+   1M-row steps, never through ingest): `--rows` exam results (default 10,000,000) in
+   deliveries of 5,000 rows from 10 vendors, and `--uploads` evidence records (default
+   500,000) over 4 states x 50 districts and two school years, each with its blob rows.
+   Student fields are sealed as credx seals them (real tokens under field keys in the
+   bench's home, drawn from a pool: see POOL), so every read opens them.  Then ANALYZE.
 3. Each named query in QUERIES runs `--repeat` times (after 5 warm-up runs), each in
    a fresh session that commits, as one web request does: the service call the
    route makes (EvidenceService, list_deliveries), events included.  p50 and p95
@@ -30,6 +32,8 @@ Re-run
     python bench/scale.py                         # 10M rows, 500k uploads
     python bench/scale.py --quick                 # 1M rows, 50k uploads
     python bench/scale.py --rows 2000000 --uploads 100000 --repeat 300 --json
+    python bench/scale.py --keep --home /tmp/h     # keep the database and its keys, then
+    python bench/scale.py --database-url URL --home /tmp/h   # measure it again
 """
 
 from __future__ import annotations
