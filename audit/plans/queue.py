@@ -57,7 +57,7 @@ from exchange.evidence.services import EvidenceView
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
-from kernel.rows import key_of, rowcount
+from kernel.rows import key_of
 from rosters.models import School
 from schemas.credentials import Credential
 
@@ -406,13 +406,14 @@ def update_task(
     if guard_unassigned:
         statement = statement.where(col(AuditTask.assigned_to).is_(None))
     values["version"] = task.version + 1
-    result = session.execute(
-        statement.values(**values).execution_options(synchronize_session=False)
-    )
-    if rowcount(result) != 1:
+    # RETURNING reloads the task as written in the same round trip (no refresh after it).
+    written = session.execute(
+        statement.values(**values).returning(AuditTask),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).scalars().all()  # fmt: skip
+    if len(written) != 1:
         session.expire(task)
         return False
-    session.refresh(task)
     return True
 
 
