@@ -25,10 +25,11 @@ row is unique per (task, stage) as a second line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -62,6 +63,7 @@ from rosters.models import School
 from schemas.credentials import Credential
 
 MAX_NOTE = 2000
+HELD = (TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW, TaskStatus.RE_REVIEW)  # held, unfinished
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
 
 
@@ -122,12 +124,9 @@ class AuditQueue:
         None when the state's queue is empty for this auditor.
         """
         state = audit_worker_state(self.principal)
-        self.hand_back()
-        held = self.session.exec(self._scoped(state).where(
-            AuditTask.assigned_to == self.principal.actor,
-            col(AuditTask.status).in_([TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW,
-                                       TaskStatus.RE_REVIEW]),
-        ).order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)).first()  # fmt: skip
+        mine = self._mine(state)
+        self.hand_back([task for task in mine if task.status == TaskStatus.FINAL])
+        held = next((task for task in mine if task.status != TaskStatus.FINAL), None)
         if held is not None:
             return held
         for _attempt in range(CLAIM_ATTEMPTS):
@@ -139,16 +138,27 @@ class AuditQueue:
         raise TaskConflict("other auditors are taking tasks faster than this one could; retry")
 
     def _scoped(self, state: str | None):
-        superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
-        query = select(AuditTask).where(col(AuditTask.plan_id).not_in(superseded))
-        return query if state is None else query.where(AuditTask.state == state)
+        return select(AuditTask).where(self._in_scope(state))
 
-    def hand_back(self) -> int:
+    @staticmethod
+    def _in_scope(state: str | None):
+        """Tasks of the state's live plans (a superseded plan's tasks leave the queue)."""
+        superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
+        live = col(AuditTask.plan_id).not_in(superseded)
+        return live if state is None else and_(live, AuditTask.state == state)
+
+    def _mine(self, state: str | None) -> list[AuditTask]:
+        """In one query, the caller's judged tasks (any plan: to hand back) and the unfinished
+        ones in scope (the lowest ticket first)."""
+        return list(self.session.exec(select(AuditTask).where(
+            AuditTask.assigned_to == self.principal.actor,
+            or_(AuditTask.status == TaskStatus.FINAL,
+                and_(col(AuditTask.status).in_(HELD), self._in_scope(state))),
+        ).order_by(col(AuditTask.ticket), col(AuditTask.id))))  # fmt: skip
+
+    def hand_back(self, judged: Sequence[AuditTask]) -> int:
         """Hand back the caller's judged tasks (a verified first look stays with its auditor,
         undoable, until they move on); how many were handed back."""
-        judged = self.session.exec(select(AuditTask).where(
-            AuditTask.assigned_to == self.principal.actor, AuditTask.status == TaskStatus.FINAL,
-        )).all()  # fmt: skip
         handed = 0
         for task in judged:
             if self._update(task, assigned_to=None, assigned_at=None):
