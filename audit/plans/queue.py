@@ -145,14 +145,14 @@ class AuditQueue:
         """Tasks of the state's live plans (a superseded plan's tasks leave the queue)."""
         superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
         live = col(AuditTask.plan_id).not_in(superseded)
-        return live if state is None else and_(live, AuditTask.state == state)
+        return live if state is None else and_(live, col(AuditTask.state) == state)
 
     def _mine(self, state: str | None) -> list[AuditTask]:
         """In one query, the caller's judged tasks (any plan: to hand back) and the unfinished
         ones in scope (the lowest ticket first)."""
         return list(self.session.exec(select(AuditTask).where(
             AuditTask.assigned_to == self.principal.actor,
-            or_(AuditTask.status == TaskStatus.FINAL,
+            or_(col(AuditTask.status) == TaskStatus.FINAL,
                 and_(col(AuditTask.status).in_(HELD), self._in_scope(state))),
         ).order_by(col(AuditTask.ticket), col(AuditTask.id))))  # fmt: skip
 
