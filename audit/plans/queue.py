@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -175,13 +175,17 @@ class AuditQueue:
         )
         again = waiting.where(AuditTask.status == TaskStatus.RE_REVIEW)
         first = waiting.where(AuditTask.status == TaskStatus.OPEN)
-        for query in (second, again, first):
-            found = self.session.exec(
-                query.order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)
-            ).first()
-            if found is not None:
-                return found
-        return None
+        # One round trip: each tier's lowest ticket (its own index scan), the first tier's wins.
+        lowest = [
+            query.with_only_columns(col(AuditTask.id), literal(tier).label("tier"))
+            .order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1).subquery()
+            for tier, query in enumerate((second, again, first))
+        ]  # fmt: skip
+        ranked = union_all(*(select(*tier.c) for tier in lowest)).subquery()
+        return self.session.exec(
+            select(AuditTask).join(ranked, col(AuditTask.id) == ranked.c.id)
+            .order_by(ranked.c.tier).limit(1)
+        ).first()  # fmt: skip
 
     def _take(self, task: AuditTask) -> bool:
         stage = next_stage(task) or 1
