@@ -17,7 +17,7 @@ from tests.audit.plans.auditing import auditor, drawn_tasks
 from tests.audit.plans.factories import vendor_result
 
 # hand back the judged task, take the next, show its case file: 4 event-log entries
-NEXT_TASK_STATEMENTS = 21
+NEXT_TASK_STATEMENTS = 20
 
 
 @contextmanager
