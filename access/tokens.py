@@ -86,6 +86,16 @@ def holder_actors(session: Session, actor: str) -> list[str]:
                      if " ".join(other.split()).casefold() == label)]  # fmt: skip
 
 
+def holder_label(session: Session, actor: str | None) -> str | None:
+    """Who acted, as a page may name them: the holder label of a `token:<id>` actor (the
+    person `credx tokens create --label` named), else None (show the role, not an id)."""
+    if not actor or not actor.startswith("token:"):
+        return None
+    token = session.get(ApiToken, actor.removeprefix("token:"))
+    label = " ".join((token.label if token else "").split())
+    return label or None
+
+
 def is_active(token: ApiToken, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return token.revoked_at is None and as_utc(token.expires_at) > now

@@ -75,8 +75,8 @@ from agreements.vendors import VENDOR_ID
 from eventlog.log import EventLog
 from kernel.errors import InvalidInput
 from kernel.values import STATE_CODE_REASON, USPS_STATES, refusal
+from schemas.columns import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from schemas.credentials import CODE, known_codes
-from schemas.exam_results import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,5}")

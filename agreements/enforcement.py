@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from agreements.terms import Terms
-from schemas.exam_results import OPTIONAL_COLUMNS
+from schemas.columns import OPTIONAL_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel.errors import InvalidInput
-from schemas.exam_results import CANONICAL_COLUMNS
+from schemas.columns import CANONICAL_COLUMNS
 
 ALLOWED_KEYS = {"encoding", "columns", "defaults"}
 

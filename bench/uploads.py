@@ -20,19 +20,20 @@ What is measured
 4. **hostile batch** (`--hostile`, on by default): PDF decompression bombs, one page
    whose content stream inflates to 64, 256 and 512 MiB (`--bombs-each` of each, a
    few hundred KB sent), POSTed while the normal uploads of step 2 are in flight, to a
-   fresh `credx serve`.  Every bomb must be refused (413/422) and the server
-   process's peak RSS stay under 300 MB: decoding runs in sandboxed child processes
-   (`exchange.evidence.sandbox`), each capped by CREDX_UPLOAD_SANDBOX_MEMORY_MB.  The
-   server's helpers (the decoders' fork server, multiprocessing's resource tracker)
-   are reported beside it: their size is their imported libraries, whatever is
-   uploaded.
+   fresh `credx serve`.  Every bomb must be refused (413/422) and the peak RSS of the
+   server plus all its child processes (summed) stay under 300 MB: decoding runs in
+   sandboxed child processes (`exchange.evidence.sandbox`), each capped by
+   CREDX_UPLOAD_SANDBOX_MEMORY_MB.  The server and its helpers (the decoders' fork
+   server, multiprocessing's resource tracker) are also shown apart, and the PSS of all
+   of them at the end (shared pages counted once): an extra figure, not judged.
 5. **today's credx** (`--baseline-ref`, default `main`): the same normal uploads to
    `credx serve` run from `git archive <ref>` of this repository, in the same run;
    `normal_throughput_ratio` = this tree's normal throughput / that one's (target >= 0.8).
 
 Throughput is uploaded bytes / wall seconds from the first request to the last
 answer.  Peak RSS is the server process's `VmHWM` from `/proc/PID/status`
-(plus its children's, for several workers), read just before it is stopped.
+plus that of every child process alive (workers, fork server, resource tracker), read
+just before it is stopped.
 Targets: credx peak RSS < 300 MB; the ratio to the baseline is reported (credx
 does far more per byte: decode, re-render, encrypt, store), not judged.
 Exit status 0 whatever the result; PASS/FAIL per target.
@@ -176,22 +177,52 @@ def wait_healthy(url: str, process: subprocess.Popen) -> None:
 
 
 def peak_rss_mb(pid: int) -> float:
-    """VmHWM of the process plus its children (uvicorn workers), in MB."""
+    """VmHWM of the process plus all its live descendants, in MB."""
     return sum(peak_rss_parts(pid).values())
 
 
 def peak_rss_parts(pid: int) -> dict[str, float]:
-    """VmHWM in MB of the server process and, summed, of its direct children: uvicorn
-    workers with several, and with one the decoders' fork server and multiprocessing's
-    resource tracker (whose size does not depend on the uploads: the decoders themselves
-    are the fork server's short-lived children, each capped by RLIMIT_AS)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(child) for child in children.read_text().split()] if children.exists() else []
-    return {"server": _hwm_mb(pid), "children": sum(_hwm_mb(kid) for kid in kids)}
+    """VmHWM in MB of the server process and, summed, of all its descendants alive now:
+    uvicorn workers with several, and with one the decoders' fork server and
+    multiprocessing's resource tracker (whose size does not depend on the uploads: the
+    decoders themselves are the fork server's short-lived children, each capped by
+    RLIMIT_AS)."""
+    return {"server": _hwm_mb(pid), "children": sum(_hwm_mb(kid) for kid in descendants(pid))}
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process under `pid` (children of any of its threads, and theirs)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(kid) for kid in (task / "children").read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size now (shared pages divided among their users) of the server and
+    its descendants, in MB: an extra figure beside the peak RSS sum, which is what is judged."""
+    total = 0.0
+    for process in (pid, *descendants(pid)):
+        try:
+            rollup = Path(f"/proc/{process}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in rollup.splitlines()
+                     if line.startswith("Pss:")) / 1024  # fmt: skip
+    return total
 
 
 def _hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # it ended between the listing and the read
+        return 0.0
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -224,6 +255,7 @@ def run_server(command: list[str], env: dict[str, str], port: int, png: bytes, u
         wait_healthy(f"{base}/healthz", process)
         result = asyncio.run(post_all(f"{base}/api/v1/evidence", token, png, uploads))
         result["peak_rss_mb"] = peak_rss_mb(process.pid)
+        result["pss_mb_at_end"] = pss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -280,6 +312,7 @@ def serve_and_measure(command: list[str], env: dict[str, str], port: int, post,
         result["peak_rss_mb"] = parts["server"] + parts["children"]
         result["server_peak_rss_mb"] = parts["server"]
         result["helpers_peak_rss_mb"] = parts["children"]
+        result["pss_mb_at_end"] = pss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -332,9 +365,9 @@ def hostile(args: argparse.Namespace, png: bytes, tmp: Path) -> dict[str, Any]:
 def hostile_targets(result: dict[str, Any], uploads: int) -> dict[str, dict]:
     bombs = result["with_bombs"]
     return {
-        "server_peak_rss_mb_with_bombs": {"target": f"< {TARGET_RSS_MB:.0f}",
-                                          "value": bombs["server_peak_rss_mb"],
-                                          "pass": bombs["server_peak_rss_mb"] < TARGET_RSS_MB},
+        "credx_peak_rss_mb_with_bombs": {"target": f"< {TARGET_RSS_MB:.0f}",
+                                         "value": bombs["peak_rss_mb"],
+                                         "pass": bombs["peak_rss_mb"] < TARGET_RSS_MB},
         "normal_throughput_ratio": {"target": ">= 0.8 x today's",
                                     "value": result["normal_throughput_ratio"],
                                     "pass": result["normal_throughput_ratio"] >= 0.8},
@@ -347,14 +380,16 @@ def hostile_targets(result: dict[str, Any], uploads: int) -> dict[str, dict]:
 
 
 def hostile_table(result: dict[str, Any]) -> list[str]:
-    rows = ["", f"{'run':<26} {'uploads':>8} {'MB/s':>8} {'server MB':>10} {'helpers MB':>11}"]
+    rows = ["", f"{'run':<26} {'uploads':>8} {'MB/s':>8} {'server MB':>10} {'helpers MB':>11} "
+                f"{'sum MB':>8} {'PSS MB':>8}"]  # fmt: skip
     labels = {"normal": "this tree, normal", "with_bombs": "this tree, bombs in flight",
               "today": f"today's ({result['baseline_ref']}), normal"}  # fmt: skip
     for name, label in labels.items():
         r = result[name]
         server, helpers = r["server_peak_rss_mb"], r["helpers_peak_rss_mb"]
         rows.append(f"{label:<26} {r['accepted']:>8} {r['mb_per_second']:>8.1f} "
-                    f"{server:>10,.0f} {helpers:>11,.0f}")  # fmt: skip
+                    f"{server:>10,.0f} {helpers:>11,.0f} {r['peak_rss_mb']:>8,.0f} "
+                    f"{r['pss_mb_at_end']:>8,.0f}")  # fmt: skip
     rows.append("bombs: " + ", ".join(f"{k} -> {v}" for k, v in
                                       result["with_bombs"]["bomb_statuses"].items()))  # fmt: skip
     rows.append(f"normal throughput / today's: {result['normal_throughput_ratio']:.2f}; "

@@ -42,7 +42,7 @@ def _compared() -> tuple[str, ...]:
     """The plain columns whose values (with the sealed values' digest) make a re-sent row
     `unchanged`.  Imported here because
     the schemas bring pandas, which readers of `CURRENT` (the audit CLI) must not load."""
-    from schemas.exam_results import CANONICAL_COLUMNS
+    from schemas.columns import CANONICAL_COLUMNS
 
     sealed = {"vendor_record_id", *ExamResult.__sealed__}  # sealed: compared by their digest
     return ("agreement_id", *(c for c in CANONICAL_COLUMNS if c not in sealed))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -16,6 +17,7 @@ from exchange.ingest import Ingestor, IngestOutcome
 from exchange.models import Delivery, DeliveryStatus, RejectedRow
 from exchange.resources import Resources
 from exchange.sources import FileSource
+from kernel.clock import day_span
 from kernel.database import session_scope
 from kernel.errors import InvalidInput, NotFound
 from kernel.rows import existing, key_of
@@ -107,6 +109,9 @@ class DeliveryFilter:
     status: DeliveryStatus | None = None
     limit: int = 50
     offset: int = 0  # rows to skip (the API's cursor pages)
+    vendor_ids: frozenset[str] | None = None  # a state's operator: its state's vendors only
+    since: date | None = None  # received on or after this day (UTC)
+    until: date | None = None  # received on or before this day (UTC)
 
 
 def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
@@ -114,8 +119,15 @@ def list_deliveries(session: Session, where: DeliveryFilter) -> list[Delivery]:
     query = query.offset(where.offset).limit(where.limit)
     if where.vendor_id:
         query = query.where(Delivery.vendor_id == where.vendor_id)
+    if where.vendor_ids is not None:
+        query = query.where(col(Delivery.vendor_id).in_(sorted(where.vendor_ids)))
     if where.status:
         query = query.where(Delivery.status == where.status)
+    start, end = day_span(where.since, where.until)
+    if start is not None:
+        query = query.where(col(Delivery.received_at) >= start)
+    if end is not None:
+        query = query.where(col(Delivery.received_at) < end)
     return list(session.exec(query))
 
 

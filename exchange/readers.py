@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from agreements.mapping import ColumnMapping
 from kernel.errors import InvalidInput
-from schemas.exam_results import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from schemas.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"

@@ -4,14 +4,15 @@ A record's id is `<source type>:<source key>`: `exam:12:7` is row 7 of
 delivery 12, `evidence:<evidence id>` a district's certificate claim,
 `roster:3:41` row 41 of roster import 3 (audits and reports rely on exactly
 these ids).  Each source is one loader registered in `SOURCES`: it returns
-the canonical columns for one state's records.
+the canonical columns for one state's records.  The loaders import pandas when they run:
+the web's review pages import this module for `describe_records` alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlmodel import Session, col, select
 
 from exchange.corrections import CURRENT
@@ -21,7 +22,10 @@ from linkage.columns import CANONICAL_COLUMNS
 from linkage.names import split_full_name
 from rosters.models import RosterStudent
 
-Loader = Callable[[Session, str], pd.DataFrame]
+if TYPE_CHECKING:
+    import pandas as pd
+
+Loader = Callable[[Session, str], "pd.DataFrame"]
 
 
 def record_id(source_type: str, source_key: str) -> str:
@@ -35,6 +39,8 @@ def split_record_id(value: str) -> tuple[str, str]:
 
 def exam_results(session: Session, state: str) -> pd.DataFrame:
     """Vendor candidate records: one record per exam result row; source = the vendor."""
+    import pandas as pd
+
     query = (
         select(  # type: ignore[call-overload]  # model attributes typed as values
             ExamResult.delivery_id,
@@ -84,6 +90,8 @@ def evidence_claims(session: Session, state: str) -> pd.DataFrame:
 
     The claim names the student in one string, split by `linkage.names`.
     """
+    import pandas as pd
+
     query = (
         select(  # type: ignore[call-overload]  # model attributes typed as values
             Evidence.id,
@@ -121,6 +129,8 @@ def evidence_claims(session: Session, state: str) -> pd.DataFrame:
 
 def roster_rows(session: Session, state: str) -> pd.DataFrame:
     """The state's rosters: one record per loaded roster row; source = `roster:<school year>`."""
+    import pandas as pd
+
     query = (
         select(  # type: ignore[call-overload]  # model attributes typed as values
             RosterStudent.import_id,
@@ -188,6 +198,8 @@ def states_with_records(session: Session) -> list[str]:
 
 
 def load_records(session: Session, state: str) -> pd.DataFrame:
+    import pandas as pd
+
     frames = [loader(session, state) for loader in SOURCES.values()]
     return pd.concat(frames, ignore_index=True) if frames else _canonical(pd.DataFrame())
 

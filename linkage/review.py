@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from access.policy import check_review_pair, review_state_scope
 from access.principals import Principal
@@ -20,6 +20,8 @@ from kernel.errors import InvalidInput, NotFound
 from linkage.events import LinkageEvent
 from linkage.models import LinkConstraint, Person, PersonAlias, PersonRecord, ReviewPair
 from linkage.records import describe_records, record_id
+
+FLAGGED = "flagged"  # the review filter for every reason but `uncertain`
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,18 @@ class ReviewItem:
 
 
 def review_queue(
-    session: Session, *, actor: str, state: str | None = None, limit: int = 50, offset: int = 0
-) -> list[ReviewItem]:
-    """Open pairs, most likely matches first, each with both records' fields."""
+    session: Session, *, actor: str, state: str | None = None, limit: int = 50, offset: int = 0,
+    reason: str | None = None,
+) -> list[ReviewItem]:  # fmt: skip
+    """Open pairs, most likely matches first, each with both records' fields.  `reason`
+    keeps one kind (`uncertain`, `id_conflict`, ...), or `flagged` every kind but uncertain."""
     query = select(ReviewPair).where(ReviewPair.status == "open")
     if state:
         query = query.where(ReviewPair.state == state.upper())
+    if reason == FLAGGED:
+        query = query.where(ReviewPair.reason != "uncertain")
+    elif reason:
+        query = query.where(ReviewPair.reason == reason)
     query = query.order_by(col(ReviewPair.match_probability).desc(), col(ReviewPair.id))
     pairs = session.exec(query.offset(offset).limit(limit)).all()
     fields = describe_records(session, [r for p in pairs for r in (p.record_l, p.record_r)])
@@ -139,10 +147,21 @@ class ReviewDesk:
         self.session, self.principal = session, principal
         self.state = review_state_scope(principal)
 
-    def open_pairs(self, limit: int = 50, offset: int = 0) -> list[ReviewItem]:
+    def open_pairs(
+        self, limit: int = 50, offset: int = 0, reason: str | None = None
+    ) -> list[ReviewItem]:
         actor = self.principal.actor
         return review_queue(self.session, actor=actor, state=self.state, limit=limit,
-                            offset=offset)  # fmt: skip
+                            offset=offset, reason=reason)  # fmt: skip
+
+    def open_reasons(self) -> dict[str, int]:
+        """How many open pairs wait for each reason (the review page's filter; no student
+        data, so not a logged view)."""
+        query = select(ReviewPair.reason, func.count()).where(ReviewPair.status == "open")
+        if self.state:
+            query = query.where(ReviewPair.state == self.state.upper())
+        rows = self.session.exec(query.group_by(ReviewPair.reason).order_by(ReviewPair.reason))
+        return {reason: count for reason, count in rows.all()}
 
     def decide(self, pair_id: int, decision: str, note: str | None = None) -> LinkConstraint:
         pair = self.session.get(ReviewPair, pair_id)

@@ -97,6 +97,7 @@ class School(SQLModel, table=True):
     district_code: str = Field(max_length=16, primary_key=True)
     school_code: str = Field(max_length=16, primary_key=True)
     name: str = Field(max_length=200)
+    district_name: str | None = Field(default=None, max_length=200)  # optional in the import
     updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 

@@ -24,19 +24,14 @@ from kernel.values import (
     USPS_STATES,
 )
 from schemas import values
-from schemas.credentials import CODE_PATTERN
-
-CANONICAL_COLUMNS = (
-    "vendor_record_id", "candidate_id", "state_student_id", "first_name", "middle_name",
-    "last_name", "birth_date", "state", "district_code", "school_code", "credential_code",
-    "exam_code", "exam_date", "score", "passing_score", "result", "attempt",
-)  # fmt: skip
-OPTIONAL_COLUMNS = frozenset(
-    {"state_student_id", "middle_name", "school_code", "score", "passing_score", "attempt"}
+from schemas.columns import (  # noqa: F401  (the schema's columns, named here too)
+    CANONICAL_COLUMNS,
+    DATE_COLUMNS,
+    NUMERIC_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
 )
-REQUIRED_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c not in OPTIONAL_COLUMNS)
-NUMERIC_COLUMNS = frozenset({"score", "passing_score", "attempt"})
-DATE_COLUMNS = frozenset({"birth_date", "exam_date"})
+from schemas.credentials import CODE_PATTERN
 
 MISSING_VALUE = "required value is missing"
 NOT_A_DATE = "not a date: use YYYY-MM-DD (or MM/DD/YYYY)"

@@ -65,6 +65,7 @@ def create_app(app: Resources) -> FastAPI:
     api.include_router(reports.router)
     api.include_router(pages.router)
     api.include_router(review.pages)
+    api.include_router(deliveries.pages)
     api.include_router(audit.router)
     api.include_router(audit.pages)
     api.include_router(contract.docs)

@@ -8,7 +8,8 @@ auditor page's script calls the same API, so there is one set of rules).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -20,10 +21,9 @@ from access.principals import Principal
 from access.sessions import csrf_ok
 from audit.plans import results as audit_results
 from audit.plans.models import DiscrepancyType
-from audit.plans.queue import AuditQueue
-from audit.plans.responses import ResponseService
+from audit.plans.queue import AuditQueue, Recorded, TaskDetail, TaskView
+from audit.plans.responses import DistrictFinding, ResponseService, ResponseView
 from exchange.evidence.claims import FIELDS
-from exchange.evidence.services import EvidenceView
 from exchange.resources import Resources
 from kernel.errors import CredxError
 from web.auth import AppDep, WebUser, bearer_principal, web_user
@@ -32,7 +32,7 @@ from web.errors import ApiError
 from web.multipart import ReceivedForm
 from web.names import Names
 from web.pages import render
-from web.paging import Page, paging
+from web.paging import Listing, Page, paging
 from web.uploads import off_loop, receive, refuse_declared_oversize
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -69,92 +69,8 @@ class ExplanationIn(BaseModel):
     explanation: str = Field(max_length=20_000)
 
 
-class TaskOut(BaseModel):
-    """A task as the queue holds it (`stage` is the next one to record: 1, 2, or 3 for a
-    re-review of the district's answer)."""
-
-    id: int
-    plan_id: str
-    status: str
-    stage: int | None
-    version: int = Field(description="send it back with a finding: a newer one is a 409")
-    ticket: str
-    stratum: str
-    school_code: str
-    district: str
-    evidence_id: str
-    preview: str = Field(description="the URL of the certificate's preview")
-    assigned_to_you: bool
-    final_outcome: str | None
-    final_type: str | None
-    final_at: str | None
-
-
-class FindingOut(BaseModel):
-    """One recorded finding (`auditor` is absent for a district)."""
-
-    stage: int
-    auditor: str | None = None
-    outcome: str
-    type: str | None
-    note: str | None
-    decision: str | None = Field(description="stage 2: `confirmed` or `overturned`; stage 3 "
-                                 "(re-review): `upheld` or `accepted`")  # fmt: skip
-    recorded_at: str
-
-
-class TaskDetailOut(TaskOut):
-    """A task with the district's claim and the vendor's records side by side."""
-
-    claim: EvidenceView
-    person_id: str | None
-    vendor_records: list[dict[str, Any]]
-    findings: list[FindingOut]
-    response: dict[str, Any] | None = Field(
-        default=None, description="in a re-review (stage 3): the district's answer, "
-        "`{kind, evidence_id, explanation, preview, responded_at}`")  # fmt: skip
-    names: dict[str, str | None] | None = Field(
-        default=None, description="`{credential, school}`: names from the registry and the "
-        "state's school list")  # fmt: skip
-
-
 class NextTaskOut(BaseModel):
-    task: TaskDetailOut | None = Field(description="null when the queue is empty")
-
-
-class RecordedOut(BaseModel):
-    task: TaskOut
-    finding: FindingOut
-
-
-class ResponseOut(BaseModel):
-    """A district's answer: `kind` is `explanation` or `corrected_file`."""
-
-    kind: str
-    evidence_id: str | None
-    explanation: str | None
-    responded_at: str
-
-
-class DistrictFindingOut(BaseModel):
-    """A final finding on one of the district's uploads, and until when it may answer."""
-
-    task_id: int
-    plan_id: str
-    evidence_id: str
-    school_code: str
-    credential_code: str | None
-    state_student_id: str | None
-    outcome: str | None
-    type: str | None
-    final_at: str | None
-    respond_by: str
-    may_respond: bool
-    findings: list[FindingOut]
-    response: ResponseOut | None
-    note: str | None = Field(default=None, description="the note of the finding that stands")
-    status: str = Field(default="final", description="`re_review` once answered, until an "
-                        "auditor decides")  # fmt: skip
+    task: TaskDetail | None = Field(description="null when the queue is empty")
 
 
 # -- auditors -----------------------------------------------------------------------
@@ -171,7 +87,7 @@ def next_task(caller: AuditCaller, app: AppDep) -> dict:
         return {"task": queue.describe(task).as_json() if task is not None else None}
 
 
-@router.get("/tasks/{task_id}", response_model=TaskDetailOut, response_model_exclude_unset=True,
+@router.get("/tasks/{task_id}", response_model=TaskDetail, response_model_exclude_unset=True,
             summary="Show one task")  # fmt: skip
 def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """One task of your state: the claim, the vendor's records, the findings so far
@@ -180,7 +96,7 @@ def task(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
         return AuditQueue(session, app, caller).view(task_id).as_json()
 
 
-@router.post("/tasks/{task_id}/findings", status_code=201, response_model=RecordedOut,
+@router.post("/tasks/{task_id}/findings", status_code=201, response_model=Recorded,
              response_model_exclude_unset=True, summary="Record a finding")  # fmt: skip
 def record_finding(
     task_id: TaskId, body: FindingIn, caller: AuditCaller, app: AppDep, response: Response
@@ -195,7 +111,7 @@ def record_finding(
         return recorded.as_json()
 
 
-@router.post("/tasks/{task_id}/undo", response_model=TaskOut, summary="Undo your first look")
+@router.post("/tasks/{task_id}/undo", response_model=TaskView, summary="Undo your first look")
 def undo(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """Take back your first-look finding until you hand the task back (take the next one)
     or a second auditor takes it: the task is yours again, unjudged (409 after that)."""
@@ -203,7 +119,7 @@ def undo(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
         return AuditQueue(session, app, caller).undo(task_id).as_json()
 
 
-@router.post("/tasks/{task_id}/release", response_model=TaskOut, summary="Give back a task")
+@router.post("/tasks/{task_id}/release", response_model=TaskView, summary="Give back a task")
 def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """Give back a task you hold (e.g. a conflict of interest): it returns to the queue."""
     with web_session(app) as session:
@@ -213,7 +129,7 @@ def release(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
 # -- districts ------------------------------------------------------------------------
 
 
-@router.get("/findings", response_model=list[DistrictFindingOut],
+@router.get("/findings", response_model=list[DistrictFinding],
             response_model_exclude_unset=True, summary="List findings on your uploads")  # fmt: skip
 def findings(
     caller: AuditCaller, app: AppDep, request: Request, response: Response,
@@ -225,7 +141,7 @@ def findings(
         return [row.as_json() for row in page.serve(rows, request, response)]
 
 
-@router.get("/findings/{task_id}", response_model=DistrictFindingOut,
+@router.get("/findings/{task_id}", response_model=DistrictFinding,
             response_model_exclude_unset=True, summary="Show one finding")  # fmt: skip
 def finding(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
     """One final finding on your district's uploads, with your answer if you gave one."""
@@ -233,7 +149,7 @@ def finding(task_id: TaskId, caller: AuditCaller, app: AppDep) -> dict:
         return ResponseService(session, app, caller).finding(task_id).as_json()
 
 
-@router.post("/findings/{task_id}/response", status_code=201, response_model=ResponseOut,
+@router.post("/findings/{task_id}/response", status_code=201, response_model=ResponseView,
              summary="Answer a finding")  # fmt: skip
 async def respond(
     task_id: TaskId, request: Request, response: Response, caller: AuditCaller, app: AppDep
@@ -319,29 +235,37 @@ def findings_page(
     user = web_user(request)
     if user is None:
         return RedirectResponse("/sign-in", status_code=303)
-    return _findings(request, app, user, show=show, page=page,
+    return _findings(request, app, user, shown=Shown(page, show),
                      notice={"answered": "Your answer is recorded."}.get(notice or ""))  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Shown(Listing):
+    """The findings page's filter and page, as its address carries them."""
+
+    show: str = ""
+
+
 def _findings(
-    request: Request, app: Resources, user: WebUser, status: int = 200, show: str = "",
-    page: int = 1, **context,
+    request: Request, app: Resources, user: WebUser, status: int = 200,
+    shown: Shown | None = None, **context,
 ):  # fmt: skip
+    shown = shown or Shown()
+    page = shown.at(FINDINGS_PAGE)
     try:
         with web_session(app) as session:
             found = ResponseService(session, app, user.principal).findings()
             matching = [row.as_json() for row in found]
-            matching = [row for row in matching if SHOWN[show](row)]
-            start = (page - 1) * FINDINGS_PAGE
-            rows = matching[start : start + FINDINGS_PAGE]
+            matching = [row for row in matching if SHOWN[shown.show](row)]
+            rows, more = page.cut(matching[page.offset : page.offset + page.fetch])
             names = Names(session, user.principal.state).load(
                 schools=[r["school_code"] for r in rows],
                 credentials=[r["credential_code"] for r in rows if r["credential_code"]])
     except CredxError as exc:
         return _page(request, "error.html", user, exc.http_status, error=str(exc))
     return _page(request, "audit_findings.html", user, status, rows=rows, fields=FIELDS,
-                 names=names, show=show, page=page, total=len(matching),
-                 more=start + FINDINGS_PAGE < len(matching), **context)  # fmt: skip
+                 names=names, shown=shown, total=len(matching), more=more,
+                 **context)  # fmt: skip
 
 
 @pages.post("/audit/findings/{task_id}/response")

@@ -13,15 +13,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from access.policy import Permission, check_delivery, dashboard_state, may
+from access.policy import Permission, dashboard_state, may
 from access.principals import Principal
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.database import session_scope
-from kernel.errors import CredxError, NotFound
-from reports.dashboard import PANELS, Window, panel, rejection_reasons, vendors_of_state
+from kernel.errors import CredxError
+from reports.dashboard import PANELS, Window, panel, rejection_reasons
 from web.auth import AppDep, Caller, web_user
-from web.deliveries import MAX_ID
+from web.deliveries import MAX_ID, visible_delivery
 from web.pages import render, to_sign_in
 
 router = APIRouter(tags=["dashboard"])
@@ -86,18 +86,12 @@ def delivery_report_page(
     delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, app: AppDep
 ) -> Response:
     """A delivery's outcome and its rejection reasons counted by column (no values)."""
-    from exchange.deliveries import get_delivery  # heavy import, as in web.deliveries
-
     user = web_user(request)
     if user is None:
         return to_sign_in()
     try:
         with session_scope(app.engine) as session:
-            delivery = get_delivery(session, delivery_id)
-            check_delivery(user.principal, vendor_id=delivery.vendor_id)
-            state = user.principal.state  # a state's operator: its vendors' deliveries only
-            if state is not None and delivery.vendor_id not in vendors_of_state(session, state):
-                raise NotFound("no such delivery")
+            delivery = visible_delivery(session, user.principal, delivery_id)
             reasons = rejection_reasons(session, delivery_id)
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))

@@ -6,6 +6,7 @@ claim and the file, and `access.policy` decides who sees what.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -13,8 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from access.principals import Principal
+from audit.plans.standing import standings
 from exchange.evidence.claims import FIELDS, Claim, parse_claim
 from exchange.evidence.models import EvidenceStatus
 from exchange.evidence.refusals import EvidenceRefused
@@ -25,6 +28,15 @@ from web.auth import AppDep, Caller
 from web.db import web_session
 from web.paging import Page, paging
 from web.uploads import off_loop, receive, required_file
+
+
+def audited(session: Session, views: Sequence[EvidenceView]) -> list[EvidenceView]:
+    """Uploads as the API and the pages show them: for one ever sampled, `status` follows
+    its audit (`audit.plans.standing`) and `audit_standing` says where it stands in words."""
+    found = standings(session, [view.id for view in views])
+    return [view.model_copy(update={"status": found[view.id].status,
+                                    "audit_standing": found[view.id].words})
+            if view.id in found else view for view in views]  # fmt: skip
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 EvidenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -144,16 +156,19 @@ def list_(
         service = EvidenceService(session, app, caller)
         rows = service.list(status=status, flagged=flagged, limit=page.fetch,
                             offset=page.offset)  # fmt: skip
-        return [service.describe(row).as_json() for row in page.serve(rows, request, response)]
+        views = [service.describe(row) for row in page.serve(rows, request, response)]
+        return [view.as_json() for view in audited(session, views)]
 
 
 @router.get("/{evidence_id}", response_model=EvidenceView, response_model_exclude_unset=True,
             summary="Show one upload")  # fmt: skip
 def show(evidence_id: EvidenceId, caller: Caller, app: AppDep) -> dict:
-    """One upload (404 outside the caller's tenant, as for one that does not exist)."""
+    """One upload (404 outside the caller's tenant, as for one that does not exist); once
+    sampled for audit, its `status` follows the audit."""
     with web_session(app) as session:
         service = EvidenceService(session, app, caller)
-        return service.describe(service.get(evidence_id)).as_json()
+        [view] = audited(session, [service.describe(service.get(evidence_id))])
+        return view.as_json()
 
 
 @router.get("/{evidence_id}/preview", response_class=Response,

@@ -1,5 +1,6 @@
 """Names for the codes pages show: states, schools and districts from the state's school
-list, credentials from the registry.  A page shows the name, the code in small print."""
+list, credentials from the registry, vendors from their register.  A page shows the name,
+the code in small print."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from access.tokens import holder_label
+from agreements.models import Vendor
 from rosters.models import School
 from schemas.credentials import Credential
 
@@ -37,23 +40,50 @@ class Names:
         self.session, self.state = session, state
         self.schools: dict[str, str] = {}
         self.credentials: dict[str, str] = {}
+        self.districts: dict[str, str] = {}
+        self.people: dict[str, str] = {}
 
-    def load(self, *, schools: Iterable[str] = (), credentials: Iterable[str] = ()) -> Names:
+    def load(
+        self, *, schools: Iterable[str] = (), credentials: Iterable[str] = (),
+        people: Iterable[str] = (),
+    ) -> Names:  # fmt: skip
+        """Look the codes up now, while the session is open (a page renders after it closes)."""
+        for actor in set(people) - set(self.people):
+            self.people[actor] = holder_label(self.session, actor) or ""
         wanted = sorted(set(schools) - set(self.schools))
         if wanted:
-            query = select(School.school_code, School.name).where(
-                col(School.school_code).in_(wanted))  # fmt: skip
+            listed = select(School.school_code, School.name, School.district_code,
+                            School.district_name).where(col(School.school_code).in_(wanted))
             if self.state:
-                query = query.where(School.state == self.state)
-            self.schools.update(dict(self.session.exec(query).all()))
+                listed = listed.where(School.state == self.state)
+            for school, name, district, district_name in self.session.exec(listed).all():
+                self.schools[school] = name
+                if district_name:
+                    self.districts[district] = district_name
         codes = sorted(set(credentials) - set(self.credentials))
         if codes:
             query = select(Credential.code, Credential.name).where(col(Credential.code).in_(codes))
             self.credentials.update(dict(self.session.exec(query).all()))
         return self
 
+    def vendors(self, among: Iterable[str] | None = None) -> dict[str, str]:
+        """{id: name} of the vendors (all, or those `among`), by name: the vendor picker."""
+        query = select(Vendor.id, Vendor.name).order_by(col(Vendor.name))
+        if among is not None:
+            query = query.where(col(Vendor.id).in_(sorted(among)))
+        return dict(self.session.exec(query.limit(2000)).all())
+
     def school(self, code: str | None) -> str:
         return self.schools.get(code or "", "") if code else ""
+
+    def district(self, code: str | None) -> str:
+        """The district's name from the school list (loaded with its schools), or ""."""
+        return self.districts.get(code or "", "")
+
+    def person(self, actor: str | None) -> str:
+        """Who acted (loaded `people`), by the holder label of their token, or "" (a page
+        then names the role; a token id is never shown as a name)."""
+        return self.people.get(actor or "", "")
 
     def credential(self, code: str | None) -> str:
         return self.credentials.get(code or "", "") if code else ""

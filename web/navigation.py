@@ -12,6 +12,7 @@ PAGES: tuple[tuple[Permission, str, str], ...] = (
     (Permission.AUDIT_RESPOND, "/audit/findings", "Audit findings"),
     (Permission.LINK_REVIEW, "/review", "Link review"),
     (Permission.DASHBOARD_READ, "/dashboard", "Dashboard"),
+    (Permission.DELIVERY_READ, "/deliveries", "Deliveries"),
     (Permission.REPORT_READ, "/reports/attainment", "Attainment report"),
 )
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path as FilePath
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +21,6 @@ from fastapi.templating import Jinja2Templates
 
 from access.policy import Permission, may
 from access.sessions import SessionStore, csrf_ok
-from audit.plans.standing import standings
 from exchange.evidence.services import EvidenceService
 from kernel.errors import CredxError
 from web.agency import ID_TOKEN_COOKIE, logout_url, provider_of
@@ -31,6 +29,7 @@ from web.db import web_session
 from web.errors import ApiError
 from web.evidence import (
     EvidenceId,
+    audited,
     original_response,
     preview_response,
     submit_bulk,
@@ -38,6 +37,7 @@ from web.evidence import (
 )
 from web.names import Names, role_words, state_name
 from web.navigation import nav_links
+from web.paging import Day, Listing
 from web.uploads import off_loop, receive, required_file
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class ListFilters:
+class ListFilters(Listing):
     """The uploads list's search, filters and page, as the address carries them."""
 
     q: str = ""
@@ -128,18 +128,14 @@ class ListFilters:
     flag: str = ""  # "", "flagged" or "clean"
     since: date | None = None
     until: date | None = None
-    page: int = 1
-
-    def query(self, **changes) -> str:
-        values = {**asdict(self), **changes}
-        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
     def service_kwargs(self) -> dict:
         flagged = {"flagged": True, "clean": False}.get(self.flag)
+        page = self.at(PAGE_SIZE)
         return {"search": self.q or None, "school_code": self.school or None,
                 "credential_code": self.credential or None, "since": self.since,
                 "until": self.until, "flagged": flagged,
-                "offset": (self.page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1}  # fmt: skip
+                "offset": page.offset, "limit": page.fetch}  # fmt: skip
 
 
 def list_filters(
@@ -147,11 +143,11 @@ def list_filters(
     school: Annotated[str, Query(max_length=16)] = "",
     credential: Annotated[str, Query(max_length=8)] = "",
     flag: Annotated[str, Query(pattern="^(|flagged|clean)$")] = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = None,
+    until: Day = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> ListFilters:
-    return ListFilters(q.strip(), school.strip(), credential.strip(), flag, since, until, page)
+    return ListFilters(page, q.strip(), school.strip(), credential.strip(), flag, since, until)
 
 
 def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict:
@@ -163,12 +159,9 @@ def home_context(app, user: WebUser, filters: ListFilters | None = None) -> dict
         names = Names(session, principal.state)
         if may(principal, Permission.EVIDENCE_LIST):
             service = EvidenceService(session, app, principal)
-            found = service.list(**filters.service_kwargs())
-            more = len(found) > PAGE_SIZE
-            rows = [service.describe(row).as_json() for row in found[:PAGE_SIZE]]
-            audited = standings(session, [row["id"] for row in rows])
-            for row in rows:
-                row["standing"] = audited[row["id"]].words if row["id"] in audited else None
+            found, more = filters.at(PAGE_SIZE).cut(service.list(**filters.service_kwargs()))
+            views = audited(session, [service.describe(row) for row in found])
+            rows = [view.as_json() for view in views]
             names.load(schools=[r["school_code"] for r in rows],
                        credentials=[r["credential_code"] for r in rows])  # fmt: skip
         can_upload = may(principal, Permission.EVIDENCE_UPLOAD)
@@ -267,15 +260,16 @@ def evidence_page(evidence_id: EvidenceId, request: Request, app: AppDep) -> Res
     try:
         with web_session(app) as session:
             service = EvidenceService(session, app, user.principal)
-            row = service.describe(service.get(evidence_id)).as_json()
-            standing = standings(session, [row["id"]]).get(row["id"])
-            names = Names(session, row["state"]).load(schools=[row["school_code"]],
-                                                       credentials=[row["credential_code"]])
+            [view] = audited(session, [service.describe(service.get(evidence_id))])
+            row = view.as_json()
+            names = Names(session, row["state"]).load(
+                schools=[row["school_code"]], credentials=[row["credential_code"]],
+                people=[row["uploaded_by"]])  # fmt: skip
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
     can_download = may(user.principal, Permission.EVIDENCE_ORIGINAL)
     return render(request, "evidence.html", user=user, row=row, can_download=can_download,
-                  standing=standing, names=names)  # fmt: skip
+                  names=names)  # fmt: skip
 
 
 @router.get("/evidence/{evidence_id}/preview")

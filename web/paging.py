@@ -15,10 +15,13 @@ annotations from its arguments, which FastAPI must see as objects, not strings.
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Annotated, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
+from pydantic import BeforeValidator
 
 from web.errors import ApiError
 
@@ -46,6 +49,33 @@ class Page:
             url = request.url.remove_query_params("offset").include_query_params(cursor=cursor)
             response.headers["Link"] = f'<{url}>; rel="next"'
         return rows[: self.limit]
+
+    def cut(self, rows: list[T]) -> tuple[list[T], bool]:
+        """The rows of this page, and whether more follow (for an HTML list's Next link)."""
+        return rows[: self.limit], len(rows) > self.limit
+
+
+Day = Annotated[date | None, BeforeValidator(lambda value: value or None), Query()]
+"""A list's date filter: a form's empty date field means no filter, not a 422."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An HTML list's search, filters and page number, as its address carries them.
+
+    Pages number from 1 (a person reads "Page 3"); each list subclasses this with its
+    own filters, and `at` turns the number into the same `Page` the API's cursors use.
+    """
+
+    page: int = 1
+
+    def query(self, **changes) -> str:
+        """The address's query string with `changes` (defaults left out, so it stays short)."""
+        values = {**asdict(self), **changes}
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+    def at(self, size: int) -> Page:
+        return Page((self.page - 1) * size, size)
 
 
 def encode(position: int) -> str:

@@ -8,19 +8,20 @@ must-link or cannot-link constraint the next `credx link run` honours.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from access.sessions import csrf_ok
 from kernel.errors import CredxError
-from linkage.review import NOTE_MAX, Decision, ReviewDesk, decision_of
+from linkage.review import FLAGGED, NOTE_MAX, Decision, ReviewDesk, decision_of
 from web.auth import AppDep, Caller, WebUser, web_user
 from web.db import web_session
 from web.pages import render, to_sign_in
-from web.paging import Page, paging
+from web.paging import Listing, Page, paging
 
 api = APIRouter(prefix="/api/v1/link/review", tags=["linkage"])
 pages = APIRouter(include_in_schema=False)
@@ -47,6 +48,14 @@ IDENTIFYING = frozenset(
     {"first_name", "middle_name", "last_name", "birth_date", "state_student_id",
      "district_code", "school_code"}
 )  # fmt: skip
+# a pair's reason in words (the filter and each pair's heading); an unlisted one reads as
+# its code with spaces
+REASON_WORDS = {
+    "uncertain": "uncertain match", "id_conflict": "state student ids conflict",
+    "two_state_ids": "two state student ids in one person", "cluster_size": "too many records",
+    "cannot_link": "a reviewer said different people", "two_persons": "would join two people",
+    "first_name_differs": "first names differ", "birth_date_differs": "birth dates differ",
+}  # fmt: skip
 NOTICES = {"same": "Recorded: same person.", "different": "Recorded: different people."}
 
 
@@ -88,16 +97,32 @@ def decide_pair(pair_id: PairId, body: DecisionIn, caller: Caller, app: AppDep) 
         return decision_of(pair_id, constraint).as_json()
 
 
-def _page(request: Request, app, user: WebUser, status: int = 200, **context) -> Response:
+REVIEW_PAGE = 20  # pairs per page: each is a table of both records
+
+
+@dataclass(frozen=True)
+class PairsShown(Listing):
+    """The review page's reason filter and page, as its address carries them."""
+
+    reason: str = ""
+
+
+def _page(request: Request, app, user: WebUser, shown: PairsShown, **context) -> Response:
+    page = shown.at(REVIEW_PAGE)
     with web_session(app) as session:
-        items = ReviewDesk(session, user.principal).open_pairs()
+        desk = ReviewDesk(session, user.principal)
+        reasons = desk.open_reasons()
+        items, more = page.cut(desk.open_pairs(page.fetch, page.offset, shown.reason or None))
     return render(
         request,
         "review.html",
-        status,
         user=user,
-        uncertain=[i for i in items if i.reason == "uncertain"],
-        flagged=[i for i in items if i.reason != "uncertain"],
+        items=items,
+        more=more,
+        shown=shown,
+        reasons=reasons,
+        flagged=FLAGGED,
+        reason_words=lambda code: REASON_WORDS.get(code, code.replace("_", " ")),
         fields=SIDE_BY_SIDE,
         identifying=IDENTIFYING,
         **context,
@@ -105,12 +130,17 @@ def _page(request: Request, app, user: WebUser, status: int = 200, **context) ->
 
 
 @pages.get("/review")
-def review_page(request: Request, app: AppDep, notice: str | None = None) -> Response:
+def review_page(
+    request: Request, app: AppDep, notice: str | None = None,
+    reason: Annotated[str, Query(max_length=40, pattern="^[a-z_]*$")] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:  # fmt: skip
     user = web_user(request)
     if user is None:
         return to_sign_in()
     try:
-        return _page(request, app, user, notice=NOTICES.get(notice or ""))
+        return _page(request, app, user, PairsShown(page, reason),
+                     notice=NOTICES.get(notice or ""))  # fmt: skip
     except CredxError as exc:
         return render(request, "error.html", exc.http_status, user=user, error=str(exc))
 

@@ -30,6 +30,7 @@ from audit.plans.models import (
     SchoolSamplingLevel,
 )
 from audit.plans.plans import Member, frozen_items, get_plan, plan_document
+from audit.plans.standing import refresh_current
 from audit.sampling.switching import Level
 from audit.sampling.tickets import Item, Ticketed, check_seed, ranked
 from eventlog.log import EventLog
@@ -256,6 +257,7 @@ def _add_tasks(
             )
         )
     session.flush()
+    refresh_current(session, evidence_ids)
 
 
 def _districts(session: Session, evidence_ids: list[str]) -> dict[str, str]:

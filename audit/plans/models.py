@@ -117,7 +117,10 @@ class AuditTask(SQLModel, table=True):
         sa.Index("ix_audit_tasks_holder", "assigned_to", "status"),
         # a plan's progress counts (the dashboard's audits panel) from the index alone
         sa.Index("ix_audit_tasks_plan_progress", "plan_id", "status", "final_outcome"),
-    )
+        # one current finding per upload, whatever the code does (audit.plans.standing)
+        sa.Index("uq_audit_tasks_current_evidence", "evidence_id", unique=True,
+                 sqlite_where=sa.text("is_current"), postgresql_where=sa.text("is_current")),
+    )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="audit_plans.id", max_length=64)
@@ -137,6 +140,8 @@ class AuditTask(SQLModel, table=True):
     final_type: str | None = Field(default=None, max_length=40)  # DiscrepancyType
     final_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     version: int = 1
+    # the task whose finding stands for the upload (`audit.plans.standing.refresh_current`)
+    is_current: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class AuditFinding(SQLModel, table=True):

@@ -28,7 +28,8 @@ from audit.events import AuditEvent
 from audit.manifests import write_manifest
 from audit.plans.corroboration import corroborated_ids
 from audit.plans.documents import UNCORROBORATED_SUFFIX, PlanDocument, load_document, parse_document
-from audit.plans.models import AuditPlan, AuditPopulationItem, PlanStatus
+from audit.plans.models import AuditPlan, AuditPopulationItem, AuditTask, PlanStatus
+from audit.plans.standing import refresh_current
 from audit.sampling.tickets import Item
 from eventlog.log import EventLog
 from exchange.evidence.models import Evidence
@@ -95,6 +96,9 @@ def create_plan(
             AuditEvent.AUDIT_PLAN_SUPERSEDED, f"audit-plan:{replaced.id}", actor,
             superseded_by=name, state=state, school_year=school_year,
         )  # fmt: skip
+        session.flush()
+        refresh_current(session, session.exec(
+            select(AuditTask.evidence_id).where(AuditTask.plan_id == replaced.id)).all())
     session.flush()
     return plan
 

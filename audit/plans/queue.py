@@ -26,9 +26,10 @@ row is unique per (task, stage) as a second line of defence.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -40,7 +41,7 @@ from access.policy import (
     check_second_auditor,
 )
 from access.principals import Principal
-from access.tokens import holder_actors, same_holder
+from access.tokens import holder_actors, holder_label, same_holder
 from audit.events import AuditEvent
 from audit.plans.casefile import case_file
 from audit.plans.models import (
@@ -231,18 +232,22 @@ class AuditQueue:
             vendor_records=len(evidence.vendor_records),
         )  # fmt: skip
         return TaskDetail(
-            task=TaskView.of(task, self.principal), claim=evidence.claim,
+            **TaskView.of(task, self.principal).model_dump(), claim=evidence.claim,
             person_id=evidence.person_id, vendor_records=evidence.vendor_records,
             findings=[FindingView.of(row) for row in self.findings(task)],
             response=self._response(task), names=self._names(task, evidence.claim),
         )  # fmt: skip
 
     def _names(self, task: AuditTask, claim: EvidenceView) -> dict[str, str | None]:
-        """The credential's name from the registry and the school's from the state's list."""
+        """Names for the codes and ids on the task: the credential's from the registry, the
+        school's and district's from the state's school list, and who uploaded (an auditor
+        may know who in the district sent the certificate)."""
         credential = self.session.get(Credential, claim.credential_code)
         school = self.session.get(School, (task.state, task.district, task.school_code))
         return {"credential": credential.name if credential else None,
-                "school": school.name if school else None}  # fmt: skip
+                "school": school.name if school else None,
+                "district": school.district_name if school else None,
+                "uploaded_by": holder_label(self.session, claim.uploaded_by)}  # fmt: skip
 
     def _response(self, task: AuditTask) -> dict[str, Any] | None:
         """The district's answer, for the auditor to judge beside the original."""
@@ -319,7 +324,7 @@ class AuditQueue:
             plan_id=task.plan_id, stage=stage, outcome=row.outcome,
             discrepancy_type=row.discrepancy_type, status=task.status, has_note=bool(row.note),
         )  # fmt: skip
-        return Recorded(TaskView.of(task, self.principal), FindingView.of(row))
+        return Recorded(task=TaskView.of(task, self.principal), finding=FindingView.of(row))
 
     def _stage(self, task: AuditTask) -> int:
         """Which finding the caller would record (1, 2 or 3), or why they may not."""
@@ -468,21 +473,24 @@ def next_stage(task: AuditTask) -> int | None:
     return 2 if task.status == TaskStatus.SECOND_REVIEW else 1
 
 
-@dataclass(frozen=True)
-class TaskView:
-    """A task as its auditor's screen (web/static/audit.js) and scripts read it."""
+class TaskView(BaseModel):
+    """A task as the queue holds it, as its auditor's screen (web/static/audit.js) and
+    scripts read it (also the API's response model).  `stage` is the next one to record:
+    1, 2, or 3 for a re-review of the district's answer."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     plan_id: str
     status: str
     stage: int | None
-    version: int
+    version: int = Field(description="send it back with a finding: a newer one is a 409")
     ticket: str
     stratum: str
     school_code: str
     district: str
     evidence_id: str
-    preview: str
+    preview: str = Field(description="the URL of the certificate's preview")
     assigned_to_you: bool
     final_outcome: str | None
     final_type: str | None
@@ -502,21 +510,23 @@ class TaskView:
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
-@dataclass(frozen=True)
-class FindingView:
-    """One recorded finding.  `auditor` is None when the caller may not know who found it
-    (a district): the key is then absent from `as_json()`, not null (an auditor's finding
-    always names its auditor)."""
+class FindingView(BaseModel):
+    """One recorded finding (also the API's response model).  `auditor` is left unset when
+    the caller may not know who found it (a district): the key is then absent from
+    `as_json()`, not null (an auditor's finding always names its auditor)."""
+
+    model_config = ConfigDict(frozen=True)
 
     stage: int
-    auditor: str | None
+    auditor: str | None = None
     outcome: str
     type: str | None
     note: str | None
-    decision: str | None  # stage 2: `confirmed`/`overturned`; stage 3: `upheld`/`accepted`
+    decision: str | None = Field(description="stage 2: `confirmed` or `overturned`; stage 3 "
+                                 "(re-review): `upheld` or `accepted`")  # fmt: skip
     recorded_at: str
 
     @classmethod
@@ -527,47 +537,39 @@ class FindingView:
             decision = "confirmed" if wrong else "overturned"
         elif row.stage == 3:
             decision = "upheld" if wrong else "accepted"
+        who = {"auditor": row.auditor} if with_auditor else {}
         return cls(
-            stage=row.stage, auditor=row.auditor if with_auditor else None, outcome=row.outcome,
-            type=row.discrepancy_type, note=row.note, decision=decision,
-            recorded_at=row.recorded_at.isoformat(),
+            stage=row.stage, outcome=row.outcome, type=row.discrepancy_type, note=row.note,
+            decision=decision, recorded_at=row.recorded_at.isoformat(), **who,
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
-        view = {field.name: getattr(self, field.name) for field in fields(self)}
-        if self.auditor is None:
-            del view["auditor"]
-        return view
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
-@dataclass(frozen=True)
-class TaskDetail:
+class TaskDetail(TaskView):
     """A task with the district's claim and the vendor's records side by side: the task's
     own keys first, then `claim`, `person_id`, `vendor_records`, `findings`."""
 
-    task: TaskView
     claim: EvidenceView
     person_id: str | None
-    vendor_records: list[dict]
+    vendor_records: list[dict[str, Any]]
     findings: list[FindingView]
-    response: dict[str, Any] | None = None  # the district's answer, in a re-review
-    names: dict[str, str | None] | None = None  # {"credential", "school"} names, if known
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            **self.task.as_json(), "claim": self.claim.as_json(), "person_id": self.person_id,
-            "vendor_records": self.vendor_records,
-            "findings": [finding.as_json() for finding in self.findings],
-            "response": self.response, "names": self.names,
-        }  # fmt: skip
+    response: dict[str, Any] | None = Field(
+        default=None, description="in a re-review (stage 3): the district's answer, "
+        "`{kind, evidence_id, explanation, preview, responded_at}`")  # fmt: skip
+    names: dict[str, str | None] | None = Field(
+        default=None, description="`{credential, school, district, uploaded_by}`: names from "
+        "the registry and the state's school list, and the uploader's holder label")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(BaseModel):
     """What recording a finding answers: `{"task", "finding"}`, the task as it now stands."""
+
+    model_config = ConfigDict(frozen=True)
 
     task: TaskView
     finding: FindingView
 
     def as_json(self) -> dict[str, Any]:
-        return {"task": self.task.as_json(), "finding": self.finding.as_json()}
+        return self.model_dump(mode="json", exclude_unset=True)

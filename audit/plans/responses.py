@@ -22,11 +22,11 @@ record of the attempt survives; nothing else of the refused answer is written.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -65,10 +65,11 @@ class ResponseRefused(Refusal):
         self.code, self.http_status = code, STATUS[code]
 
 
-@dataclass(frozen=True)
-class ResponseView:
-    """A district's answer as it is shown back: `{"kind", "evidence_id", "explanation",
-    "responded_at"}`."""
+class ResponseView(BaseModel):
+    """A district's answer as it is shown back (also the API's response model): `kind` is
+    `explanation` or `corrected_file`."""
+
+    model_config = ConfigDict(frozen=True)
 
     kind: str
     evidence_id: str | None
@@ -84,13 +85,15 @@ class ResponseView:
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
-@dataclass(frozen=True)
-class DistrictFinding:
+class DistrictFinding(BaseModel):
     """A final finding as its district sees it: what was found, never which auditor found
-    it (its `findings` carry no `auditor` key), and until when it may be answered."""
+    it (its `findings` carry no `auditor` key), and until when it may be answered (also
+    the API's response model)."""
+
+    model_config = ConfigDict(frozen=True)
 
     task_id: int
     plan_id: str
@@ -105,14 +108,12 @@ class DistrictFinding:
     may_respond: bool
     findings: list[FindingView]
     response: ResponseView | None
-    note: str | None = None  # the note of the finding that stands
-    status: str = "final"  # `re_review` once answered, until an auditor decides
+    note: str | None = Field(default=None, description="the note of the finding that stands")
+    status: str = Field(default="final", description="`re_review` once answered, until an "
+                        "auditor decides")  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
-        view = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        view["findings"] = [finding.as_json() for finding in self.findings]
-        view["response"] = self.response.as_json() if self.response else None
-        return view
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class ResponseService:

@@ -29,7 +29,7 @@ def import_(
     schools: Annotated[
         Path | None,
         typer.Option("--schools", metavar="FILE", help="School list CSV to load first "
-                     "(district_code,school_code,name)"),
+                     "(district_code,school_code,name[,district_name])"),
     ] = None,
     code_sets: Annotated[
         Path | None,

@@ -28,9 +28,11 @@ from audit.manifests import write_manifest
 from audit.sampling import Item, attribute_sample_size, draw
 from credx.app import App
 from credx.demo.audit import show_audit_plan
+from credx.demo.corrections import show_corrections
 from credx.demo.dashboard import show_dashboard
 from credx.demo.data import ExamResultFaker, write_csv, write_roster
 from credx.demo.evidence import show_evidence
+from credx.demo.pages import show_pages
 from credx.demo.queue import show_audit_queue
 from credx.demo.report import show_report
 from credx.demo.web import show_web
@@ -192,6 +194,8 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
                 + (f"; error report {report}" if report else "")
                 + (f" (same file as delivery {duplicate})" if duplicate else "")
             )
+    certiport = VENDORS[0]
+    summary["corrections"] = show_corrections(app, (certiport[0], certiport[2]), rows, seed, say)
     summary["states"] = _show_state_views(app, say)
     summary["roster"] = _import_roster(app, seed, say)
     summary["linkage"] = _link_persons(app, say)
@@ -218,6 +222,7 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
         f"{files['blobs_checked']} decrypt and match their SHA-256 (`credx keys check`)"
     )
     summary["sealed"] = _show_sealing(app, say)
+    summary["pages"] = show_pages(app, say)
     say(
         "next: `credx deliveries list`, `credx rejections ID --format csv`, "
         "`credx connectors list`, `credx agreements list`, `credx roster list`, "

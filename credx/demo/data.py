@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from schemas.exam_results import CANONICAL_COLUMNS
+from schemas.columns import CANONICAL_COLUMNS
 
 FIRST_NAMES = (
     "James", "Mary", "José", "María", "Aaliyah", "DeShawn", "Liam", "Olivia", "Noah", "Emma",
@@ -32,6 +32,10 @@ LAST_NAMES = (
 )  # fmt: skip
 MIDDLE_NAMES = ("", "", "", "Ann", "Lee", "Marie", "James", "Ray", "J.", "Lynn", "Thị", "")
 STATES = {"LA": ("036", "017", "026", "009"), "TN": ("190", "470", "792"), "FL": ("13", "29", "48")}
+# district names for the school list; none may be a student's name (the demo's sealing
+# check looks for students' names in the database's bytes)
+LA_DISTRICTS = {"036": "Orleans Parish", "017": "East Baton Rouge Parish",
+                "026": "Lafourche Parish", "009": "Caddo Parish"}  # fmt: skip
 EXAMS = {
     "MICRO001": ("MO-110", 700), "MICRO002": ("MO-210", 700), "COMPT001": ("220-1101", 675),
     "COMPT004": ("SY0-701", 750), "ADOBE001": ("ACP-PS", 700), "ADESK001": ("ACU-ACAD", 700),
@@ -150,8 +154,9 @@ def write_roster(
     school_list = folder / "la-schools.csv"
     with open(school_list, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(("district_code", "school_code", "name"))
-        writer.writerows((d, s, f"School {d}-{s}") for d, s in schools)
+        writer.writerow(("district_code", "school_code", "name", "district_name"))
+        writer.writerows((d, s, f"School {d}-{s}", LA_DISTRICTS.get(d or "", ""))
+                         for d, s in schools)  # fmt: skip
     roster = folder / "la-roster-2025-26.csv"
     with open(roster, "w", encoding="utf-8", newline="") as handle:
         roster_writer = csv.DictWriter(handle, fieldnames=ROSTER_COLUMNS)

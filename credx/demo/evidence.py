@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from access.principals import Role
 from access.tokens import TokenService, TokenSpec, principal_of
 from credx.app import App
+from credx.demo.sandbox import show_sandbox
 from eventlog.log import cli_actor
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.services import EvidenceService
@@ -49,7 +50,8 @@ def _tokens(app: App) -> tuple:
 
 
 def show_evidence(app: App, say) -> dict:
-    """Upload a certificate, the same image for a second student, and a disguised file."""
+    """Upload a certificate, the same image for a second student, a disguised file and a
+    PDF bomb."""
     folder = app.settings.home / "evidence-demo"
     folder.mkdir(mode=0o700, exist_ok=True)
     scan = _certificate(folder / "certificate.png")
@@ -73,6 +75,7 @@ def show_evidence(app: App, say) -> dict:
     except EvidenceRefused as refusal:
         summary["refused"] = refusal.as_json()
         say(f"  a PNG with a web page appended is refused ({refusal.code}): {refusal}")
+    summary["sandbox"] = show_sandbox(app, district, CLAIM, say)
     summary["auditor"] = _auditor_view(app, auditor, say)
     return summary
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exchange.evidence.claims import FIELDS
 from exchange.evidence.refusals import EvidenceRefused
 
 if TYPE_CHECKING:
@@ -65,6 +64,10 @@ def read_manifest(path: Path, max_lines: int) -> list[ManifestLine]:
 
 
 def _manifest_lines(text: str, max_lines: int) -> list[ManifestLine]:
+    # Here, not at the top: the decoders' fork server imports this module for the zip
+    # functions, and the claim's module would bring the database layer into every child.
+    from exchange.evidence.claims import FIELDS
+
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in ("file", *FIELDS) if name not in header]

@@ -3,8 +3,10 @@ the server.
 
 `decode` walks the file's structure, runs the format's checks (`structure`, `pdfs`) and
 decodes it fully with Pillow (restricted to the one format the bytes claim) or PDFium; the
-result is the preview, so a file is decoded once.  The fork server imports this module
-once, so each child starts with Pillow, pypdf and PDFium loaded.
+result is the preview, so a file is decoded once.  The decoders are imported inside the
+functions: the web process imports this module (for `decode`'s name, which the sandbox sends
+to its child) but never runs it, so it never loads Pillow, pypdf or PDFium.  The fork server
+preloads them (`sandbox.PRELOAD`), so each child starts with them loaded.
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
-from exchange.evidence import previews
-from exchange.evidence.pdfs import check_pdf
 from exchange.evidence.polyglots import check_no_archive
 from exchange.evidence.refusals import EvidenceRefused
 from exchange.evidence.structure import check_jpeg, check_pdf_end, check_png, empty_image
@@ -34,6 +32,9 @@ class DecodeLimits:
 
 def decode(path: str, kind: str, limits: DecodeLimits) -> bytes:
     """The preview PNG of an image or PDF, after every check passed; `EvidenceRefused` else."""
+    from exchange.evidence import previews
+    from exchange.evidence.pdfs import check_pdf
+
     file = Path(path)
     check_no_archive(file)
     if kind == "PDF":
@@ -49,6 +50,8 @@ def decode(path: str, kind: str, limits: DecodeLimits) -> bytes:
 def _decode_image(path: Path, kind: str, max_pixels: int) -> bytes:
     """Pillow's bomb warning is an error here (it warns at MAX_IMAGE_PIXELS and raises only
     at twice that); the structure walk has already refused headers over the limit."""
+    from PIL import Image
+
     Image.MAX_IMAGE_PIXELS = max_pixels  # this child decodes this one file
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,6 +59,10 @@ def _decode_image(path: Path, kind: str, max_pixels: int) -> bytes:
 
 
 def _open_and_render(path: Path, kind: str) -> bytes:
+    from PIL import Image
+
+    from exchange.evidence import previews
+
     with Image.open(path, formats=[PILLOW_FORMATS[kind]]) as image:
         if image.width <= 0 or image.height <= 0:
             raise empty_image()
@@ -66,6 +73,8 @@ def _open_and_render(path: Path, kind: str) -> bytes:
 
 
 def _guarded(decode: Callable[[], bytes], what: str) -> bytes:
+    from PIL import Image
+
     try:
         return decode()
     except (EvidenceRefused, MemoryError):

@@ -23,14 +23,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange.evidence.refusals import EvidenceRefused
-from kernel.settings import Settings
+
+if TYPE_CHECKING:  # not imported in the fork server: pydantic's settings are 25 MB there
+    from kernel.settings import Settings
 
 # Imported once, in the fork server: a child imports nothing (pydantic's settings alone
-# would cost a fifth of a second per upload).
-PRELOAD = ["exchange.evidence.sandbox", "exchange.evidence.decoding", "exchange.evidence.archives"]
+# would cost a fifth of a second per upload).  The decoders themselves (Pillow, pypdf, PDFium,
+# through `previews` and `pdfs`) are loaded here and only here: the web process never
+# imports them.
+PRELOAD = [
+    "exchange.evidence.sandbox",
+    "exchange.evidence.decoding",
+    "exchange.evidence.previews",
+    "exchange.evidence.pdfs",
+    "exchange.evidence.archives",
+]
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from access.policy import GRANTS, Forbidden, Permission, may_see_evidence, require
@@ -47,6 +47,7 @@ from exchange.evidence.sandbox import sandbox_for
 from exchange.models import StoredBlob
 from exchange.resources import Resources
 from kernel import sealing
+from kernel.clock import day_span
 from kernel.errors import NotFound
 
 # The state's school list (rosters.models.School), read by name: rosters sits above exchange.
@@ -132,7 +133,12 @@ class EvidenceView(BaseModel):
     media_type: str
     size: int
     sha256: str
-    status: str
+    status: str = Field(description="`received` or `signature_verified`; once sampled for "
+                        "audit it follows the audit: `sampled`, `in_review`, `re_review`, "
+                        "`verified` or `discrepancy`")  # fmt: skip
+    audit_standing: str | None = Field(
+        default=None, description="where the upload stands in its audit, in words; absent "
+        "if never sampled")  # fmt: skip
     has_preview: bool
     badge: dict | None = None
     uploaded_by: str
@@ -568,9 +574,9 @@ def _filtered(query, search, school_code, credential_code, since, until, index):
         query = query.where(Evidence.school_code == school_code)
     if credential_code:
         query = query.where(Evidence.credential_code == credential_code.upper())
-    if since is not None:
-        query = query.where(col(Evidence.created_at) >= datetime.combine(since, time.min, UTC))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+    start, end = day_span(since, until)
+    if start is not None:
+        query = query.where(col(Evidence.created_at) >= start)
+    if end is not None:
         query = query.where(col(Evidence.created_at) < end)
     return query

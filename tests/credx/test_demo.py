@@ -47,6 +47,12 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert evidence["same image, another student"]["flags"] == ["duplicate_image"]
     assert evidence["refused"]["code"] == "polyglot"
     assert evidence["auditor"]["flagged"] == 1
+    bomb = evidence["sandbox"]  # issue 15: a PDF bomb, refused by the decoders' sandbox
+    assert bomb["size"] < 100_000 < (32 << 20) < bomb["inflated"]
+    assert (bomb["http_status"], bomb["code"]) == (413, "pdf_too_large_inflated")
+    assert bomb["event"]["action"] == "evidence:file:refused"
+    assert bomb["event"]["code"] == "pdf_too_large_inflated"
+    assert bomb["resident_mb_after"] - bomb["resident_mb_before"] < 16  # never held: 36 MiB
     with open(evidence["auditor"]["preview"], "rb") as preview:
         assert preview.read(8) == b"\x89PNG\r\n\x1a\n"
     web = summary["web"]
@@ -62,12 +68,28 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     roster = summary["roster"]
     assert roster["status"] == "partially_loaded" and roster["rows_rejected"] == 3
     assert roster["rows_loaded"] == roster["rows_total"] - 3 > 0
-    dashboard = summary["dashboard"]  # the two pulled files, their rejected rows
-    assert dashboard["received"] == 2 and dashboard["late"] == dashboard["missing"] == 0
-    rejected = sum(o["rows_rejected"] for o in summary["vendors"].values())
-    assert (dashboard["rows_total"], dashboard["rows_rejected"]) == (600, rejected)
+    corrections = summary["corrections"]  # issue 18: certiport's corrected re-send, a retraction
+    loaded = summary["vendors"]["certiport"]["rows_loaded"]
+    counts = corrections["counts"]
+    assert (counts["superseded"], counts["retracted"]) == (3, 1)
+    assert counts["unchanged"] == loaded - 3 and 0 < counts["new"] <= 2
+    assert corrections["current_rows"] == corrections["distinct_ids"] == loaded + counts["new"] - 1
+    released = json.loads(credx("results", "--state", "LA", "--state", "TN", "--state", "FL",
+                                "--recipient", "test", "--purpose", "test", "--json",
+                                env=env).stdout)  # fmt: skip
+    certiport = [r["vendor_record_id"] for r in released if r["vendor_record_id"][:2] == "CE"]
+    assert len(certiport) == len(set(certiport)) == corrections["current_rows"]
+    dashboard = summary["dashboard"]  # the pulled files, the re-send, the retraction
+    assert dashboard["received"] == 4 and dashboard["late"] == dashboard["missing"] == 0
+    deliveries = [*summary["vendors"].values(), corrections["correction"],
+                  corrections["retraction"]]  # fmt: skip
+    rejected = sum(o["rows_rejected"] for o in deliveries)
+    assert (dashboard["rows_total"], dashboard["rows_rejected"]) == (600 + 302 + 1, rejected)
     again = json.loads(credx_process("demo", "--rows", "300", "--json", env=env).stdout)
     assert {o["status"] for o in again["vendors"].values()} == {"duplicate"}
+    resent = again["corrections"]  # the same corrected file and retraction: duplicates
+    assert {resent["correction"]["status"], resent["retraction"]["status"]} == {"duplicate"}
+    assert resent["current_rows"] == corrections["current_rows"]
     # the plan's population stayed frozen; the same seed gives the stored draw
     assert again["audit_plan"]["manifest_sha256"] == plan["manifest_sha256"]
     assert again["audit_plan"]["drawn"] == 3 and again["audit_plan"]["verified"]

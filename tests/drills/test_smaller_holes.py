@@ -1,6 +1,6 @@
 """Item 11 of issue 15, the smaller holes: a path-scoped badge issuer escaped with `..` or a
 same-host redirect, `/metrics` for any 127.x or forwarded caller, another state's delivery
-reason page, one person confirming their own discrepancy with a second auditor token.
+reason page or API record, one person confirming their own discrepancy with a second auditor token.
 (The compose proxy addresses and the CLI's markup are drilled beside the throttle and in
 `test_cli_errors`.)"""
 
@@ -72,18 +72,23 @@ def test_metrics_answer_only_this_machine_unforwarded(app, address, headers, all
     assert (status == 200) is allowed
 
 
-def test_an_operator_cannot_open_another_states_delivery_reasons(app, tmp_path):
-    """Before: a TN operator opened the reason page of a delivery only LA's vendor sent."""
+def one_state_delivery(app, tmp_path, vendor: str, state: str) -> int:
+    """A delivery from a vendor whose only agreement covers `state`."""
     from agreements.store import store_terms
     from agreements.vendors import add_vendor
     from schemas.credentials import known_codes
 
     with session_scope(app.engine) as session:
-        add_vendor(session, vendor_id="laonly", name="LA only")
-        terms = blanket_terms("laonly", codes=sorted(known_codes(session)), states=("LA",))
-        store_terms(session, terms, document="LA agreement", actor="test")
+        add_vendor(session, vendor_id=vendor, name=f"{state} only")
+        terms = blanket_terms(vendor, codes=sorted(known_codes(session)), states=(state,))
+        store_terms(session, terms, document=f"{state} agreement", actor="test")
     path = write_file(tmp_path, "r.csv", csv_text([exam_row(1)]))
-    delivery = ingest_file(app, path, "laonly", actor="test", original_name="r.csv").delivery_id
+    return ingest_file(app, path, vendor, actor="test", original_name="r.csv").delivery_id
+
+
+def test_an_operator_cannot_open_another_states_delivery_reasons(app, tmp_path):
+    """Before: a TN operator opened the reason page of a delivery only LA's vendor sent."""
+    delivery = one_state_delivery(app, tmp_path, "laonly", "LA")
     with TestClient(create_app(app)) as tn, TestClient(create_app(app)) as la:
         sign_in(tn, make_token(app, "operator", "TN"))
         sign_in(la, make_token(app, "operator", "LA"))
@@ -91,6 +96,26 @@ def test_an_operator_cannot_open_another_states_delivery_reasons(app, tmp_path):
         own = la.get(f"/dashboard/deliveries/{delivery}")
     assert foreign.status_code == 404 and "r.csv" not in foreign.text
     assert own.status_code == 200
+
+
+def test_an_operator_gets_no_other_states_delivery_from_the_api(app, tmp_path):
+    """Before: `GET /api/v1/deliveries/{id}` showed an LA operator a delivery only TN's
+    vendor sent (file name, sha256, counts), and the list named it too."""
+    delivery = one_state_delivery(app, tmp_path, "tnonly", "TN")
+    la, tn = make_token(app, "operator", "LA"), make_token(app, "operator", "TN")
+    with TestClient(create_app(app)) as client:
+        foreign = client.get(f"/api/v1/deliveries/{delivery}", headers=bearer(la))
+        missing = client.get(f"/api/v1/deliveries/{delivery + 1000}", headers=bearer(la))
+        listed = client.get("/api/v1/deliveries", headers=bearer(la)).json()
+        asked = client.get("/api/v1/deliveries?vendor=tnonly", headers=bearer(la)).json()
+        own = client.get(f"/api/v1/deliveries/{delivery}", headers=bearer(tn))
+        everyone = client.get(f"/api/v1/deliveries/{delivery}",
+                              headers=bearer(make_token(app, "admin")))  # fmt: skip
+    assert foreign.status_code == missing.status_code == 404
+    assert "r.csv" not in foreign.text and "tnonly" not in foreign.text
+    assert delivery not in [row["delivery_id"] for row in listed] and asked == []
+    assert own.status_code == 200 and own.json()["file"] == "r.csv"
+    assert everyone.status_code == 200 and everyone.json()["vendor"] == "tnonly"
 
 
 def test_one_person_with_two_auditor_tokens_cannot_confirm_their_own_discrepancy(app, tmp_path):

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from audit.plans.draws import draw_sample
 from audit.plans.plans import freeze
+from kernel.clock import utcnow
 from kernel.database import session_scope
 from rosters.schools import load_schools
 from tests.audit.plans.factories import SEED, make_plan
 from tests.reports.fixtures.world import small_world
+from tests.web.dashboard_world import build_world
 from tests.web.factories import CLAIM, certificate_png, make_token
 from tests.web.journeys import check_page
 from tests.web.live import credx_serve, launch_chromium, sign_in_page
+from tests.web.review_pairs import open_pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -66,10 +70,13 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         assert page.locator("#student_name").input_value() == "Ana Morales"  # nothing retyped
         assert page.locator("#school_code").get_attribute("aria-invalid") == "true"
         check_page(page, "district-upload-corrected", checked)
+        steps = page.locator("#upload-steps [aria-current=step]")
+        expect(steps).to_contain_text("The student and the credential")
         page.locator("#school_code").fill("036001")
         page.get_by_label("Certificate file").set_input_files(str(certificate))
         page.get_by_role("button", name="Upload", exact=True).click()
         page.wait_for_url(f"{base}/?notice=uploaded")
+        expect(steps).to_have_text("Uploaded")
         table = page.get_by_role("table", name="My uploads")
         expect(table).to_contain_text("Baker High School")
         expect(table).to_contain_text("Microsoft Office Specialist")
@@ -84,6 +91,7 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         auditor = signed_in(browser, base, first, width=800)
         auditor.goto(f"{base}/audit")
         expect(auditor.locator("#task-stage")).to_contain_text("First look")
+        expect(auditor.locator("#task-steps [aria-current=step]")).to_have_text("First look")
         auditor.keyboard.press("f")  # the certificate full size: zoom and pan by keyboard
         viewer = auditor.get_by_role("dialog", name="Certificate, full size")
         expect(viewer).to_be_visible()
@@ -114,6 +122,8 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
         reviewer = signed_in(browser, base, second)
         reviewer.goto(f"{base}/audit")
         expect(reviewer.locator("#task-stage")).to_contain_text("Second review")
+        expect(reviewer.locator("#task-steps [aria-current=step]")).to_have_text("Second review")
+        expect(reviewer.locator("#task-steps")).to_contain_text("First look completed")
         check_page(reviewer, "auditor-second-review", checked)
         reviewer.get_by_role("button", name="Confirm the discrepancy").click()
         expect(reviewer.locator("#audit-empty")).to_be_visible()
@@ -129,6 +139,7 @@ def test_district_and_auditors_close_the_audit_loop(app, cli_env, tmp_path):
 
         auditor.goto(f"{base}/audit")
         expect(auditor.locator("#task-stage")).to_contain_text("Re-review")
+        expect(auditor.locator("#task-steps [aria-current=step]")).to_contain_text("Re-review")
         expect(auditor.get_by_role("img", name="The corrected certificate")).to_be_visible()
         check_page(auditor, "auditor-re-review", checked)
         auditor.keyboard.press("a")  # accept the corrected file
@@ -184,3 +195,31 @@ def test_an_analyst_downloads_the_report_shown(app, cli_env):
         table = list(csv.reader(io.StringIO(text)))[1:]
         assert [[cell.replace("not applicable", "n/a") for cell in row] for row in table] == shown
         browser.close()
+
+
+def test_an_operator_filters_review_pairs_and_deliveries(app, cli_env):
+    world = build_world(app, utcnow())
+    open_pair(app, "LA", "exam:901", "exam:902", reason="id_conflict")
+    checked: list[str] = []
+    with credx_serve(cli_env) as (base, _process), sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = signed_in(browser, base, make_token(app, "operator", "LA"))
+        page.goto(f"{base}/review")
+        page.get_by_label("Reason").select_option("id_conflict")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("heading", name="Open pairs: state student ids conflict"))\
+            .to_be_visible()  # fmt: skip
+        assert page.locator("section.pair").count() == 1
+        check_page(page, "operator-review", checked)
+        page.get_by_role("link", name="Deliveries").click()
+        page.get_by_label("Status").select_option("rejected")
+        page.get_by_role("button", name="Show").click()
+        table = page.get_by_role("table", name="Deliveries")
+        expect(table).to_contain_text("the file has no header row")
+        assert table.locator("tbody tr").count() == 1
+        assert re.search(r"status=rejected", page.url)
+        check_page(page, "operator-deliveries", checked)
+        table.get_by_role("link", name="results.csv").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Delivery {world.rejected}")
+        browser.close()
+    assert checked == ["operator-review", "operator-deliveries"]

@@ -11,7 +11,7 @@ from tests.web.factories import make_token, sign_in
 LINK = re.compile(r'<nav class="[^"]*" aria-label="Pages for your role">(.*?)</nav>',
                   re.S)  # fmt: skip
 PAGES = ("/audit", "/audit/results", "/audit/findings", "/review", "/dashboard",
-         "/reports/attainment")  # fmt: skip
+         "/deliveries", "/reports/attainment")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ PAGES = ("/audit", "/audit/results", "/audit/findings", "/review", "/dashboard",
     [
         ("auditor", None, {"/audit", "/audit/results", "/reports/attainment"}),
         ("district", "036", {"/audit/findings"}),
-        ("operator", None, {"/review", "/dashboard", "/reports/attainment"}),
+        ("operator", None, {"/review", "/dashboard", "/deliveries", "/reports/attainment"}),
     ],
 )
 def test_each_role_sees_links_to_its_own_pages(client, app, role, district, shown):

@@ -57,7 +57,9 @@
       ["Credential", (names.credential ? names.credential + " (" + claim.credential_code + ")" : claim.credential_code) +
         ", earned " + claim.date_earned],
       ["School", (names.school ? names.school + " (" + claim.school_code + ")" : claim.school_code) +
-        ", district " + claim.district + ", year " + claim.school_year],
+        ", " + (names.district ? names.district + " (" + claim.district + ")" : "district " + claim.district) +
+        ", year " + claim.school_year],
+      ["Uploaded by", (names.uploaded_by || "the district's staff") + ", " + claim.created_at.slice(0, 10)],
       ["Pathway", claim.graduation_pathway],
       ["Flags", claim.flags.length ? claim.flags.join(", ") : "none"]
     ].forEach(function (pair) {
@@ -97,6 +99,30 @@
     box.hidden = findings.length === 0;
   }
 
+  // the step indicator (server-rendered by the `steps` macro) follows the task's stage:
+  // first look, second review, decided, re-review of the district's answer
+  function showStep(at) {
+    var segments = $("task-steps").querySelectorAll(".usa-step-indicator__segment");
+    segments.forEach(function (segment, index) {
+      var label = segment.querySelector(".usa-step-indicator__segment-label");
+      label.textContent = segment.getAttribute("data-step");
+      segment.classList.toggle("usa-step-indicator__segment--complete", index < at);
+      segment.classList.toggle("usa-step-indicator__segment--current", index === at);
+      if (index === at) {
+        segment.setAttribute("aria-current", "step");
+        return;
+      }
+      segment.removeAttribute("aria-current");
+      var said = document.createElement("span");
+      said.className = "usa-sr-only";
+      said.textContent = index < at ? "completed" : "not yet";
+      label.append(" ", said);
+    });
+    $("task-steps").querySelector(".usa-step-indicator__current-step").textContent = at + 1;
+    $("task-steps").querySelector(".usa-step-indicator__heading-text").textContent =
+      segments[at].getAttribute("data-step");
+  }
+
   function show(task) {
     current = task;
     $("audit-empty").hidden = task !== null;
@@ -113,6 +139,7 @@
       3: "Re-review: the district answered this finding. Accept the answer (A) or keep the discrepancy (K)."
     };
     $("task-stage").textContent = stages[task.stage] || "";
+    showStep([0, 0, 1, 3][task.stage] || 0);
     $("actions-first").hidden = task.stage !== 1;
     $("actions-second").hidden = task.stage !== 2;
     $("actions-third").hidden = task.stage !== 3;

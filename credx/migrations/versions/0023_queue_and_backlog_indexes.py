@@ -15,7 +15,7 @@ Create Date: 2026-12-03 14:20:00
 from alembic import op
 
 revision = "0023"
-down_revision = "0016"
+down_revision = "0021"  # chained after main's 0021 when main was merged in
 branch_labels = None
 depends_on = None
 

@@ -60,7 +60,7 @@ def test_a_discrepancy_waits_for_a_different_auditor_who_confirms_it(session, ap
     assert first.next_task().id != task.id  # never one's own discrepancy to review
     assert second.next_task().id == task.id  # second reviews come before open tasks
     view = second.view(task.id)
-    assert view.task.stage == 2 and view.findings[0].type == "wrong_student"
+    assert view.stage == 2 and view.findings[0].type == "wrong_student"
     result = second.record(task.id, Finding.parse("discrepancy", None, None))
     assert (result.finding.decision, result.finding.type) == ("confirmed", "wrong_student")
     assert (task.status, task.final_outcome, task.final_type) == (
