@@ -3,7 +3,8 @@
     .venv/bin/python bench/record.py NAME [ARGS...]
 
 runs `bench/NAME.py ARGS --json` (its table goes to stderr as usual), and
-writes its summary to `bench/results/NAME.json` with the keys the manual's
+writes its summary to `bench/results/NAME.json` (`--as OTHER` before ARGS: to
+`bench/results/OTHER.json`, for a second configuration of one benchmark) with the keys the manual's
 benchmarks page reads: `benchmark`, `measured_at` (UTC), `machine` (cores,
 memory, load average at the start: figures from a busy machine say so),
 `command` and `figures`.  Commit the file: the page is generated from it, so
@@ -31,7 +32,7 @@ def machine() -> str:
             f"{platform.system()} {platform.machine()}, Python {platform.python_version()}")
 
 
-def record(name: str, args: list[str]) -> Path:
+def record(name: str, args: list[str], recorded_as: str | None = None) -> Path:
     script = BENCH / f"{name}.py"
     if not script.is_file():
         raise SystemExit(f"no benchmark {name!r}: expected {script}")
@@ -39,10 +40,10 @@ def record(name: str, args: list[str]) -> Path:
     started, where = datetime.now(UTC), machine()
     done = subprocess.run([sys.executable, str(script), *args, "--json"], cwd=BENCH.parent,
                           stdout=subprocess.PIPE, text=True, check=True)  # fmt: skip
-    run = {"benchmark": name, "measured_at": started.isoformat(timespec="seconds"),
+    run = {"benchmark": recorded_as or name, "measured_at": started.isoformat(timespec="seconds"),
            "machine": where, "command": command, "figures": json.loads(done.stdout)}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{name}.json"
+    out = RESULTS / f"{recorded_as or name}.json"
     out.write_text(json.dumps(run, indent=2, ensure_ascii=False, default=str) + "\n")
     return out
 
@@ -50,4 +51,8 @@ def record(name: str, args: list[str]) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    print(record(sys.argv[1], sys.argv[2:]))
+    rest = sys.argv[2:]
+    recorded_as = None
+    if rest[:1] == ["--as"] and len(rest) > 1:
+        recorded_as, rest = rest[1], rest[2:]
+    print(record(sys.argv[1], rest, recorded_as))

@@ -82,6 +82,11 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
     if not _has_history(connection, vendor_id, delivery_id):
         return Settled()
     results = table_of(ExamResult)
+    if connection.dialect.name == "postgresql":
+        # A bulk load leaves the planner without statistics for the rows it just wrote
+        # (autovacuum cannot see them before the commit): it would then scan the table
+        # once per row instead of using the vendor_record_id index.
+        connection.execute(sa.text(f'ANALYZE "{results.name}"'))
     old = results.alias("old")
     same = sa.and_(
         *(old.c[name].is_not_distinct_from(results.c[name]) for name in _compared()),

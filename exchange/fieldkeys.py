@@ -33,6 +33,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -122,12 +123,18 @@ class FieldKeyStore:
 
     def blind_index(self, value: str | None) -> str | None:
         """HMAC-SHA256 of a normalised value (trimmed, upper case), hex, 32 characters."""
-        if value is None or not str(value).strip():
-            return None
+        return self.blind_indexes([value])[0]
+
+    def blind_indexes(self, values: Sequence[str | None]) -> list[str | None]:
+        """`blind_index` of each value; the key is looked up once (bulk loads)."""
         if self._bidx is None:
             self._bidx = self.key_for_raw(BLIND_INDEX_SCOPE)
-        normal = str(value).strip().upper().encode()
-        return hmac.new(self._bidx, normal, hashlib.sha256).hexdigest()[:32]
+        key, mac = self._bidx, hmac.digest
+        out: list[str | None] = []
+        for value in values:
+            normal = None if value is None else str(value).strip()
+            out.append(mac(key, normal.upper().encode(), "sha256").hex()[:32] if normal else None)
+        return out
 
     def key_for_raw(self, scope: str) -> bytes:
         key_id = self.key_id(scope)

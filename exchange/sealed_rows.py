@@ -9,7 +9,6 @@ on the second core (`exchange.checking`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pandas as pd
 
@@ -24,31 +23,41 @@ def seal_columns(
     """The sealed columns of `good` (rows with their agreement_id), as database-ready lists."""
     data = typed if typed is not None else typed_columns(good)
     agreements = good["agreement_id"].tolist()
-    scopes = [exam_scope(a, s) for a, s in zip(agreements, data["state"], strict=True)]
+    groups: dict[str, list[int]] = {}
+    for row, pair in enumerate(zip(agreements, data["state"], strict=True)):
+        groups.setdefault(exam_scope(*pair), []).append(row)
     names = ExamResult.__sealed__
-    sealed = {column: _sealed(keys, column, scopes, data[column]) for column in names}
+    sealed = {column: _sealed(keys, column, groups, data[column]) for column in names}
     sealed["sealed_digest"] = _digests(keys, [data[column] for column in names])
     return sealed
 
 
 def _digests(keys: sealing.FieldKeys, columns: list[list]) -> list[str | None]:
     """Each row's keyed digest of its sealed values, exactly as sent (case kept: hex-encoded
-    before the blind index, which folds case)."""
-    return [
-        keys.blind_index(json.dumps([None if v is None else str(v) for v in row]).encode().hex())
+    before the blind index, which folds case).
+
+    The digest is the blind index of the hex of `json.dumps` of the row's values as text;
+    the JSON is spelled out here (the same bytes, without json's per-call cost) because
+    stored digests must keep matching re-sent rows.
+    """
+    quote = json.encoder.encode_basestring_ascii  # what json.dumps uses by default
+    texts = [
+        "[" + ", ".join("null" if v is None else quote(str(v)) for v in row) + "]"
         for row in zip(*columns, strict=True)
     ]
+    return keys.blind_indexes([text.encode().hex() for text in texts])
 
 
 def _sealed(
-    keys: sealing.FieldKeys, column: str, scopes: list[str], values: list
+    keys: sealing.FieldKeys, column: str, groups: dict[str, list[int]], values: list
 ) -> list[str | None]:
     """Seal one column's values, each under its row's scope (a file rarely has more than one)."""
-    sealers: dict[str, Callable[[str | None], str | None]] = {}
-    out = []
-    for scope, value in zip(scopes, values, strict=True):
-        seal = sealers.get(scope)
-        if seal is None:
-            seal = sealers[scope] = sealing.sealer(keys, scope, column)
-        out.append(seal(value if value is None else str(value)))
+    if len(groups) == 1:
+        (scope,) = groups
+        return sealing.seal_many(keys, scope, column, values)
+    out: list[str | None] = [None] * len(values)
+    for scope, rows in groups.items():
+        tokens = sealing.seal_many(keys, scope, column, [values[i] for i in rows])
+        for i, token in zip(rows, tokens, strict=True):
+            out[i] = token
     return out

@@ -18,7 +18,8 @@ Code reads and writes the plain attribute names as before:
   its scope (`__sealing_scope__`), using the `FieldKeys` registered for the
   session's engine (`register`), and puts the plain values back after the
   flush;
-- bulk writes (ingest's COPY / multi-row INSERT) call `seal` themselves.
+- bulk writes (ingest's COPY / multi-row INSERT) seal a column at a time with
+  `seal_many` (the same tokens, far less Python per value).
 
 Equality lookups cannot use a sealed column; they use a blind index column
 beside it (`FieldKeys.blind_index`: HMAC-SHA256 under a key of its own).
@@ -27,9 +28,11 @@ beside it (`FieldKeys.blind_index`: HMAC-SHA256 under a key of its own).
 from __future__ import annotations
 
 import base64
+import binascii
+import os
 import secrets
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, ClassVar, Protocol
 
@@ -43,6 +46,8 @@ from sqlalchemy.types import TypeDecorator
 from kernel.errors import CredxError
 
 PREFIX = "s1."
+NONCE_BYTES = 12
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class KeyDestroyed(CredxError):
@@ -69,6 +74,9 @@ class FieldKeys(Protocol):
         """Crypto-shred `scope`: its values become unreadable everywhere; True if it existed."""
 
     def blind_index(self, value: str | None) -> str | None: ...
+
+    def blind_indexes(self, values: Sequence[str | None]) -> list[str | None]:
+        """`blind_index` of each value, for bulk loads."""
 
     def key_id(self, scope: str) -> str: ...
 
@@ -135,6 +143,38 @@ def sealer(keys: FieldKeys, scope: str, column: str) -> Callable[[str | None], s
         return head + raw.decode().rstrip("=")
 
     return one
+
+
+def seal_many(
+    keys: FieldKeys, scope: str, column: str, values: Sequence[object | None]
+) -> list[str | None]:
+    """Seal one column's values under one scope: the tokens `seal` makes, for bulk loads.
+
+    Per value, `seal` spends more on Python than on AES-GCM (a `secrets` call
+    for the nonce, base64 with its alphabet swap, string building).  Here the
+    nonces of the whole column come from one `os.urandom` call, 12 fresh random
+    bytes per value exactly as `seal` draws them (a 96-bit random nonce never
+    depends on a counter or on other processes, so forked sealers cannot repeat
+    one); base64 runs in C per value and the URL-safe alphabet and the padding
+    are fixed once for the whole column.  None stays None; other values are
+    sealed as their text.
+    """
+    key_id, cipher = keys.key_for(scope)
+    encrypt, aad, b2a = cipher.encrypt, column.encode(), binascii.b2a_base64
+    present = [str(value).encode() for value in values if value is not None]
+    if not present:
+        return [None] * len(values)
+    pool = os.urandom(NONCE_BYTES * len(present))
+    raw = []
+    for start, plain in zip(range(0, len(pool), NONCE_BYTES), present, strict=True):
+        nonce = pool[start : start + NONCE_BYTES]
+        raw.append(b2a(nonce + encrypt(nonce, plain, aad), newline=False))
+    joined = b"\n".join(raw).translate(_URL_SAFE, b"=").decode("ascii")
+    head = f"{PREFIX}{key_id}."
+    bodies = iter(joined.split("\n"))
+    if len(present) == len(values):
+        return [head + body for body in bodies]
+    return [None if value is None else head + next(bodies) for value in values]
 
 
 def is_sealed(value: object) -> bool:

@@ -2,8 +2,6 @@
 
 import os
 import random
-import signal
-import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -16,11 +14,18 @@ from exchange.models import Connector, Delivery, ExamResult, Job
 from exchange.pulls import apply_connector
 from exchange.scheduler import enqueue_due, last_fire_time, run_until_idle
 from kernel.database import session_scope
-from tests.cli import CREDX
 from tests.exchange.local_pulls import connector_text, local_connector
 from tests.factories import ExamResultFaker, csv_text, make_vendor, write_file
+from tests.zygote import Zygote
 
-WORKER = [*CREDX, "worker", "--once"]  # a real process: the tests kill it
+WORKER = ["worker", "--once"]  # in a real process, forked from the zygote: the tests kill it
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    forks = Zygote()
+    yield forks
+    forks.close()
 
 
 def test_the_last_fire_time_of_a_nightly_schedule():
@@ -79,10 +84,12 @@ def broken_connector(app, tmp_path, vendor: str) -> str:
 
 @pytest.mark.parametrize(("broken", "trials"), [(False, 20), (True, 8)])
 def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(
-    app, tmp_path, cli_env, broken, trials
+    app, tmp_path, cli_env, zygote, broken, trials
 ):
     """Trials: files arrive, a worker is SIGKILLed at a random moment, another finishes; with
-    `broken`, a failing connector is configured too and gets a job every trial (issue 18)."""
+    `broken`, a failing connector is configured too and gets a job every trial (issue 18).
+    Workers are forked from a zygote that has done the imports, so a kill lands in the work
+    (the pull, the ingest, the ledger), not in three seconds of importing pandas."""
     vendor = make_vendor(app)
     name = local_connector(app, tmp_path, vendor)
     bad = broken_connector(app, tmp_path, vendor) if broken else None
@@ -99,15 +106,10 @@ def test_a_worker_killed_at_random_points_loses_and_doubles_nothing(
             if bad is not None:
                 enqueue(session, kind="pull", target=bad, key=f"broken-{trial}")
             enqueue(session, kind="pull", target=name, key=f"trial-{trial}")
-        victim = subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            victim.wait(timeout=rng.uniform(0.5, 3.5))
-        except subprocess.TimeoutExpired:
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            killed += 1
-        subprocess.run(WORKER, env=env, check=True, capture_output=True, timeout=120)
+        victim = zygote.start(WORKER, env)
+        if zygote.wait(timeout=rng.uniform(0.05, 1.2)) is None:
+            killed += zygote.kill(victim) == -9
+        assert zygote.run(WORKER, env) == 0
     with session_scope(app.engine) as session:
         loaded = session.exec(select(ExamResult.vendor_record_id)).all()
         deliveries = [

@@ -156,6 +156,7 @@ TABLE: dict[tuple[str, str], tuple[Request, dict[str, int]]] = {
         DECIDERS,
     ),
     ("GET", "/review"): (lambda w, u: w.page("GET", u), as_page(REVIEWERS)),
+    ("GET", "/deliveries"): (lambda w, u: w.page("GET", u), as_page(DELIVERY_READERS)),
     ("POST", f"/review/{P}"): (
         lambda w, _u: decide_on_page(w),
         as_page({**DECIDERS, "operator": 303, "admin": 303}),
