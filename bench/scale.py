@@ -6,9 +6,11 @@ What is measured
    CREDX_TEST_DATABASE_URL or the local server), migrated and seeded as `credx init`
    does.  `--database-url` names an existing, migrated database instead (kept).
 2. Data are generated inside the server (`INSERT ... SELECT generate_series`, in
-   1M-row steps): `--rows` exam results (default 10,000,000) in deliveries of 5,000
-   rows from 10 vendors, and `--uploads` evidence records (default 500,000) over
-   4 states x 50 districts and two school years, each with its blob rows.  Then ANALYZE.
+   1M-row steps, never through ingest): `--rows` exam results (default 10,000,000) in
+   deliveries of 5,000 rows from 10 vendors, and `--uploads` evidence records (default
+   500,000) over 4 states x 50 districts and two school years, each with its blob rows.
+   Student fields are sealed as credx seals them (real tokens under field keys in the
+   bench's home, drawn from a pool: see POOL), so every read opens them.  Then ANALYZE.
 3. Each named query in QUERIES runs `--repeat` times (after 5 warm-up runs), each in
    a fresh session that commits, as one web request does: the service call the
    route makes (EvidenceService, list_deliveries), events included.  p50 and p95
@@ -30,19 +32,23 @@ Re-run
     python bench/scale.py                         # 10M rows, 500k uploads
     python bench/scale.py --quick                 # 1M rows, 50k uploads
     python bench/scale.py --rows 2000000 --uploads 100000 --repeat 300 --json
+    python bench/scale.py --keep --home /tmp/h     # keep the database and its keys, then
+    python bench/scale.py --database-url URL --home /tmp/h   # measure it again
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +67,7 @@ from credx.migrations import upgrade  # noqa: E402
 from exchange.deliveries import DeliveryFilter, list_deliveries  # noqa: E402
 from exchange.evidence.services import EvidenceService  # noqa: E402
 from exchange.models import StoredBlob  # noqa: E402
+from kernel import sealing  # noqa: E402
 from kernel.clock import utcnow  # noqa: E402
 from kernel.database import create_db_engine, session_scope  # noqa: E402
 from kernel.settings import Settings  # noqa: E402
@@ -201,31 +208,31 @@ SQL_RESULTS = """
 INSERT INTO exam_results (delivery_id, row_number, vendor_record_id, candidate_id,
     state_student_id, first_name, last_name, birth_date, state, district_code, school_code,
     credential_code, exam_code, exam_date, score, passing_score, result, attempt)
-SELECT 1 + (g - 1) / :per, 1 + (g - 1) % :per, 'R' || g, 'C' || (g % 3000000),
-       (ARRAY['LA','TN','TX','FL'])[1 + g % 4]
-           || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
-       'First' || (g % 500), 'Last' || (g % 2000), date '2006-01-01' + (g % 1460),
+SELECT 1 + (g - 1) / :per, 1 + (g - 1) % :per, 'R' || g, t.candidate_id, t.state_student_id,
+       t.first_name, t.last_name, t.birth_date,
        (ARRAY['LA','TN','TX','FL'])[1 + g % 4], lpad((g % :districts)::text, 3, '0'),
        lpad((g % 120)::text, 3, '0'), :code, 'EXAM-1', date '2024-08-01' + (g % 600),
        60 + (g % 40), 70, CASE WHEN g % 40 >= 10 THEN 'pass' ELSE 'fail' END, 1
 FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g
+JOIN bench_exam_tokens t ON t.k = (g % 4) * :pool + (g / 4) % :pool
 """
 SQL_EVIDENCE = """
-INSERT INTO evidence (id, state, district, state_student_id, student_name, birth_date,
-    school_code, school_year, graduation_pathway, credential_code, date_earned, media_type,
-    size, sha256, blob_id, preview_blob_id, status, duplicate_image_of, duplicate_claim_of,
-    uploaded_by, created_at)
+INSERT INTO evidence (id, state, district, state_student_id, state_student_id_bidx, student_name,
+    birth_date, school_code, school_year, graduation_pathway, credential_code, date_earned,
+    media_type, size, sha256, blob_id, preview_blob_id, status, duplicate_image_of,
+    duplicate_claim_of, uploaded_by, created_at)
 SELECT md5('e' || g), (ARRAY['LA','TN','TX','FL'])[1 + g % 4],
-       lpad(((g / 4) % :districts)::text, 3, '0'),
-       (ARRAY['LA','TN','TX','FL'])[1 + g % 4]
-           || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0'),
-       'Student ' || g, date '2007-01-01' + (g % 1460), lpad((g % 120)::text, 6, '0'),
+       lpad(((g / 4) % :districts)::text, 3, '0'), t.state_student_id,
+       md5((ARRAY['LA','TN','TX','FL'])[1 + g % 4]
+           || lpad(((g::bigint * 7919) % 1000000000)::text, 9, '0')),
+       t.student_name, t.birth_date, lpad((g % 120)::text, 6, '0'),
        CASE WHEN g % 2 = 0 THEN '2024-25' ELSE '2025-26' END, 'Jump Start TOPS Tech',
        :code, date '2025-01-01' + (g % 400), 'image/png', 250000, md5('es' || g) || md5(g::text),
        md5('eb' || g), md5('ep' || g), 'received',
        CASE WHEN g % 100 = 0 THEN md5('e' || (g - 1)) END, NULL, 'token:bench',
        now() - make_interval(secs => (CAST(:count AS int) - g) * 60.0)
 FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g
+JOIN bench_evidence_tokens t ON t.k = (g % 4) * :pool + (g / 4) % :pool
 """
 
 
@@ -296,7 +303,47 @@ def steps(count: int):
         yield first, min(first + STEP - 1, count)
 
 
-def generate(url: str, rows: int, uploads: int) -> None:
+# Sealed values: every row carries real tokens (`s1.<key id>.<nonce|ciphertext>`) under its
+# scope's field key in the bench's home, so a read opens each value with AES-GCM as in
+# production.  Sealing 10.5M values one by one in Python would take most of an hour, so a pool
+# of POOL sealed values per state and column is made once and rows reuse them.  That does not
+# flatter the figures: opening a token costs the same whatever its nonce, tokens have the
+# length of fresh ones (no TOAST, no compression, no dedup in PostgreSQL), and credx keeps no
+# cache of opened values.  Blind indexes are distinct per student (an md5 of the plain id
+# stands in for the HMAC: same width, same selectivity).
+POOL = 1_000
+EXAM_SEALED = ("candidate_id", "state_student_id", "first_name", "last_name", "birth_date")
+EVIDENCE_SEALED = ("state_student_id", "student_name", "birth_date")
+
+
+def _plain(column: str, state: str, n: int) -> str:
+    return {
+        "candidate_id": f"C{n * 3001 % 3_000_000}",
+        "state_student_id": f"{state}{n * 7919 % 10**9:09d}",
+        "first_name": f"First{n % 500}", "last_name": f"Last{n % 2000}",
+        "student_name": f"Student {n}",
+        "birth_date": (date(2006, 1, 1) + timedelta(days=n % 1460)).isoformat(),
+    }[column]  # fmt: skip
+
+
+def seal_pools(connection, keys: sealing.FieldKeys) -> None:
+    """The tables of sealed values the generating SQL draws from (dropped after)."""
+    pools = (("bench_exam_tokens", "unassigned", EXAM_SEALED),
+             ("bench_evidence_tokens", "evidence", EVIDENCE_SEALED))  # fmt: skip
+    for table, scope, columns in pools:
+        connection.execute(text(f"CREATE UNLOGGED TABLE {table} (k int PRIMARY KEY, "
+                                + ", ".join(f"{c} text" for c in columns) + ")"))  # fmt: skip
+        rows = []
+        for i, state in enumerate(STATES):
+            seal = {c: sealing.sealer(keys, f"{scope}:{state}", c) for c in columns}
+            for n in range(POOL):
+                tokens = {c: seal[c](_plain(c, state, n)) for c in columns}
+                rows.append({"k": i * POOL + n, **tokens})
+        connection.execute(text(f"INSERT INTO {table} VALUES (:k, "
+                                + ", ".join(f":{c}" for c in columns) + ")"), rows)  # fmt: skip
+
+
+def generate(url: str, rows: int, uploads: int, keys: sealing.FieldKeys) -> None:
     engine = create_engine(url)
     per = ROWS_PER_DELIVERY
     deliveries = max(1, -(-rows // per))
@@ -308,10 +355,11 @@ def generate(url: str, rows: int, uploads: int) -> None:
             text(SQL_DELIVERIES), {"vendors": VENDORS, "count": deliveries, "per": per}
         )
         connection.execute(text("SELECT setval('deliveries_id_seq', :n)"), {"n": deliveries})
+        seal_pools(connection, keys)
     started = time.perf_counter()
     for first, last in steps(rows):
         with engine.begin() as connection:
-            values = {"per": per, "districts": DISTRICTS, "code": code}
+            values = {"per": per, "districts": DISTRICTS, "code": code, "pool": POOL}
             connection.execute(text(SQL_RESULTS), {**values, "first": first, "last": last})
         progress(f"exam results: {last:,} / {rows:,} ({time.perf_counter() - started:.0f} s)")
     for first, last in steps(uploads):
@@ -320,9 +368,11 @@ def generate(url: str, rows: int, uploads: int) -> None:
                 connection.execute(text(SQL_BLOBS), {"tag": tag, "first": first, "last": last})
             connection.execute(text(SQL_EVIDENCE), {"districts": DISTRICTS, "code": code,
                                                     "count": uploads, "first": first,
-                                                    "last": last})  # fmt: skip
+                                                    "last": last, "pool": POOL})  # fmt: skip
         progress(f"uploads: {last:,} / {uploads:,}")
     generate_audits_and_links(engine, rows, uploads)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE bench_exam_tokens, bench_evidence_tokens"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
@@ -365,8 +415,18 @@ def percentiles(timings: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[94]
 
 
-def context(url: str, home: Path, seed: int) -> Context:
-    app = App(Settings(home=home, database_url=url))
+@contextlib.contextmanager
+def home_dir(home: Path | None) -> Iterator[Path]:
+    """The given home (its keys open a kept database's sealed values), else a temporary one."""
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        yield home
+        return
+    with tempfile.TemporaryDirectory(prefix="credx-scale-") as temporary:
+        yield Path(temporary)
+
+
+def context(app: App, seed: int) -> Context:
     with app.engine.connect() as connection:
         evidence = connection.execute(
             text("SELECT id FROM evidence WHERE state = 'LA' ORDER BY random() LIMIT 2000")
@@ -407,30 +467,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default=ADMIN_URL, help="server for a throwaway database")
     parser.add_argument("--database-url", help="an existing migrated database, already filled")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    parser.add_argument("--home", type=Path, help="credx home whose keys seal the data (kept); "
+                        "the same with --database-url measures a kept database again")  # fmt: skip
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     args = parser.parse_args(argv)
     rows, uploads = (1_000_000, 50_000) if args.quick else (args.rows, args.uploads)
-    drop = None
+    drop, filled_s = None, None
     if args.database_url:
         url = args.database_url
     else:
         url, drop = create_database(args.admin_url)
     try:
-        if drop is not None:
-            progress(f"generating in {make_url(url).database} ...")
-            generate(url, rows, uploads)
-        with tempfile.TemporaryDirectory(prefix="credx-scale-") as home:
-            ctx = context(url, Path(home), args.seed)
+        with home_dir(args.home) as home:
+            app = App(Settings(home=home, database_url=url))
+            app.keyring.ensure()  # the master key the field keys of the sealed values are under
+            if drop is not None:
+                progress(f"generating in {make_url(url).database}, keys in {home} ...")
+                started = time.perf_counter()
+                generate(url, rows, uploads, app.field_keys)
+                filled_s = time.perf_counter() - started
+            ctx = context(app, args.seed)
             results = {}
             for query in QUERIES:
                 results[query.name] = percentiles(measure(query, ctx, args.repeat))
                 progress(f"{query.name}: p95 {results[query.name][1]:.2f} ms")
-            ctx.app.engine.dispose()
+            app.close()
     finally:
         if drop is not None and not args.keep:
             drop()
     table, summary = report(results, rows, uploads)
+    summary["filled_in_s"] = round(filled_s, 1) if filled_s is not None else None
     print_report(table, summary, as_json=args.json)
     return 0
 

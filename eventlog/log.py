@@ -23,6 +23,7 @@ from kernel.canonical import canonical_text
 from kernel.clock import utcnow
 
 CHAIN_LOCK_ID = 0x637265647801  # PostgreSQL advisory lock serialising appends
+_TAIL = "eventlog.tail"  # session.info key: (transaction, seq, hash) of the last append
 
 
 def cli_actor() -> str:
@@ -39,21 +40,41 @@ class EventLog:
 
     def record(self, action: EventTag, subject: str, actor: str, **details: Any) -> Event:
         """Append one entry; details must not carry secrets (they are stored in clear)."""
-        self._lock_chain()
-        last = self.session.exec(select(Event).order_by(col(Event.seq).desc()).limit(1)).first()
+        seq, prev_hash = self._tail()
         entry = ChainEntry(
-            seq=(last.seq + 1) if last else 1,
+            seq=seq + 1,
             occurred_at=utcnow().isoformat(timespec="microseconds"),
             actor=actor,
             action=str(action),
             subject=subject,
             payload=canonical_text(details),
-            prev_hash=last.hash if last else GENESIS,
+            prev_hash=prev_hash,
         )
         event = Event(**{**entry.__dict__, "hash": entry_hash(entry)})
         self.session.add(event)
         self.session.flush()
+        self.session.info[_TAIL] = (self._transaction(), event.seq, event.hash)
         return event
+
+    def _tail(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry, the chain locked for this transaction.
+
+        The first append of a transaction (or savepoint) takes the lock and reads the
+        tail; later appends in the same one reuse what the previous append wrote: the
+        lock (PostgreSQL) or the write lock of its insert (SQLite) keeps other writers
+        out until commit, so nobody else can have appended since.  A savepoint rolled
+        back, or a new transaction, is another transaction object: read again.
+        """
+        cached = self.session.info.get(_TAIL)
+        if cached is not None and cached[0] is self._transaction():
+            return cached[1], cached[2]
+        self._lock_chain()
+        last = self.session.exec(select(Event).order_by(col(Event.seq).desc()).limit(1)).first()
+        return (last.seq, last.hash) if last else (0, GENESIS)
+
+    def _transaction(self) -> object:
+        """The innermost transaction open on the session (a savepoint, else the root)."""
+        return self.session.get_nested_transaction() or self.session.get_transaction()
 
     def _lock_chain(self) -> None:
         bind = self.session.get_bind()

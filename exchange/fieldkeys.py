@@ -13,6 +13,14 @@ unreadable in every backup of the database.  Key ids are an HMAC of the
 scope under this installation's salt, so they say nothing about the scope
 and never collide between installations.  A second key, `bidx`, makes blind
 indexes (HMAC-SHA256) for the equality lookups sealed columns cannot serve.
+
+Unwrapped keys are cached in memory, but a purge may destroy a key in another
+process (`credx agreements purge`, the worker) while this one (`credx serve`)
+holds it.  So a cached key is trusted for at most `RECHECK_SECONDS`; after that
+its next use checks that its file still exists (one `stat`) and forgets the key
+if it does not.  A purge in another process therefore stops this one opening the
+destroyed scope's values within `RECHECK_SECONDS` (on a network filesystem, plus
+its attribute-cache time), without a restart.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,12 +45,18 @@ BLIND_INDEX_SCOPE = "credx:blind-index"
 
 
 class FieldKeyStore:
-    """Field keys of one installation, cached in memory once unwrapped."""
+    """Field keys of one installation, cached in memory once unwrapped (see the module
+    docstring for how long a cached key outlives its destruction elsewhere)."""
+
+    # seconds a cached key is used without checking its file still exists: the bound on how
+    # long another process's purge goes unnoticed (docs/operator/threat-model.md)
+    RECHECK_SECONDS = 1.0
 
     def __init__(self, directory: Path, master: MasterKeys):
         self.directory = directory
         self.master = master
         self._ciphers: dict[str, AESGCM] = {}
+        self._seen: dict[str, float] = {}  # key id -> when its file was last known to exist
         self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
         self._bidx: bytes | None = None
@@ -53,15 +68,36 @@ class FieldKeyStore:
         if cipher is None:
             cipher = AESGCM(self._create(key_id, scope))
             self._ciphers[key_id] = cipher
+            self._seen[key_id] = time.monotonic()
         return key_id, cipher
 
     def cipher(self, key_id: str) -> AESGCM | None:
-        if key_id not in self._ciphers:
-            raw = self._load(key_id)
-            if raw is None:
-                return None
-            self._ciphers[key_id] = AESGCM(raw)
-        return self._ciphers[key_id]
+        cached = self._ciphers.get(key_id)
+        if cached is not None and self._still_there(key_id):
+            return cached
+        raw = self._load(key_id)
+        if raw is None:
+            self._forget(key_id)
+            return None
+        self._ciphers[key_id] = cipher = AESGCM(raw)
+        self._seen[key_id] = time.monotonic()
+        return cipher
+
+    def _still_there(self, key_id: str) -> bool:
+        """Whether a cached key may be used: seen within RECHECK_SECONDS, or its file exists
+        now (a purge in another process deletes it)."""
+        now = time.monotonic()
+        if now - self._seen.get(key_id, float("-inf")) < self.RECHECK_SECONDS:
+            return True
+        if not self._path(key_id).exists():
+            self._forget(key_id)
+            return False
+        self._seen[key_id] = now
+        return True
+
+    def _forget(self, key_id: str) -> None:
+        self._ciphers.pop(key_id, None)
+        self._seen.pop(key_id, None)
 
     def destroyed(self, key_id: str) -> bool:
         return not self._path(key_id).exists()
@@ -79,7 +115,7 @@ class FieldKeyStore:
     def destroy(self, scope: str) -> bool:
         """Crypto-shred a scope: delete its wrapped key; True if there was one."""
         key_id = self.key_id(scope)
-        self._ciphers.pop(key_id, None)
+        self._forget(key_id)
         path = self._path(key_id)
         existed = path.exists()
         path.unlink(missing_ok=True)

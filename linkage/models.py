@@ -90,6 +90,8 @@ class ReviewPair(SQLModel, table=True):
     """Two records a run would not decide alone; an operator says same or different."""
 
     __tablename__ = "review_pairs"
+    # the open backlog per state (dashboard, metrics, review list) from the index alone
+    __table_args__ = (sa.Index("ix_review_pairs_backlog", "status", "state", "run_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     state: str = Field(max_length=2, index=True)
@@ -99,7 +101,7 @@ class ReviewPair(SQLModel, table=True):
     match_probability: float
     match_weight: float
     reason: str = Field(max_length=30)
-    status: str = Field(default="open", max_length=10, index=True)  # open|decided|stale
+    status: str = Field(default="open", max_length=10)  # open|decided|stale
     decision: str | None = Field(default=None, max_length=10)  # same|different
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

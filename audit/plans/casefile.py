@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, select
 
 from access.principals import Principal
 from exchange.evidence.services import EvidenceService, EvidenceView
@@ -60,24 +61,29 @@ def vendor_records(session: Session, person_id: str, claimed_code: str) -> list[
         .where(PersonRecord.person_id == person_id, PersonRecord.source_type == "exam")
         .limit(MAX_VENDOR_RECORDS)
     ).all()
-    rows = []
+    wanted = []
     for key in keys:
         delivery_id, _, row_number = key.partition(":")
-        if not (delivery_id.isdigit() and row_number.isdigit()):
-            continue
-        result = session.get(ExamResult, (int(delivery_id), int(row_number)))
-        if result is not None:
-            rows.append(_record(session, key, result, claimed_code))
+        if delivery_id.isdigit() and row_number.isdigit():
+            wanted.append((int(delivery_id), int(row_number)))
+    if not wanted:
+        return []
+    # One query for all of them, each with its delivery's vendor (not two gets per record).
+    found = session.exec(
+        select(ExamResult, Delivery.vendor_id)
+        .outerjoin(Delivery, col(Delivery.id) == col(ExamResult.delivery_id))
+        .where(tuple_(col(ExamResult.delivery_id), col(ExamResult.row_number)).in_(wanted))
+    ).all()  # fmt: skip
+    rows = [_record(result, vendor, claimed_code) for result, vendor in found]
     rows.sort(key=lambda row: row["exam_date"], reverse=True)
     rows.sort(key=lambda row: not row["matches_claim"])
     return rows
 
 
-def _record(session: Session, key: str, row: ExamResult, claimed_code: str) -> dict:
-    delivery = session.get(Delivery, row.delivery_id)
+def _record(row: ExamResult, vendor: str | None, claimed_code: str) -> dict:
     name = " ".join(part for part in (row.first_name, row.middle_name, row.last_name) if part)
     return {
-        "record": f"exam:{key}", "vendor": delivery.vendor_id if delivery else None,
+        "record": f"exam:{row.delivery_id}:{row.row_number}", "vendor": vendor,
         "candidate_id": row.candidate_id, "name": name,
         "birth_date": row.birth_date.isoformat(), "state_student_id": row.state_student_id,
         "credential_code": row.credential_code, "exam_code": row.exam_code,

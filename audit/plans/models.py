@@ -113,13 +113,17 @@ class AuditTask(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("plan_id", "evidence_id"),
         sa.Index("ix_audit_tasks_queue", "state", "status", "assigned_to", "ticket"),
+        # an auditor's own tasks (`AuditQueue.next_task` looks for them first on every call)
+        sa.Index("ix_audit_tasks_holder", "assigned_to", "status"),
+        # a plan's progress counts (the dashboard's audits panel) from the index alone
+        sa.Index("ix_audit_tasks_plan_progress", "plan_id", "status", "final_outcome"),
         # one current finding per upload, whatever the code does (audit.plans.standing)
         sa.Index("uq_audit_tasks_current_evidence", "evidence_id", unique=True,
                  sqlite_where=sa.text("is_current"), postgresql_where=sa.text("is_current")),
     )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
-    plan_id: str = Field(foreign_key="audit_plans.id", max_length=64, index=True)
+    plan_id: str = Field(foreign_key="audit_plans.id", max_length=64)
     draw_id: int = Field(foreign_key="audit_draws.id")
     state: str = Field(max_length=2)
     district: str = Field(max_length=32, index=True)

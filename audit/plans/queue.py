@@ -25,11 +25,12 @@ row is unique per (task, stage) as a second line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import update
+from sqlalchemy import and_, literal, or_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -58,11 +59,12 @@ from exchange.evidence.services import EvidenceView
 from exchange.resources import Resources
 from kernel.clock import utcnow
 from kernel.errors import Conflict, CredxError, InvalidInput, NotFound
-from kernel.rows import key_of, rowcount
+from kernel.rows import key_of
 from rosters.models import School
 from schemas.credentials import Credential
 
 MAX_NOTE = 2000
+HELD = (TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW, TaskStatus.RE_REVIEW)  # held, unfinished
 CLAIM_ATTEMPTS = 20  # candidates tried when other auditors keep taking the one we saw
 
 
@@ -123,12 +125,9 @@ class AuditQueue:
         None when the state's queue is empty for this auditor.
         """
         state = audit_worker_state(self.principal)
-        self.hand_back()
-        held = self.session.exec(self._scoped(state).where(
-            AuditTask.assigned_to == self.principal.actor,
-            col(AuditTask.status).in_([TaskStatus.ASSIGNED, TaskStatus.SECOND_REVIEW,
-                                       TaskStatus.RE_REVIEW]),
-        ).order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)).first()  # fmt: skip
+        mine = self._mine(state)
+        self.hand_back([task for task in mine if task.status == TaskStatus.FINAL])
+        held = next((task for task in mine if task.status != TaskStatus.FINAL), None)
         if held is not None:
             return held
         for _attempt in range(CLAIM_ATTEMPTS):
@@ -140,16 +139,27 @@ class AuditQueue:
         raise TaskConflict("other auditors are taking tasks faster than this one could; retry")
 
     def _scoped(self, state: str | None):
-        superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
-        query = select(AuditTask).where(col(AuditTask.plan_id).not_in(superseded))
-        return query if state is None else query.where(AuditTask.state == state)
+        return select(AuditTask).where(self._in_scope(state))
 
-    def hand_back(self) -> int:
+    @staticmethod
+    def _in_scope(state: str | None):
+        """Tasks of the state's live plans (a superseded plan's tasks leave the queue)."""
+        superseded = select(AuditPlan.id).where(AuditPlan.status == PlanStatus.SUPERSEDED)
+        live = col(AuditTask.plan_id).not_in(superseded)
+        return live if state is None else and_(live, col(AuditTask.state) == state)
+
+    def _mine(self, state: str | None) -> list[AuditTask]:
+        """In one query, the caller's judged tasks (any plan: to hand back) and the unfinished
+        ones in scope (the lowest ticket first)."""
+        return list(self.session.exec(select(AuditTask).where(
+            AuditTask.assigned_to == self.principal.actor,
+            or_(col(AuditTask.status) == TaskStatus.FINAL,
+                and_(col(AuditTask.status).in_(HELD), self._in_scope(state))),
+        ).order_by(col(AuditTask.ticket), col(AuditTask.id))))  # fmt: skip
+
+    def hand_back(self, judged: Sequence[AuditTask]) -> int:
         """Hand back the caller's judged tasks (a verified first look stays with its auditor,
         undoable, until they move on); how many were handed back."""
-        judged = self.session.exec(select(AuditTask).where(
-            AuditTask.assigned_to == self.principal.actor, AuditTask.status == TaskStatus.FINAL,
-        )).all()  # fmt: skip
         handed = 0
         for task in judged:
             if self._update(task, assigned_to=None, assigned_at=None):
@@ -166,13 +176,17 @@ class AuditQueue:
         )
         again = waiting.where(AuditTask.status == TaskStatus.RE_REVIEW)
         first = waiting.where(AuditTask.status == TaskStatus.OPEN)
-        for query in (second, again, first):
-            found = self.session.exec(
-                query.order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1)
-            ).first()
-            if found is not None:
-                return found
-        return None
+        # One round trip: each tier's lowest ticket (its own index scan), the first tier's wins.
+        lowest = [
+            query.with_only_columns(col(AuditTask.id), literal(tier).label("tier"))
+            .order_by(col(AuditTask.ticket), col(AuditTask.id)).limit(1).subquery()
+            for tier, query in enumerate((second, again, first))
+        ]  # fmt: skip
+        ranked = union_all(*(select(*tier.c) for tier in lowest)).subquery()
+        return self.session.exec(
+            select(AuditTask).join(ranked, col(AuditTask.id) == ranked.c.id)
+            .order_by(ranked.c.tier).limit(1)
+        ).first()  # fmt: skip
 
     def _take(self, task: AuditTask) -> bool:
         stage = next_stage(task) or 1
@@ -411,13 +425,14 @@ def update_task(
     if guard_unassigned:
         statement = statement.where(col(AuditTask.assigned_to).is_(None))
     values["version"] = task.version + 1
-    result = session.execute(
-        statement.values(**values).execution_options(synchronize_session=False)
-    )
-    if rowcount(result) != 1:
+    # RETURNING reloads the task as written in the same round trip (no refresh after it).
+    written = session.execute(
+        statement.values(**values).returning(AuditTask),
+        execution_options={"synchronize_session": False, "populate_existing": True},
+    ).scalars().all()  # fmt: skip
+    if len(written) != 1:
         session.expire(task)
         return False
-    session.refresh(task)
     return True
 
 

@@ -66,3 +66,20 @@ def test_two_entries_can_never_share_a_predecessor(app):
         with pytest.raises(IntegrityError):
             session.flush()
         session.rollback()
+
+
+def test_appends_after_a_rolled_back_savepoint_chain_to_what_was_kept(app):
+    """The tail is read once per transaction; a savepoint rolled back takes its entries
+    with it, and the next append links to the last entry that stayed."""
+    with session_scope(app.engine) as session:
+        log = EventLog(session)
+        log.record(ExchangeEvent.DELIVERY_RECEIVED, "delivery:1", "test")
+        savepoint = session.begin_nested()
+        log.record(ExchangeEvent.DELIVERY_RECEIVED, "delivery:gone", "test")
+        savepoint.rollback()
+        log.record(ExchangeEvent.DELIVERY_RECEIVED, "delivery:2", "test")
+        with session.begin_nested():
+            EventLog(session).record(ExchangeEvent.DELIVERY_RECEIVED, "delivery:3", "test")
+        log.record(ExchangeEvent.DELIVERY_RECEIVED, "delivery:4", "test")
+    record_three(app)  # a new transaction reads the tail again
+    assert verify(app) == (7, None)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import select
 
 from agreements.models import Agreement, DeliveryAgreement
@@ -25,9 +26,11 @@ from credx.app import App
 from eventlog.log import EventLog
 from eventlog.models import Event
 from exchange.models import Delivery, DeliveryStatus, ExamResult, RejectedRow, StoredBlob
+from kernel import sealing
 from kernel.clock import today
 from kernel.database import session_scope
 from kernel.errors import CredxError, IntegrityFailure, InvalidInput
+from kernel.sealing import KeyDestroyed
 from kernel.signing import ensure_signing_key, load_signing_key, public_bytes, public_key_pem
 from retention.certificates import verify_certificate
 from retention.destruction import plan_purge, purge, run_purge
@@ -228,6 +231,34 @@ def test_the_purge_destroys_exactly_the_expired_agreements_rows_and_files(app, w
     assert [(f.delivery_id, f.sha256) for f in cert.files_retained] == [
         (world.shared, sha256(world.payloads[world.shared]))
     ]
+
+
+def test_a_running_process_stops_opening_purged_values_without_a_restart(app, world, settings):
+    """`credx serve` holds field keys in memory; a purge run by another process (the CLI,
+    the worker) must reach it within the documented bound, not at its next restart."""
+    served = App(settings)  # another process's composition root: its own key cache
+    try:
+        with session_scope(served.engine) as session:
+            query = select(ExamResult).where(ExamResult.agreement_id == TN)
+            assert {r.first_name for r in session.exec(query)} == {"José"}  # key now cached
+            [token] = session.execute(  # a sealed value as a backup holds it
+                text("SELECT first_name FROM exam_results WHERE agreement_id = :a LIMIT 1"),
+                {"a": TN},
+            ).scalars()
+        key_id = served.field_keys.key_id(f"agreement:{TN}")
+        assert served.field_keys.cipher(key_id) is not None
+
+        run_purge(app, actor="cli:ops")  # the other process's purge
+        time.sleep(served.field_keys.RECHECK_SECONDS)  # the documented staleness bound
+
+        assert served.field_keys.cipher(key_id) is None
+        with pytest.raises(KeyDestroyed):
+            sealing.unseal(token, "first_name")
+        with session_scope(served.engine) as session:  # the agreement still in force opens
+            query = select(ExamResult).where(ExamResult.agreement_id == LA)
+            assert {r.first_name for r in session.exec(query)} == {"José"}
+    finally:
+        served.close()
 
 
 def test_the_purge_is_written_to_the_event_log(app, world):

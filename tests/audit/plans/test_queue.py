@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlmodel import select
 
@@ -11,9 +13,10 @@ from audit.plans.queue import AuditQueue, Finding, TaskConflict, release_task_by
 from eventlog.log import EventLog
 from eventlog.models import Event
 from exchange.evidence.models import Evidence
+from exchange.models import ExamResult
 from kernel.errors import InvalidInput, NotFound
 from tests.audit.plans.auditing import auditor, district, drawn_tasks
-from tests.audit.plans.factories import vendor_result
+from tests.audit.plans.factories import link, make_upload, vendor_result
 
 VERIFIED = Finding.parse("verified", None, None)
 WRONG_STUDENT = Finding.parse("discrepancy", "wrong_student", "name on the certificate differs")
@@ -154,3 +157,26 @@ def test_a_held_task_can_be_given_back_or_released_by_an_operator(session, app, 
     with pytest.raises(NotFound):
         release_task_by_id(session, 999_999, "cli:operator", reason="no such task")
     assert actions(session, f"audit_task:{task.id}").count("audit:task:released") == 2
+
+
+def test_the_case_file_reads_every_linked_record_the_claimed_credential_first(
+    session, app, tmp_path
+):
+    tasks = drawn_tasks(session, tmp_path, {"036001": 1})
+    upload = session.get(Evidence, tasks[0].evidence_id)
+    delivery = vendor_result(session, make_upload(session)).delivery_id  # a vendor's delivery
+    for row, (code, day) in enumerate([("OTHER01", 20), (upload.credential_code, 1),
+                                       (upload.credential_code, 9)], start=2):  # fmt: skip
+        session.add(ExamResult(
+            delivery_id=delivery, row_number=row, vendor_record_id=f"r{row}", candidate_id="c1",
+            first_name="Test", last_name="Student", birth_date=date(2008, 1, 1), state="LA",
+            district_code="036", credential_code=code, exam_code="E1",
+            exam_date=date(2026, 3, day), result="PASS",
+        ))  # fmt: skip
+    session.flush()
+    link(session, upload, [f"{delivery}:2", f"{delivery}:3", f"{delivery}:4", "not-a-row"])
+    records = AuditQueue(session, app, auditor()).view(tasks[0].id).vendor_records
+    assert [record["record"] for record in records] == [
+        f"exam:{delivery}:4", f"exam:{delivery}:3", f"exam:{delivery}:2"]
+    assert [record["matches_claim"] for record in records] == [True, True, False]
+    assert {record["vendor"] for record in records} == {records[0]["vendor"]} != {None}
