@@ -42,7 +42,7 @@ from sqlmodel import Session, SQLModel, col, select
 from access.events import AccessEvent
 from access.models import ApiToken
 from access.principals import Role
-from access.tokens import TokenService, TokenSpec
+from access.tokens import FEDERATED_LABEL_PREFIX, TokenService, TokenSpec
 from eventlog.log import EventLog
 from kernel.clock import utcnow
 from kernel.errors import CredxError, InvalidInput
@@ -161,10 +161,11 @@ class FederatedUser:
     issuer: str
     subject: str
     email: str | None
+    name: str | None = None  # the `name` claim, for pages; the label stays the identity
 
     @property
     def label(self) -> str:
-        return f"oidc:{self.issuer}#{self.subject}"[:200]
+        return f"{FEDERATED_LABEL_PREFIX}{self.issuer}#{self.subject}"[:200]
 
 
 def token_for(session: Session, user: FederatedUser, rule: Rule, *, hours: float) -> ApiToken:
@@ -175,7 +176,8 @@ def token_for(session: Session, user: FederatedUser, rule: Rule, *, hours: float
     for token in list(earlier):
         service.revoke(token.id, actor=user.label)
     days = max(1, int(hours // 24) + 1)
-    spec = TokenSpec(rule.role, rule.state, rule.district, rule.vendor, user.label, days)
+    spec = TokenSpec(rule.role, rule.state, rule.district, rule.vendor, user.label, days,
+                     holder_name=(user.name or user.email or "")[:200] or None)  # fmt: skip
     return service.create(spec, actor=user.label).token
 
 

@@ -32,6 +32,9 @@ class ApiToken(SQLModel, table=True):
     district: str | None = Field(default=None, max_length=32)
     vendor_id: str | None = Field(default=None, foreign_key="vendors.id", max_length=64)
     label: str = Field(default="", max_length=200)
+    # The person's name as their agency's sign-in gave it (OIDC `name`), for pages to show;
+    # `label` stays the identity (`oidc:<issuer>#<sub>`), which no page shows.
+    holder_name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

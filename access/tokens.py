@@ -34,6 +34,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+FEDERATED_LABEL_PREFIX = "oidc:"  # labels of agency sign-ins' tokens: `oidc:<issuer>#<sub>`
+
+
 @dataclass(frozen=True)
 class TokenSpec:
     """What a new token may do: a role inside a tenant."""
@@ -44,6 +47,7 @@ class TokenSpec:
     vendor_id: str | None = None
     label: str = ""
     expires_days: int = 90
+    holder_name: str | None = None  # shown on pages instead of the label (agency sign-in)
 
 
 @dataclass(frozen=True)
@@ -87,13 +91,19 @@ def holder_actors(session: Session, actor: str) -> list[str]:
 
 
 def holder_label(session: Session, actor: str | None) -> str | None:
-    """Who acted, as a page may name them: the holder label of a `token:<id>` actor (the
-    person `credx tokens create --label` named), else None (show the role, not an id)."""
+    """Who acted, as a page may name them: the name an agency sign-in gave, or the holder
+    label of a `token:<id>` actor (the person `credx tokens create --label` named), else None
+    (show the role, not an id).  An agency sign-in's label is its issuer and subject, an
+    identity key rather than a name, so it is never shown."""
     if not actor or not actor.startswith("token:"):
         return None
     token = session.get(ApiToken, actor.removeprefix("token:"))
-    label = " ".join((token.label if token else "").split())
-    return label or None
+    if token is None:
+        return None
+    if token.holder_name:
+        return " ".join(token.holder_name.split()) or None
+    label = " ".join(token.label.split())
+    return label if label and not label.startswith(FEDERATED_LABEL_PREFIX) else None
 
 
 def is_active(token: ApiToken, now: datetime | None = None) -> bool:
@@ -116,6 +126,7 @@ class TokenService:
             district=spec.district,
             vendor_id=spec.vendor_id,
             label=spec.label,
+            holder_name=spec.holder_name,
             expires_at=utcnow() + timedelta(days=spec.expires_days),
         )
         self.session.add(token)

@@ -23,6 +23,7 @@ from eventlog.tags import EventTag
 from exchange.resources import Resources
 from web.db import web_session
 from web.errors import ApiError
+from web.names import signed_in_as
 
 SESSION_COOKIE = "credx_session"
 
@@ -94,6 +95,7 @@ class WebUser:
     principal: Principal
     session: WebSession
     cookie: str
+    signed_in_as: str = ""  # the header's words (`web.names.signed_in_as`)
 
     @property
     def csrf(self) -> str:
@@ -106,10 +108,11 @@ def web_user(request: Request) -> WebUser | None:
         return None
     with web_session(credx_app(request)) as session:
         found = SessionStore(session).find(cookie)
-    if found is None:
-        return None
-    record, token = found
-    return WebUser(principal_of(token), record, cookie)
+        if found is None:
+            return None
+        record, token = found
+        principal = principal_of(token)
+        return WebUser(principal, record, cookie, signed_in_as(session, token.id, principal))
 
 
 AppDep = Annotated[Resources, Depends(credx_app)]

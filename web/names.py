@@ -110,9 +110,25 @@ ROLE_WORDS = {
 
 
 def role_words(principal) -> str:
-    """Who the header says is signed in: the role in words, with the district's code."""
+    """The role in words, with the district's code."""
     role = str(getattr(principal.role, "value", principal.role))
     words = ROLE_WORDS.get(role, role)
     if principal.district:
         words += f", district {principal.district}"
     return words
+
+
+def signed_in_as(session: Session, token_id: str, principal) -> str:
+    """Who the header says is signed in: the person's name where one is known, the role,
+    and the district by its name from the school list (its code in brackets)."""
+    role = str(getattr(principal.role, "value", principal.role))
+    words = ROLE_WORDS.get(role, role)
+    if principal.district:
+        named = select(School.district_name).where(
+            School.state == principal.state, School.district_code == principal.district,
+            col(School.district_name).is_not(None)).limit(1)  # fmt: skip
+        district = session.exec(named).first()
+        words += f", {district} (district {principal.district})" if district else (
+            f", district {principal.district}")  # fmt: skip
+    person = holder_label(session, f"token:{token_id}")
+    return f"{person}, {words}" if person else words

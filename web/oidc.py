@@ -109,7 +109,8 @@ def _finish(request: Request, app: Resources, provider: Provider, state: str, co
         raise SignInRefused("the identity provider refused the sign-in; try again") from None
     id_token = str(tokens.get("id_token") or "")
     claims = verify_id_token(provider, id_token, nonce)
-    user = FederatedUser(provider.issuer, str(claims["sub"]), claims.get("email"))
+    user = FederatedUser(provider.issuer, str(claims["sub"]), claims.get("email"),
+                         claims.get("name"))  # fmt: skip
     rule = provider.mapping.grant_for(claims)
     with web_session(app) as session:
         if rule is None:

@@ -11,7 +11,7 @@ from access.models import ApiToken, WebSession
 from access.principals import Role
 from access.sessions import SessionStore, csrf_ok
 from access.throttle import Limits, SignInThrottle
-from access.tokens import TokenService, TokenSpec, principal_of
+from access.tokens import TokenService, TokenSpec, holder_label, principal_of
 from eventlog.log import EventLog
 from kernel.clock import utcnow
 from kernel.database import session_scope
@@ -129,3 +129,17 @@ def test_throttle_counts_failures_per_client_and_token_id_and_per_client(app):
         for _ in range(3):
             throttle.record_failure("10.0.0.1", "abcdefabcdef")
         assert 60 < throttle.pair_wait("10.0.0.1", "abcdefabcdef") <= 121  # backoff doubled
+
+
+def test_pages_name_a_holder_by_name_or_label_never_by_an_agency_identity(app):
+    """An agency sign-in's label (`oidc:<issuer>#<sub>`) is an identity key: with no name
+    from the sign-in, a page names the role instead (None), as for an unlabelled token."""
+    labelled = create(app, TokenSpec(Role.AUDITOR, state="LA", label="Dana Auditor"))
+    named = create(app, TokenSpec(Role.AUDITOR, state="LA", label="oidc:https://idp#42",
+                                  holder_name="Dana  Broussard"))  # fmt: skip
+    nameless = create(app, TokenSpec(Role.AUDITOR, state="LA", label="oidc:https://idp#43"))
+    with session_scope(app.engine) as session:
+        shown = [holder_label(session, f"token:{new.token.id}")
+                 for new in (labelled, named, nameless)]  # fmt: skip
+        assert holder_label(session, "token:nosuchtoken") is None
+    assert shown == ["Dana Auditor", "Dana Broussard", None]

@@ -46,3 +46,18 @@ def test_a_school_list_without_district_names_keeps_those_loaded(session, tmp_pa
     load_schools(session, "LA", plain)
     school = session.get(School, ("LA", "036", "036001"))
     assert (school.name, school.district_name) == ("Baker High", "Orleans")
+
+
+def test_the_header_names_the_person_and_their_district(client, app, tmp_path):
+    listed = tmp_path / "schools.csv"
+    listed.write_text("district_code,school_code,name,district_name\n"
+                      "036,036001,Baker High School,Orleans Parish\n")  # fmt: skip
+    with session_scope(app.engine) as session:
+        load_schools(session, "LA", listed)
+        spec = TokenSpec(Role.DISTRICT, "LA", "036", None, "oidc:https://idp.example#7", 30,
+                         holder_name="Dana Reyes")  # fmt: skip
+        clerk = TokenService(session).create(spec, actor="test")
+    sign_in(client, clerk.secret)
+    page = client.get("/").text
+    assert "Signed in as Dana Reyes, district staff, Orleans Parish (district 036)" in page
+    assert "oidc:" not in page  # the agency identity is a key, not a name

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from access.federation import SignInRefused
 from access.models import ApiToken, WebSession
+from access.tokens import holder_label
 from credx.app import App
 from eventlog.models import Event
 from kernel.database import session_scope
@@ -86,7 +87,8 @@ def grant_of(app: App, cookie: str) -> ApiToken | None:
 def test_a_coordinator_signs_in_with_the_agency_and_gets_the_mapped_district(
     agency_app, provider
 ):
-    provider.set_account("alice", email="alice@d036.example", groups=["g-la-036-coordinators"])
+    provider.set_account("alice", email="alice@d036.example", name="Alice Fontenot",
+                         groups=["g-la-036-coordinators"])  # fmt: skip
     client = TestClient(create_app(agency_app))
     assert "Sign in with your agency" in client.get("/sign-in").text
     answer, _ = sign_in(client, provider, "alice")
@@ -94,6 +96,8 @@ def test_a_coordinator_signs_in_with_the_agency_and_gets_the_mapped_district(
     token = grant_of(agency_app, client.cookies[SESSION_COOKIE])
     assert (token.role, token.state, token.district) == ("district", "LA", "036")
     assert token.label == f"oidc:{provider.issuer}#alice"
+    with session_scope(agency_app.engine) as session:  # pages name the person, never the label
+        assert holder_label(session, f"token:{token.id}") == "Alice Fontenot"
     assert client.get("/", follow_redirects=False).status_code == 200
 
 
