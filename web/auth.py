@@ -95,7 +95,7 @@ class WebUser:
     principal: Principal
     session: WebSession
     cookie: str
-    signed_in_as: str = ""  # the header's words (`web.names.signed_in_as`)
+    signed_in_as: str  # the header's words (`web.names.signed_in_as`)
 
     @property
     def csrf(self) -> str:

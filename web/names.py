@@ -109,15 +109,6 @@ ROLE_WORDS = {
 }  # fmt: skip
 
 
-def role_words(principal) -> str:
-    """The role in words, with the district's code."""
-    role = str(getattr(principal.role, "value", principal.role))
-    words = ROLE_WORDS.get(role, role)
-    if principal.district:
-        words += f", district {principal.district}"
-    return words
-
-
 def signed_in_as(session: Session, token_id: str, principal) -> str:
     """Who the header says is signed in: the person's name where one is known, the role,
     and the district by its name from the school list (its code in brackets)."""

@@ -35,7 +35,7 @@ from web.evidence import (
     submit_bulk,
     submit_one,
 )
-from web.names import Names, role_words, state_name
+from web.names import Names, state_name
 from web.navigation import nav_links
 from web.paging import Day, Listing
 from web.uploads import off_loop, receive, required_file
@@ -44,7 +44,6 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).parent / "templates")
 templates.env.globals["nav_links"] = nav_links
 templates.env.globals["state_name"] = state_name
-templates.env.globals["role_words"] = role_words
 SIGN_IN_COOKIE = "credx_sign_in"
 
 

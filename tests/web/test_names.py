@@ -13,12 +13,17 @@ from tests.audit.plans.factories import make_draw, make_plan
 from tests.web.factories import bearer, make_token, sign_in, upload
 
 
-def test_auditors_see_who_uploaded_and_the_district_by_name(client, app, tmp_path):
+def load_named_schools(session, tmp_path) -> None:
+    """Louisiana's school list with one school of district 036, named Orleans Parish."""
     listed = tmp_path / "schools.csv"
     listed.write_text("district_code,school_code,name,district_name\n"
                       "036,036001,Baker High School,Orleans Parish\n")  # fmt: skip
+    load_schools(session, "LA", listed)
+
+
+def test_auditors_see_who_uploaded_and_the_district_by_name(client, app, tmp_path):
     with session_scope(app.engine) as session:
-        load_schools(session, "LA", listed)
+        load_named_schools(session, tmp_path)
         spec = TokenSpec(Role.DISTRICT, "LA", "036", None, "Dana Reyes", 30)
         clerk = TokenService(session).create(spec, actor="test")
         clerk_id = clerk.token.id
@@ -49,11 +54,8 @@ def test_a_school_list_without_district_names_keeps_those_loaded(session, tmp_pa
 
 
 def test_the_header_names_the_person_and_their_district(client, app, tmp_path):
-    listed = tmp_path / "schools.csv"
-    listed.write_text("district_code,school_code,name,district_name\n"
-                      "036,036001,Baker High School,Orleans Parish\n")  # fmt: skip
     with session_scope(app.engine) as session:
-        load_schools(session, "LA", listed)
+        load_named_schools(session, tmp_path)
         spec = TokenSpec(Role.DISTRICT, "LA", "036", None, "oidc:https://idp.example#7", 30,
                          holder_name="Dana Reyes")  # fmt: skip
         clerk = TokenService(session).create(spec, actor="test")
