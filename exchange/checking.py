@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, overload
 
@@ -24,9 +24,10 @@ import pyarrow as pyarrow_
 
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
+from exchange.current_rows import CurrentRows, kept
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
-from exchange.sealed_rows import seal_columns
-from schemas.exam_results import MISSING_VALUE, explain
+from exchange.sealed_rows import row_digests, seal_columns
+from schemas.exam_results import MISSING_VALUE, explain, typed_columns
 
 DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
 
@@ -42,6 +43,7 @@ class CheckRules:
     headers: dict[str, str]  # canonical -> the vendor's own header
     delivery_id: int
     keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
+    current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not resealed
 
 
 @dataclass
@@ -52,12 +54,37 @@ class CheckedBatch:
     rejected: int
     dropped: set[str] = field(default_factory=set)
     sealed: dict[str, list] | None = None  # the sealed student columns, if already sealed
+    unchanged: int = 0  # valid rows a current row already holds as they are: not in `good`
+    agreements: set[str] = field(default_factory=set)  # of the valid rows, unchanged ones too
 
 
 def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[CheckedBatch]:
     seen_ids: set[str] = set()
     for batch in batches:
-        yield check_batch(batch, rules, seen_ids)
+        yield ready_to_write(check_batch(batch, rules, seen_ids), rules)
+
+
+def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
+    """Leave out the valid rows the vendor's current rows already hold unchanged (a re-send),
+    then seal the rest, so neither sealing nor the database sees a row twice."""
+    good = checked.good
+    agreements = set(good["agreement_id"].unique().tolist())
+    if rules.keys is None or good.empty:
+        return replace(checked, agreements=agreements)
+    typed = typed_columns(good)
+    digests = row_digests(rules.keys, typed)
+    unchanged = 0
+    if rules.current is not None:
+        compared = {**typed, "agreement_id": good["agreement_id"].tolist()}
+        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, digests)
+        unchanged = sum(repeats)
+        if unchanged:
+            keep = [not repeat for repeat in repeats]
+            good = good[keep]
+            typed = {name: kept(values, keep) for name, values in typed.items()}
+            digests = kept(digests, keep)
+    sealed = seal_columns(rules.keys, good, typed, digests)
+    return replace(checked, good=good, sealed=sealed, unchanged=unchanged, agreements=agreements)
 
 
 def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedBatch:
@@ -106,9 +133,12 @@ def checked_in_child(
                 break
             if kind == "error":
                 raise _rebuilt(*payload)
-            table_bytes, rejections, total, rejected, dropped, sealed = payload
+            table_bytes, rejections, total, rejected, dropped, sealed, unchanged, agreements = (
+                payload
+            )
             table = pyarrow_.ipc.open_stream(table_bytes).read_all()
-            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, sealed)
+            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, sealed,
+                               unchanged, agreements)  # fmt: skip
     except EOFError:
         raise RuntimeError(f"the checking process ended unexpectedly ({child.exitcode})") from None
     finally:
@@ -121,14 +151,15 @@ def checked_in_child(
 def _produce(sender, vendor_file: VendorFile, rules: CheckRules, rows: int, exact: bool) -> None:
     try:
         for checked in check_batches(vendor_file.batches(rows, exact=exact), rules):
+            # sealing is the costliest per-value work: done here (check_batches), on the
+            # second core, while the parent writes the batch before
             sink = pyarrow_.BufferOutputStream()
             table = pyarrow_.Table.from_pandas(checked.good, preserve_index=True)
             with pyarrow_.ipc.new_stream(sink, table.schema) as writer:
                 writer.write_table(table)
-            # sealing is the costliest per-value work left: done here, on the second core
-            sealed = seal_columns(rules.keys, checked.good) if rules.keys is not None else None
             message = ("batch", sink.getvalue().to_pybytes(), checked.rejections,
-                       checked.total, checked.rejected, checked.dropped, sealed)  # fmt: skip
+                       checked.total, checked.rejected, checked.dropped, checked.sealed,
+                       checked.unchanged, checked.agreements)  # fmt: skip
             sender.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         sender.send_bytes(pickle.dumps(("done",)))
     except BaseException as exc:  # the parent decides what an error means

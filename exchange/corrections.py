@@ -20,7 +20,10 @@ counts as the newest.  Releases, reports, linkage and audits read current rows
 only (`CURRENT`).
 
 Everything here is set-based SQL inside the ingest's transaction: a re-send
-of a million rows is two statements, not a million round trips.
+of a million rows is two statements, not a million round trips.  Most of a
+re-send never reaches it: the checker leaves out rows whose id, values and
+sealed digest a current row already has (`exchange.current_rows`) before
+sealing them; they count as `unchanged` all the same.  The SQL settles the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.sql.selectable import NamedFromClause
 from sqlmodel import col
 
 from exchange.models import ExamResult
@@ -38,7 +42,7 @@ CURRENT = col(ExamResult.superseded_by).is_(None)
 """The clause every reader of exam results adds: the row has not been corrected or retracted."""
 
 
-def _compared() -> tuple[str, ...]:
+def compared_columns() -> tuple[str, ...]:
     """The plain columns whose values (with the sealed values' digest) make a re-sent row
     `unchanged`.  Imported here because
     the schemas bring pandas, which readers of `CURRENT` (the audit CLI) must not load."""
@@ -65,13 +69,23 @@ def _others(vendor_id: str, delivery_id: int) -> sa.Select:
     )
 
 
+def current_rows_elsewhere(
+    results: NamedFromClause, vendor_id: str, delivery_id: int
+) -> sa.ColumnElement[bool]:
+    """The vendor's current rows from its other deliveries: what a delivery's rows settle
+    against."""
+    return sa.and_(
+        results.c.delivery_id.in_(_others(vendor_id, delivery_id)),
+        results.c.superseded_by.is_(None),
+    )
+
+
 def _has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bool:
     """Whether the vendor has any current row elsewhere: a first load skips all the work."""
     results = table_of(ExamResult)
     query = (
         sa.select(results.c.delivery_id)
-        .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
-        .where(results.c.superseded_by.is_(None))
+        .where(current_rows_elsewhere(results, vendor_id, delivery_id))
         .limit(1)
     )
     return connection.execute(query).first() is not None
@@ -89,15 +103,14 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
         connection.execute(sa.text(f'ANALYZE "{results.name}"'))
     old = results.alias("old")
     same = sa.and_(
-        *(old.c[name].is_not_distinct_from(results.c[name]) for name in _compared()),
+        *(old.c[name].is_not_distinct_from(results.c[name]) for name in compared_columns()),
         old.c.sealed_digest == results.c.sealed_digest,  # NULL (sealed by the migration): changed
     )
     earlier = (
         sa.select(sa.literal(1))
         .select_from(old)
         .where(old.c.vendor_record_id == results.c.vendor_record_id)
-        .where(old.c.delivery_id.in_(_others(vendor_id, delivery_id)))
-        .where(old.c.superseded_by.is_(None), same)
+        .where(current_rows_elsewhere(old, vendor_id, delivery_id), same)
     )
     unchanged = connection.execute(
         sa.delete(results).where(results.c.delivery_id == delivery_id, earlier.exists())
@@ -114,8 +127,8 @@ def _retire(
     results = table_of(ExamResult)
     return connection.execute(
         sa.update(results)
-        .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
-        .where(results.c.superseded_by.is_(None), results.c.vendor_record_id.in_(ids))
+        .where(current_rows_elsewhere(results, vendor_id, delivery_id))
+        .where(results.c.vendor_record_id.in_(ids))
         .values(superseded_by=delivery_id)
     ).rowcount
 
@@ -128,8 +141,8 @@ def retract(connection: Connection, vendor_id: str, delivery_id: int, ids: list[
         chunk = ids[start : start + 500]
         found.update(connection.execute(
             sa.select(results.c.vendor_record_id)
-            .where(results.c.delivery_id.in_(_others(vendor_id, delivery_id)))
-            .where(results.c.superseded_by.is_(None), results.c.vendor_record_id.in_(chunk))
+            .where(current_rows_elsewhere(results, vendor_id, delivery_id))
+            .where(results.c.vendor_record_id.in_(chunk))
         ).scalars())  # fmt: skip
         _retire(connection, vendor_id, delivery_id, chunk)
     return found

@@ -33,12 +33,13 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from exchange.keys import MasterKeys
+from kernel.sealing import hmac_sha256
 
 SALT_FILE = "salt"
 BLIND_INDEX_SCOPE = "credx:blind-index"
@@ -59,7 +60,7 @@ class FieldKeyStore:
         self._seen: dict[str, float] = {}  # key id -> when its file was last known to exist
         self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._bidx: bytes | None = None
+        self._bidx: Callable[[bytes], bytes] | None = None
 
     # kernel.sealing.FieldKeys ----------------------------------------------------------
     def key_for(self, scope: str) -> tuple[str, AESGCM]:
@@ -127,14 +128,18 @@ class FieldKeyStore:
 
     def blind_indexes(self, values: Sequence[str | None]) -> list[str | None]:
         """`blind_index` of each value; the key is looked up once (bulk loads)."""
-        if self._bidx is None:
-            self._bidx = self.key_for_raw(BLIND_INDEX_SCOPE)
-        key, mac = self._bidx, hmac.digest
+        mac = self.blind_mac()
         out: list[str | None] = []
         for value in values:
             normal = None if value is None else str(value).strip()
-            out.append(mac(key, normal.upper().encode(), "sha256").hex()[:32] if normal else None)
+            out.append(mac(normal.upper().encode()).hex()[:32] if normal else None)
         return out
+
+    def blind_mac(self) -> Callable[[bytes], bytes]:
+        """The blind index's MAC over already normalised bytes (row digests)."""
+        if self._bidx is None:
+            self._bidx = hmac_sha256(self.key_for_raw(BLIND_INDEX_SCOPE))
+        return self._bidx
 
     def key_for_raw(self, scope: str) -> bytes:
         key_id = self.key_id(scope)

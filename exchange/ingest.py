@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from exchange.checking import (
     storable,
 )
 from exchange.corrections import NOT_CURRENT, Settled, retract, settle_corrections
+from exchange.current_rows import CurrentRows
 from exchange.events import ExchangeEvent
 from exchange.models import (
     Delivery,
@@ -118,6 +119,7 @@ class Tally:
     agreements: set[str] = field(default_factory=set)
     columns_dropped: set[str] = field(default_factory=set)
     settled: Settled = field(default_factory=Settled)
+    unchanged: int = 0  # valid rows left out before writing: a current row holds them as they are
 
 
 class Ingestor:
@@ -286,9 +288,10 @@ class Ingestor:
             savepoint.rollback()
             raise
         savepoint.commit()
-        tally.settled = settle_corrections(
+        settled = settle_corrections(
             self.session.connection(), delivery.vendor_id, key_of(delivery)
         )
+        tally.settled = replace(settled, unchanged=settled.unchanged + tally.unchanged)
         return tally
 
     def _retract(self, delivery: Delivery, vendor_file: VendorFile) -> Tally:
@@ -337,6 +340,8 @@ class Ingestor:
             agreements=self.agreements, vendor=delivery.vendor_id,
             day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
             delivery_id=key_of(delivery), keys=keys,
+            current=CurrentRows.of_vendor(self.session.connection(), delivery.vendor_id,
+                                          key_of(delivery)),
         )  # fmt: skip
         if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
             checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
@@ -351,10 +356,11 @@ class Ingestor:
                     writing.result()
                 writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
                 tally.total += batch.total
-                tally.loaded += len(batch.good)
+                tally.loaded += len(batch.good) + batch.unchanged
+                tally.unchanged += batch.unchanged
                 tally.rejected += batch.rejected
                 tally.columns_dropped |= batch.dropped
-                tally.agreements.update(batch.good["agreement_id"].unique())
+                tally.agreements.update(batch.agreements)
                 self.progress(tally.total)
             if writing is not None:
                 writing.result()

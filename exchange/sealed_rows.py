@@ -9,6 +9,7 @@ on the second core (`exchange.checking`).
 from __future__ import annotations
 
 import json
+from binascii import hexlify
 
 import pandas as pd
 
@@ -18,8 +19,9 @@ from schemas.exam_results import typed_columns
 
 
 def seal_columns(
-    keys: sealing.FieldKeys, good: pd.DataFrame, typed: dict[str, list] | None = None
-) -> dict[str, list]:
+    keys: sealing.FieldKeys, good: pd.DataFrame, typed: dict[str, list] | None = None,
+    digests: list[str | None] | None = None,
+) -> dict[str, list]:  # fmt: skip
     """The sealed columns of `good` (rows with their agreement_id), as database-ready lists."""
     data = typed if typed is not None else typed_columns(good)
     agreements = good["agreement_id"].tolist()
@@ -28,8 +30,14 @@ def seal_columns(
         groups.setdefault(exam_scope(*pair), []).append(row)
     names = ExamResult.__sealed__
     sealed = {column: _sealed(keys, column, groups, data[column]) for column in names}
-    sealed["sealed_digest"] = _digests(keys, [data[column] for column in names])
+    sealed["sealed_digest"] = digests if digests is not None else row_digests(keys, data)
     return sealed
+
+
+def row_digests(keys: sealing.FieldKeys, typed: dict[str, list]) -> list[str | None]:
+    """Each row's keyed digest of its sealed values (`typed_columns`' lists): how a re-sent
+    row is recognised without opening its sealed values."""
+    return _digests(keys, [typed[column] for column in ExamResult.__sealed__])
 
 
 def _digests(keys: sealing.FieldKeys, columns: list[list]) -> list[str | None]:
@@ -41,11 +49,15 @@ def _digests(keys: sealing.FieldKeys, columns: list[list]) -> list[str | None]:
     stored digests must keep matching re-sent rows.
     """
     quote = json.encoder.encode_basestring_ascii  # what json.dumps uses by default
-    texts = [
-        "[" + ", ".join("null" if v is None else quote(str(v)) for v in row) + "]"
-        for row in zip(*columns, strict=True)
+    quoted = [
+        ["null" if v is None else quote(str(v)) for v in column]
+        if None in column or not all(type(v) is str for v in column)
+        else list(map(quote, column))
+        for column in columns
     ]
-    return keys.blind_indexes([text.encode().hex() for text in texts])
+    texts = map("[%s]".__mod__, map(", ".join, zip(*quoted, strict=True)))
+    mac = keys.blind_mac()  # a blind index of the hex text: upper case is its normal form
+    return [mac(hexlify(text.encode()).upper()).hex()[:32] for text in texts]
 
 
 def _sealed(

@@ -50,3 +50,14 @@ def test_row_digests_match_the_json_form_stored_rows_carry(keys):
     assert keys.blind_indexes([" abc ", None, "  ", "ABC"]) == [
         keys.blind_index("abc"), None, None, keys.blind_index("abc")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("key_length", [0, 32, 64, 65, 100])
+def test_bulk_hmac_is_rfc_2104_hmac_sha256(key_length):
+    import hmac
+    import os
+
+    key = os.urandom(key_length)
+    mac = sealing.hmac_sha256(key)
+    for message in (b"", b"abc", os.urandom(1000)):
+        assert mac(message) == hmac.digest(key, message, "sha256")

@@ -1,0 +1,94 @@
+"""A vendor's current exam results as fingerprints, so a re-sent row that changes nothing is
+recognised before it is sealed and written.
+
+A corrected re-send repeats most rows as they were.  `exchange.corrections`
+settles them in SQL once they are written, which is right but means sealing,
+inserting and deleting every unchanged row again.  Before a delivery is
+checked, the vendor's current rows are read once and kept as two sorted
+64-bit arrays (a hash of the `vendor_record_id`, a hash of the compared
+values and the sealed values' digest): about 16 bytes a row, so a million
+current rows cost 16 MB and a forked checker inherits them for free.  A
+batch row whose id and fingerprint both match is `unchanged` and goes no
+further.
+
+Only an exact match is dropped: a 64-bit hash that differs, or values that
+compare equal in SQL but not here, only mean the row is written and then
+settled by the SQL, which stays the authority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import compress
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from exchange.corrections import compared_columns, current_rows_elsewhere
+from exchange.models import ExamResult
+from kernel.rows import table_of
+from schemas.columns import DATE_COLUMNS
+
+READ_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class CurrentRows:
+    ids: np.ndarray  # int64 hashes of vendor_record_id, sorted
+    prints: np.ndarray  # int64 fingerprints, in the same order
+
+    @classmethod
+    def of_vendor(
+        cls, connection: Connection, vendor_id: str, delivery_id: int
+    ) -> CurrentRows | None:
+        """The vendor's current rows from its other deliveries; None when it has none."""
+        results = table_of(ExamResult)
+        names = compared_columns()
+        query = sa.select(
+            results.c.vendor_record_id, *(results.c[n] for n in names), results.c.sealed_digest
+        ).where(current_rows_elsewhere(results, vendor_id, delivery_id))
+        ids: list[int] = []
+        prints: list[int] = []
+        stream = connection.execute(query.execution_options(yield_per=READ_ROWS))
+        for part in stream.partitions():
+            columns = list(zip(*part, strict=True))
+            ids.extend(map(hash, columns[0]))
+            prints.extend(fingerprints(dict(zip(names, columns[1:-1], strict=True)), columns[-1]))
+        if not ids:
+            return None
+        id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
+        order = np.argsort(id_array, kind="stable")
+        print_array = np.fromiter(prints, dtype=np.int64, count=len(prints))
+        return cls(id_array[order], print_array[order])
+
+    def unchanged(
+        self, ids: Sequence[str], compared: dict[str, Sequence[object]], digests: Sequence[object]
+    ) -> list[bool]:
+        """For each batch row: does a current row have its id, values and sealed digest?"""
+        if not ids:
+            return []
+        wanted = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+        found = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        prints = np.fromiter(fingerprints(compared, digests), dtype=np.int64, count=len(ids))
+        return ((self.ids[found] == wanted) & (self.prints[found] == prints)).tolist()
+
+
+def fingerprints(compared: dict[str, Sequence[object]], digests: Sequence[object]) -> Iterable[int]:
+    """A hash per row of its compared values (named as `compared_columns` names them) and
+    its sealed digest.  Dates count as the ISO text bulk loads write: PostgreSQL reads
+    them back as dates."""
+    plain = [
+        [v.isoformat() if isinstance(v, date) else v for v in compared[name]]
+        if name in DATE_COLUMNS
+        else compared[name]
+        for name in compared_columns()
+    ]
+    return map(hash, zip(*plain, digests, strict=True))
+
+
+def kept(values: Sequence[object], keep: Sequence[bool]) -> list:
+    """The values of the rows still to write."""
+    return list(compress(values, keep))

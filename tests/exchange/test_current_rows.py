@@ -1,0 +1,64 @@
+"""Issue 18's re-send figure: rows a vendor re-sends unchanged are recognised before they are
+sealed and written (`exchange.current_rows`), in the checking thread and in the forked
+checker alike, and the SQL settling stays the authority for anything that check misses."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from exchange.current_rows import CurrentRows
+from exchange.deliveries import ingest_file
+from kernel import sealing
+from tests.factories import csv_text, exam_rows, make_vendor, results_of, write_file
+
+
+def corrected(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Four rows changed, each in another kind of column: a date, a sealed name, a sealed
+    value removed, a number."""
+    changed = [dict(r) for r in rows]
+    changed[0]["exam_date"] = (
+        date.fromisoformat(rows[0]["exam_date"]) - timedelta(days=1)
+    ).isoformat()
+    changed[1]["first_name"] = rows[1]["first_name"] + "e"
+    changed[2]["middle_name"] = "" if rows[2]["middle_name"] else "Lee"
+    changed[3]["score"] = str(int(rows[3]["score"] or "50") + 1)
+    return changed
+
+
+def load_twice(app, tmp_path) -> tuple:
+    make_vendor(app)
+    rows = exam_rows(40)
+    first = ingest_file(app, write_file(tmp_path, "day1.csv", csv_text(rows)), "nccer", actor="t")
+    again = write_file(tmp_path, "day1-again.csv", csv_text(corrected(rows)))
+    return first, ingest_file(app, again, "nccer", actor="t")
+
+
+@pytest.mark.parametrize("checker", ["thread", "forked"])
+def test_unchanged_rows_are_left_out_before_sealing(app, tmp_path, monkeypatch, checker):
+    if checker == "forked":  # every file is checked in the second process
+        monkeypatch.setattr(app.settings, "ingest_parallel_min_bytes", 0)
+    sealed_rows: list[int] = []
+    real = sealing.seal_many
+
+    def counting(keys, scope, column, values):
+        if column == "last_name":
+            sealed_rows.append(len(values))
+        return real(keys, scope, column, values)
+
+    monkeypatch.setattr(sealing, "seal_many", counting)
+    first, second = load_twice(app, tmp_path)
+    assert first.rows_loaded == 40
+    assert (second.rows_loaded, second.rows_superseded, second.rows_unchanged) == (40, 4, 36)
+    assert sorted(r.row_number for r in results_of(app, second.delivery_id)) == [1, 2, 3, 4]
+    assert second.agreements == first.agreements
+    if checker == "thread":  # the forked checker's calls happen in another process
+        assert sealed_rows == [40, 4]
+
+
+def test_the_sql_settles_what_the_early_check_does_not_see(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(CurrentRows, "of_vendor", classmethod(lambda cls, *args: None))
+    _, second = load_twice(app, tmp_path)
+    assert (second.rows_superseded, second.rows_unchanged) == (4, 36)
+    assert len(results_of(app, second.delivery_id)) == 4
