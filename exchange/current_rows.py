@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from itertools import compress
 
 import numpy as np
@@ -48,8 +47,9 @@ class CurrentRows:
         results = table_of(ExamResult)
         names = compared_columns()
         query = sa.select(
-            results.c.vendor_record_id, *(results.c[n] for n in names), results.c.sealed_digest
-        ).where(current_rows_elsewhere(results, vendor_id, delivery_id))
+            results.c.vendor_record_id, *(_as_text(results.c[n]) for n in names),
+            results.c.sealed_digest,
+        ).where(current_rows_elsewhere(results, vendor_id, delivery_id))  # fmt: skip
         ids: list[int] = []
         prints: list[int] = []
         stream = connection.execute(query.execution_options(yield_per=READ_ROWS))
@@ -77,16 +77,15 @@ class CurrentRows:
 
 
 def fingerprints(compared: dict[str, Sequence[object]], digests: Sequence[object]) -> Iterable[int]:
-    """A hash per row of its compared values (named as `compared_columns` names them) and
-    its sealed digest.  Dates count as the ISO text bulk loads write: PostgreSQL reads
-    them back as dates."""
-    plain = [
-        [v.isoformat() if isinstance(v, date) else v for v in compared[name]]
-        if name in DATE_COLUMNS
-        else compared[name]
-        for name in compared_columns()
-    ]
+    """A hash per row of its compared values (named as `compared_columns` names them; dates
+    as the ISO text bulk loads write) and its sealed digest."""
+    plain = [compared[name] for name in compared_columns()]
     return map(hash, zip(*plain, digests, strict=True))
+
+
+def _as_text(column: sa.Column) -> sa.ColumnElement:
+    """Dates read as the ISO text a bulk load writes: no date object made per row and back."""
+    return sa.cast(column, sa.Text) if column.name in DATE_COLUMNS else column
 
 
 def kept(values: Sequence[object], keep: Sequence[bool]) -> list:
