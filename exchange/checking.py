@@ -25,6 +25,7 @@ import pyarrow as pyarrow_
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
 from exchange.current_rows import CurrentRows, kept
+from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_digests, seal_columns
 from schemas.exam_results import MISSING_VALUE, explain, typed_columns
@@ -44,6 +45,9 @@ class CheckRules:
     delivery_id: int
     keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
     current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not resealed
+    # the sealed columns the checker seals; the writer seals the others (`Ingestor._load`
+    # shares them out so that a forked checker and the writing parent are busy alike)
+    sealed_here: tuple[str, ...] = ExamResult.__sealed__
 
 
 @dataclass
@@ -83,7 +87,7 @@ def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
             good = good[keep]
             typed = {name: kept(values, keep) for name, values in typed.items()}
             digests = kept(digests, keep)
-    sealed = seal_columns(rules.keys, good, typed, digests)
+    sealed = seal_columns(rules.keys, good, typed, digests, rules.sealed_here)
     return replace(checked, good=good, sealed=sealed, unchanged=unchanged, agreements=agreements)
 
 

@@ -20,18 +20,27 @@ from schemas.exam_results import typed_columns
 
 def seal_columns(
     keys: sealing.FieldKeys, good: pd.DataFrame, typed: dict[str, list] | None = None,
-    digests: list[str | None] | None = None,
+    digests: list[str | None] | None = None, columns: tuple[str, ...] = ExamResult.__sealed__,
 ) -> dict[str, list]:  # fmt: skip
-    """The sealed columns of `good` (rows with their agreement_id), as database-ready lists."""
+    """`columns` (the sealed ones by default) of `good` (rows with their agreement_id) sealed,
+    and the rows' digests, as database-ready lists."""
     data = typed if typed is not None else typed_columns(good)
-    agreements = good["agreement_id"].tolist()
-    groups: dict[str, list[int]] = {}
-    for row, pair in enumerate(zip(agreements, data["state"], strict=True)):
-        groups.setdefault(exam_scope(*pair), []).append(row)
-    names = ExamResult.__sealed__
-    sealed = {column: _sealed(keys, column, groups, data[column]) for column in names}
+    groups = _scopes(good["agreement_id"].tolist(), data["state"])
+    sealed = {column: _sealed(keys, column, groups, data[column]) for column in columns}
     sealed["sealed_digest"] = digests if digests is not None else row_digests(keys, data)
     return sealed
+
+
+def _scopes(agreements: list, states: list) -> dict[str, list[int]]:
+    """The rows of each field-key scope; most files fall under one agreement, found at once."""
+    distinct = set(agreements)
+    if len(distinct) == 1 and None not in distinct:
+        (agreement,) = distinct
+        return {exam_scope(agreement, ""): list(range(len(agreements)))}
+    groups: dict[str, list[int]] = {}
+    for row, pair in enumerate(zip(agreements, states, strict=True)):
+        groups.setdefault(exam_scope(*pair), []).append(row)
+    return groups
 
 
 def row_digests(keys: sealing.FieldKeys, typed: dict[str, list]) -> list[str | None]:

@@ -10,6 +10,7 @@ import pytest
 
 from exchange.current_rows import CurrentRows
 from exchange.deliveries import ingest_file
+from exchange.models import ExamResult
 from kernel import sealing
 from tests.factories import csv_text, exam_rows, make_vendor, results_of, write_file
 
@@ -62,3 +63,22 @@ def test_the_sql_settles_what_the_early_check_does_not_see(app, tmp_path, monkey
     _, second = load_twice(app, tmp_path)
     assert (second.rows_superseded, second.rows_unchanged) == (4, 36)
     assert len(results_of(app, second.delivery_id)) == 4
+
+
+def test_a_forked_checker_and_the_writer_together_seal_every_student_value(
+    app, tmp_path, monkeypatch
+):
+    """The forked checker seals some columns and the writing parent the rest: none may reach
+    the database in clear."""
+    monkeypatch.setattr(app.settings, "ingest_parallel_min_bytes", 0)
+    first, _ = load_twice(app, tmp_path)
+    names = ", ".join(ExamResult.__sealed__)
+    with app.engine.connect() as connection:
+        query = f"SELECT {names}, sealed_digest FROM exam_results WHERE delivery_id = "
+        stored = connection.exec_driver_sql(query + str(first.delivery_id)).all()
+    assert len(stored) == 40
+    values = [v for row in stored for v in row[:-1] if v is not None]
+    assert len(values) >= 40 * 4 and all(sealing.is_sealed(v) for v in values)
+    assert all(row[-1] and len(row[-1]) == 32 for row in stored)
+    opened = {r.first_name for r in results_of(app, first.delivery_id)}
+    assert opened == {row["first_name"] for row in exam_rows(40)}
