@@ -10,8 +10,9 @@ credential the rows use (`bench.ingest.bench_agreement`), the duplicate-id check
 assignment, minimisation and the rejection rows.  CPU seconds (user + system of
 this process) are summed over the `check_batch` calls only, and the batches are
 checked `--repeat` times: the least is reported (the machine is shared; the
-others are printed too), wall seconds beside it.  This is the part of ingest that runs in the forked child
-before sealing, so each CPU second cut here is a second of ingest wall time.
+others are printed too), wall seconds beside it.  This is the part of ingest
+that runs in the forked child before sealing, so each CPU second cut here is a
+second of ingest wall time.
 
 The digest is a sha256 over every rejection column and every good row, so two
 runs of different code on the same file can be compared for identical output.
