@@ -3,7 +3,9 @@
 Patterns are RE2 syntax run through pyarrow, so `\\p{L}` means any letter in
 any script and a million rows take milliseconds.  Dates are parsed per
 distinct value (files hold few distinct dates), exactly, with no rollover:
-2025-02-30 is an error, not March 2nd.
+2025-02-30 is an error, not March 2nd; names, codes and scores are matched per
+distinct value too (`on_distinct`).  Every check lets nulls pass: whether a
+value may be missing is the column's own rule.
 """
 
 from __future__ import annotations
