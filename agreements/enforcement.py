@@ -89,8 +89,10 @@ def minimise(frame: pd.DataFrame, agreement_ids: pd.Series, agreements: list[Ter
     dropped: set[str] = set()
     for terms in agreements:
         blocked = columns_not_permitted(terms)
+        if not blocked:  # the usual agreement: nothing to blank, no need to find its rows
+            continue
         rows = agreement_ids == terms.id
-        if not blocked or not rows.any():
+        if not rows.any():
             continue
         carried = [c for c in blocked if frame.loc[rows, c].notna().any()]
         if carried:
