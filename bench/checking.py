@@ -61,14 +61,14 @@ def vendor_csv(rows: int, directory: Path) -> Path:
 def bench_rules(vendor_file):
     import yaml
 
+    from agreements.documents import RENAMED
     from agreements.terms import Terms
     from credx.demo.data import EXAMS
     from exchange.checking import CheckRules
     from schemas.exam_results import exam_result_schema
 
-    document = yaml.safe_load(bench_agreement())
-    document["retention_days"] = document.pop("retention_days_after_termination")
-    terms = Terms(**document)
+    # the agreement bench/ingest.py applies, read without a database
+    terms = Terms(**{RENAMED.get(k, k): v for k, v in yaml.safe_load(bench_agreement()).items()})
     today = date(2026, 6, 1)
     return CheckRules(
         schema=exam_result_schema(frozenset(EXAMS), today), agreements=[terms],
