@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from agreements.terms import Terms
 from schemas.columns import OPTIONAL_COLUMNS
+from schemas.values import as_arrow
 
 
 @dataclass(frozen=True)
@@ -42,28 +45,33 @@ def _decide(
 
 
 def assign_rows(frame: pd.DataFrame, agreements: list[Terms], vendor: str, day: date) -> Assignment:
-    """Decide once per distinct (state, credential) pair, then spread it over the rows."""
-    pairs = frame["state"].str.upper() + "|" + frame["credential_code"]
+    """Decide once per distinct (state, credential) pair, then spread it over the rows.
 
-    def decide(pair: str) -> tuple[str, str]:
-        state, code = pair.split("|", 1)
-        return _decide(state, code, agreements, vendor, day)
-
-    decided = {pair: decide(pair) for pair in pairs.unique()}
-    chosen = pairs.map({pair: d[0] or None for pair, d in decided.items()}).astype(object)
-    refused = chosen.isna()
-    if not refused.any():
-        return Assignment(chosen, _NO_REFUSALS)
+    `frame` needs only `state` and `credential_code`, both present (the schema passed).
+    """
+    pairs = pc.dictionary_encode(pc.binary_join_element_wise(
+        pc.utf8_upper(as_arrow(frame["state"])), as_arrow(frame["credential_code"]), "|"
+    ))  # fmt: skip
+    decided = [
+        _decide(state, code, agreements, vendor, day)
+        for state, code in (pair.split("|", 1) for pair in pairs.dictionary.to_pylist())
+    ]
+    chosen = pa.array([d[0] or None for d in decided], pa.string()).take(pairs.indices)
+    agreement_ids = pd.Series(chosen.to_numpy(zero_copy_only=False), index=frame.index,
+                              dtype=object)  # fmt: skip
+    if not chosen.null_count:
+        return Assignment(agreement_ids, _NO_REFUSALS)
+    refused = chosen.is_null().to_numpy(zero_copy_only=False)
     rows = frame[refused]
-    reasons = pairs[refused].map({pair: d[1] for pair, d in decided.items()})
-    on_state = reasons.str.startswith("state ")
+    reasons = [decided[i][1] for i in pairs.indices.filter(pc.is_null(chosen)).to_pylist()]
+    on_state = [reason.startswith("state ") for reason in reasons]
     refusals = pd.DataFrame({
         "row_number": rows.index.astype("int64"),
         "canonical": ["state" if s else "credential_code" for s in on_state],
         "value": rows["state"].where(on_state, rows["credential_code"]).astype(object).tolist(),
-        "reason": reasons.tolist(),
+        "reason": reasons,
     })  # fmt: skip
-    return Assignment(chosen.where(~refused, None), refusals)
+    return Assignment(agreement_ids, refusals)
 
 
 _NO_REFUSALS = pd.DataFrame(
@@ -81,8 +89,10 @@ def minimise(frame: pd.DataFrame, agreement_ids: pd.Series, agreements: list[Ter
     dropped: set[str] = set()
     for terms in agreements:
         blocked = columns_not_permitted(terms)
+        if not blocked:  # the usual agreement: nothing to blank, no need to find its rows
+            continue
         rows = agreement_ids == terms.id
-        if not blocked or not rows.any():
+        if not rows.any():
             continue
         carried = [c for c in blocked if frame.loc[rows, c].notna().any()]
         if carried:

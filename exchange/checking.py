@@ -24,11 +24,12 @@ import pyarrow as pyarrow_
 
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
-from exchange.current_rows import CurrentRows, kept
+from exchange.current_rows import CurrentRows, kept_rows
 from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_digests, seal_columns
 from schemas.exam_results import MISSING_VALUE, explain, typed_columns
+from schemas.values import as_list
 
 DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
 
@@ -85,19 +86,23 @@ def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
         if unchanged:
             keep = [not repeat for repeat in repeats]
             good = good[keep]
-            typed = {name: kept(values, keep) for name, values in typed.items()}
-            digests = kept(digests, keep)
+            typed = {name: kept_rows(values, keep) for name, values in typed.items()}
+            digests = kept_rows(digests, keep)
     sealed = seal_columns(rules.keys, good, typed, digests, rules.sealed_here)
     return replace(checked, good=good, sealed=sealed, unchanged=unchanged, agreements=agreements)
 
 
 def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedBatch:
     failures = _failures(rules.schema, batch.frame, seen_ids)
-    good = batch.frame[~batch.frame.index.isin(failures["row_number"])]
-    assignment = assign_rows(good, rules.agreements, rules.vendor, rules.day)
-    good = good[assignment.agreement_ids.notna()].assign(
-        agreement_id=assignment.agreement_ids.dropna()
-    )
+    passed = ~batch.frame.index.isin(failures["row_number"])
+    # the agreement needs two columns: the whole frame is copied once, for the rows kept
+    assignment = assign_rows(
+        batch.frame.loc[passed, ["state", "credential_code"]],
+        rules.agreements, rules.vendor, rules.day,
+    )  # fmt: skip
+    kept = passed.copy()
+    kept[passed] = assignment.agreement_ids.notna().to_numpy()
+    good = batch.frame[kept].assign(agreement_id=assignment.agreement_ids.dropna())
     dropped = minimise(good, good["agreement_id"], rules.agreements)
     shown = presented(pd.concat([failures, assignment.refusals]), rules.headers)
     return CheckedBatch(
@@ -210,10 +215,8 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str
     """One row per failing cell: row_number, canonical column, value as sent, reason."""
     parts = [schema_failures(schema, frame)]
     ids = frame["vendor_record_id"]
-    in_earlier_batch = [value in seen_ids for value in ids.tolist()]  # a set beats Series.isin
-    repeated = ids.notna() & (pd.Series(in_earlier_batch, index=ids.index) | ids.duplicated())
-    seen_ids.update(ids.dropna().tolist())
-    if repeated.any():
+    repeated = _repeated(ids, seen_ids)
+    if repeated is not None:
         parts.append(pd.DataFrame({
             "row_number": frame.index[repeated].astype("int64"),
             "canonical": "vendor_record_id",
@@ -222,6 +225,24 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame, seen_ids: set[str
         }))  # fmt: skip
     found = pd.concat(parts, ignore_index=True)
     return found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+
+
+def _repeated(ids: pd.Series, seen_ids: set[str]) -> pd.Series | None:
+    """True where an id was seen in an earlier batch or earlier in this one (None if nowhere),
+    and this batch's ids added to `seen_ids`.
+
+    Repeats are rare: a batch whose ids are all distinct and all new is recognised
+    with set operations alone, without a Python loop or a mask over its rows.
+    """
+    values = as_list(ids)
+    fresh = set(values)
+    fresh.discard(None)
+    if len(fresh) == len(values) - values.count(None) and seen_ids.isdisjoint(fresh):
+        seen_ids |= fresh
+        return None
+    in_earlier_batch = [value in seen_ids for value in values]  # a set beats Series.isin
+    seen_ids |= fresh
+    return ids.notna() & (pd.Series(in_earlier_batch, index=ids.index) | ids.duplicated())
 
 
 def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:

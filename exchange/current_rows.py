@@ -88,6 +88,6 @@ def _as_text(column: sa.Column) -> sa.ColumnElement:
     return sa.cast(column, sa.Text) if column.name in DATE_COLUMNS else column
 
 
-def kept(values: Sequence[object], keep: Sequence[bool]) -> list:
+def kept_rows(values: Sequence[object], keep: Sequence[bool]) -> list:
     """The values of the rows still to write."""
     return list(compress(values, keep))

@@ -43,25 +43,38 @@ EARLIEST_EXAM = date(2000, 1, 1)
 
 
 def _check(fn, error: str) -> pa.Check:
-    return pa.Check(fn, error=error, name=error)
+    """A vectorised check named by its reason.
+
+    Every check in `values` passes nulls itself (nullability is the column's own
+    check), so Pandera is told not to drop them first (`ignore_na=False`): that
+    would copy each column holding a null before every check, for the same result.
+    """
+    return pa.Check(fn, error=error, name=error, ignore_na=False)
 
 
-def _text(limit: int, pattern: str | None = None, shape: str = "") -> list[pa.Check]:
+def _text(
+    limit: int, pattern: str | None = None, shape: str = "", *, repeats: bool = False
+) -> list[pa.Check]:
+    """`repeats`: few distinct values (names, codes), each matched once (`values.matches`)."""
     checks = []
     if pattern:
-        checks.append(_check(lambda s: values.matches(s, pattern), shape))
+        checks.append(_check(lambda s: values.matches(s, pattern, repeats=repeats), shape))
     checks.append(_check(lambda s: values.max_length(s, limit), f"longer than {limit} characters"))
     return checks
 
 
-def _identifier(limit: int) -> list[pa.Check]:
+def _identifier(limit: int, *, repeats: bool = False) -> list[pa.Check]:
     return _text(
-        limit, r"[A-Za-z0-9][A-Za-z0-9._/\-]*", "must be letters, digits, '.', '_', '/' or '-'"
-    )
+        limit, r"[A-Za-z0-9][A-Za-z0-9._/\-]*", "must be letters, digits, '.', '_', '/' or '-'",
+        repeats=repeats,
+    )  # fmt: skip
 
 
 def _name() -> list[pa.Check]:
-    return _text(100, values.NAME, "must be a name: letters, spaces, apostrophes, hyphens, periods")
+    return _text(
+        100, values.NAME, "must be a name: letters, spaces, apostrophes, hyphens, periods",
+        repeats=True,
+    )  # fmt: skip
 
 
 def _date(earliest: date, latest: date, what: str) -> list[pa.Check]:
@@ -119,7 +132,7 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
 
     credential_checks = [
         _check(
-            lambda s: values.matches(s, CODE_PATTERN),
+            lambda s: values.matches(s, CODE_PATTERN, repeats=True),
             "not a credential code: five capital letters and three digits, e.g. ADESK002",
         ),
         _check(
@@ -138,10 +151,10 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
         "state": [
             _check(lambda s: values.in_set(s, USPS_STATES, casefold=True), STATE_CODE_REASON),
         ],
-        "district_code": _text(16, DISTRICT_CODE_PATTERN, DISTRICT_CODE_REASON),
-        "school_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'"),
+        "district_code": _text(16, DISTRICT_CODE_PATTERN, DISTRICT_CODE_REASON, repeats=True),
+        "school_code": _text(16, r"[A-Za-z0-9\-]+", "must be letters, digits or '-'", repeats=True),
         "credential_code": credential_checks,
-        "exam_code": _identifier(32),
+        "exam_code": _identifier(32, repeats=True),
         "exam_date": _date(EARLIEST_EXAM, today, "exam date"),
         "score": [_check(values.is_number, "must be a number of at least 0, e.g. 712 or 85.5")],
         "passing_score": [
@@ -151,7 +164,7 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
             _check(lambda s: values.in_set(s, frozenset({"PASS", "FAIL"}), casefold=True),
                    "must be pass or fail"),
         ],
-        "attempt": [_check(lambda s: values.matches(s, r"[1-9][0-9]{0,2}"),
+        "attempt": [_check(lambda s: values.matches(s, r"[1-9][0-9]{0,2}", repeats=True),
                            "must be a whole number from 1 to 999")],
     }  # fmt: skip
     return pa.DataFrameSchema(
