@@ -25,8 +25,9 @@ For each data set, in one run:
    (within a state when there is one); trained the same way (seeded u sampling, EM);
    clustered with Splink's connected components at match probability 0.95.  On FEBRL
    the baseline is Splink's own published FEBRL 3 example instead, on FEBRL's original
-   columns (`phase_baseline_febrl`).  DuckDB is capped at 4 GB and two threads for it,
-   so a million-record baseline is not killed for memory on a shared machine.
+   columns (`phase_baseline_febrl`).  Both sides run DuckDB under the same limits
+   (`ENGINE_MEMORY_LIMIT`, 4 GB unless BENCH_ENGINE_MEMORY says otherwise; two threads;
+   spilling to the run's temporary directory), so neither wins on settings.
 3. **adversarial**: the table of `tests/linkage/adversarial.py` (shared and
    sequential ids, twins, siblings, a parent and child of one name), alone (priors) and
    inside 2,600 generated records (trained): pairs merged must be zero.
@@ -67,7 +68,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/linkage.py` without an installed credx
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.common import peak_rss_mb, print_report, progress, verdict_lines  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    peak_rss_mb,
+    print_report,
+    progress,
+    verdict_lines,
+)
 
 DEFAULT_SIZES = (100_000,)
 DEFAULT_SEED = 20261127
@@ -84,10 +91,12 @@ TRAINING_RULES = (
     ("first_name", "birth_date"),
 )
 MATCH_THRESHOLD = 0.95  # the generic baseline's merge threshold (credx chooses its own per run)
-# DuckDB's limits for the baseline: a million records must not take the shared machine's
-# memory (the held-out baseline was once killed at 1M); credx's own are in linkage.scoring
-BASELINE_MEMORY_LIMIT = "4GB"
-BASELINE_THREADS = 2
+# DuckDB's limits, the same for credx and the baseline (a fair race): two threads, this
+# much memory, then spilling to the run's temporary directory.  A million held-out
+# records make the generic baseline's blocking 47 million pairs: it spills gigabytes
+# (and once, under a 4 GB cap on a loaded machine, did not finish in 29 minutes)
+ENGINE_MEMORY_LIMIT = os.environ.get("BENCH_ENGINE_MEMORY", "4GB")
+ENGINE_THREADS = 2
 
 
 # child phases ---------------------------------------------------------------
@@ -103,12 +112,19 @@ def phase_student(records_path: Path, out: Path, engine: str = "duckdb") -> dict
     """credx's linker, end to end, on the canonical records."""
     import pandas as pd
 
-    from linkage.engine import link_records
+    from linkage.engine import LinkParameters, link_records
 
     records = _read_records(records_path)
-    started = time.perf_counter()
-    result = link_records(records, engine=engine, progress=lambda m: progress(f"  credx: {m}"))
-    seconds = time.perf_counter() - started
+    limits = LinkParameters(
+        engine_memory_limit=ENGINE_MEMORY_LIMIT,
+        engine_threads=ENGINE_THREADS,
+        engine_temp_directory=str(out.parent / "spill"),
+    )
+    started, cpu_started = time.perf_counter(), cpu_seconds()
+    result = link_records(
+        records, engine=engine, parameters=limits, progress=lambda m: progress(f"  credx: {m}")
+    )
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     clusters = pd.DataFrame(
         {"record_id": list(result.clusters), "cluster": list(result.clusters.values())}
     )
@@ -116,6 +132,7 @@ def phase_student(records_path: Path, out: Path, engine: str = "duckdb") -> dict
     extra = _spark_peak_mb() if engine == "spark" else 0.0
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rows_in": len(records),
         "rows_out": len(clusters),
         "persons": result.persons(),
@@ -157,7 +174,7 @@ def phase_baseline(records_path: Path, out: Path) -> dict[str, Any]:
     optional = [c for c in ("state_student_id", "postcode", "address", "state")
                 if c in records and records[c].replace("", None).notna().any()]  # fmt: skip
     records = records[["record_id", "first_name", "last_name", "birth_date", *optional]].copy()
-    started = time.perf_counter()
+    started = time.perf_counter(), cpu_seconds()
     for column in records.columns.drop("record_id"):
         cleaned = records[column].astype("string").str.strip().str.lower()
         records[column] = cleaned.where(cleaned != "", None)
@@ -189,7 +206,7 @@ def phase_baseline(records_path: Path, out: Path) -> dict[str, Any]:
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
-    linker = Linker(_baseline_db().register(records, dataset_display_name="baseline_records"),
+    linker = Linker(_baseline_db(out).register(records, dataset_display_name="baseline_records"),
                     settings, log_level=None)  # fmt: skip
     linker.training.estimate_probability_two_random_records_match(
         [block_on("first_name", "last_name", "birth_date")], recall=0.7
@@ -200,29 +217,32 @@ def phase_baseline(records_path: Path, out: Path) -> dict[str, Any]:
     return _baseline_clusters(linker, "record_id", started, out)
 
 
-def _baseline_db():
-    """A DuckDB connection under the baseline's memory and thread limits."""
-    import duckdb
+def _baseline_db(out: Path):
+    """A DuckDB connection under the limits credx runs with here (`ENGINE_*`)."""
     from splink import DuckDBAPI
 
-    connection = duckdb.connect()
-    connection.execute(f"SET memory_limit = '{BASELINE_MEMORY_LIMIT}'")
-    connection.execute(f"SET threads = {BASELINE_THREADS}")
-    return DuckDBAPI(connection)
+    from linkage.scoring import duckdb_connection
+
+    return DuckDBAPI(
+        duckdb_connection(ENGINE_MEMORY_LIMIT, ENGINE_THREADS, str(out.parent / "spill"))
+    )
 
 
-def _baseline_clusters(linker, id_column: str, started: float, out: Path) -> dict[str, Any]:
+def _baseline_clusters(
+    linker, id_column: str, started: tuple[float, float], out: Path
+) -> dict[str, Any]:
     """Predict, cluster at `MATCH_THRESHOLD` (connected components), write the clusters."""
     predictions = linker.inference.predict(threshold_match_probability=MATCH_THRESHOLD)
     clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=MATCH_THRESHOLD
     )
     clusters = clustered.as_pandas_dataframe()[[id_column, "cluster_id"]]
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started[0], cpu_seconds() - started[1]
     clusters.columns = ["record_id", "cluster"]
     clusters.astype(str).to_parquet(out)
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rows_in": len(clusters),
         "rows_out": len(clusters),
         "persons": int(clusters["cluster"].nunique()),
@@ -247,7 +267,7 @@ def phase_baseline_febrl(records_path: Path, out: Path) -> dict[str, Any]:
               for f in FEBRL_FILES[name]]  # fmt: skip
     df = pd.concat(frames, ignore_index=True).rename(columns=lambda c: c.strip())
     df = df.apply(lambda column: column.str.strip()).replace("", None)
-    started = time.perf_counter()
+    started = time.perf_counter(), cpu_seconds()
     blocked = ("soc_sec_id", "given_name", "surname", "date_of_birth", "postcode")
     blocking_rules = [block_on(c) for c in blocked]
     settings = SettingsCreator(
@@ -265,7 +285,7 @@ def phase_baseline_febrl(records_path: Path, out: Path) -> dict[str, Any]:
             cl.ExactMatch("postcode").configure(term_frequency_adjustments=True),
         ],
     )
-    linker = Linker(_baseline_db().register(df), settings, log_level=None)
+    linker = Linker(_baseline_db(out).register(df), settings, log_level=None)
     linker.training.estimate_probability_two_random_records_match(
         [
             block_on("soc_sec_id"),
@@ -564,6 +584,12 @@ def render(summary: dict[str, Any]) -> str:
                     f"{'' if est_p is None else f'{est_p:.4f}':>7} "
                     f"{'' if est_r is None else f'{est_r:.4f}':>7}"
                 )
+        cpu = {n: data[n].get("cpu_seconds") for n in ("student", "baseline") if n in data}
+        if all(cpu.values()):
+            lines.append(
+                f"  CPU seconds: credx {cpu['student']:.1f}, baseline {cpu['baseline']:.1f} "
+                f"(ratio {cpu['student'] / cpu['baseline']:.2f})"
+            )
         reasons = data["student"].get("review_reasons") or {}
         lines.append(f"  review pairs by reason: {reasons or 'none'}")
         if "diagnostics" in data["student"]:

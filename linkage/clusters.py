@@ -33,6 +33,7 @@ from linkage.rules import (
     identity_agreements,
     identity_disagreements,
     ids_compatible,
+    middle_names_conflict,
     vetoes,
 )
 
@@ -210,15 +211,25 @@ def cluster_edges(
     same_l, same_r = _deterministic_edges(prepared, candidate)
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     edges = edges[~_other_state(frame, pos_l, pos_r)]
-    veto = vetoes(edges, candidate, unreliable)
+    pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
+    veto = vetoes(edges, candidate, unreliable, names=frame)
     check_ids = "state_student_id" not in unreliable
     # below the review band only for a shared id: kept if it is an id conflict to review.
     # A pair the names and birth date already tell apart (two of the three disagree
-    # entirely: siblings), or a vetoed pair whose state ids differ too (twins, each with
-    # an id), asks a reviewer nothing, unless an id ties it
+    # entirely: siblings), a vetoed pair whose state ids differ too (twins, each with
+    # an id), or first names that differ beside middle names that differ too (twins,
+    # each named twice) asks a reviewer nothing, unless an id ties it
     ids_differ = check_ids & (edges["gamma_state_student_id"].to_numpy() == DIFFERS)
+    # one id on both is a question (a sibling's id typed on the form); ids one edit apart
+    # are not (twins numbered in sequence)
+    ids_tie = edges["gamma_state_student_id"].to_numpy() == STATE_ID_EXACT
+    two_given_names = (
+        (veto == "first_name_differs") & ~ids_tie & middle_names_conflict(frame, pos_l, pos_r)
+    )
     settled = (veto != "id_conflict") & (
-        (identity_disagreements(edges, unreliable) >= 2) | ((veto != None) & ids_differ)  # noqa: E711
+        (identity_disagreements(edges, unreliable) >= 2)
+        | ((veto != None) & ids_differ)  # noqa: E711
+        | two_given_names
     )
     keep = (
         (edges["match_probability"].to_numpy(dtype=float) >= params.review_lower) & ~settled

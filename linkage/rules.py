@@ -13,6 +13,8 @@ from collections.abc import Set as AbstractSet
 import numpy as np
 import pandas as pd
 
+from linkage.nicknames import name_variants
+
 DIFFERS = 0  # Splink gamma of an "else" level (NULL is -1, any agreement level is above 0)
 STATE_ID_EXACT = 2  # gamma of the state student id comparison's exact level
 STATE_ID_ONE_EDIT = 1
@@ -79,24 +81,34 @@ def identity_disagreements(
 
 
 def vetoes(
-    edges: pd.DataFrame, candidate: np.ndarray, unreliable: AbstractSet[str] = frozenset()
+    edges: pd.DataFrame,
+    candidate: np.ndarray,
+    unreliable: AbstractSet[str] = frozenset(),
+    names: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Per edge: the rule that keeps it from merging (`VETOES`), or None.
 
     `candidate`: `candidate_groups` of the rows the edges' positions point at.
     `unreliable`: comparisons (`first_name`, `birth_date`, ...) whose values disagree
     entirely in so many true matches of this data (`unreliable_fields`) that their
-    disagreement proves nothing: no rule rests on them.
+    disagreement proves nothing: no rule rests on them.  `names` (the normalised
+    `first_name`, `middle_name` and `last_name` of the rows the positions point at):
+    first names the comparison calls different but a typo'd nickname or swapped names
+    explain are not `first_name_differs` (`first_names_explained`).
     """
     disagree = identity_disagreements(edges, unreliable)
     ssid = edges["gamma_state_student_id"].to_numpy()
     left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
     same_candidate = (candidate[left] >= 0) & (candidate[left] == candidate[right])
     id_agrees = (ssid >= STATE_ID_ONE_EDIT) | same_candidate
+    first_differs = _differs(edges, "first_name", unreliable)
+    if names is not None:
+        same_id = (ssid == STATE_ID_EXACT) | same_candidate
+        first_differs &= ~first_names_explained(edges, names, first_differs, same_id)
     reason = np.full(len(edges), None, dtype=object)
     rules = (
         ("birth_date_differs", _differs(edges, "birth_date", unreliable)),
-        ("first_name_differs", _differs(edges, "first_name", unreliable)),
+        ("first_name_differs", first_differs),
         # the id is all they share: two of the three disagree, or none agrees
         (
             "id_conflict",
@@ -106,6 +118,83 @@ def vetoes(
     for name, applies in rules:  # the last rule applied wins: VETOES order, reversed
         reason[applies] = name
     return reason
+
+
+NAME_TYPO_MIN_LENGTH = 4  # one edit between shorter names (kim, kit, kate) is no evidence
+
+
+def _near(a: str, b: str) -> bool:
+    """The same name, or one edit apart when both are long enough for that to mean a typo."""
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= NAME_TYPO_MIN_LENGTH and edits(a, b, 1) <= 1
+
+
+def related_first_names(a: str | None, b: str | None) -> bool:
+    """Whether one first name is, but for one typo, a way of writing the other: itself,
+    a formal name it stands for or a nickname of one (`nicknames.name_variants`).
+    "Miky" and "Michael" are (mikey); "Jacob" and "Joshua" are not."""
+    if not a or not b:
+        return False
+    return any(_near(a, v) for v in name_variants(b)) or any(_near(b, v) for v in name_variants(a))
+
+
+def _swapped_with_typo(first_l, last_l, first_r, last_r) -> bool:
+    """First and last name in each other's columns, each within a typo of the other's."""
+    if not (first_l and last_l and first_r and last_r):
+        return False
+    return _near(first_l, last_r) and _near(last_l, first_r)
+
+
+def _middle_explains(first_l, middle_l, first_r, middle_r) -> bool:
+    """The same full middle name on both, or one goes by the other's middle name (typo'd)."""
+    if middle_l and middle_r and len(middle_l) > 1 and middle_l == middle_r:
+        return True
+    return bool(
+        (first_l and middle_r and _near(first_l, middle_r))
+        or (first_r and middle_l and _near(first_r, middle_l))
+    )
+
+
+def middle_names_conflict(names: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per pair of rows: both have a middle name (or initial) and their initials differ."""
+    middle = names["middle_name"].to_numpy(dtype=object)
+    initial = np.array([m[:1] if m else "" for m in middle], dtype=object)
+    a, b = initial[left], initial[right]
+    return (a != "") & (b != "") & (a != b)
+
+
+def first_names_explained(
+    edges: pd.DataFrame, names: pd.DataFrame, differs: np.ndarray, same_id: np.ndarray
+) -> np.ndarray:
+    """Per edge: first names the comparison calls different, on a pair whose surname and
+    birth date agree, that a typo'd nickname ("Miky" / "Michael") or names swapped
+    with a typo explain; with the same state student id or candidate id, also one who
+    goes by the (typo'd) middle name, or the same full middle name on both.  Not when
+    the middle names conflict.
+
+    Twins share a surname, a birth date and a home, but their first names are not one
+    another's nickname, and their middle names differ when both are given; a twin whose
+    sibling's id was typed on the form (the adversarial table's Jacob and Joshua) has
+    nothing here to explain the difference.
+    """
+    agree = (edges["gamma_last_name"].to_numpy() > DIFFERS) & (
+        edges["gamma_birth_date"].to_numpy() > DIFFERS
+    )
+    left, right = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
+    asked = np.flatnonzero(differs & agree & ~middle_names_conflict(names, left, right))
+    first, middle, last = (
+        names[c].to_numpy(dtype=object) for c in ("first_name", "middle_name", "last_name")
+    )
+    explained = np.zeros(len(edges), dtype=bool)
+    for at in asked.tolist():
+        a, b = left[at], right[at]
+        explained[at] = (
+            related_first_names(first[a], first[b])
+            or _swapped_with_typo(first[a], last[a], first[b], last[b])
+            or bool(same_id[at] and _middle_explains(first[a], middle[a], first[b], middle[b]))
+        )
+    return explained
 
 
 def _differs(edges: pd.DataFrame, comparison: str, unreliable: AbstractSet[str]) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +72,11 @@ class LinkParameters:
     u_sample_pairs: float = 3e5
     predict_chunk_records: int = 2_000_000  # larger inputs are scored in chunks (bounded memory)
     em_max_pairs: float = 2e5
+    # DuckDB's limits: beyond the memory it spills to `engine_temp_directory` (None: a
+    # directory under the system's temporary one) instead of growing
+    engine_memory_limit: str = DUCKDB_MEMORY_LIMIT
+    engine_threads: int | None = None  # None: DuckDB's default, one per core
+    engine_temp_directory: str | None = None
 
 
 @dataclass
@@ -83,10 +90,10 @@ class Scored:
     expected_matches: float = 0.0
 
 
-def database_api(engine: str) -> Any:
+def database_api(engine: str, params: LinkParameters | None = None) -> Any:
     """The Splink database API for an engine name (`duckdb`, `spark`)."""
     if engine == "duckdb":
-        return _duckdb_api()[0]
+        return _duckdb_api(params or LinkParameters())[0]
     if engine == "spark":
         from linkage import spark
 
@@ -94,20 +101,39 @@ def database_api(engine: str) -> Any:
     raise ValueError(f"unknown linkage engine {engine!r}: use duckdb or spark")
 
 
-def _duckdb_api() -> tuple[Any, Any]:
+def duckdb_connection(
+    memory_limit: str, threads: int | None = None, temp_directory: str | None = None
+) -> Any:
+    """An in-memory DuckDB connection under these limits, spilling to `temp_directory`
+    (default: `credx-duckdb` in the system's temporary directory; DuckDB's own default,
+    `.tmp` in the working directory, fills whatever folder a process was started from).
+    The benchmark gives its generic baseline the same limits through this function."""
     import duckdb
+
+    spill = temp_directory or os.path.join(tempfile.gettempdir(), "credx-duckdb")
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads is not None:
+        connection.execute(f"SET threads = {int(threads)}")
+    connection.execute(f"SET temp_directory = '{spill}'")
+    return connection
+
+
+def _duckdb_api(params: LinkParameters) -> tuple[Any, Any]:
     from splink import DuckDBAPI
 
-    connection = duckdb.connect()
-    # bounded: beyond this DuckDB spills to a temporary directory instead of growing
-    connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    connection = duckdb_connection(
+        params.engine_memory_limit, params.engine_threads, params.engine_temp_directory
+    )
     # DuckDB draws a progress bar on stdout for any query over two seconds: on a busy
     # machine that lands in the middle of `--json` output
     connection.execute("SET enable_progress_bar = false")
     return DuckDBAPI(connection), connection
 
 
-def _registered(engine: str, frame: pd.DataFrame, known: dict[str, Factorised]) -> tuple[Any, Any]:
+def _registered(
+    engine: str, frame: pd.DataFrame, known: dict[str, Factorised], params: LinkParameters
+) -> tuple[Any, Any]:
     """(database API, the records as a Splink table).
 
     On DuckDB the records are copied into a table once, through Arrow: registered as a
@@ -117,7 +143,7 @@ def _registered(engine: str, frame: pd.DataFrame, known: dict[str, Factorised]) 
     if engine != "duckdb":
         db_api = database_api(engine)
         return db_api, db_api.register(frame, dataset_display_name=INPUT_TABLE)
-    db_api, connection = _duckdb_api()
+    db_api, connection = _duckdb_api(params)
     connection.register("credx_arrow", _arrow(frame, known))
     connection.execute(f"CREATE TABLE {INPUT_TABLE} AS SELECT * FROM credx_arrow")
     connection.unregister("credx_arrow")
@@ -226,7 +252,9 @@ def score_pairs(
     ids = frame["record_id"].to_numpy(dtype=object)
     # the engine sees positions as ids: integer joins, and the edges come back as positions
     # clustering can use without looking a million strings up (`prepared.frame` order)
-    db_api, table = _registered(engine, frame.assign(record_id=np.arange(len(frame))), known)
+    db_api, table = _registered(
+        engine, frame.assign(record_id=np.arange(len(frame))), known, params
+    )
     if model is None:
         model = _fit(table, frame, params, progress, known)
     chunks = max(1, -(-len(frame) // params.predict_chunk_records))

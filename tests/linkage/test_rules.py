@@ -1,0 +1,110 @@
+"""First names the comparison calls different but a typo'd nickname, swapped names or a
+middle name explain: the `first_name_differs` rule stands down; twins stay vetoed."""
+
+import pandas as pd
+import pytest
+
+from linkage.engine import link_records
+from linkage.rules import related_first_names
+from tests.linkage.records import frame, rec
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("miky", "michael"), ("jokhny", "jonathan"), ("pady", "patrick"), ("william", "bill")],
+)
+def test_a_typo_of_a_nickname_is_a_related_first_name(left, right):
+    assert related_first_names(left, right)
+    assert related_first_names(right, left)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("jacob", "joshua"), ("emma", "olivia"), ("kim", "kate"), (None, "ann")],
+)
+def test_different_names_and_short_near_misses_are_not_related(left, right):
+    assert not related_first_names(left, right)
+
+
+def _together(result, a: str, b: str) -> bool:
+    return result.clusters[a] == result.clusters[b]
+
+
+def _reasons(result) -> dict[tuple[str, str], str]:
+    pairs = result.review_pairs
+    return {
+        tuple(sorted((left, right))): reason
+        for left, right, reason in pairs[["record_id_l", "record_id_r", "reason"]].itertuples(
+            index=False
+        )
+    }
+
+
+def test_a_typod_nickname_under_one_state_id_links():
+    """Michael on a vendor's file, "Miky" on the district's: same id, surname, birth date."""
+    result = link_records(
+        frame(
+            rec("m1", "Michael", "Gray", "2006-11-16", state_student_id="1145336861"),
+            rec("m2", "Miky", "Gray", "2006-11-16", state_student_id="1145336861"),
+        )
+    )
+    assert _together(result, "m1", "m2")
+
+
+def test_names_swapped_with_a_typo_link():
+    result = link_records(
+        frame(
+            rec("s1", "Nicole", "Gonzalez", "2010-05-12", state_student_id="1143229651"),
+            rec("s2", "Gonzalfz", "Nicole", "2010-05-12", state_student_id="1143229651"),
+        )
+    )
+    assert _together(result, "s1", "s2")
+
+
+def test_the_same_full_middle_name_under_one_id_links_a_first_name_that_differs():
+    """One goes by a name the nickname table does not know; id, surname, birth date and the
+    full middle name all agree."""
+    result = link_records(
+        frame(
+            rec("p1", "Jose", "Duong", "2009-02-08", middle_name="Gabriel", state_student_id="77"),
+            rec("p2", "Pepe", "Duong", "2009-02-08", middle_name="Gabriel", state_student_id="77"),
+        )
+    )
+    assert _together(result, "p1", "p2")
+
+
+def test_twins_under_one_typed_id_without_a_middle_name_stay_apart_and_are_queued():
+    result = link_records(
+        frame(
+            rec("g1", "Jacob", "Hebert", "2008-03-03", state_student_id="LA4000201"),
+            rec("g2", "Joshua", "Hebert", "2008-03-03", state_student_id="LA4000201"),
+        )
+    )
+    assert not _together(result, "g1", "g2")
+    assert _reasons(result)[("g1", "g2")] == "first_name_differs"
+
+
+def test_twins_whose_middle_names_differ_too_are_settled_apart_without_review():
+    """First and middle names both differ, no id ties them: two people, nothing to ask."""
+    twins = frame(
+        rec("t1", "Emma", "Nguyen", "2008-09-09", middle_name="Rose", school_code="103"),
+        rec("t2", "Olivia", "Nguyen", "2008-09-09", middle_name="Jane", school_code="103"),
+    )
+    result = link_records(twins)
+    assert not _together(result, "t1", "t2")
+    assert ("t1", "t2") not in _reasons(result)
+    same_id = link_records(twins.assign(state_student_id="LA4000301"))
+    assert not _together(same_id, "t1", "t2")
+    assert _reasons(same_id)[("t1", "t2")] == "first_name_differs"
+
+
+def test_a_typod_nickname_with_a_conflicting_middle_name_stays_vetoed():
+    result = link_records(
+        pd.DataFrame(
+            [
+                rec("k1", "Michael", "Gray", "2006-11-16", middle_name="Eric"),
+                rec("k2", "Miky", "Gray", "2006-11-16", middle_name="Paul"),
+            ]
+        )
+    )
+    assert not _together(result, "k1", "k2")
