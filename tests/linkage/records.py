@@ -60,3 +60,19 @@ def frame(*records: dict) -> pd.DataFrame:
 def all_fixtures() -> pd.DataFrame:
     pairs = [r for pair in ERROR_PAIRS.values() for r in pair]
     return frame(*pairs, *TWINS, *STRANGERS)
+
+
+def together(result, a: str, b: str) -> bool:
+    """Whether a link run put records `a` and `b` in one person."""
+    return result.clusters[a] == result.clusters[b]
+
+
+def review_reasons(result) -> dict[tuple[str, str], str]:
+    """A link run's review pairs (ids sorted) and why each went to review."""
+    pairs = result.review_pairs
+    return {
+        tuple(sorted((left, right))): reason
+        for left, right, reason in pairs[["record_id_l", "record_id_r", "reason"]].itertuples(
+            index=False
+        )
+    }

@@ -11,16 +11,7 @@ import pytest
 from linkage.engine import LinkParameters, link_records
 from linkage.synthetic import generate
 from tests.linkage.adversarial import ADVERSARIAL, ID_ONLY, adversarial_frame
-
-
-def _reasons(result) -> dict[tuple[str, str], str]:
-    pairs = result.review_pairs
-    return {
-        tuple(sorted((left, right))): reason
-        for left, right, reason in pairs[["record_id_l", "record_id_r", "reason"]].itertuples(
-            index=False
-        )
-    }
+from tests.linkage.records import review_reasons
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +48,8 @@ def test_no_pair_of_the_table_is_merged(on_priors, trained, case):
 @pytest.mark.parametrize("case", ID_ONLY)
 def test_agreement_on_an_id_only_goes_to_review_as_id_conflict(on_priors, trained, case):
     key = tuple(sorted(r["record_id"] for r in ADVERSARIAL[case]))
-    assert _reasons(on_priors).get(key) == "id_conflict"
-    assert _reasons(trained).get(key) == "id_conflict"
+    assert review_reasons(on_priors).get(key) == "id_conflict"
+    assert review_reasons(trained).get(key) == "id_conflict"
 
 
 @pytest.mark.parametrize("case", ["sequential_ids_one_digit", "sequential_ids_transposed"])
@@ -66,7 +57,7 @@ def test_sequential_ids_never_compared_are_not_queued_under_another_reason(on_pr
     """Classmates one id apart with nothing else in common: no blocking rule pairs them,
     so no merge and no review pair (a queue of every such pair would bury reviewers)."""
     key = tuple(sorted(r["record_id"] for r in ADVERSARIAL[case]))
-    assert _reasons(on_priors).get(key, "id_conflict") == "id_conflict"
+    assert review_reasons(on_priors).get(key, "id_conflict") == "id_conflict"
 
 
 def test_an_id_conflict_leaves_both_records_flagged(on_priors):

@@ -6,7 +6,7 @@ import pytest
 
 from linkage.engine import link_records
 from linkage.rules import related_first_names
-from tests.linkage.records import frame, rec
+from tests.linkage.records import frame, rec, review_reasons, together
 
 
 @pytest.mark.parametrize(
@@ -26,20 +26,6 @@ def test_different_names_and_short_near_misses_are_not_related(left, right):
     assert not related_first_names(left, right)
 
 
-def _together(result, a: str, b: str) -> bool:
-    return result.clusters[a] == result.clusters[b]
-
-
-def _reasons(result) -> dict[tuple[str, str], str]:
-    pairs = result.review_pairs
-    return {
-        tuple(sorted((left, right))): reason
-        for left, right, reason in pairs[["record_id_l", "record_id_r", "reason"]].itertuples(
-            index=False
-        )
-    }
-
-
 def test_a_typod_nickname_under_one_state_id_links():
     """Michael on a vendor's file, "Miky" on the district's: same id, surname, birth date."""
     result = link_records(
@@ -48,7 +34,7 @@ def test_a_typod_nickname_under_one_state_id_links():
             rec("m2", "Miky", "Gray", "2006-11-16", state_student_id="1145336861"),
         )
     )
-    assert _together(result, "m1", "m2")
+    assert together(result, "m1", "m2")
 
 
 def test_names_swapped_with_a_typo_link():
@@ -58,7 +44,7 @@ def test_names_swapped_with_a_typo_link():
             rec("s2", "Gonzalfz", "Nicole", "2010-05-12", state_student_id="1143229651"),
         )
     )
-    assert _together(result, "s1", "s2")
+    assert together(result, "s1", "s2")
 
 
 def test_the_same_full_middle_name_under_one_id_links_a_first_name_that_differs():
@@ -70,7 +56,7 @@ def test_the_same_full_middle_name_under_one_id_links_a_first_name_that_differs(
             rec("p2", "Pepe", "Duong", "2009-02-08", middle_name="Gabriel", state_student_id="77"),
         )
     )
-    assert _together(result, "p1", "p2")
+    assert together(result, "p1", "p2")
 
 
 def test_twins_under_one_typed_id_without_a_middle_name_stay_apart_and_are_queued():
@@ -80,8 +66,8 @@ def test_twins_under_one_typed_id_without_a_middle_name_stay_apart_and_are_queue
             rec("g2", "Joshua", "Hebert", "2008-03-03", state_student_id="LA4000201"),
         )
     )
-    assert not _together(result, "g1", "g2")
-    assert _reasons(result)[("g1", "g2")] == "first_name_differs"
+    assert not together(result, "g1", "g2")
+    assert review_reasons(result)[("g1", "g2")] == "first_name_differs"
 
 
 def test_twins_whose_middle_names_differ_too_are_settled_apart_without_review():
@@ -91,11 +77,11 @@ def test_twins_whose_middle_names_differ_too_are_settled_apart_without_review():
         rec("t2", "Olivia", "Nguyen", "2008-09-09", middle_name="Jane", school_code="103"),
     )
     result = link_records(twins)
-    assert not _together(result, "t1", "t2")
-    assert ("t1", "t2") not in _reasons(result)
+    assert not together(result, "t1", "t2")
+    assert ("t1", "t2") not in review_reasons(result)
     same_id = link_records(twins.assign(state_student_id="LA4000301"))
-    assert not _together(same_id, "t1", "t2")
-    assert _reasons(same_id)[("t1", "t2")] == "first_name_differs"
+    assert not together(same_id, "t1", "t2")
+    assert review_reasons(same_id)[("t1", "t2")] == "first_name_differs"
 
 
 def test_a_typod_nickname_with_a_conflicting_middle_name_stays_vetoed():
@@ -107,4 +93,4 @@ def test_a_typod_nickname_with_a_conflicting_middle_name_stays_vetoed():
             ]
         )
     )
-    assert not _together(result, "k1", "k2")
+    assert not together(result, "k1", "k2")
