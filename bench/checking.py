@@ -11,8 +11,9 @@ assignment, minimisation and the rejection rows.  CPU seconds (user + system of
 this process) are summed over the `check_batch` calls only, and the batches are
 checked `--repeat` times: the least is reported (the machine is shared; the
 others are printed too), wall seconds beside it.  This is the part of ingest
-that runs in the forked child before sealing, so each CPU second cut here is a
-second of ingest wall time.
+that runs in the forked child before its share of the sealing: the child and the
+writing parent are about equally busy, so a cut here shortens ingest once the
+sealing is shared out again (`exchange.ingest.CHECKER_SEALS`).
 
 The digest is a sha256 over every rejection column and every good row, so two
 runs of different code on the same file can be compared for identical output.
@@ -20,7 +21,7 @@ runs of different code on the same file can be compared for identical output.
 Re-run
 ------
     . .venv/bin/activate
-    nice python bench/checking.py --rows 1000000          # the brief's figure
+    nice python bench/checking.py --rows 1000000          # a million rows
     python bench/checking.py --rows 200000 --profile 25  # the 25 costliest calls
 """
 
