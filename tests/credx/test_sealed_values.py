@@ -13,3 +13,22 @@ def test_a_delimited_search_counts_stored_values_not_runs_inside_ciphertext():
     values = {"Emma", "Smith", "Ana Lopez", "2008-03-14", "LA1000001"}
     assert found_in(DUMP, values, delimited=True) == ["2008-03-14", "Ana Lopez", "Smith"]
     assert found_in(DUMP, values) == ["2008-03-14", "Ana Lopez", "Emma", "Smith"]
+
+
+def test_in_a_database_file_only_runs_inside_a_token_that_opens_are_discounted():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from kernel import sealing
+
+    key_id = "0123456789abcdef0123"
+    cipher = AESGCM(AESGCM.generate_key(256))
+    token = sealing.seal(cipher, key_id, "first_name", "Olivia").encode()
+    inside = token.split(b".")[2][8:13].decode()  # five characters of the ciphertext
+    # records hold values side by side: an unsealed name written right after a token
+    record = b"\x01\x02LA-CP-77" + token + b"Emma" + token + b"\x00"
+
+    def ciphers(wanted: str):
+        return cipher if wanted == key_id else None
+
+    assert found_in(record, {inside, "Emma", "Olivia"}, ciphers=ciphers) == ["Emma"]
+    assert found_in(record, {inside}) == [inside]  # a plain search counts the chance run
