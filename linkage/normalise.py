@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.columns import CANONICAL_COLUMNS
 from linkage.nicknames import name_forms, name_key
@@ -79,6 +81,24 @@ def clean_name(value: str) -> str | None:
     return text or None
 
 
+# names of these characters only clean the same without Unicode work: lower case, drop
+# the punctuation, runs of space, hyphen and underscore as one space
+_PLAIN_NAME = r"^[A-Za-z0-9 _.,'-]*$"
+
+
+def _clean_names(values: np.ndarray) -> np.ndarray:
+    """`clean_name` of each value (an object array): plain ASCII names by Arrow, in one
+    pass, the rest one call each (a million names have over a hundred thousand spellings)."""
+    text = pa.array(values, type=pa.string())
+    plain = pc.match_substring_regex(text, _PLAIN_NAME).to_numpy(zero_copy_only=False)
+    cleaned = pc.replace_substring_regex(pc.ascii_lower(text), r"[.,']", "")
+    cleaned = pc.utf8_trim(pc.replace_substring_regex(cleaned, r"[ _-]+", " "), " ")
+    cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+    result = cleaned.to_numpy(zero_copy_only=False)
+    result[~plain] = [clean_name(v) for v in values[~plain]]
+    return result
+
+
 @lru_cache(maxsize=100_000)
 def clean_date(value: str) -> str | None:
     """ISO date, or None when the value is not a real date between 1900 and today."""
@@ -116,6 +136,45 @@ def _distinct(series: pd.Series) -> Factorised:
     return pd.factorize(series.astype(object), use_na_sentinel=True)
 
 
+def _dictionary(text: pd.Series) -> Factorised:
+    """`_distinct` of a text column, blank as missing, by Arrow's dictionary encoding: the
+    same codes and values as `pd.factorize` (first appearance order), without making a
+    Python string per row and hashing it (a second a million for a few columns)."""
+    values = pa.array(text.array, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column
+        values = values.combine_chunks()
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+    encoded = values.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def _decoded(distinct: Factorised) -> np.ndarray:
+    """Per row its value (None for missing), as an object array: each distinct string is
+    made once and shared by the rows that hold it."""
+    codes, uniques = distinct
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = uniques
+    table[-1] = None  # code -1: missing
+    return table[codes]
+
+
+def renumbered(distinct: Factorised) -> Factorised:
+    """`distinct` as `pd.factorize` would give it for these rows: codes in order of first
+    appearance, only the values present (after rows were reordered or dropped)."""
+    codes, uniques = distinct
+    present = codes >= 0
+    seen = np.maximum.accumulate(codes[present]) if present.any() else codes[:0]
+    if not len(seen) and not len(uniques):
+        return distinct
+    if len(seen) and seen[-1] == len(uniques) - 1 and (np.diff(seen, prepend=-1) <= 1).all():
+        return distinct  # numbered in order of first appearance already, every value present
+    order = np.full(len(codes), -1, dtype=np.intp)
+    sub, first = pd.factorize(codes[present])
+    order[present] = sub
+    return order, uniques[first]
+
+
 def _spread(distinct: Factorised, fn: Callable[[Any], Any]) -> pd.Series:
     return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object)
 
@@ -124,8 +183,11 @@ def _table(distinct: Factorised, fn: Callable[[Any], Any]) -> np.ndarray:
     """`fn` of each distinct value, and None last (what code -1, missing, picks)."""
     uniques = distinct[1]
     table = np.empty(len(uniques) + 1, dtype=object)
-    for i, value in enumerate(uniques):
-        table[i] = fn(value)
+    if fn is clean_name:
+        table[:-1] = _clean_names(uniques)
+    else:
+        for i, value in enumerate(uniques):
+            table[i] = fn(value)
     table[-1] = None  # code -1: missing
     return table
 
@@ -194,6 +256,13 @@ def _objects(text: pd.Series) -> pd.Series:
     return pd.Series(values, dtype=object)
 
 
+# cleaned value by value but coded as well: the duplicate check and the blocking keys
+# factorise them, and a text column's codes come cheaply from Arrow before the rows
+# become Python strings
+CODED = ("state_student_id", "state", "district_code", "school_code", "postcode", "address",
+         "source", "source_person_id")  # fmt: skip
+
+
 # accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
 # the engine
 NOT_LINKED: tuple[str, ...] = ()
@@ -210,9 +279,14 @@ def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None)
         if column not in records:
             frame[column] = pd.Series([None] * len(records), dtype=object)
         elif column in CLEANERS:
-            distinct = _distinct(_text(records[column]))
+            distinct = _dictionary(_text(records[column]))
             frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
-        else:  # ids and codes: vectorised (a million distinct ids cost no Python calls)
+        elif column in CODED:  # ids and codes: vectorised (no Python calls per value)
+            codes[column] = _dictionary(
+                VECTOR_CLEANERS.get(column, lambda t: t)(_text(records[column]))
+            )
+            frame[column] = pd.Series(_decoded(codes[column]), dtype=object)
+        else:
             text = _text(records[column])
             frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
     return frame
@@ -282,6 +356,9 @@ def _collapse(
     codes = {
         c: (column_codes[is_kept], uniques) for c, (column_codes, uniques) in factorised.items()
     }
+    # the other coded columns (blocking only): as factorising the kept rows would code them
+    for c in known.keys() - factorised.keys():
+        codes[c] = renumbered((known[c][0][is_kept], known[c][1]))
     return kept, kept_position, codes
 
 
@@ -309,6 +386,9 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
         order = frame["record_id"].argsort(kind="stable").to_numpy()
         frame = frame.take(order).reset_index(drop=True)
         known = {c: (values[order], uniques) for c, (values, uniques) in known.items()}
+    # the id-like columns numbered as factorising the ordered rows numbers them (the
+    # blocking keys are built from these numbers)
+    known.update({c: renumbered(known[c]) for c in CODED if c in known and c in COMPARED})
     kept, kept_position, codes = _collapse(frame, known)
     if len(kept) < len(frame):
         warnings.append(
