@@ -176,7 +176,7 @@ def renumbered(distinct: Factorised) -> Factorised:
 
 
 def _spread(distinct: Factorised, fn: Callable[[Any], Any]) -> pd.Series:
-    return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object)
+    return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object, copy=False)
 
 
 def _table(distinct: Factorised, fn: Callable[[Any], Any]) -> np.ndarray:
@@ -197,7 +197,8 @@ def _spread_coded(distinct: Factorised, fn: Callable[[Any], Any]) -> tuple[pd.Se
     table = _table(distinct, fn)
     result_codes, result_uniques = pd.factorize(table[:-1], use_na_sentinel=True)
     codes = np.append(result_codes, -1)[distinct[0]]
-    return pd.Series(table[distinct[0]], dtype=object), (codes, result_uniques)
+    rows = pd.Series(table[distinct[0]], dtype=object, copy=False)  # a new array: no copy
+    return rows, (codes, result_uniques)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -263,6 +264,18 @@ CODED = ("state_student_id", "state", "district_code", "school_code", "postcode"
          "source", "source_person_id")  # fmt: skip
 
 
+def _coded(text: pd.Series, clean: Callable[[pd.Series], pd.Series] | None) -> Factorised:
+    """`_dictionary(clean(text))`; a column of few distinct values (states, schools) is
+    cleaned once per value, not once per row, and its codes mapped back to the rows."""
+    if clean is None:
+        return _dictionary(text)
+    raw_codes, raw_values = _dictionary(text)
+    if 2 * len(raw_values) > len(text):  # ids: nearly one value per row
+        return _dictionary(clean(text))
+    value_codes, values = _dictionary(clean(pd.Series(raw_values, dtype=text.dtype)))
+    return renumbered((np.append(value_codes, -1)[raw_codes], values))
+
+
 # accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
 # the engine
 NOT_LINKED: tuple[str, ...] = ()
@@ -282,10 +295,8 @@ def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None)
             distinct = _dictionary(_text(records[column]))
             frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
         elif column in CODED:  # ids and codes: vectorised (no Python calls per value)
-            codes[column] = _dictionary(
-                VECTOR_CLEANERS.get(column, lambda t: t)(_text(records[column]))
-            )
-            frame[column] = pd.Series(_decoded(codes[column]), dtype=object)
+            codes[column] = _coded(_text(records[column]), VECTOR_CLEANERS.get(column))
+            frame[column] = pd.Series(_decoded(codes[column]), dtype=object, copy=False)
         else:
             text = _text(records[column])
             frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
@@ -300,13 +311,13 @@ def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None)
     codes = {} if codes is None else codes
     first = codes.get("first_name") or _distinct(frame["first_name"])
     forms = _table(first, lambda v: list(name_forms(v)))
-    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object)
+    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object, copy=False)
     codes["first_name_forms"] = (first[0], forms[:-1])  # per code its list (not distinct)
     frame["first_name_key"], codes["first_name_key"] = _spread_coded(first, name_key)
     frame["first_initial"], codes["first_initial"] = _spread_coded(first, lambda v: v[:1])
     last = codes.get("last_name") or _distinct(frame["last_name"])
     parts = _table(last, lambda v: v.split(" "))
-    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object)
+    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object, copy=False)
     codes["last_name_parts"] = (last[0], parts[:-1])
     # blocking: hyphens, typos
     frame["last_prefix"], codes["last_prefix"] = _spread_coded(last, lambda v: v[:3])
@@ -324,6 +335,7 @@ def _row_groups(
     from per-column codes combined pairwise (cheaper than a groupby on text columns);
     and those codes (the `known` ones reused)."""
     group = np.zeros(len(frame), dtype=np.int64)
+    bound = 1  # the group numbers stay below it
     factorised = {}
     for column in columns:
         if column in known:
@@ -331,7 +343,11 @@ def _row_groups(
         else:
             factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
         codes, uniques = factorised[column]
-        group, _ = pd.factorize(group * (len(uniques) + 1) + (codes + 1))
+        if bound * (len(uniques) + 1) >= 2**62:  # renumber only before an overflow
+            group, distinct = pd.factorize(group)
+            bound = len(distinct)
+        group = group * (len(uniques) + 1) + (codes + 1)
+        bound *= len(uniques) + 1
     return group, factorised
 
 

@@ -11,7 +11,14 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkage.normalise import _clean_names, _dictionary, clean_name, renumbered
+from linkage.normalise import (
+    VECTOR_CLEANERS,
+    _clean_names,
+    _coded,
+    _dictionary,
+    clean_name,
+    renumbered,
+)
 
 # plain ASCII names, and characters that must leave the fast path (accents, combining
 # marks, letters whose case folding is not ASCII, separators Python counts as space)
@@ -52,3 +59,17 @@ def test_renumbered_as_factorising_the_rows_again(raw: list[int], rnd) -> None:
     expected_codes, expected_uniques = pd.factorize(values[rows], use_na_sentinel=True)
     assert got_codes.tolist() == expected_codes.tolist()
     assert list(got_uniques) == list(expected_uniques)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a-1", "A1", " a 1", "--", "12345-6", "B"]))),
+    st.sampled_from(sorted(VECTOR_CLEANERS)),
+)
+def test_codes_cleaned_per_distinct_value_as_per_row(values: list[str | None], column) -> None:
+    text = pd.Series(values, dtype="string")
+    clean = VECTOR_CLEANERS[column]
+    codes, uniques = _coded(text, clean)
+    expected_codes, expected_uniques = _dictionary(clean(text))
+    assert codes.tolist() == expected_codes.tolist()
+    assert list(uniques) == list(expected_uniques)
