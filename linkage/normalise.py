@@ -140,13 +140,20 @@ def _dictionary(text: pd.Series) -> Factorised:
     """`_distinct` of a text column, blank as missing, by Arrow's dictionary encoding: the
     same codes and values as `pd.factorize` (first appearance order), without making a
     Python string per row and hashing it (a second a million for a few columns)."""
+    encoded = _encoded(text)
+    return _indices(encoded), encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def _encoded(text: pd.Series) -> pa.DictionaryArray:
     values = pa.array(text.array, from_pandas=True)
     if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column
         values = values.combine_chunks()
     values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
-    encoded = values.dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+    return values.dictionary_encode()
+
+
+def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 
 def _decoded(distinct: Factorised) -> np.ndarray:
@@ -269,11 +276,12 @@ def _coded(text: pd.Series, clean: Callable[[pd.Series], pd.Series] | None) -> F
     cleaned once per value, not once per row, and its codes mapped back to the rows."""
     if clean is None:
         return _dictionary(text)
-    raw_codes, raw_values = _dictionary(text)
-    if 2 * len(raw_values) > len(text):  # ids: nearly one value per row
+    raw = _encoded(text)  # its distinct values stay in Arrow: ids have a million
+    if 2 * len(raw.dictionary) > len(text):  # ids: nearly one value per row
         return _dictionary(clean(text))
-    value_codes, values = _dictionary(clean(pd.Series(raw_values, dtype=text.dtype)))
-    return renumbered((np.append(value_codes, -1)[raw_codes], values))
+    raw_values = pd.Series(raw.dictionary.to_numpy(zero_copy_only=False), dtype=text.dtype)
+    value_codes, values = _dictionary(clean(raw_values))
+    return renumbered((np.append(value_codes, -1)[_indices(raw)], values))
 
 
 # accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
