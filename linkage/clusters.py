@@ -246,7 +246,7 @@ def cluster_edges(
         np.concatenate([left[strong], forced_l]),
         np.concatenate([right[strong], forced_r]),
     )
-    dirty = _dirty(frame, label, anchors, cannot, position, params, check_ids)
+    dirty = _dirty(prepared, label, anchors, cannot, position, params, check_ids)
     in_dirty = dirty[label]
     comps = _Components(
         frame[in_dirty], {r: p for r, p in anchors.items() if in_dirty[position[r]]}, check_ids
@@ -309,11 +309,13 @@ def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         label = hooked
 
 
-def _dirty(frame, label, anchors, cannot, position, params, check_ids) -> np.ndarray:
+def _dirty(prepared, label, anchors, cannot, position, params, check_ids) -> np.ndarray:
     """Per component label: whether some rule could refuse a merge inside it."""
     dirty = np.bincount(label, minlength=len(label)) > params.max_cluster_size
     if check_ids:
-        ssid, _ = pd.factorize(frame["state_student_id"], use_na_sentinel=True)
+        # the ids' codes from normalising when it made them (any coding of the ids will do)
+        known = prepared.codes.get("state_student_id")
+        ssid, _ = known or pd.factorize(prepared.frame["state_student_id"], use_na_sentinel=True)
         with_id = pd.DataFrame({"c": label[ssid >= 0], "s": ssid[ssid >= 0]}).drop_duplicates()
         ids_per = with_id.groupby("c").size()
         dirty[ids_per.index[ids_per.to_numpy() > 1]] = True

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.columns import CANONICAL_COLUMNS
 from linkage.nicknames import name_forms, name_key
@@ -79,6 +81,24 @@ def clean_name(value: str) -> str | None:
     return text or None
 
 
+# names of these characters only clean the same without Unicode work: lower case, drop
+# the punctuation, runs of space, hyphen and underscore as one space
+_PLAIN_NAME = r"^[A-Za-z0-9 _.,'-]*$"
+
+
+def _clean_names(values: np.ndarray) -> np.ndarray:
+    """`clean_name` of each value (an object array): plain ASCII names by Arrow, in one
+    pass, the rest one call each (a million names have over a hundred thousand spellings)."""
+    text = pa.array(values, type=pa.string())
+    plain = pc.match_substring_regex(text, _PLAIN_NAME).to_numpy(zero_copy_only=False)
+    cleaned = pc.replace_substring_regex(pc.ascii_lower(text), r"[.,']", "")
+    cleaned = pc.utf8_trim(pc.replace_substring_regex(cleaned, r"[ _-]+", " "), " ")
+    cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+    result = cleaned.to_numpy(zero_copy_only=False)
+    result[~plain] = [clean_name(v) for v in values[~plain]]
+    return result
+
+
 @lru_cache(maxsize=100_000)
 def clean_date(value: str) -> str | None:
     """ISO date, or None when the value is not a real date between 1900 and today."""
@@ -116,16 +136,65 @@ def _distinct(series: pd.Series) -> Factorised:
     return pd.factorize(series.astype(object), use_na_sentinel=True)
 
 
+def _dictionary(text: pd.Series) -> Factorised:
+    """`_distinct` of a text column, blank as missing, by Arrow's dictionary encoding: the
+    same codes and values as `pd.factorize` (first appearance order), without making a
+    Python string per row and hashing it (a second a million for a few columns)."""
+    encoded = _encoded(text)
+    return _indices(encoded), encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def _encoded(text: pd.Series) -> pa.DictionaryArray:
+    values = pa.array(text.array, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):  # one dictionary for the whole column
+        values = values.combine_chunks()
+    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+    return values.dictionary_encode()
+
+
+def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def _decoded(distinct: Factorised) -> np.ndarray:
+    """Per row its value (None for missing), as an object array: each distinct string is
+    made once and shared by the rows that hold it."""
+    codes, uniques = distinct
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = uniques
+    table[-1] = None  # code -1: missing
+    return table[codes]
+
+
+def renumbered(distinct: Factorised) -> Factorised:
+    """`distinct` as `pd.factorize` would give it for these rows: codes in order of first
+    appearance, only the values present (after rows were reordered or dropped)."""
+    codes, uniques = distinct
+    present = codes >= 0
+    seen = np.maximum.accumulate(codes[present]) if present.any() else codes[:0]
+    if not len(seen) and not len(uniques):
+        return distinct
+    if len(seen) and seen[-1] == len(uniques) - 1 and (np.diff(seen, prepend=-1) <= 1).all():
+        return distinct  # numbered in order of first appearance already, every value present
+    order = np.full(len(codes), -1, dtype=np.intp)
+    sub, first = pd.factorize(codes[present])
+    order[present] = sub
+    return order, uniques[first]
+
+
 def _spread(distinct: Factorised, fn: Callable[[Any], Any]) -> pd.Series:
-    return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object)
+    return pd.Series(_table(distinct, fn)[distinct[0]], dtype=object, copy=False)
 
 
 def _table(distinct: Factorised, fn: Callable[[Any], Any]) -> np.ndarray:
     """`fn` of each distinct value, and None last (what code -1, missing, picks)."""
     uniques = distinct[1]
     table = np.empty(len(uniques) + 1, dtype=object)
-    for i, value in enumerate(uniques):
-        table[i] = fn(value)
+    if fn is clean_name:
+        table[:-1] = _clean_names(uniques)
+    else:
+        for i, value in enumerate(uniques):
+            table[i] = fn(value)
     table[-1] = None  # code -1: missing
     return table
 
@@ -135,7 +204,8 @@ def _spread_coded(distinct: Factorised, fn: Callable[[Any], Any]) -> tuple[pd.Se
     table = _table(distinct, fn)
     result_codes, result_uniques = pd.factorize(table[:-1], use_na_sentinel=True)
     codes = np.append(result_codes, -1)[distinct[0]]
-    return pd.Series(table[distinct[0]], dtype=object), (codes, result_uniques)
+    rows = pd.Series(table[distinct[0]], dtype=object, copy=False)  # a new array: no copy
+    return rows, (codes, result_uniques)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -194,6 +264,26 @@ def _objects(text: pd.Series) -> pd.Series:
     return pd.Series(values, dtype=object)
 
 
+# cleaned value by value but coded as well: the duplicate check and the blocking keys
+# factorise them, and a text column's codes come cheaply from Arrow before the rows
+# become Python strings
+CODED = ("state_student_id", "state", "district_code", "school_code", "postcode", "address",
+         "source", "source_person_id")  # fmt: skip
+
+
+def _coded(text: pd.Series, clean: Callable[[pd.Series], pd.Series] | None) -> Factorised:
+    """`_dictionary(clean(text))`; a column of few distinct values (states, schools) is
+    cleaned once per value, not once per row, and its codes mapped back to the rows."""
+    if clean is None:
+        return _dictionary(text)
+    raw = _encoded(text)  # its distinct values stay in Arrow: ids have a million
+    if 2 * len(raw.dictionary) > len(text):  # ids: nearly one value per row
+        return _dictionary(clean(text))
+    raw_values = pd.Series(raw.dictionary.to_numpy(zero_copy_only=False), dtype=text.dtype)
+    value_codes, values = _dictionary(clean(raw_values))
+    return renumbered((np.append(value_codes, -1)[_indices(raw)], values))
+
+
 # accepted in inputs, read by no comparison, key or rule: not cleaned, not carried into
 # the engine
 NOT_LINKED: tuple[str, ...] = ()
@@ -210,9 +300,12 @@ def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None)
         if column not in records:
             frame[column] = pd.Series([None] * len(records), dtype=object)
         elif column in CLEANERS:
-            distinct = _distinct(_text(records[column]))
+            distinct = _dictionary(_text(records[column]))
             frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
-        else:  # ids and codes: vectorised (a million distinct ids cost no Python calls)
+        elif column in CODED:  # ids and codes: vectorised (no Python calls per value)
+            codes[column] = _coded(_text(records[column]), VECTOR_CLEANERS.get(column))
+            frame[column] = pd.Series(_decoded(codes[column]), dtype=object, copy=False)
+        else:
             text = _text(records[column])
             frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
     return frame
@@ -226,13 +319,13 @@ def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None)
     codes = {} if codes is None else codes
     first = codes.get("first_name") or _distinct(frame["first_name"])
     forms = _table(first, lambda v: list(name_forms(v)))
-    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object)
+    frame["first_name_forms"] = pd.Series(forms[first[0]], dtype=object, copy=False)
     codes["first_name_forms"] = (first[0], forms[:-1])  # per code its list (not distinct)
     frame["first_name_key"], codes["first_name_key"] = _spread_coded(first, name_key)
     frame["first_initial"], codes["first_initial"] = _spread_coded(first, lambda v: v[:1])
     last = codes.get("last_name") or _distinct(frame["last_name"])
     parts = _table(last, lambda v: v.split(" "))
-    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object)
+    frame["last_name_parts"] = pd.Series(parts[last[0]], dtype=object, copy=False)
     codes["last_name_parts"] = (last[0], parts[:-1])
     # blocking: hyphens, typos
     frame["last_prefix"], codes["last_prefix"] = _spread_coded(last, lambda v: v[:3])
@@ -250,6 +343,7 @@ def _row_groups(
     from per-column codes combined pairwise (cheaper than a groupby on text columns);
     and those codes (the `known` ones reused)."""
     group = np.zeros(len(frame), dtype=np.int64)
+    bound = 1  # the group numbers stay below it
     factorised = {}
     for column in columns:
         if column in known:
@@ -257,7 +351,11 @@ def _row_groups(
         else:
             factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
         codes, uniques = factorised[column]
-        group, _ = pd.factorize(group * (len(uniques) + 1) + (codes + 1))
+        if bound * (len(uniques) + 1) >= 2**62:  # renumber only before an overflow
+            group, distinct = pd.factorize(group)
+            bound = len(distinct)
+        group = group * (len(uniques) + 1) + (codes + 1)
+        bound *= len(uniques) + 1
     return group, factorised
 
 
@@ -282,6 +380,9 @@ def _collapse(
     codes = {
         c: (column_codes[is_kept], uniques) for c, (column_codes, uniques) in factorised.items()
     }
+    # the other coded columns (blocking only): as factorising the kept rows would code them
+    for c in known.keys() - factorised.keys():
+        codes[c] = renumbered((known[c][0][is_kept], known[c][1]))
     return kept, kept_position, codes
 
 
@@ -309,6 +410,9 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
         order = frame["record_id"].argsort(kind="stable").to_numpy()
         frame = frame.take(order).reset_index(drop=True)
         known = {c: (values[order], uniques) for c, (values, uniques) in known.items()}
+    # the id-like columns numbered as factorising the ordered rows numbers them (the
+    # blocking keys are built from these numbers)
+    known.update({c: renumbered(known[c]) for c in CODED if c in known and c in COMPARED})
     kept, kept_position, codes = _collapse(frame, known)
     if len(kept) < len(frame):
         warnings.append(

@@ -204,8 +204,26 @@ def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
     return pa.table({c: coded[c] if c in coded else rest.column(c) for c in frame.columns})
 
 
+def _any_agree(frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, Factorised]) -> bool:
+    """Whether two records agree on every one of `columns` (none missing); from the
+    columns' codes when known (a million strings need not be hashed again per rule)."""
+    if not all(c in known for c in columns):
+        return bool(frame[list(columns)].dropna().duplicated().any())
+    present = np.ones(len(frame), dtype=bool)
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        codes, uniques = known[column]
+        present &= codes >= 0
+        key, _ = pd.factorize(key * (len(uniques) + 1) + (codes + 1))
+    return bool(pd.Series(key[present]).duplicated().any())
+
+
 def _train(
-    linker: Linker, frame: pd.DataFrame, params: LinkParameters, say: Callable[[str], None]
+    linker: Linker,
+    frame: pd.DataFrame,
+    params: LinkParameters,
+    say: Callable[[str], None],
+    known: dict[str, Factorised] | None = None,
 ) -> bool:
     if len(frame) < params.min_training_records:
         return False
@@ -217,7 +235,7 @@ def _train(
         say(f"EM on pairs agreeing on {' and '.join(columns)}")
         # Splink raises on a rule with no pairs, and leaves that session's comparisons
         # out of the model: ask first (the columns are the normalised ones it blocks on)
-        if not frame[list(columns)].dropna().duplicated().any():
+        if not _any_agree(frame, columns, known or {}):
             # on the `splink` logger, so `linkage.notices` reports it with Splink's own
             logging.getLogger("splink.credx").warning(
                 "training: no two records agree on %s; the m values that rule would "
@@ -331,7 +349,7 @@ def _fit(
     are enough records."""
     prior = min(0.01, 1 / len(frame))
     linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
-    trained = _train(linker, frame, params, progress)
+    trained = _train(linker, frame, params, progress, known)
     settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(
