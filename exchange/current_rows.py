@@ -9,7 +9,9 @@ checked, the vendor's current rows are read once and kept as two sorted
 values and the sealed values' digest): about 16 bytes a row, so a million
 current rows cost 16 MB and a forked checker inherits them for free.  A
 batch row whose id and fingerprint both match is `unchanged` and goes no
-further.
+further.  The hashes are Python's own (`hash`), salted per process: the arrays
+are made, inherited by the forked checker and compared within one process
+tree, and never stored.
 
 Only an exact match is dropped: a 64-bit hash that differs, or values that
 compare equal in SQL but not here, only mean the row is written and then

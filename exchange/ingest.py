@@ -404,7 +404,8 @@ def _result_columns(
     data["agreement_id"] = good["agreement_id"].tolist()
     sealed = sealed or {}
     missing = tuple(column for column in ExamResult.__sealed__ if column not in sealed)
-    data.update(seal_columns(keys, good, typed, sealed.get("sealed_digest"), missing))
+    if missing or "sealed_digest" not in sealed:
+        data.update(seal_columns(keys, good, typed, sealed.get("sealed_digest"), missing))
     data.update(sealed)
     return data
 

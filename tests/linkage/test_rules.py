@@ -26,37 +26,30 @@ def test_different_names_and_short_near_misses_are_not_related(left, right):
     assert not related_first_names(left, right)
 
 
-def test_a_typod_nickname_under_one_state_id_links():
-    """Michael on a vendor's file, "Miky" on the district's: same id, surname, birth date."""
-    result = link_records(
-        frame(
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        pytest.param(  # Michael on a vendor's file, "Miky" on the district's
             rec("m1", "Michael", "Gray", "2006-11-16", state_student_id="1145336861"),
             rec("m2", "Miky", "Gray", "2006-11-16", state_student_id="1145336861"),
-        )
-    )
-    assert together(result, "m1", "m2")
-
-
-def test_names_swapped_with_a_typo_link():
-    result = link_records(
-        frame(
+            id="a typo'd nickname under one state id",
+        ),
+        pytest.param(
             rec("s1", "Nicole", "Gonzalez", "2010-05-12", state_student_id="1143229651"),
             rec("s2", "Gonzalfz", "Nicole", "2010-05-12", state_student_id="1143229651"),
-        )
-    )
-    assert together(result, "s1", "s2")
-
-
-def test_the_same_full_middle_name_under_one_id_links_a_first_name_that_differs():
-    """One goes by a name the nickname table does not know; id, surname, birth date and the
-    full middle name all agree."""
-    result = link_records(
-        frame(
+            id="names swapped with a typo",
+        ),
+        pytest.param(  # a name the nickname table does not know; the full middle name agrees
             rec("p1", "Jose", "Duong", "2009-02-08", middle_name="Gabriel", state_student_id="77"),
             rec("p2", "Pepe", "Duong", "2009-02-08", middle_name="Gabriel", state_student_id="77"),
-        )
-    )
-    assert together(result, "p1", "p2")
+            id="the same full middle name under one id",
+        ),
+    ],
+)
+def test_first_names_that_differ_but_are_explained_link(left, right):
+    """Same id, surname and birth date; the first names differ in a way that explains itself."""
+    result = link_records(frame(left, right))
+    assert together(result, left["record_id"], right["record_id"])
 
 
 def test_twins_under_one_typed_id_without_a_middle_name_stay_apart_and_are_queued():
