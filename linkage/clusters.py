@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from linkage.rules import (
     identity_agreements,
     identity_disagreements,
     ids_compatible,
+    middle_initials,
     middle_names_conflict,
     vetoes,
 )
@@ -117,11 +119,17 @@ class _Components:
                 self.forbidden[other].add(a)
 
 
-def _codes(prepared: Prepared, column: str) -> np.ndarray:
+def _factorised(prepared: Prepared, column: str) -> tuple[np.ndarray, Any]:
+    """A column's (codes per row, -1 for missing; distinct values): normalising's, when it
+    made them for these rows."""
     known = prepared.codes.get(column)
     if known is not None and len(known[0]) == len(prepared.frame):
-        return known[0]
-    return pd.factorize(prepared.frame[column], use_na_sentinel=True)[0]
+        return known
+    return pd.factorize(prepared.frame[column], use_na_sentinel=True)
+
+
+def _codes(prepared: Prepared, column: str) -> np.ndarray:
+    return _factorised(prepared, column)[0]
 
 
 def _deterministic_edges(prepared: Prepared, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +182,8 @@ def _known(pairs: list[tuple[str, str]], rep: dict[str, str]) -> list[tuple[str,
     return [(rep[a], rep[b]) for a, b in pairs if a in rep and b in rep and rep[a] != rep[b]]
 
 
-def _other_state(frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    state, _ = pd.factorize(frame["state"], use_na_sentinel=True)
+def _other_state(prepared: Prepared, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    state = _codes(prepared, "state")
     return (state[left] >= 0) & (state[right] >= 0) & (state[left] != state[right])
 
 
@@ -207,12 +215,16 @@ def cluster_edges(
     ids = frame["record_id"].to_numpy(dtype=object)
     # record id -> position, for the short lists (constraints); edges carry their positions
     position = dict(zip(ids.tolist(), range(len(ids)), strict=True)) if has_constraints else {}
-    candidate = candidate_groups(frame)
+    candidate = candidate_groups(*(_codes(prepared, c) for c in ("source", "source_person_id",
+                                                                   "state")))  # fmt: skip
     same_l, same_r = _deterministic_edges(prepared, candidate)
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
-    edges = edges[~_other_state(frame, pos_l, pos_r)]
+    edges = edges[~_other_state(prepared, pos_l, pos_r)]
     pos_l, pos_r = (edges[c].to_numpy(dtype=np.int64) for c in ("pos_l", "pos_r"))
-    veto = vetoes(edges, candidate, unreliable, names=frame)
+    names = frame[["first_name", "middle_name", "last_name"]].assign(
+        middle_initial=middle_initials(*_factorised(prepared, "middle_name"))
+    )
+    veto = vetoes(edges, candidate, unreliable, names=names)
     check_ids = "state_student_id" not in unreliable
     # below the review band only for a shared id: kept if it is an id conflict to review.
     # A pair the names and birth date already tell apart (two of the three disagree
@@ -224,7 +236,7 @@ def cluster_edges(
     # are not (twins numbered in sequence)
     ids_tie = edges["gamma_state_student_id"].to_numpy() == STATE_ID_EXACT
     two_given_names = (
-        (veto == "first_name_differs") & ~ids_tie & middle_names_conflict(frame, pos_l, pos_r)
+        (veto == "first_name_differs") & ~ids_tie & middle_names_conflict(names, pos_l, pos_r)
     )
     settled = (veto != "id_conflict") & (
         (identity_disagreements(edges, unreliable) >= 2)

@@ -9,6 +9,8 @@ share a name and a home, and schools number students in sequence.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,9 +27,15 @@ VETOES = ("id_conflict", "first_name_differs", "birth_date_differs")
 
 def edits(a: str, b: str, limit: int = 2) -> int:
     """Optimal-string-alignment distance (substitutions, insertions, deletions, adjacent
-    transpositions) of `a` and `b`, or `limit + 1` once it is certain to exceed `limit`."""
+    transpositions) of `a` and `b`, or `limit + 1` once it is certain to exceed `limit`.
+
+    A common prefix and suffix cost nothing and are cut first (as string-metric libraries
+    do): ids numbered in sequence differ in a digit or two, and the table is then a few
+    cells, not a hundred; clustering asks this a hundred thousand times a million records.
+    """
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    a, b = _without_common_ends(a, b)
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -43,6 +51,17 @@ def edits(a: str, b: str, limit: int = 2) -> int:
     return min(previous[-1], limit + 1)
 
 
+def _without_common_ends(a: str, b: str) -> tuple[str, str]:
+    shorter = min(len(a), len(b))
+    start = 0
+    while start < shorter and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shorter - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return a[start : len(a) - end], b[start : len(b) - end]
+
+
 ID_TYPOS = 2  # two ids this close in one person are typos of one id (double typos happen)
 
 
@@ -53,14 +72,17 @@ def ids_compatible(left: AbstractSet[str], right: AbstractSet[str]) -> bool:
     return all(edits(a, b, ID_TYPOS) <= ID_TYPOS for a in left for b in right)
 
 
-def candidate_groups(frame: pd.DataFrame) -> np.ndarray:
-    """Per row of `frame`: one integer per (source, candidate id, state), -1 without one."""
-    has = (frame["source"].notna() & frame["source_person_id"].notna()).to_numpy()
-    group = np.full(len(frame), -1, dtype=np.int64)
-    rows = np.flatnonzero(has)
-    if len(rows):
-        keys = frame[["source", "source_person_id", "state"]].iloc[rows].fillna("")
-        group[rows] = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+def candidate_groups(source: np.ndarray, person: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Per row: one integer per (source, candidate id, state), -1 without one.
+
+    From the three columns' codes (-1 for missing; a missing state is a value of its own),
+    numbered in order of first appearance."""
+    has = (source >= 0) & (person >= 0)
+    group = np.full(len(source), -1, dtype=np.int64)
+    key = np.zeros(int(has.sum()), dtype=np.int64)
+    for codes in (source, person, state):  # numbered again at each step: never overflows
+        key, _ = pd.factorize(key * (int(codes.max(initial=-1)) + 2) + (codes[has] + 1))
+    group[has] = key
     return group
 
 
@@ -130,10 +152,12 @@ def _near(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= NAME_TYPO_MIN_LENGTH and edits(a, b, 1) <= 1
 
 
+@lru_cache(maxsize=1 << 16)
 def related_first_names(a: str | None, b: str | None) -> bool:
     """Whether one first name is, but for one typo, a way of writing the other: itself,
     a formal name it stands for or a nickname of one (`nicknames.name_variants`).
-    "Miky" and "Michael" are (mikey); "Jacob" and "Joshua" are not."""
+    "Miky" and "Michael" are (mikey); "Jacob" and "Joshua" are not.  Cached: a million
+    records ask about the same few thousand pairs of names again and again."""
     if not a or not b:
         return False
     return any(_near(a, v) for v in name_variants(b)) or any(_near(b, v) for v in name_variants(a))
@@ -156,10 +180,20 @@ def _middle_explains(first_l, middle_l, first_r, middle_r) -> bool:
     )
 
 
+def middle_initials(codes: np.ndarray, values: Any) -> np.ndarray:
+    """Per row: the middle name's first letter, "" without one (from the column's codes,
+    -1 for missing, and distinct `values`: each name once, not a million times)."""
+    return np.array([v[:1] for v in values] + [""], dtype=object)[codes]
+
+
 def middle_names_conflict(names: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per pair of rows: both have a middle name (or initial) and their initials differ."""
-    middle = names["middle_name"].to_numpy(dtype=object)
-    initial = np.array([m[:1] if m else "" for m in middle], dtype=object)
+    """Per pair of rows: both have a middle name (or initial) and their initials differ.
+
+    `names` may carry `middle_initial` (`middle_initials`), made once for many calls."""
+    if "middle_initial" in names:
+        initial = names["middle_initial"].to_numpy(dtype=object)
+    else:
+        initial = middle_initials(*pd.factorize(names["middle_name"], use_na_sentinel=True))
     a, b = initial[left], initial[right]
     return (a != "") & (b != "") & (a != b)
 

@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,12 +350,16 @@ def _fit(
     are enough records."""
     prior = min(0.01, 1 / len(frame))
     linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
-    trained = _train(linker, frame, params, progress, known)
-    settings = linker.misc.save_model_to_json()
+    # the inputs are hashed in Python while the engine trains (it releases the GIL):
+    # a second of a million records' hashing off the critical path
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-inputs-hash") as hasher:
+        digest = hasher.submit(inputs_sha256, frame, known)
+        trained = _train(linker, frame, params, progress, known)
+        settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(
         settings=_rounded(settings),
-        inputs_sha256=inputs_sha256(frame, known),
+        inputs_sha256=digest.result(),
         seed=params.seed,
         created=utcnow().isoformat(timespec="seconds"),
         trained=trained,
