@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, lru_cache
@@ -293,22 +294,32 @@ def normalise(records: pd.DataFrame, codes: dict[str, Factorised] | None = None)
     """The canonical columns linking reads, cleaned, as object columns with None for missing.
 
     `codes`, when given, receives the codes of the columns cleaned value by value (from
-    their few distinct values: no second pass over the rows to factorise them)."""
+    their few distinct values: no second pass over the rows to factorise them).  Two
+    columns are cleaned at a time: Arrow's kernels, most of the work, release the GIL."""
     codes = {} if codes is None else codes
+    columns = [c for c in CANONICAL_COLUMNS if c not in NOT_LINKED]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="credx-normalise") as pool:
+        cleaned = list(pool.map(lambda column: _normalised(records, column), columns))
     frame = pd.DataFrame(index=range(len(records)))
-    for column in (c for c in CANONICAL_COLUMNS if c not in NOT_LINKED):
-        if column not in records:
-            frame[column] = pd.Series([None] * len(records), dtype=object)
-        elif column in CLEANERS:
-            distinct = _dictionary(_text(records[column]))
-            frame[column], codes[column] = _spread_coded(distinct, CLEANERS[column])
-        elif column in CODED:  # ids and codes: vectorised (no Python calls per value)
-            codes[column] = _coded(_text(records[column]), VECTOR_CLEANERS.get(column))
-            frame[column] = pd.Series(_decoded(codes[column]), dtype=object, copy=False)
-        else:
-            text = _text(records[column])
-            frame[column] = _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text))
+    for column, (values, column_codes) in zip(columns, cleaned, strict=True):
+        frame[column] = values
+        if column_codes is not None:
+            codes[column] = column_codes
     return frame
+
+
+def _normalised(records: pd.DataFrame, column: str) -> tuple[pd.Series, Factorised | None]:
+    """One canonical column cleaned, and its codes when cleaning made them."""
+    if column not in records:
+        return pd.Series([None] * len(records), dtype=object), None
+    if column in CLEANERS:
+        distinct = _dictionary(_text(records[column]))
+        return _spread_coded(distinct, CLEANERS[column])
+    if column in CODED:  # ids and codes: vectorised (no Python calls per value)
+        coded = _coded(_text(records[column]), VECTOR_CLEANERS.get(column))
+        return pd.Series(_decoded(coded), dtype=object, copy=False), coded
+    text = _text(records[column])
+    return _objects(VECTOR_CLEANERS.get(column, lambda t: t)(text)), None
 
 
 def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None) -> None:
@@ -330,10 +341,17 @@ def add_derived(frame: pd.DataFrame, codes: dict[str, Factorised] | None = None)
     # blocking: hyphens, typos
     frame["last_prefix"], codes["last_prefix"] = _spread_coded(last, lambda v: v[:3])
     dob = codes.get("birth_date") or _distinct(frame["birth_date"])
-    year, codes["birth_year"] = _spread_coded(dob, lambda v: int(v[:4]))
-    frame["birth_year"] = year.astype("Int64")
-    frame["birth_month"] = _spread(dob, lambda v: int(v[5:7])).astype("Int64")
-    frame["birth_day"] = _spread(dob, lambda v: int(v[8:10])).astype("Int64")
+    _, codes["birth_year"] = _spread_coded(dob, lambda v: int(v[:4]))
+    for name, part in (("birth_year", slice(0, 4)), ("birth_month", slice(5, 7)),
+                       ("birth_day", slice(8, 10))):  # fmt: skip
+        frame[name] = _date_part(dob, part)
+
+
+def _date_part(dob: Factorised, part: slice) -> pd.arrays.IntegerArray:
+    """A part of ISO dates as nullable integers, read once per distinct date."""
+    codes, dates = dob
+    table = np.array([int(d[part]) for d in dates] + [0], dtype=np.int64)
+    return pd.arrays.IntegerArray(table[codes], codes < 0)
 
 
 def _row_groups(
@@ -369,8 +387,10 @@ def _collapse(
     compared columns' codes for the kept rows (a dropped row's values are its
     representative's, so the distinct values stay those of the kept rows).
     """
-    identifiable = frame[["first_name", "last_name", "birth_date"]].notna().all(axis=1).to_numpy()
     group, factorised = _row_groups(frame, COMPARED, known)
+    identifiable = np.logical_and.reduce(
+        [factorised[c][0] >= 0 for c in ("first_name", "last_name", "birth_date")]
+    )
     group = np.where(identifiable, group, -1 - np.arange(len(frame)))
     _, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
     first = first_row[inverse]  # per row: the row of its representative
@@ -403,13 +423,14 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
     missing = frame["record_id"].isna()
     frame.loc[missing, "record_id"] = [f"row:{i}" for i in frame.index[missing]]
     warnings: list[str] = []
-    if frame["record_id"].duplicated().any():
-        raise ValueError("record_id must be unique within one linkage run")
     # by id: the representative of copies (and everything after) must not depend on input order
     if not frame["record_id"].is_monotonic_increasing:  # ids are unique: one order fits
         order = frame["record_id"].argsort(kind="stable").to_numpy()
         frame = frame.take(order).reset_index(drop=True)
         known = {c: (values[order], uniques) for c, (values, uniques) in known.items()}
+    ids = frame["record_id"].to_numpy(dtype=object)
+    if len(ids) > 1 and (ids[1:] == ids[:-1]).any():  # in order: a repeat is a neighbour
+        raise ValueError("record_id must be unique within one linkage run")
     # the id-like columns numbered as factorising the ordered rows numbers them (the
     # blocking keys are built from these numbers)
     known.update({c: renumbered(known[c]) for c in CODED if c in known and c in COMPARED})
@@ -420,7 +441,7 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
             "and were linked to it without scoring"
         )
     add_derived(kept, codes)
-    record_ids = frame["record_id"].to_numpy(dtype=object)
+    record_ids = ids
     return Prepared(
         frame=kept,
         record_ids=record_ids,

@@ -38,6 +38,9 @@ TRAINING_RULES = (
     ("state_student_id",),
 )
 DUCKDB_MEMORY_LIMIT = "1500MB"
+# columns no comparison or blocking rule reads (the blocking keys are built from them in
+# Python, `spec.add_blocking_keys`): not copied into the engine
+PYTHON_ONLY = ("source", "source_person_id", "state", "first_name_key", "last_prefix")
 INPUT_TABLE = "credx_records"
 GAMMA_COMPARISONS = ("first_name", "last_name", "state_student_id", "birth_date")
 EDGE_COLUMNS = [
@@ -141,6 +144,7 @@ def _registered(
     pandas frame they would be a view, and every training and scoring query would
     convert a million rows of Python strings and lists again.
     """
+    frame = frame.drop(columns=[c for c in PYTHON_ONLY if c in frame])
     if engine != "duckdb":
         db_api = database_api(engine)
         return db_api, db_api.register(frame, dataset_display_name=INPUT_TABLE)
@@ -188,9 +192,9 @@ def _input_frame(
 
 
 def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
-    """`frame` as an Arrow table, as `pa.Table.from_pandas` makes it; a text column whose
-    codes are known is built from its distinct values (Arrow's `take`), not by converting
-    a million Python strings one by one."""
+    """`frame` as an Arrow table with the values `pa.Table.from_pandas` gives; a text
+    column whose codes are known is a dictionary array of its distinct values (DuckDB
+    reads it as the same text), not a million Python strings converted one by one."""
     import pyarrow as pa
 
     coded = {}
@@ -200,7 +204,9 @@ def _arrow(frame: pd.DataFrame, known: dict[str, Factorised]) -> Any:
         values = pa.array(np.asarray(uniques, dtype=object), from_pandas=True)
         # text and lists of text only (an all-missing column stays as it was)
         if values.type in (pa.string(), pa.list_(pa.string())):
-            coded[column] = values.take(pa.array(codes, mask=codes < 0))
+            indices = pa.array(codes.astype(np.int32 if len(uniques) < 2**31 else np.int64),
+                               mask=codes < 0)  # fmt: skip
+            coded[column] = pa.DictionaryArray.from_arrays(indices, values)
     rest = pa.Table.from_pandas(frame.drop(columns=list(coded)), preserve_index=False)
     return pa.table({c: coded[c] if c in coded else rest.column(c) for c in frame.columns})
 
@@ -299,7 +305,14 @@ def score_pairs(
     db_api.delete_tables_created_by_splink_from_db()
     pos_l = edges["record_id_l"].to_numpy(dtype=np.int64)
     pos_r = edges["record_id_r"].to_numpy(dtype=np.int64)
-    edges = edges.assign(record_id_l=ids[pos_l], record_id_r=ids[pos_r], pos_l=pos_l, pos_r=pos_r)
+    # object columns of the records' own strings: pandas would copy a million ids into
+    # Arrow strings, and clustering turn them back into Python strings one by one
+    edges = edges.assign(
+        record_id_l=pd.Series(ids[pos_l], index=edges.index, dtype=object, copy=False),
+        record_id_r=pd.Series(ids[pos_r], index=edges.index, dtype=object, copy=False),
+        pos_l=pos_l,
+        pos_r=pos_r,
+    )
     return Scored(edges, model, len(edges), warnings, float(expected))
 
 
@@ -349,7 +362,14 @@ def _fit(
     """A model for `frame` (`known`: its columns' codes): the priors, trained when there
     are enough records."""
     prior = min(0.01, 1 / len(frame))
-    linker = Linker(table, build_settings(prior_match_probability=prior), log_level=None)
+    # not validated: the settings are credx's own, and the columns `_input_frame` always
+    # makes (validating parses every level's SQL again: half a second)
+    linker = Linker(
+        table,
+        build_settings(prior_match_probability=prior),
+        log_level=None,
+        validate_settings=False,
+    )
     # the inputs are hashed in Python while the engine trains (it releases the GIL):
     # a second of a million records' hashing off the critical path
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-inputs-hash") as hasher:
