@@ -12,8 +12,8 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,12 +227,14 @@ def _any_agree(frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, F
 
 def _train(
     linker: Linker,
-    frame: pd.DataFrame,
+    records: int,
     params: LinkParameters,
     say: Callable[[str], None],
-    known: dict[str, Factorised] | None = None,
+    agreeing: Mapping[tuple[str, ...], Future[bool]],
 ) -> bool:
-    if len(frame) < params.min_training_records:
+    """Estimate u, then m by EM on each of `TRAINING_RULES` whose `agreeing` (whether two
+    records agree on its columns: `_any_agree`, worked out beside the engine) is true."""
+    if records < params.min_training_records:
         return False
     say("estimating u values (seeded random sample)")
     linker.training.estimate_u_using_random_sampling(
@@ -242,7 +244,7 @@ def _train(
         say(f"EM on pairs agreeing on {' and '.join(columns)}")
         # Splink raises on a rule with no pairs, and leaves that session's comparisons
         # out of the model: ask first (the columns are the normalised ones it blocks on)
-        if not _any_agree(frame, columns, known or {}):
+        if not agreeing[columns].result():
             # on the `splink` logger, so `linkage.notices` reports it with Splink's own
             logging.getLogger("splink.credx").warning(
                 "training: no two records agree on %s; the m values that rule would "
@@ -370,11 +372,15 @@ def _fit(
         log_level=None,
         validate_settings=False,
     )
-    # the inputs are hashed in Python while the engine trains (it releases the GIL):
-    # a second of a million records' hashing off the critical path
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-inputs-hash") as hasher:
-        digest = hasher.submit(inputs_sha256, frame, known)
-        trained = _train(linker, frame, params, progress, known)
+    # the training rules' pair checks and the inputs' hash are worked out in Python while
+    # the engine trains (it releases the GIL): a second and more at a million records
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-training") as beside:
+        agreeing: dict[tuple[str, ...], Future[bool]] = {
+            columns: beside.submit(_any_agree, frame, columns, known or {})
+            for columns in TRAINING_RULES
+        }
+        digest = beside.submit(inputs_sha256, frame, known)
+        trained = _train(linker, len(frame), params, progress, agreeing)
         settings = linker.misc.save_model_to_json()
     settings.pop("linker_uid", None)  # random per Linker; the model's identity is its content
     return LinkModel(
