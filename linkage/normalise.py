@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -354,27 +354,35 @@ def _date_part(dob: Factorised, part: slice) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(table[codes], codes < 0)
 
 
+def combined_codes(parts: Iterable[tuple[np.ndarray, int]], rows: int) -> np.ndarray:
+    """One integer per distinct combination of several columns' codes: each part is
+    (codes per row, -1 for missing, which counts as a value; how many distinct values).
+    Exact, and cheaper than a groupby on text; the numbers are renumbered only before
+    they would overflow, so they are not consecutive (`pd.factorize` them for that)."""
+    group = np.zeros(rows, dtype=np.int64)
+    bound = 1  # the group numbers stay below it
+    for codes, size in parts:
+        if bound * (size + 1) >= 2**62:
+            group, distinct = pd.factorize(group)
+            bound = len(distinct)
+        group = group * (size + 1) + (codes + 1)
+        bound *= size + 1
+    return group
+
+
 def _row_groups(
     frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, Factorised]
 ) -> tuple[np.ndarray, dict[str, Factorised]]:
-    """One integer per distinct combination of `columns` (missing is a value): exact,
-    from per-column codes combined pairwise (cheaper than a groupby on text columns);
-    and those codes (the `known` ones reused)."""
-    group = np.zeros(len(frame), dtype=np.int64)
-    bound = 1  # the group numbers stay below it
-    factorised = {}
-    for column in columns:
-        if column in known:
-            factorised[column] = known[column]
-        else:
-            factorised[column] = pd.factorize(frame[column], use_na_sentinel=True)
-        codes, uniques = factorised[column]
-        if bound * (len(uniques) + 1) >= 2**62:  # renumber only before an overflow
-            group, distinct = pd.factorize(group)
-            bound = len(distinct)
-        group = group * (len(uniques) + 1) + (codes + 1)
-        bound *= len(uniques) + 1
-    return group, factorised
+    """`combined_codes` of `columns` (missing is a value), and those columns' codes (the
+    `known` ones reused)."""
+    factorised = {
+        column: known[column]
+        if column in known
+        else pd.factorize(frame[column], use_na_sentinel=True)
+        for column in columns
+    }
+    parts = ((codes, len(uniques)) for codes, uniques in factorised.values())
+    return combined_codes(parts, len(frame)), factorised
 
 
 def _collapse(
@@ -441,10 +449,9 @@ def prepare_records(records: pd.DataFrame) -> Prepared:
             "and were linked to it without scoring"
         )
     add_derived(kept, codes)
-    record_ids = ids
     return Prepared(
         frame=kept,
-        record_ids=record_ids,
+        record_ids=ids,
         kept_position=kept_position,
         warnings=warnings,
         codes=codes,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.nicknames import name_variants
+from linkage.normalise import combined_codes
 
 DIFFERS = 0  # Splink gamma of an "else" level (NULL is -1, any agreement level is above 0)
 STATE_ID_EXACT = 2  # gamma of the state student id comparison's exact level
@@ -78,11 +79,9 @@ def candidate_groups(source: np.ndarray, person: np.ndarray, state: np.ndarray) 
     From the three columns' codes (-1 for missing; a missing state is a value of its own),
     numbered in order of first appearance."""
     has = (source >= 0) & (person >= 0)
+    parts = ((codes[has], int(codes.max(initial=-1)) + 1) for codes in (source, person, state))
     group = np.full(len(source), -1, dtype=np.int64)
-    key = np.zeros(int(has.sum()), dtype=np.int64)
-    for codes in (source, person, state):  # numbered again at each step: never overflows
-        key, _ = pd.factorize(key * (int(codes.max(initial=-1)) + 2) + (codes[has] + 1))
-    group[has] = key
+    group[has] = pd.factorize(combined_codes(parts, int(has.sum())))[0]
     return group
 
 
@@ -114,7 +113,8 @@ def vetoes(
     `unreliable`: comparisons (`first_name`, `birth_date`, ...) whose values disagree
     entirely in so many true matches of this data (`unreliable_fields`) that their
     disagreement proves nothing: no rule rests on them.  `names` (the normalised
-    `first_name`, `middle_name` and `last_name` of the rows the positions point at):
+    `first_name`, `middle_name`, `last_name` and `middle_initial` of the rows the
+    positions point at):
     first names the comparison calls different but a typo'd nickname or swapped names
     explain are not `first_name_differs` (`first_names_explained`).
     """
@@ -187,13 +187,9 @@ def middle_initials(codes: np.ndarray, values: Any) -> np.ndarray:
 
 
 def middle_names_conflict(names: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per pair of rows: both have a middle name (or initial) and their initials differ.
-
-    `names` may carry `middle_initial` (`middle_initials`), made once for many calls."""
-    if "middle_initial" in names:
-        initial = names["middle_initial"].to_numpy(dtype=object)
-    else:
-        initial = middle_initials(*pd.factorize(names["middle_name"], use_na_sentinel=True))
+    """Per pair of rows: both have a middle name (or initial) and their initials differ
+    (`names["middle_initial"]`: `middle_initials`, made once for the many pairs)."""
+    initial = names["middle_initial"].to_numpy(dtype=object)
     a, b = initial[left], initial[right]
     return (a != "") & (b != "") & (a != b)
 

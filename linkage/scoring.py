@@ -23,7 +23,7 @@ from splink import Linker, block_on
 
 from kernel.clock import utcnow
 from linkage.model import LinkModel
-from linkage.normalise import COMPARED, Factorised, Prepared, by_record_id
+from linkage.normalise import COMPARED, Factorised, Prepared, by_record_id, combined_codes
 from linkage.spec import add_blocking_keys, build_settings
 
 log = logging.getLogger(__name__)
@@ -216,12 +216,8 @@ def _any_agree(frame: pd.DataFrame, columns: tuple[str, ...], known: dict[str, F
     columns' codes when known (a million strings need not be hashed again per rule)."""
     if not all(c in known for c in columns):
         return bool(frame[list(columns)].dropna().duplicated().any())
-    present = np.ones(len(frame), dtype=bool)
-    key = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        codes, uniques = known[column]
-        present &= codes >= 0
-        key, _ = pd.factorize(key * (len(uniques) + 1) + (codes + 1))
+    present = np.logical_and.reduce([known[c][0] >= 0 for c in columns])
+    key = combined_codes(((known[c][0], len(known[c][1])) for c in columns), len(frame))
     return bool(pd.Series(key[present]).duplicated().any())
 
 
