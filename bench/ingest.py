@@ -110,11 +110,19 @@ retention_days_after_termination: 30
 def phase_credx_unsealed(
     csv_path: Path, workdir: Path, database_url: str | None = None
 ) -> dict[str, Any]:
-    """`phase_credx` with field encryption off: the "before" of issue 16."""
+    """`phase_credx` with field encryption off (the "before" of issue 16): the student values
+    written as they are into their own columns, as before revision 0016, no row tokens."""
+    from exchange import checking, ingest
     from exchange.vault import Vault
     from kernel import sealing
+    from schemas.exam_results import typed_columns
 
-    sealing.seal_many = lambda keys, scope, column, values: list(values)  # type: ignore[assignment]
+    def plain_columns(delivery_id, good, keys, tokens) -> dict[str, list]:
+        return {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist(),
+                **typed_columns(good), "agreement_id": good["agreement_id"].tolist()}  # fmt: skip
+
+    checking.row_tokens = lambda keys, agreements, typed: [None] * len(agreements)  # type: ignore[assignment]
+    ingest._result_columns = plain_columns  # type: ignore[assignment]
     sealing.sealer = lambda keys, scope, column: lambda value: value  # type: ignore[assignment]
     Vault.bind_to_scope = lambda self, blob_id, scope: None  # type: ignore[method-assign]
     return phase_credx(csv_path, workdir, database_url)

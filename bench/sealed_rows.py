@@ -9,13 +9,14 @@ the question behind both is how much of the gap the *stored form* of a row
 costs, whatever the rest of the pipeline does.  This measures the floor: the
 sealing CPU and the insert alone, for
 
-- ``per_value``: today's layout, each of the six student values its own AES-GCM
-  token (`kernel.sealing.seal_many`) plus the row's keyed digest
-  (`exchange.sealed_rows.row_digests`), in credx's `exam_results` table;
-- ``per_row``: one deterministic AES-SIV token (RFC 5297) of the six values per
-  row, in a table whose six sealed columns are one BLOB.  Deterministic
-  sealing tells an unchanged re-sent row by its token, so it needs no digest:
-  it reveals which rows are equal, exactly as the stored digest does today.
+- ``per_value``: the layout before revision 0025, each of the six student
+  values its own AES-GCM token (`kernel.sealing.sealer`, the `s1.` tokens rosters
+  still use) plus a keyed digest of the row (a blind index of its values), which
+  is how a re-sent row was recognised, in the six sealed columns and `sealed_digest`;
+- ``per_row``: credx's layout since revision 0025, one deterministic AES-SIV
+  row token (`kernel.sealing.seal_rows`, as `exchange.sealed_rows.row_tokens`
+  makes them) in `sealed_row`, the six columns left NULL.  Deterministic
+  sealing tells an unchanged re-sent row by its token, so it needs no digest.
 
 What is measured
 ----------------
@@ -57,7 +58,7 @@ from bench.ingest import DEFAULT_SEED, child_env, run_phase  # noqa: E402
 
 DEFAULT_ROWS = 1_000_000
 LAYOUTS = ("per_value", "per_row")
-SEPARATOR = "\x1f"  # ASCII unit separator: no validated student value contains it
+SEPARATOR = "\x1f"  # ASCII unit separator, between a row's values in its digest
 
 
 def typed_rows(csv_path: Path) -> dict[str, list]:
@@ -75,22 +76,18 @@ def typed_rows(csv_path: Path) -> dict[str, list]:
             "agreement_id": ["bench-all"] * rows, **data}  # fmt: skip
 
 
-def layout_table(layout: str) -> Any:
-    """`exam_results` as credx defines it, or with its sealed columns as one BLOB; foreign
-    keys left out (they name tables this file does not hold; SQLite does not check them)."""
+def exam_results_table() -> Any:
+    """`exam_results` as credx defines it (both layouts fit it: what a layout does not fill
+    stays NULL), foreign keys left out (they name tables this file does not hold)."""
     import sqlalchemy as sa
 
     from exchange.models import ExamResult
 
-    model = ExamResult.__table__  # type: ignore[attr-defined]
     columns = [
         sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
                   autoincrement=False)
-        for c in model.columns
-        if layout == "per_value" or c.name not in (*ExamResult.__sealed__, "sealed_digest")
+        for c in ExamResult.__table__.columns  # type: ignore[attr-defined]
     ]  # fmt: skip
-    if layout == "per_row":
-        columns.append(sa.Column("sealed_row", sa.LargeBinary))
     table = sa.Table("exam_results", sa.MetaData(), *columns, sqlite_with_rowid=False)
     sa.Index("ix_exam_results_vendor_record_id", table.c.vendor_record_id)
     return table
@@ -98,14 +95,12 @@ def layout_table(layout: str) -> Any:
 
 def phase_layout(layout: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
     """Seal (CPU timed) and insert (wall timed, with the commit) every row in `layout`."""
-    import pandas as pd
-    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-
     from credx.app import App
     from credx.installation import initialise
     from exchange.bulk import insert_columns
     from exchange.models import ExamResult, exam_scope
-    from exchange.sealed_rows import seal_columns
+    from exchange.sealed_rows import row_tokens
+    from kernel import sealing
     from kernel.database import create_db_engine
     from kernel.settings import Settings
 
@@ -117,20 +112,19 @@ def phase_layout(layout: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
 
     started = cpu_seconds()
     if layout == "per_value":
-        good = pd.DataFrame({"agreement_id": data["agreement_id"]})
-        data.update(seal_columns(keys, good, data))
+        scope, plain = exam_scope("bench-all", ""), [data[c] for c in ExamResult.__sealed__]
+        joined = map(SEPARATOR.join, zip(*(map(str, values) for values in plain), strict=True))
+        data["sealed_digest"] = keys.blind_indexes(list(joined))
+        for column in ExamResult.__sealed__:
+            data[column] = list(map(sealing.sealer(keys, scope, column), data[column]))
     else:
-        sealed = [data.pop(column) for column in ExamResult.__sealed__]
-        seal = AESSIV(os.urandom(64)).encrypt
-        aad = [",".join(ExamResult.__sealed__).encode()]
-        data["sealed_row"] = [
-            seal(SEPARATOR.join("" if v is None else str(v) for v in row).encode(), aad)
-            for row in zip(*sealed, strict=True)
-        ]
+        data["sealed_row"] = row_tokens(keys, data["agreement_id"], data)
+        for column in ExamResult.__sealed__:
+            del data[column]
     seal_cpu = cpu_seconds() - started
 
     engine = create_db_engine(f"sqlite:///{workdir / f'{layout}.db'}")
-    table = layout_table(layout)
+    table = exam_results_table()
     table.metadata.create_all(engine)
     started = time.perf_counter()
     with engine.begin() as connection:

@@ -25,9 +25,8 @@ import pyarrow as pyarrow_
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
 from exchange.current_rows import CurrentRows, kept_rows
-from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
-from exchange.sealed_rows import row_digests, seal_columns
+from exchange.sealed_rows import row_tokens
 from schemas.exam_results import MISSING_VALUE, explain, typed_columns
 from schemas.values import as_list
 
@@ -45,10 +44,10 @@ class CheckRules:
     headers: dict[str, str]  # canonical -> the vendor's own header
     delivery_id: int
     keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
-    current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not resealed
-    # the sealed columns the checker seals; the writer seals the others (`Ingestor._load`
-    # shares them out so that a forked checker and the writing parent are busy alike)
-    sealed_here: tuple[str, ...] = ExamResult.__sealed__
+    current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not written
+    # the share of a first load's rows the checker seals; the writer seals the others
+    # (`Ingestor._load` sets it so that a forked checker and the writing parent are busy alike)
+    seal_share: float = 1.0
 
 
 @dataclass
@@ -58,7 +57,7 @@ class CheckedBatch:
     total: int
     rejected: int
     dropped: set[str] = field(default_factory=set)
-    sealed: dict[str, list] | None = None  # the sealed student columns, if already sealed
+    tokens: list[bytes] | None = None  # row tokens of the first good rows (of all, or a share)
     unchanged: int = 0  # valid rows a current row already holds as they are: not in `good`
     agreements: set[str] = field(default_factory=set)  # of the valid rows, unchanged ones too
 
@@ -70,26 +69,31 @@ def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[Check
 
 
 def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
-    """Leave out the valid rows the vendor's current rows already hold unchanged (a re-send),
-    then seal the rest, so neither sealing nor the database sees a row twice."""
+    """Seal the valid rows into their row tokens and leave out those a current row of the
+    vendor already holds unchanged (a re-send): the token tells, and the database never
+    sees them.  With no current rows to compare, only the first `seal_share` of the rows
+    are sealed here; the writer seals the rest (`exchange.ingest`)."""
     good = checked.good
     agreements = set(good["agreement_id"].unique().tolist())
     if rules.keys is None or good.empty:
         return replace(checked, agreements=agreements)
+    if rules.current is None:
+        share = good.iloc[: round(len(good) * rules.seal_share)]
+        tokens = row_tokens(rules.keys, share["agreement_id"].tolist(), typed_columns(share))
+        return replace(checked, tokens=tokens, agreements=agreements)
     typed = typed_columns(good)
-    digests = row_digests(rules.keys, typed)
+    agreement_ids = good["agreement_id"].tolist()
+    tokens = row_tokens(rules.keys, agreement_ids, typed)
     unchanged = 0
     if rules.current is not None:
-        compared = {**typed, "agreement_id": good["agreement_id"].tolist()}
-        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, digests)
+        compared = {**typed, "agreement_id": agreement_ids}
+        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, tokens)
         unchanged = sum(repeats)
         if unchanged:
             keep = [not repeat for repeat in repeats]
             good = good[keep]
-            typed = {name: kept_rows(values, keep) for name, values in typed.items()}
-            digests = kept_rows(digests, keep)
-    sealed = seal_columns(rules.keys, good, typed, digests, rules.sealed_here)
-    return replace(checked, good=good, sealed=sealed, unchanged=unchanged, agreements=agreements)
+            tokens = kept_rows(tokens, keep)
+    return replace(checked, good=good, tokens=tokens, unchanged=unchanged, agreements=agreements)
 
 
 def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedBatch:
@@ -142,11 +146,11 @@ def checked_in_child(
                 break
             if kind == "error":
                 raise _rebuilt(*payload)
-            table_bytes, rejections, total, rejected, dropped, sealed, unchanged, agreements = (
+            table_bytes, rejections, total, rejected, dropped, tokens, unchanged, agreements = (
                 payload
             )
             table = pyarrow_.ipc.open_stream(table_bytes).read_all()
-            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, sealed,
+            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, tokens,
                                unchanged, agreements)  # fmt: skip
     except EOFError:
         raise RuntimeError(f"the checking process ended unexpectedly ({child.exitcode})") from None
@@ -167,7 +171,7 @@ def _produce(sender, vendor_file: VendorFile, rules: CheckRules, rows: int, exac
             with pyarrow_.ipc.new_stream(sink, table.schema) as writer:
                 writer.write_table(table)
             message = ("batch", sink.getvalue().to_pybytes(), checked.rejections,
-                       checked.total, checked.rejected, checked.dropped, checked.sealed,
+                       checked.total, checked.rejected, checked.dropped, checked.tokens,
                        checked.unchanged, checked.agreements)  # fmt: skip
             sender.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         sender.send_bytes(pickle.dumps(("done",)))

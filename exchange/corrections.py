@@ -22,8 +22,8 @@ only (`CURRENT`).
 Everything here is set-based SQL inside the ingest's transaction: a re-send
 of a million rows is two statements, not a million round trips.  Most of a
 re-send never reaches it: the checker leaves out rows whose id, values and
-sealed digest a current row already has (`exchange.current_rows`) before
-sealing them; they count as `unchanged` all the same.  The SQL settles the rest.
+row token a current row already has (`exchange.current_rows`) before
+writing them; they count as `unchanged` all the same.  The SQL settles the rest.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ CURRENT = col(ExamResult.superseded_by).is_(None)
 
 
 def compared_columns() -> tuple[str, ...]:
-    """The plain columns whose values (with the sealed values' digest) make a re-sent row
+    """The plain columns whose values (with the row token) make a re-sent row
     `unchanged`.  Imported here because
     the schemas bring pandas, which readers of `CURRENT` (the audit CLI) must not load."""
     from schemas.columns import CANONICAL_COLUMNS
 
-    sealed = {"vendor_record_id", *ExamResult.__sealed__}  # sealed: compared by their digest
+    sealed = {"vendor_record_id", *ExamResult.__sealed__}  # sealed: compared by the row token
     return ("agreement_id", *(c for c in CANONICAL_COLUMNS if c not in sealed))
 
 
@@ -104,7 +104,7 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
     old = results.alias("old")
     same = sa.and_(
         *(old.c[name].is_not_distinct_from(results.c[name]) for name in compared_columns()),
-        old.c.sealed_digest == results.c.sealed_digest,  # NULL (sealed by the migration): changed
+        old.c.sealed_row == results.c.sealed_row,  # NULL (not yet moved by `credx init`): changed
     )
     earlier = (
         sa.select(sa.literal(1))

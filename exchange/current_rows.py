@@ -6,7 +6,7 @@ settles them in SQL once they are written, which is right but means sealing,
 inserting and deleting every unchanged row again.  Before a delivery is
 checked, the vendor's current rows are read once and kept as two sorted
 64-bit arrays (a hash of the `vendor_record_id`, a hash of the compared
-values and the sealed values' digest): about 16 bytes a row, so a million
+values and the row token): about 16 bytes a row, so a million
 current rows cost 16 MB and a forked checker inherits them for free.  A
 batch row whose id and fingerprint both match is `unchanged` and goes no
 further.  The hashes are Python's own (`hash`), salted per process: the arrays
@@ -50,7 +50,7 @@ class CurrentRows:
         names = compared_columns()
         query = sa.select(
             results.c.vendor_record_id, *(_as_text(results.c[n]) for n in names),
-            results.c.sealed_digest,
+            results.c.sealed_row,
         ).where(current_rows_elsewhere(results, vendor_id, delivery_id))  # fmt: skip
         ids: list[int] = []
         prints: list[int] = []
@@ -67,22 +67,26 @@ class CurrentRows:
         return cls(id_array[order], print_array[order])
 
     def unchanged(
-        self, ids: Sequence[str], compared: dict[str, Sequence[object]], digests: Sequence[object]
-    ) -> list[bool]:
-        """For each batch row: does a current row have its id, values and sealed digest?"""
+        self, ids: Sequence[str], compared: dict[str, Sequence[object]],
+        tokens: Sequence[bytes | memoryview | None],
+    ) -> list[bool]:  # fmt: skip
+        """For each batch row: does a current row have its id, values and row token?"""
         if not ids:
             return []
         wanted = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
         found = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
-        prints = np.fromiter(fingerprints(compared, digests), dtype=np.int64, count=len(ids))
+        prints = np.fromiter(fingerprints(compared, tokens), dtype=np.int64, count=len(ids))
         return ((self.ids[found] == wanted) & (self.prints[found] == prints)).tolist()
 
 
-def fingerprints(compared: dict[str, Sequence[object]], digests: Sequence[object]) -> Iterable[int]:
+def fingerprints(
+    compared: dict[str, Sequence[object]], tokens: Sequence[bytes | memoryview | None]
+) -> Iterable[int]:
     """A hash per row of its compared values (named as `compared_columns` names them; dates
-    as the ISO text bulk loads write) and its sealed digest."""
+    as the ISO text bulk loads write) and its row token (bytes: PostgreSQL reads a memoryview)."""
     plain = [compared[name] for name in compared_columns()]
-    return map(hash, zip(*plain, digests, strict=True))
+    whole = (None if t is None else bytes(t) for t in tokens)
+    return map(hash, zip(*plain, whole, strict=True))
 
 
 def _as_text(column: sa.Column) -> sa.ColumnElement:

@@ -13,6 +13,8 @@ unreadable in every backup of the database.  Key ids are an HMAC of the
 scope under this installation's salt, so they say nothing about the scope
 and never collide between installations.  A second key, `bidx`, makes blind
 indexes (HMAC-SHA256) for the equality lookups sealed columns cannot serve.
+An exam result's row token is sealed under an AES-SIV key derived from its
+scope's field key (HKDF-SHA256, `ROW_KEY_INFO`): never stored, gone with it.
 
 Unwrapped keys are cached in memory, but a purge may destroy a key in another
 process (`credx agreements purge`, the worker) while this one (`credx serve`)
@@ -36,12 +38,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from exchange.keys import MasterKeys
 from kernel.sealing import hmac_sha256
 
 SALT_FILE = "salt"
+# what a scope's row-token key (AES-256-SIV, 512 bits) is derived from its field key for
+ROW_KEY_INFO = b"credx row token v1"
 BLIND_INDEX_SCOPE = "credx:blind-index"
 
 
@@ -57,6 +63,7 @@ class FieldKeyStore:
         self.directory = directory
         self.master = master
         self._ciphers: dict[str, AESGCM] = {}
+        self._row_ciphers: dict[str, AESSIV] = {}
         self._seen: dict[str, float] = {}  # key id -> when its file was last known to exist
         self._ids: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -84,6 +91,27 @@ class FieldKeyStore:
         self._seen[key_id] = time.monotonic()
         return cipher
 
+    def row_key_for(self, scope: str) -> tuple[str, AESSIV]:
+        key_id, _ = self.key_for(scope)
+        cipher = self.row_cipher(key_id)
+        assert cipher is not None  # key_for has just made or found the field key
+        return key_id, cipher
+
+    def row_cipher(self, key_id: str) -> AESSIV | None:
+        """The row-token cipher of a field key: derived from it, so it lives and dies with it
+        (the field key's own checks decide whether it still exists)."""
+        if self.cipher(key_id) is None:
+            return None
+        cached = self._row_ciphers.get(key_id)
+        if cached is None:
+            raw = self._load(key_id)
+            if raw is None:
+                self._forget(key_id)
+                return None
+            derive = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=ROW_KEY_INFO)
+            self._row_ciphers[key_id] = cached = AESSIV(derive.derive(raw))
+        return cached
+
     def _still_there(self, key_id: str) -> bool:
         """Whether a cached key may be used: seen within RECHECK_SECONDS, or its file exists
         now (a purge in another process deletes it)."""
@@ -98,6 +126,7 @@ class FieldKeyStore:
 
     def _forget(self, key_id: str) -> None:
         self._ciphers.pop(key_id, None)
+        self._row_ciphers.pop(key_id, None)
         self._seen.pop(key_id, None)
 
     def destroyed(self, key_id: str) -> bool:

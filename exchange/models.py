@@ -74,6 +74,7 @@ class ExamResult(StateScoped, Sealed, SQLModel, table=True):
     __sealed__ = (
         "candidate_id", "state_student_id", "first_name", "middle_name", "last_name", "birth_date",
     )  # fmt: skip
+    __row_column__ = "sealed_row"
 
     delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
     row_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
@@ -81,12 +82,15 @@ class ExamResult(StateScoped, Sealed, SQLModel, table=True):
     agreement_id: str | None = Field(default=None, foreign_key="agreements.id", max_length=64)
     # indexed: a correction finds the vendor's current row by this id (`exchange.corrections`)
     vendor_record_id: str = Field(max_length=64, index=True)
-    candidate_id: str = Field(sa_type=SealedText("candidate_id"))
+    # The six student values are stored in `sealed_row`, one token a row (`__row_column__`),
+    # and read back into these attributes when a row loads; their own columns are NULL,
+    # except in rows written before revision 0025 that `credx init` has not yet moved.
+    candidate_id: str = Field(sa_type=SealedText("candidate_id"), nullable=True)
     state_student_id: str | None = Field(default=None, sa_type=SealedText("state_student_id"))
-    first_name: str = Field(sa_type=SealedText("first_name"))
+    first_name: str = Field(sa_type=SealedText("first_name"), nullable=True)
     middle_name: str | None = Field(default=None, sa_type=SealedText("middle_name"))
-    last_name: str = Field(sa_type=SealedText("last_name"))
-    birth_date: date = Field(sa_type=SealedDate("birth_date"))
+    last_name: str = Field(sa_type=SealedText("last_name"), nullable=True)
+    birth_date: date = Field(sa_type=SealedDate("birth_date"), nullable=True)
     state: str = Field(max_length=2)
     district_code: str = Field(max_length=16)
     school_code: str | None = Field(default=None, max_length=16)
@@ -100,13 +104,19 @@ class ExamResult(StateScoped, Sealed, SQLModel, table=True):
     # Corrections (`exchange.corrections`): the later delivery of the same vendor that
     # replaced or retracted this row; NULL while the row is current.  Kept as history.
     superseded_by: int | None = Field(default=None)
-    # A keyed digest (blind-index key) of the sealed values as sent: sealing uses a fresh
-    # nonce, so a re-sent row is told `unchanged` by this, not by its tokens.  NULL for rows
-    # sealed by the migration, which a re-send then supersedes (still counted once).
+    # Before revision 0025: a keyed digest of the sealed values, how a re-sent row was told
+    # `unchanged`.  NULL since: the row token, deterministic, tells it (`credx init` empties it
+    # when it moves a row's values into its token).
     sealed_digest: str | None = Field(default=None, max_length=32)
+    # The row token (`kernel.sealing.seal_rows`, revision 0025): deterministic, so it also
+    # tells a re-sent row that changed nothing; `sealed_digest` stays NULL beside it.
+    sealed_row: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
 
     def sealing_scope(self) -> str:
         return exam_scope(self.agreement_id, self.state)
+
+    def row_record(self) -> str:
+        return self.vendor_record_id
 
 
 def exam_scope(agreement_id: str | None, state: str) -> str:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from exchange.corrections import CURRENT
 from exchange.evidence.models import Evidence
 from exchange.models import Delivery, ExamResult
+from exchange.sealed_rows import opened_columns
 from linkage.columns import CANONICAL_COLUMNS
 from linkage.names import split_full_name
 from rosters.models import RosterStudent
@@ -55,6 +56,8 @@ def exam_results(session: Session, state: str) -> pd.DataFrame:
             ExamResult.state,
             ExamResult.district_code,
             ExamResult.school_code,
+            ExamResult.sealed_row,
+            ExamResult.vendor_record_id,
         )
         .join(Delivery, col(Delivery.id) == col(ExamResult.delivery_id))
         .where(ExamResult.state == state, CURRENT)
@@ -76,8 +79,17 @@ def exam_results(session: Session, state: str) -> pd.DataFrame:
             "state",
             "district_code",
             "school_code",
+            "sealed_row",
+            "vendor_record_id",
         ],
     )
+    # the sealed values: from each row's token (candidate_id is the source's person id here)
+    names = {"candidate_id": "source_person_id"}
+    legacy = {name: frame[names.get(name, name)].tolist() for name in ExamResult.__sealed__}
+    opened = opened_columns(frame.pop("sealed_row").tolist(),
+                            frame.pop("vendor_record_id").tolist(), legacy)  # fmt: skip
+    for name, values in opened.items():
+        frame[names.get(name, name)] = pd.Series(values, index=frame.index, dtype=object)
     frame["record_id"] = [
         record_id("exam", f"{d}:{r}")
         for d, r in zip(frame["delivery_id"], frame["row_number"], strict=True)

@@ -235,11 +235,14 @@ def run_demo(settings: Settings, *, rows: int = 2000, seed: int = 2026, say: Say
 def _show_sealing(app: App, say) -> dict:
     """Student values are sealed in the database: what a stolen copy of it shows instead."""
     with app.engine.connect() as connection:  # raw SQL: what the database file itself holds
-        raw = connection.execute(text("SELECT first_name FROM exam_results LIMIT 1")).scalar()
+        raw = connection.execute(text("SELECT sealed_row FROM exam_results LIMIT 1")).scalar()
+    token = bytes(raw or b"")
     keys = len(list(app.field_keys.directory.glob("*.json")))
-    say(f"sealed in the database: a first name is stored as {str(raw)[:24]}...; {keys} field "
-        f"keys in {app.field_keys.directory} (`credx keys check`)")  # fmt: skip
-    return {"stored_first_name_prefix": str(raw)[:3], "field_keys": keys}
+    say(f"sealed in the database: a result's names, birth date and ids are stored as one "
+        f"row token {token[:24]!r}... ({len(token)} bytes); {keys} field keys in "
+        f"{app.field_keys.directory} (`credx keys check`)")  # fmt: skip
+    # the first name is in the row token: its prefix is what the database holds of it
+    return {"stored_first_name_prefix": token[:3].decode(), "field_keys": keys}
 
 
 def _show_badge(settings: Settings, say) -> dict:
@@ -298,9 +301,8 @@ def _import_roster(app: App, seed: int, say) -> dict:
     """Louisiana's roster for the students its exam results name, as the state would send it."""
     scope = Scope.for_states(["LA"], "demo")
     with scoped_session(app.engine, scope) as session:
-        results = session.exec(
-            select(ExamResult).where(ExamResult.state_student_id.is_not(None))  # type: ignore[union-attr]
-        ).all()
+        # sealed in each row's token: which results name a state id shows once they are opened
+        results = [r for r in session.exec(select(ExamResult)).all() if r.state_student_id]
         students = list({
             r.state_student_id: {
                 "state_student_id": r.state_student_id, "first_name": r.first_name,

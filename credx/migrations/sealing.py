@@ -1,7 +1,8 @@
 """Sealing an existing installation's student values in place (after revision 0016).
 
 Revision 0016 only widens the columns; this pass, run by `credx init`,
-reads each table's rows whose values are still plaintext (raw SQL, so no
+reads each table's rows whose values are still plaintext (and, after
+revision 0025, each exam result whose values are not yet in its row token) (raw SQL, so no
 column type opens anything), seals them under their scope's field key and
 writes them back, one batch per transaction.  It is resumable: a batch
 committed stays sealed, a sealed value is never sealed again, and an
@@ -18,8 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from exchange.models import ExamResult, exam_scope
+from exchange.sealed_rows import ROW_CONTEXT
 from kernel import sealing
-from kernel.sealing import FieldKeys, plain_text
+from kernel.sealing import FieldKeys, KeyDestroyed, plain_text
 
 BATCH_ROWS = 5000
 
@@ -35,14 +38,6 @@ class SealedTable:
 
 
 TABLES = (
-    SealedTable(
-        "exam_results", ("delivery_id", "row_number"),
-        ("candidate_id", "state_student_id", "first_name", "middle_name", "last_name",
-         "birth_date"),
-        lambda r: f"agreement:{r['agreement_id']}" if r["agreement_id"]
-        else f"unassigned:{r['state']}",
-        ("agreement_id", "state"),
-    ),
     SealedTable(
         "rejected_rows", ("id",), ("value",), lambda r: f"delivery:{r['delivery_id']}",
         ("delivery_id",),
@@ -69,7 +64,10 @@ def seal_existing(
     progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Seal every plaintext value left; returns rows sealed per table (0s when all were)."""
-    done = {table.name: _seal_table(engine, keys, table, batch_rows, progress) for table in TABLES}
+    done = {"exam_results": _move_exam_results(engine, keys, batch_rows, progress)}
+    done.update(
+        (table.name, _seal_table(engine, keys, table, batch_rows, progress)) for table in TABLES
+    )
     done["disclosure_students"] = _index_disclosures(engine, keys, batch_rows)
     return done
 
@@ -100,6 +98,56 @@ def _seal_table(
         total += len(rows)
         if progress is not None:
             progress(table.name, total)
+
+
+def _move_exam_results(
+    engine: Engine, keys: FieldKeys, batch_rows: int,
+    progress: Callable[[str, int], None] | None,
+) -> int:  # fmt: skip
+    """Each exam result still holding its student values in their own columns (plaintext
+    before revision 0016, one token each before 0025) gets its row token, and those columns
+    are emptied.  A row whose key was destroyed (a purged agreement) cannot be opened and
+    stays as it is: unreadable either way."""
+    sealed = ExamResult.__sealed__
+    read = sa.text(
+        f"SELECT delivery_id, row_number, agreement_id, state, vendor_record_id, "
+        f"{', '.join(sealed)} FROM exam_results "
+        "WHERE sealed_row IS NULL AND candidate_id IS NOT NULL "
+        "AND (delivery_id > :d OR (delivery_id = :d AND row_number > :r)) "
+        "ORDER BY delivery_id, row_number LIMIT :n"
+    )
+    write = sa.text(
+        f"UPDATE exam_results SET sealed_row = :token, sealed_digest = NULL, "
+        f"{', '.join(f'{c} = NULL' for c in sealed)} "
+        "WHERE delivery_id = :d AND row_number = :r"
+    )
+    total, after = 0, (-1, -1)
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(read, {"d": after[0], "r": after[1], "n": batch_rows}).all()
+            if not rows:
+                return total
+            after = (rows[-1].delivery_id, rows[-1].row_number)
+            moved = [m for m in (_row_token(keys, row) for row in rows) if m is not None]
+            if moved:
+                connection.execute(write, moved)
+        total += len(moved)
+        if progress is not None:
+            progress("exam_results", total)
+
+
+def _row_token(keys: FieldKeys, row: sa.Row) -> dict[str, Any] | None:
+    values = []
+    for column in ExamResult.__sealed__:
+        value = getattr(row, column)
+        try:
+            values.append(sealing.unseal(value, column) if sealing.is_sealed(value)
+                          else plain_text(value))  # fmt: skip
+        except KeyDestroyed:
+            return None
+    scope = exam_scope(row.agreement_id, row.state)
+    token = sealing.seal_row(keys, scope, ROW_CONTEXT, values, row.vendor_record_id)
+    return {"token": token, "d": row.delivery_id, "r": row.row_number}
 
 
 def _sealed_row(keys: FieldKeys, table: SealedTable, row: dict[str, Any]) -> dict[str, Any]:

@@ -136,8 +136,8 @@ def test_keys_rotate_and_log_verify_detects_tampering(cli_env, app, tmp_path):
     credx("ingest", str(path), "--vendor", "nccer", env=cli_env)
     rotated = json.loads(credx("keys", "rotate", "--json", env=cli_env).stdout)
     # the delivered file's data key hangs off its delivery's field key (issue 16), which
-    # is re-wrapped with the agreement's and the blind-index key (the rows' sealed_digest)
-    assert (rotated["data_keys_rewrapped"], rotated["field_keys_rewrapped"]) == (0, 3)
+    # is re-wrapped with the agreement's (the rows' tokens); no blind index was needed
+    assert (rotated["data_keys_rewrapped"], rotated["field_keys_rewrapped"]) == (0, 2)
     assert json.loads(credx("log", "verify", "--json", env=cli_env).stdout)["ok"] is True
     from sqlalchemy import text
 
@@ -159,8 +159,8 @@ def test_keys_check_is_the_restore_drill(cli_env, app, settings, tmp_path):
     [key], [fields] = good.pop("keys"), good.pop("field_keys")
     assert good == {"blobs_total": 1, "blobs_checked": 1, "failures": []}
     assert (key["provider"], key["data_keys"]) == ("field-key", 1)
-    # the delivery's, the agreement's and the blind-index key (the rows' sealed_digest)
-    assert (fields["provider"], fields["field_keys"], fields["active"]) == ("local", 3, True)
+    # the delivery's and the agreement's key (the rows' tokens)
+    assert (fields["provider"], fields["field_keys"], fields["active"]) == ("local", 2, True)
     # A keys backup older than the last rotation, restored with a newer database:
     keys_backup = {p.name for p in settings.resolved_keys_dir.iterdir()}
     credx("keys", "rotate", env=cli_env)

@@ -21,7 +21,7 @@ def test_demo_runs_end_to_end_and_a_second_run_finds_duplicates(tmp_path):
     assert found_in(stored, students, ciphers=field_ciphers(home)) == []
     assert plaintext_files(home) == []  # the roster CSV went once imported
     sealed = summary["sealed"]  # and the demo says so
-    assert sealed["stored_first_name_prefix"] == "s1." and sealed["field_keys"] > 0
+    assert sealed["stored_first_name_prefix"] == "r1." and sealed["field_keys"] > 0
     assert set(summary["vendors"]) == {"certiport", "nccer"}
     for outcome in summary["vendors"].values():
         assert outcome["status"] == "partially_loaded"

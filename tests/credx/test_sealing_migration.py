@@ -22,6 +22,7 @@ from credx.migrations import alembic_config, upgrade
 from credx.migrations.sealing import seal_existing
 from exchange.evidence.models import Evidence
 from exchange.models import ExamResult, RejectedRow
+from kernel import sealing
 from kernel.database import session_scope
 from rosters.models import RosterStudent
 from tests.cli import credx
@@ -145,3 +146,49 @@ def test_init_seals_a_populated_installation_in_place_resumably(settings, cli_en
     assert set(again["rows_sealed"].values()) == {0}
     assert raw_dump(url) == dump  # nothing sealed twice
     app.engine.dispose()
+
+
+def test_init_moves_sealed_values_into_row_tokens_and_leaves_destroyed_ones(app):
+    """Revision 0025 on rows sealed value by value (0016-0024): `credx init` moves each row's
+    values into its row token, resumably; rows of a destroyed key stay as they are (nothing
+    can open them) and are not tried forever; the ORM reads both forms alike."""
+    keys = app.field_keys
+    populate(app.settings.database_url)  # plaintext rows, as before 0016 (the schema is head)
+    names = ExamResult.__sealed__
+    with app.engine.begin() as connection:  # seal them value by value, as 0016-0024 did
+        rows = connection.execute(sa.text(
+            f"SELECT row_number, {', '.join(names)} FROM exam_results ORDER BY row_number"
+        )).all()  # fmt: skip
+        for row in rows:
+            scope = "unassigned:LA" if row.row_number <= 35 else "agreement:gone"
+            key_id, cipher = keys.key_for(scope)
+            sealed = {c: None if getattr(row, c) is None else sealing.seal(
+                cipher, key_id, c, sealing.plain_text(getattr(row, c))) for c in names}
+            sealed["n"] = row.row_number
+            connection.execute(sa.text(
+                f"UPDATE exam_results SET {', '.join(f'{c} = :{c}' for c in names)}, "
+                "agreement_id = NULL WHERE row_number = :n"
+            ), sealed)  # fmt: skip
+    keys.destroy("agreement:gone")  # rows 36-40: a purge's backup restored
+
+    def stop(table: str, done: int) -> None:
+        if table == "exam_results":
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        seal_existing(app.engine, keys, batch_rows=20, progress=stop)
+    moved = seal_existing(app.engine, keys, batch_rows=20)
+    assert moved["exam_results"] == 15  # 20 before the interruption, 15 now, 5 never
+    with app.engine.connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT row_number, first_name, sealed_row FROM exam_results ORDER BY row_number"
+        )).all()  # fmt: skip
+    assert all(r.first_name is None and bytes(r.sealed_row)[:3] == b"r1." for r in stored[:35])
+    assert all(r.sealed_row is None and r.first_name.startswith("s1.") for r in stored[35:])
+    with session_scope(app.engine) as session:
+        readable = session.exec(
+            select(ExamResult).where(ExamResult.row_number <= 35).order_by(ExamResult.row_number)
+        ).all()  # fmt: skip
+        assert [(r.first_name, r.last_name, r.state_student_id) for r in readable] == NAMES[:35]
+        assert readable[0].birth_date == date(2008, 1, 2)
+    assert seal_existing(app.engine, keys)["exam_results"] == 0

@@ -1,6 +1,7 @@
-"""Issue 18's re-send figure: rows a vendor re-sends unchanged are recognised before they are
-sealed and written (`exchange.current_rows`), in the checking thread and in the forked
-checker alike, and the SQL settling stays the authority for anything that check misses."""
+"""Issue 18's re-send figure: rows a vendor re-sends unchanged are recognised by their row
+token before they are written (`exchange.current_rows`), in the checking thread and in the
+forked checker alike, and the SQL settling stays the authority for anything that check
+misses."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from exchange import ingest
 from exchange.current_rows import CurrentRows
 from exchange.deliveries import ingest_file
 from exchange.models import ExamResult
-from kernel import sealing
 from tests.factories import csv_text, exam_rows, make_vendor, results_of, write_file
 
 
@@ -37,25 +38,24 @@ def load_twice(app, tmp_path) -> tuple:
 
 
 @pytest.mark.parametrize("checker", ["thread", "forked"])
-def test_unchanged_rows_are_left_out_before_sealing(app, tmp_path, monkeypatch, checker):
+def test_unchanged_rows_are_left_out_before_writing(app, tmp_path, monkeypatch, checker):
     if checker == "forked":  # every file is checked in the second process
         monkeypatch.setattr(app.settings, "ingest_parallel_min_bytes", 0)
-    sealed_rows: list[int] = []
-    real = sealing.seal_many
+    written: list[int] = []
+    real = ingest.insert_columns
 
-    def counting(keys, scope, column, values):
-        if column == "last_name":
-            sealed_rows.append(len(values))
-        return real(keys, scope, column, values)
+    def counting(connection, table, data):
+        if table.name == "exam_results":
+            written.append(len(data["sealed_row"]))
+        return real(connection, table, data)
 
-    monkeypatch.setattr(sealing, "seal_many", counting)
+    monkeypatch.setattr(ingest, "insert_columns", counting)  # the writer is in this process
     first, second = load_twice(app, tmp_path)
     assert first.rows_loaded == 40
     assert (second.rows_loaded, second.rows_superseded, second.rows_unchanged) == (40, 4, 36)
     assert sorted(r.row_number for r in results_of(app, second.delivery_id)) == [1, 2, 3, 4]
     assert second.agreements == first.agreements
-    if checker == "thread":  # the forked checker's calls happen in another process
-        assert sealed_rows == [40, 4]
+    assert written == [40, 4]
 
 
 def test_the_sql_settles_what_the_early_check_does_not_see(app, tmp_path, monkeypatch):
@@ -68,17 +68,16 @@ def test_the_sql_settles_what_the_early_check_does_not_see(app, tmp_path, monkey
 def test_a_forked_checker_and_the_writer_together_seal_every_student_value(
     app, tmp_path, monkeypatch
 ):
-    """The forked checker seals some columns and the writing parent the rest: none may reach
-    the database in clear."""
+    """The forked checker seals a share of the rows and the writing parent the rest: none may
+    reach the database in clear, and every row token opens into its own row's values."""
     monkeypatch.setattr(app.settings, "ingest_parallel_min_bytes", 0)
     first, _ = load_twice(app, tmp_path)
     names = ", ".join(ExamResult.__sealed__)
     with app.engine.connect() as connection:
-        query = f"SELECT {names}, sealed_digest FROM exam_results WHERE delivery_id = "
+        query = f"SELECT {names}, sealed_digest, sealed_row FROM exam_results WHERE delivery_id = "
         stored = connection.exec_driver_sql(query + str(first.delivery_id)).all()
     assert len(stored) == 40
-    values = [v for row in stored for v in row[:-1] if v is not None]
-    assert len(values) >= 40 * 4 and all(sealing.is_sealed(v) for v in values)
-    assert all(row[-1] and len(row[-1]) == 32 for row in stored)
-    opened = {r.first_name for r in results_of(app, first.delivery_id)}
-    assert opened == {row["first_name"] for row in exam_rows(40)}
+    assert all(v is None for row in stored for v in row[:-1])  # the values are in the token
+    assert all(bytes(row[-1]).startswith(b"r1.") for row in stored)
+    opened = {(r.vendor_record_id, r.first_name) for r in results_of(app, first.delivery_id)}
+    assert opened == {(row["vendor_record_id"], row["first_name"]) for row in exam_rows(40)}

@@ -1,15 +1,18 @@
-"""Bulk sealing (`kernel.sealing.seal_many`) makes the tokens `seal` makes: the ORM's read
-path opens them, and re-sent rows keep the digest stored rows carry."""
+"""Row tokens (`kernel.sealing.seal_rows`): what bulk loads and the ORM store of an exam
+result's student values, and what only the row they belong to opens."""
 
 from __future__ import annotations
 
-import json
+from datetime import date
 
 import pytest
+from sqlmodel import select
 
+from agreements.vendors import add_vendor
 from credx.app import App
-from exchange.sealed_rows import _digests
+from exchange.models import Delivery, ExamResult, StoredBlob
 from kernel import sealing
+from kernel.database import session_scope
 
 
 @pytest.fixture
@@ -17,39 +20,92 @@ def keys(app: App):
     return sealing.keys_of(app.engine)  # registered: the read path opens with these
 
 
-VALUES = ["Zoë", None, 'O\'Brien "the" \\ second', "2001-02-03", "  padded  ", "", "ab", "abc"]
+ROWS = [
+    ["Zoë", None, 'O\'Brien "the" \\ second', "2001-02-03"],
+    ["", "  padded  ", "ab=c", None],
+    [None, None, None, None],
+]
 
 
-def test_bulk_tokens_open_like_single_ones(keys):
-    tokens = sealing.seal_many(keys, "agreement:a", "first_name", VALUES)
-    key_id, cipher = keys.key_for("agreement:a")
-    single = sealing.seal(cipher, key_id, "first_name", "Zoë")
-    assert [t is None for t in tokens] == [v is None for v in VALUES]
-    assert all(t.startswith(f"s1.{key_id}.") for t in tokens if t is not None)
-    assert not any("=" in t or "+" in t or "/" in t for t in tokens if t is not None)
-    opened = [None if t is None else sealing.unseal(t, "first_name") for t in tokens]
-    assert opened == VALUES
-    assert sealing.unseal(single, "first_name") == "Zoë"
-    with pytest.raises(sealing.KeyDestroyed):  # the column is the associated data
-        sealing.unseal(tokens[0], "last_name")  # type: ignore[arg-type]
+def seal(keys, rows, records, scope="agreement:a"):
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return sealing.seal_rows(keys, scope, "exam_results", columns, records)
 
 
-def test_every_value_gets_its_own_nonce(keys):
-    tokens = sealing.seal_many(keys, "agreement:a", "last_name", ["same"] * 2000)
-    assert len({t.rpartition(".")[2][:16] for t in tokens if t is not None}) == 2000
-    assert sealing.seal_many(keys, "agreement:a", "last_name", [None, None]) == [None, None]
+def test_a_row_token_opens_into_the_values_it_sealed(keys):
+    records = ["R1", "R2", "R3"]
+    tokens = seal(keys, ROWS, records)
+    key_id, _ = keys.key_for("agreement:a")
+    assert all(t.startswith(b"r1." + key_id.encode() + b".") for t in tokens)
+    opened = [sealing.open_row(t, "exam_results", r) for t, r in zip(tokens, records, strict=True)]
+    assert opened == ROWS  # None and "" stay apart, text comes back exactly
+    assert not any(b"Zo" in t or b"Brien" in t or b"2001" in t for t in tokens)
 
 
-def test_row_digests_match_the_json_form_stored_rows_carry(keys):
-    columns = [["Zoë", "a", None], [None, "b", "c"], ["2001-02-03", "x\\y\u2028\n", '"q"']]
-    stored = [
-        keys.blind_index(json.dumps([None if v is None else str(v) for v in row]).encode().hex())
-        for row in zip(*columns, strict=True)
-    ]
-    assert _digests(keys, columns) == stored
-    assert keys.blind_indexes([" abc ", None, "  ", "ABC"]) == [
-        keys.blind_index("abc"), None, None, keys.blind_index("abc")
-    ]  # fmt: skip
+def test_tokens_are_deterministic_per_record_and_values(keys):
+    first = seal(keys, [ROWS[0], ROWS[0]], ["R1", "R2"])
+    again = seal(keys, [ROWS[0]], ["R1"])
+    changed = seal(keys, [["Zoe", *ROWS[0][1:]]], ["R1"])
+    other_scope = seal(keys, [ROWS[0]], ["R1"], scope="agreement:b")
+    assert again[0] == first[0]  # an unchanged re-sent row: the same token
+    assert first[0] != first[1]  # equal values of two records do not show as equal
+    assert changed[0] != first[0] and other_scope[0] != first[0]
+
+
+def test_a_token_moved_to_another_row_or_table_does_not_open(keys):
+    [token] = seal(keys, [ROWS[0]], ["R1"])
+    with pytest.raises(sealing.KeyDestroyed):
+        sealing.open_row(token, "exam_results", "R2")
+    with pytest.raises(sealing.KeyDestroyed):
+        sealing.open_row(token, "rosters", "R1")
+    tampered = token[:-1] + bytes([token[-1] ^ 1])
+    with pytest.raises(sealing.KeyDestroyed):
+        sealing.open_row(tampered, "exam_results", "R1")
+
+
+def test_a_destroyed_key_leaves_the_token_unreadable(keys):
+    [token] = seal(keys, [ROWS[0]], ["R1"], scope="agreement:gone")
+    assert keys.destroy("agreement:gone")
+    with pytest.raises(sealing.KeyDestroyed):
+        sealing.open_row(token, "exam_results", "R1")
+
+
+def test_the_unit_separator_is_refused_not_smuggled(keys):
+    with pytest.raises(ValueError, match="unit separator"):
+        seal(keys, [["a\x1fb", None, None, None]], ["R1"])
+    with pytest.raises(ValueError, match="unit separator"):
+        seal(keys, [ROWS[0]], ["R\x1f1"])
+
+
+def test_the_orm_writes_a_row_token_and_reads_the_values_back(app: App):
+    with session_scope(app.engine) as session:
+        add_vendor(session, vendor_id="nccer", name="NCCER")
+        session.add(StoredBlob(id="b1", store_key="k", sha256="0" * 64, size=1,
+                               master_key_id="m"))  # fmt: skip
+        session.flush()
+        session.add(Delivery(id=1, vendor_id="nccer", source="t", original_name="f", size=1,
+                             sha256="0" * 64, blob_id="b1"))  # fmt: skip
+        session.flush()
+        session.add(ExamResult(
+            delivery_id=1, row_number=1, vendor_record_id="R1", candidate_id="C1",
+            first_name="Zoë", last_name="Lee", birth_date=date(2008, 1, 2), state="LA",
+            district_code="036", credential_code="NCCER001", exam_code="CORE",
+            exam_date=date(2025, 5, 1), result="pass",
+        ))  # fmt: skip
+    with app.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT candidate_id, first_name, birth_date, sealed_row FROM exam_results"
+        ).one()  # fmt: skip
+    assert stored[:3] == (None, None, None) and bytes(stored[3]).startswith(b"r1.")
+    with session_scope(app.engine) as session:
+        row = session.exec(select(ExamResult)).one()
+        assert (row.candidate_id, row.first_name, row.middle_name, row.birth_date) == (
+            "C1", "Zoë", None, date(2008, 1, 2)
+        )  # fmt: skip
+        row.score = 712.0  # an update keeps the values
+    with session_scope(app.engine) as session:
+        row = session.exec(select(ExamResult)).one()
+        assert (row.first_name, row.score) == ("Zoë", 712.0)
 
 
 @pytest.mark.parametrize("key_length", [0, 32, 64, 65, 100])
@@ -61,3 +117,9 @@ def test_bulk_hmac_is_rfc_2104_hmac_sha256(key_length):
     mac = sealing.hmac_sha256(key)
     for message in (b"", b"abc", os.urandom(1000)):
         assert mac(message) == hmac.digest(key, message, "sha256")
+
+
+def test_blind_indexes_fold_case_and_space(keys):
+    assert keys.blind_indexes([" abc ", None, "  ", "ABC"]) == [
+        keys.blind_index("abc"), None, None, keys.blind_index("abc")
+    ]  # fmt: skip

@@ -241,10 +241,10 @@ def test_a_running_process_stops_opening_purged_values_without_a_restart(app, wo
         with session_scope(served.engine) as session:
             query = select(ExamResult).where(ExamResult.agreement_id == TN)
             assert {r.first_name for r in session.exec(query)} == {"José"}  # key now cached
-            [token] = session.execute(  # a sealed value as a backup holds it
-                text("SELECT first_name FROM exam_results WHERE agreement_id = :a LIMIT 1"),
-                {"a": TN},
-            ).scalars()
+            [(record, token)] = session.execute(  # a row token as a backup holds it
+                text("SELECT vendor_record_id, sealed_row FROM exam_results "
+                     "WHERE agreement_id = :a LIMIT 1"), {"a": TN},
+            ).all()  # fmt: skip
         key_id = served.field_keys.key_id(f"agreement:{TN}")
         assert served.field_keys.cipher(key_id) is not None
 
@@ -253,7 +253,7 @@ def test_a_running_process_stops_opening_purged_values_without_a_restart(app, wo
 
         assert served.field_keys.cipher(key_id) is None
         with pytest.raises(KeyDestroyed):
-            sealing.unseal(token, "first_name")
+            sealing.open_row(token, "exam_results", record)
         with session_scope(served.engine) as session:  # the agreement still in force opens
             query = select(ExamResult).where(ExamResult.agreement_id == LA)
             assert {r.first_name for r in session.exec(query)} == {"José"}
