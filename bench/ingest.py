@@ -117,7 +117,7 @@ def phase_credx_unsealed(
     from kernel import sealing
     from schemas.exam_results import typed_columns
 
-    def plain_columns(delivery_id, good, keys, tokens) -> dict[str, list]:
+    def plain_columns(delivery_id, good, tokens) -> dict[str, list]:
         return {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist(),
                 **typed_columns(good), "agreement_id": good["agreement_id"].tolist()}  # fmt: skip
 

@@ -45,7 +45,7 @@ class CheckRules:
     delivery_id: int
     keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
     current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not written
-    # the share of a first load's rows the checker seals; the writer seals the others
+    # the share of the valid rows the checker seals; the writer seals the others
     # (`Ingestor._load` sets it so that a forked checker and the writing parent are busy alike)
     seal_share: float = 1.0
 
@@ -69,31 +69,36 @@ def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[Check
 
 
 def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
-    """Seal the valid rows into their row tokens and leave out those a current row of the
-    vendor already holds unchanged (a re-send): the token tells, and the database never
-    sees them.  With no current rows to compare, only the first `seal_share` of the rows
-    are sealed here; the writer seals the rest (`exchange.ingest`)."""
+    """The first `seal_share` of the valid rows sealed (`seal_rest`); all of them unless a
+    forked checker shares the sealing with the writer, which seals the rest."""
     good = checked.good
-    agreements = set(good["agreement_id"].unique().tolist())
-    if rules.keys is None or good.empty:
-        return replace(checked, agreements=agreements)
-    if rules.current is None:
-        share = good.iloc[: round(len(good) * rules.seal_share)]
-        tokens = row_tokens(rules.keys, share["agreement_id"].tolist(), typed_columns(share))
-        return replace(checked, tokens=tokens, agreements=agreements)
-    typed = typed_columns(good)
-    agreement_ids = good["agreement_id"].tolist()
-    tokens = row_tokens(rules.keys, agreement_ids, typed)
+    checked = replace(checked, agreements=set(good["agreement_id"].unique().tolist()))
+    return seal_rest(checked, rules, upto=round(len(good) * rules.seal_share))
+
+
+def seal_rest(checked: CheckedBatch, rules: CheckRules, upto: int | None = None) -> CheckedBatch:
+    """Seal the valid rows not sealed yet (up to row `upto`) into their row tokens, and leave
+    out those a current row of the vendor already holds unchanged (a re-send): the token
+    tells, and the database never sees them."""
+    good, tokens = checked.good, checked.tokens or []
+    done, upto = len(tokens), len(good) if upto is None else upto
+    if rules.keys is None or done >= upto:
+        return checked
+    part = good.iloc[done:upto]
+    typed = typed_columns(part)
+    agreement_ids = part["agreement_id"].tolist()
+    sealed = row_tokens(rules.keys, agreement_ids, typed)
     unchanged = 0
     if rules.current is not None:
         compared = {**typed, "agreement_id": agreement_ids}
-        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, tokens)
+        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, sealed)
         unchanged = sum(repeats)
         if unchanged:
             keep = [not repeat for repeat in repeats]
-            good = good[keep]
-            tokens = kept_rows(tokens, keep)
-    return replace(checked, good=good, tokens=tokens, unchanged=unchanged, agreements=agreements)
+            good = good[[True] * done + keep + [True] * (len(good) - upto)]
+            sealed = kept_rows(sealed, keep)
+    return replace(checked, good=good, tokens=tokens + sealed,
+                   unchanged=checked.unchanged + unchanged)  # fmt: skip
 
 
 def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedBatch:

@@ -80,7 +80,7 @@ def current_rows_elsewhere(
     )
 
 
-def _has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bool:
+def has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bool:
     """Whether the vendor has any current row elsewhere: a first load skips all the work."""
     results = table_of(ExamResult)
     query = (
@@ -93,7 +93,7 @@ def _has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bo
 
 def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int) -> Settled:
     """Drop this delivery's rows that repeat a current row; supersede those it changes."""
-    if not _has_history(connection, vendor_id, delivery_id):
+    if not has_history(connection, vendor_id, delivery_id):
         return Settled()
     results = table_of(ExamResult)
     if connection.dialect.name == "postgresql":

@@ -20,7 +20,7 @@ settled by the SQL, which stays the authority.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress
 
@@ -54,11 +54,10 @@ class CurrentRows:
         ).where(current_rows_elsewhere(results, vendor_id, delivery_id))  # fmt: skip
         ids: list[int] = []
         prints: list[int] = []
-        stream = connection.execute(query.execution_options(yield_per=READ_ROWS))
-        for part in stream.partitions():
-            columns = list(zip(*part, strict=True))
-            ids.extend(map(hash, columns[0]))
-            prints.extend(fingerprints(dict(zip(names, columns[1:-1], strict=True)), columns[-1]))
+        for part in driver_rows(connection, query):
+            # a row is (id, *compared values, token): `fingerprints`' tuple once the id is off
+            ids.extend([hash(row[0]) for row in part])
+            prints.extend([hash(row[1:]) for row in part])
         if not ids:
             return None
         id_array = np.fromiter(ids, dtype=np.int64, count=len(ids))
@@ -87,6 +86,32 @@ def fingerprints(
     plain = [compared[name] for name in compared_columns()]
     whole = (None if t is None else bytes(t) for t in tokens)
     return map(hash, zip(*plain, whole, strict=True))
+
+
+def driver_rows(connection: Connection, query: sa.Select) -> Iterator[list[tuple]]:
+    """The rows of `query` in parts of `READ_ROWS`, straight from the database driver.
+
+    A million current rows cost SQLAlchemy's result rows more than the database
+    takes to read them; the columns read here need no conversion (dates are cast
+    to text in the query), so the driver's own tuples serve.  On PostgreSQL a
+    server-side cursor keeps memory to one part.
+    """
+    compiled = query.compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    assert driver is not None  # None only once the connection is closed
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(name="credx_current_rows")
+        cursor.execute(str(compiled), compiled.params)
+    else:
+        cursor = driver.cursor()
+        cursor.execute(str(compiled), [compiled.params[n] for n in compiled.positiontup or ()])
+    try:
+        while part := cursor.fetchmany(READ_ROWS):
+            if isinstance(part[0][-1], memoryview):  # a driver that reads BLOBs so: as bytes
+                part = [(*row[:-1], bytes(row[-1])) for row in part]
+            yield part
+    finally:
+        cursor.close()
 
 
 def _as_text(column: sa.Column) -> sa.ColumnElement:

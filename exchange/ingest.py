@@ -34,9 +34,16 @@ from exchange.checking import (
     can_fork,
     check_batches,
     checked_in_child,
+    seal_rest,
     storable,
 )
-from exchange.corrections import NOT_CURRENT, Settled, retract, settle_corrections
+from exchange.corrections import (
+    NOT_CURRENT,
+    Settled,
+    has_history,
+    retract,
+    settle_corrections,
+)
 from exchange.current_rows import CurrentRows
 from exchange.events import ExchangeEvent
 from exchange.models import (
@@ -54,7 +61,6 @@ from exchange.readers import (
     VendorFile,
     open_vendor_file,
 )
-from exchange.sealed_rows import row_tokens
 from exchange.vault import Vault
 from kernel import sealing
 from kernel.clock import as_utc
@@ -68,9 +74,10 @@ from schemas.exam_results import (
 )
 
 ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
-# The share of a first load's rows a forked checker seals; the writing parent seals the rest.
+# The share of the valid rows a forked checker seals; the writing parent seals the rest.
 # Measured at a million rows: reading and checking take the child about 3.3 CPU seconds,
 # typing and inserting the parent about 5; sealing (2.5 s in all) is shared to even them out.
+# A re-send writes little, so its sealing and comparing are shared the same way.
 CHECKER_SEAL_SHARE = 0.7
 
 
@@ -336,27 +343,41 @@ class Ingestor:
         mostly the database's own.  A large file is checked in a forked child
         process (`exchange.checking`), a small one in this thread; either way
         a writer thread converts and inserts, using the connection only while
-        the next batch is being checked.
+        the next batch is being checked.  A first load's sealing is shared
+        with a forked checker; a re-send's is done here, against the vendor's
+        current rows, read meanwhile.
         """
         keys = sealing.keys_of(self.session.get_bind())
+        connection = self.session.connection()
         rules = CheckRules(
             schema=exam_result_schema(known_codes(self.session), self.today),
             agreements=self.agreements, vendor=delivery.vendor_id,
             day=as_utc(delivery.received_at).date(), headers=vendor_file.source_header,
             delivery_id=key_of(delivery), keys=keys,
-            current=CurrentRows.of_vendor(self.session.connection(), delivery.vendor_id,
-                                          key_of(delivery)),
         )  # fmt: skip
-        if can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes:
-            rules = replace(rules, seal_share=CHECKER_SEAL_SHARE)
-            checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
-        else:
-            checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
-        connection = self.session.connection()
+        resend = has_history(connection, delivery.vendor_id, key_of(delivery))
+        forked = can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
+            # the vendor's current rows are read on the writer's thread while the file is
+            # being read and checked; a re-send is then sealed and compared in this process
+            current = (
+                writer.submit(CurrentRows.of_vendor, connection, delivery.vendor_id,
+                              key_of(delivery)) if resend else None
+            )  # fmt: skip
+            if forked:
+                share = 0.0 if resend else CHECKER_SEAL_SHARE
+                checked = checked_in_child(
+                    vendor_file, replace(rules, seal_share=share), self.batch_rows, exact
+                )
+            else:
+                rules = replace(rules, current=current.result() if current else None)
+                checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
             writing: Future | None = None
-            for batch in checked:
+            for checked_batch in checked:
+                if current is not None and rules.current is None:
+                    rules = replace(rules, current=current.result())
+                batch = seal_rest(checked_batch, rules)  # the rows the checker left to seal
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
@@ -394,18 +415,15 @@ class Ingestor:
 
 
 def _result_columns(
-    delivery_id: int, good: pd.DataFrame, keys: sealing.FieldKeys, tokens: list[bytes] | None
+    delivery_id: int, good: pd.DataFrame, tokens: list[bytes] | None
 ) -> dict[str, list]:
     """Database-ready columns: the plain ones, and the row tokens in place of the student
-    values (those of the rows the checker did not seal sealed here)."""
+    values."""
     typed = typed_columns(good)
     agreements = good["agreement_id"].tolist()
     tokens = tokens or []
-    if len(tokens) < len(good):  # the rows the checker left to the writer
-        rest = slice(len(tokens), None)
-        tokens = tokens + row_tokens(
-            keys, agreements[rest], {name: values[rest] for name, values in typed.items()}
-        )
+    if len(tokens) != len(good):
+        raise RuntimeError("exam results reached the writer unsealed")  # `seal_rest` seals them
     data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
     data.update((name, values) for name, values in typed.items() if name not in SEALED)
     data["agreement_id"] = agreements
@@ -420,7 +438,7 @@ def _write(
     connection: Connection, keys: sealing.FieldKeys, delivery_id: int, batch: CheckedBatch
 ) -> None:
     """The writer thread's share: convert and seal the good rows, insert everything."""
-    columns = _result_columns(delivery_id, batch.good, keys, batch.tokens)
+    columns = _result_columns(delivery_id, batch.good, batch.tokens)
     insert_columns(connection, table_of(ExamResult), columns)
     rejections = batch.rejections
     if rejections.get("value"):
