@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         "time to apply a missing agreement or fix a mapping and send the file again.",
     )
     ingest_batch_rows: int = Field(
-        default=100_000,
+        default=50_000,
         ge=1_000,
         le=2_000_000,
         description="Rows validated and loaded per batch; bounds ingest memory.",
