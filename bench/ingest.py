@@ -298,11 +298,13 @@ def child_env(workdir: Path) -> dict[str, str]:
 
 
 def run_phase(
-    name: str, csv_path: Path, workdir: Path, database_url: str | None = None
-) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
+    name: str, csv_path: Path, workdir: Path, database_url: str | None = None,
+    script: Path = Path(__file__),
+) -> dict[str, Any]:  # fmt: skip
+    """Run one phase of `script` (this benchmark, or another with the same `--phase` options)
+    in a fresh interpreter; its last stdout line is the JSON result."""
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--phase", name,
+        sys.executable, str(script.resolve()), "--phase", name,
         "--csv", str(csv_path), "--workdir", str(workdir),
         *(["--database-url", database_url] if database_url else []),
     ]  # fmt: skip

@@ -54,7 +54,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `python bench/sealed_rows.py` without a
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench.common import cpu_seconds, print_report, progress  # noqa: E402
-from bench.ingest import DEFAULT_SEED, child_env, run_phase  # noqa: E402
+from bench.ingest import DEFAULT_SEED, run_phase  # noqa: E402
 
 DEFAULT_ROWS = 1_000_000
 LAYOUTS = ("per_value", "per_row")
@@ -136,21 +136,6 @@ def phase_layout(layout: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
             "database_mb": size / 1e6, "rows": len(data["vendor_record_id"])}  # fmt: skip
 
 
-def run_layout(layout: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
-    import subprocess
-
-    command = [sys.executable, str(Path(__file__).resolve()), "--phase", layout,
-               "--csv", str(csv_path), "--workdir", str(workdir)]  # fmt: skip
-    workdir.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=child_env(workdir), check=False
-    )
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"the {layout} phase failed with exit status {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def render_table(summary: dict[str, Any]) -> str:
     lines = [f"{summary['rows']:,} rows; ratios are baseline seconds / layout seconds"]
     for number, run in enumerate(summary["runs"], start=1):
@@ -176,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
+        args.workdir.mkdir(parents=True, exist_ok=True)
         print(json.dumps(phase_layout(args.phase, args.csv, args.workdir)))
         return 0
 
@@ -192,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             figures: dict[str, Any] = {"baseline": baseline}
             for layout in LAYOUTS:
                 progress(f"run {run}: {layout} ...")
-                result = run_layout(layout, csv_path, root / f"{layout}{run}")
+                result = run_phase(layout, csv_path, root / f"{layout}{run}",
+                                   script=Path(__file__))  # fmt: skip
                 result["insert_ratio"] = baseline / result["insert_seconds"]
                 longer = max(result["insert_seconds"], result["seal_cpu_seconds"])
                 result["two_core_ratio"] = baseline / longer
