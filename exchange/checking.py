@@ -70,8 +70,8 @@ def check_batches(batches: Iterator[Batch], rules: CheckRules) -> Iterator[Check
 
 def _first_split(batches: Iterator[Batch], parts: int = 5) -> Iterator[Batch]:
     """The first batch with its first fifth on its own: the writer starts on that while the
-    rest is checked, instead of waiting for a whole batch (measured: half a second of a
-    million-row load)."""
+    rest is checked, instead of waiting for a whole batch (measured: the first rows reach
+    the writer about 0.2 s sooner in a million-row load)."""
     first = next(batches, None)
     if first is None:
         return
