@@ -30,7 +30,7 @@ def insert_columns(connection: sa.Connection, table: sa.Table, data: dict[str, l
     return len(data[columns[0]])
 
 
-def _driver(connection: sa.Connection) -> Any:
+def driver_of(connection: sa.Connection) -> Any:
     """The DBAPI connection (psycopg or sqlite3) under a live SQLAlchemy connection."""
     driver = connection.connection.driver_connection
     assert driver is not None  # None only once the connection is closed
@@ -42,7 +42,7 @@ def _names(columns: list[str]) -> str:
 
 
 def _copy(connection: sa.Connection, table: sa.Table, columns: list[str], rows) -> None:
-    dbapi = _driver(connection)
+    dbapi = driver_of(connection)
     statement = f'COPY "{table.name}" ({_names(columns)}) FROM STDIN'
     with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
@@ -55,7 +55,7 @@ def _insert_many(connection: sa.Connection, table: sa.Table, columns: list[str],
     per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_VARIABLES // len(columns)))
     group = "(" + ", ".join("?" for _ in columns) + ")"
     head = f'INSERT INTO "{table.name}" ({_names(columns)}) VALUES '
-    cursor = _driver(connection).cursor()
+    cursor = driver_of(connection).cursor()
     try:
         remainder: list[tuple] = []
         full = head + ", ".join([group] * per_statement)

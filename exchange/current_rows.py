@@ -3,15 +3,14 @@ recognised before it is sealed and written.
 
 A corrected re-send repeats most rows as they were.  `exchange.corrections`
 settles them in SQL once they are written, which is right but means sealing,
-inserting and deleting every unchanged row again.  Before a delivery is
-checked, the vendor's current rows are read once and kept as two sorted
-64-bit arrays (a hash of the `vendor_record_id`, a hash of the compared
-values and the row token): about 16 bytes a row, so a million
-current rows cost 16 MB and a forked checker inherits them for free.  A
-batch row whose id and fingerprint both match is `unchanged` and goes no
-further.  The hashes are Python's own (`hash`), salted per process: the arrays
-are made, inherited by the forked checker and compared within one process
-tree, and never stored.
+inserting and deleting every unchanged row again.  While a delivery is
+read and checked, the vendor's current rows are read once (`driver_rows`) and
+kept as two sorted 64-bit arrays (a hash of the `vendor_record_id`, a hash of
+the compared values and the row token): about 16 bytes a row, so a million
+current rows cost 16 MB.  A batch row whose id and fingerprint both match is
+`unchanged` and goes no further.  The hashes are Python's own (`hash`), salted
+per process: the arrays are made and compared in the writing process
+(`exchange.ingest`), and never stored.
 
 Only an exact match is dropped: a 64-bit hash that differs, or values that
 compare equal in SQL but not here, only mean the row is written and then
@@ -28,6 +27,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from exchange.bulk import driver_of
 from exchange.corrections import compared_columns, current_rows_elsewhere
 from exchange.models import ExamResult
 from kernel.rows import table_of
@@ -67,7 +67,7 @@ class CurrentRows:
 
     def unchanged(
         self, ids: Sequence[str], compared: dict[str, Sequence[object]],
-        tokens: Sequence[bytes | memoryview | None],
+        tokens: Sequence[bytes | None],
     ) -> list[bool]:  # fmt: skip
         """For each batch row: does a current row have its id, values and row token?"""
         if not ids:
@@ -79,13 +79,12 @@ class CurrentRows:
 
 
 def fingerprints(
-    compared: dict[str, Sequence[object]], tokens: Sequence[bytes | memoryview | None]
+    compared: dict[str, Sequence[object]], tokens: Sequence[bytes | None]
 ) -> Iterable[int]:
     """A hash per row of its compared values (named as `compared_columns` names them; dates
-    as the ISO text bulk loads write) and its row token (bytes: PostgreSQL reads a memoryview)."""
+    as the ISO text bulk loads write) and its row token, as `driver_rows` reads stored rows."""
     plain = [compared[name] for name in compared_columns()]
-    whole = (None if t is None else bytes(t) for t in tokens)
-    return map(hash, zip(*plain, whole, strict=True))
+    return map(hash, zip(*plain, tokens, strict=True))
 
 
 def driver_rows(connection: Connection, query: sa.Select) -> Iterator[list[tuple]]:
@@ -97,8 +96,7 @@ def driver_rows(connection: Connection, query: sa.Select) -> Iterator[list[tuple
     server-side cursor keeps memory to one part.
     """
     compiled = query.compile(dialect=connection.dialect)
-    driver = connection.connection.driver_connection
-    assert driver is not None  # None only once the connection is closed
+    driver = driver_of(connection)
     if connection.dialect.name == "postgresql":
         cursor = driver.cursor(name="credx_current_rows")
         cursor.execute(str(compiled), compiled.params)

@@ -79,6 +79,7 @@ ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
 # seconds, typing and inserting the parent about 4.5; sealing (2.2 s in all) evens them out.
 # A re-send writes little: its rows are sealed and compared by the parent.
 CHECKER_SEAL_SHARE = 0.5
+SEALED = frozenset(ExamResult.__sealed__)  # in the row token, not written as columns
 
 
 @dataclass(frozen=True)
@@ -431,13 +432,11 @@ def _result_columns(
     return data
 
 
-SEALED = frozenset(ExamResult.__sealed__)
-
-
 def _write(
     connection: Connection, keys: sealing.FieldKeys, delivery_id: int, batch: CheckedBatch
 ) -> None:
-    """The writer thread's share: convert and seal the good rows, insert everything."""
+    """The writer thread's share: convert the good rows, seal the rejected values, insert
+    everything."""
     columns = _result_columns(delivery_id, batch.good, batch.tokens)
     insert_columns(connection, table_of(ExamResult), columns)
     rejections = batch.rejections

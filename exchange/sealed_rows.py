@@ -9,8 +9,6 @@ so it is also how a re-sent row that changed nothing is recognised.
 
 from __future__ import annotations
 
-from datetime import date
-
 from exchange.models import ExamResult, exam_scope
 from kernel import sealing
 from kernel.rows import table_of
@@ -45,19 +43,16 @@ def opened_columns(
 ) -> dict[str, list]:
     """The sealed values of rows read in bulk (not through the ORM): each row's from its
     token, or, for a row written before revision 0025 that `credx init` has not moved yet,
-    from `legacy` (its own sealed columns, as their column types opened them).  Dates as
-    dates, as the ORM reads them."""
+    from `legacy` (its own sealed columns, as their column types opened them); typed as
+    the ORM reads them."""
     out = {name: list(values) for name, values in legacy.items()}
     for row, (token, record) in enumerate(zip(tokens, records, strict=True)):
         if token is None:
             continue
-        values = sealing.open_row(token, ROW_CONTEXT, record)
+        values = sealing.opened_values(ExamResult, token, record)
         for name, value in zip(ExamResult.__sealed__, values, strict=True):
-            out[name][row] = date.fromisoformat(value) if value and name in DATES else value
+            out[name][row] = value
     return out
-
-
-DATES = frozenset(("birth_date",))
 
 
 def _scopes(agreements: list, states: list) -> dict[str, list[int]]:

@@ -227,10 +227,6 @@ def open_row(token: bytes, context: str, record: str) -> list[str | None]:
     return [None if field == "" else field[1:] for field in fields]
 
 
-def is_row_token(value: object) -> bool:
-    return isinstance(value, bytes | memoryview) and bytes(value[:3]) == ROW_PREFIX
-
-
 def hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
     """HMAC-SHA256 under one key, for the many short messages of a bulk load (RFC 2104).
 
@@ -372,22 +368,35 @@ def _open_row_token(target: Any, *_: Any) -> None:
     token = target.__dict__.get(target.__row_column__)
     if token is None:
         return
-    context = table_name(type(target).__mapper__)
-    opened = open_row(token, context, target.row_record())
+    opened = opened_values(type(target), token, target.row_record())
     for name, value in zip(target.__sealed__, opened, strict=True):
-        set_committed_value(target, name, _typed(type(target), name, value))
+        set_committed_value(target, name, value)
+
+
+def opened_values(model: type[Any], token: bytes, record: str) -> list[Any]:
+    """A row token of `model` opened into its `__sealed__` attributes' values, typed as the
+    ORM reads them (a `SealedDate` as a date): the one way the ORM and bulk readers open it."""
+    dates = _date_columns(model)
+    values = open_row(token, table_name(model.__mapper__), record)
+    return [
+        date.fromisoformat(value) if value is not None and name in dates else value
+        for name, value in zip(model.__sealed__, values, strict=True)
+    ]
+
+
+def _date_columns(model: type[Any]) -> frozenset[str]:
+    if model not in _dates_of:
+        columns = model.__table__.columns
+        _dates_of[model] = frozenset(c.name for c in columns if isinstance(c.type, SealedDate))
+    return _dates_of[model]
+
+
+_dates_of: dict[type[Any], frozenset[str]] = {}
 
 
 def table_name(mapper: Mapper[Any]) -> str:
     """A row token's context: the name of the table its model maps."""
     return str(mapper.persist_selectable.name)  # type: ignore[attr-defined]
-
-
-def _typed(model: type[Any], name: str, value: str | None) -> Any:
-    column_type = model.__table__.c[name].type
-    if value is not None and isinstance(column_type, SealedDate):
-        return date.fromisoformat(value)
-    return value
 
 
 def _restore_row(mapper: Mapper[Any], connection: Any, target: Any) -> None:

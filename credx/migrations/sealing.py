@@ -1,9 +1,9 @@
 """Sealing an existing installation's student values in place (after revision 0016).
 
 Revision 0016 only widens the columns; this pass, run by `credx init`,
-reads each table's rows whose values are still plaintext (and, after
-revision 0025, each exam result whose values are not yet in its row token) (raw SQL, so no
-column type opens anything), seals them under their scope's field key and
+reads each table's rows whose values are still plaintext, and each exam
+result whose values are not yet in its row token (revision 0025), by raw SQL
+so that no column type opens anything; seals them under their scope's field key and
 writes them back, one batch per transaction.  It is resumable: a batch
 committed stays sealed, a sealed value is never sealed again, and an
 interrupted run continues where it stopped.  Disclosure lists get their
