@@ -83,9 +83,8 @@ def digest(checked) -> str:
     for batch in checked:
         for name in sorted(batch.rejections):
             sha.update(repr((name, batch.rejections[name])).encode())
-        sha.update(repr(batch.good.index.tolist()).encode())
-        for name in batch.good.columns:
-            sha.update(repr((name, batch.good[name].tolist())).encode())
+        for name in batch.rows.column_names:
+            sha.update(repr((name, batch.rows[name].to_pylist())).encode())
         sha.update(repr((batch.total, batch.rejected, sorted(batch.dropped))).encode())
     return sha.hexdigest()
 

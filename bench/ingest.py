@@ -115,11 +115,10 @@ def phase_credx_unsealed(
     from exchange import checking, ingest
     from exchange.vault import Vault
     from kernel import sealing
-    from schemas.exam_results import typed_columns
 
-    def plain_columns(delivery_id, good, tokens) -> dict[str, list]:
-        return {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist(),
-                **typed_columns(good), "agreement_id": good["agreement_id"].tolist()}  # fmt: skip
+    def plain_columns(delivery_id, rows, tokens) -> dict[str, list]:
+        plain = checking.listed(rows, rows.column_names)
+        return {"delivery_id": [delivery_id] * rows.num_rows, **plain}
 
     checking.row_tokens = lambda keys, agreements, typed: [None] * len(agreements)  # type: ignore[assignment]
     ingest._result_columns = plain_columns  # type: ignore[assignment]

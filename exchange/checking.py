@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, overload
@@ -25,12 +25,15 @@ import pyarrow as pyarrow_
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
 from exchange.current_rows import CurrentRows, kept_rows
+from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_tokens
-from schemas.exam_results import MISSING_VALUE, explain, typed_columns
-from schemas.values import as_list
+from schemas.exam_results import MISSING_VALUE, explain, typed_arrays
+from schemas.values import as_arrow, as_list
 
 DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
+# what `row_tokens` reads of a row: its sealed values, its id and its scope
+SEALING_COLUMNS = (*ExamResult.__sealed__, "vendor_record_id", "state", "agreement_id")
 
 
 @dataclass(frozen=True)
@@ -52,12 +55,12 @@ class CheckRules:
 
 @dataclass
 class CheckedBatch:
-    good: pd.DataFrame  # rows to load, index = row number, with their agreement_id
+    rows: pyarrow_.Table  # rows to load, database-ready (`ready_rows`)
     rejections: dict[str, list]  # rejected_rows columns
     total: int
     rejected: int
     dropped: set[str] = field(default_factory=set)
-    tokens: list[bytes] | None = None  # row tokens of the first good rows (of all, or a share)
+    tokens: list[bytes] | None = None  # row tokens of the first rows (of all, or a share)
     unchanged: int = 0  # valid rows a current row already holds as they are: not in `good`
     agreements: set[str] = field(default_factory=set)  # of the valid rows, unchanged ones too
 
@@ -87,33 +90,48 @@ def _first_split(batches: Iterator[Batch], parts: int = 5) -> Iterator[Batch]:
 def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
     """The first `seal_share` of the valid rows sealed (`seal_rest`); all of them unless a
     forked checker shares the sealing with the writer, which seals the rest."""
-    good = checked.good
-    checked = replace(checked, agreements=set(good["agreement_id"].unique().tolist()))
-    return seal_rest(checked, rules, upto=round(len(good) * rules.seal_share))
+    rows = checked.rows
+    checked = replace(checked, agreements=set(rows["agreement_id"].unique().to_pylist()))
+    return seal_rest(checked, rules, upto=round(rows.num_rows * rules.seal_share))
+
+
+def ready_rows(good: pd.DataFrame) -> pyarrow_.Table:
+    """Valid rows as the database takes them: their row number, each column typed
+    (`typed_arrays`) and their agreement; Arrow, so a forked checker sends them to the
+    writer without copying, and only the writer makes the Python values it inserts."""
+    return pyarrow_.table({
+        "row_number": pyarrow_.array(good.index.to_numpy(), pyarrow_.int64()),
+        **typed_arrays(good),
+        "agreement_id": as_arrow(good["agreement_id"]),
+    })  # fmt: skip
+
+
+def listed(rows: pyarrow_.Table, names: Iterable[str]) -> dict[str, list]:
+    return {name: rows[name].to_pylist() for name in names}
 
 
 def seal_rest(checked: CheckedBatch, rules: CheckRules, upto: int | None = None) -> CheckedBatch:
     """Seal the valid rows not sealed yet (up to row `upto`) into their row tokens, and leave
     out those a current row of the vendor already holds unchanged (a re-send): the token
     tells, and the database never sees them."""
-    good, tokens = checked.good, checked.tokens or []
-    done, upto = len(tokens), len(good) if upto is None else upto
+    rows, tokens = checked.rows, checked.tokens or []
+    done, upto = len(tokens), rows.num_rows if upto is None else upto
     if rules.keys is None or done >= upto:
         return checked
-    part = good.iloc[done:upto]
-    typed = typed_columns(part)
-    agreement_ids = part["agreement_id"].tolist()
-    sealed = row_tokens(rules.keys, agreement_ids, typed)
+    part = rows.slice(done, upto - done)
+    compared = rules.current is not None
+    typed = listed(part, part.column_names if compared else SEALING_COLUMNS)
+    sealed = row_tokens(rules.keys, typed["agreement_id"], typed)
     unchanged = 0
     if rules.current is not None:
-        compared = {**typed, "agreement_id": agreement_ids}
-        repeats = rules.current.unchanged(typed["vendor_record_id"], compared, sealed)
+        repeats = rules.current.unchanged(typed["vendor_record_id"], typed, sealed)
         unchanged = sum(repeats)
         if unchanged:
             keep = [not repeat for repeat in repeats]
-            good = good[[True] * done + keep + [True] * (len(good) - upto)]
+            mask = [True] * done + keep + [True] * (rows.num_rows - upto)
+            rows = rows.filter(pyarrow_.array(mask))
             sealed = kept_rows(sealed, keep)
-    return replace(checked, good=good, tokens=tokens + sealed,
+    return replace(checked, rows=rows, tokens=tokens + sealed,
                    unchanged=checked.unchanged + unchanged)  # fmt: skip
 
 
@@ -131,7 +149,7 @@ def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedB
     dropped = minimise(good, good["agreement_id"], rules.agreements)
     shown = presented(pd.concat([failures, assignment.refusals]), rules.headers)
     return CheckedBatch(
-        good=good,
+        rows=ready_rows(good),
         rejections=_rejection_columns(rules.delivery_id, shown, batch.problems, batch.frame),
         total=len(batch.frame) + len(batch.problems),
         rejected=len(batch.frame) - len(good) + len(batch.problems),
@@ -170,8 +188,8 @@ def checked_in_child(
             table_bytes, rejections, total, rejected, dropped, tokens, unchanged, agreements = (
                 payload
             )
-            table = pyarrow_.ipc.open_stream(table_bytes).read_all()
-            yield CheckedBatch(table.to_pandas(), rejections, total, rejected, dropped, tokens,
+            rows = pyarrow_.ipc.open_stream(table_bytes).read_all()
+            yield CheckedBatch(rows, rejections, total, rejected, dropped, tokens,
                                unchanged, agreements)  # fmt: skip
     except EOFError:
         raise RuntimeError(f"the checking process ended unexpectedly ({child.exitcode})") from None
@@ -188,9 +206,8 @@ def _produce(sender, vendor_file: VendorFile, rules: CheckRules, rows: int, exac
             # sealing is the costliest per-value work: done here (check_batches), on the
             # second core, while the parent writes the batch before
             sink = pyarrow_.BufferOutputStream()
-            table = pyarrow_.Table.from_pandas(checked.good, preserve_index=True)
-            with pyarrow_.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
+            with pyarrow_.ipc.new_stream(sink, checked.rows.schema) as writer:
+                writer.write_table(checked.rows)
             message = ("batch", sink.getvalue().to_pybytes(), checked.rejections,
                        checked.total, checked.rejected, checked.dropped, checked.tokens,
                        checked.unchanged, checked.agreements)  # fmt: skip
@@ -274,7 +291,59 @@ def schema_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataF
     """Pandera's failures as one row per failing cell: row_number, canonical, value, reason.
 
     The frame's index is the row number; shared by every file credx validates.
+    A schema made only of cell checks (`cell_checks_only`) runs each of its
+    Pandera checks on its column directly: the same failures, without Pandera
+    building an error report per failing check of every batch, which cost as
+    much as the checks themselves (measured on 50,000-row batches with 1% flawed
+    rows: 150 ms a batch through `validate`, 70 ms directly).  Any other schema
+    is validated by Pandera as a whole.
     """
+    if not cell_checks_only(schema, frame):
+        return validated_failures(schema, frame)
+    parts = [_EMPTY_FAILURES]
+    for name, column in schema.columns.items():
+        series = frame[name]
+        if not column.nullable:
+            parts.append(_cell_failures(name, series, series.isna().to_numpy(), MISSING_VALUE))
+        for check in column.checks:
+            passed = check(series).check_output
+            failed = ~passed.to_numpy(dtype=bool)
+            parts.append(_cell_failures(name, series, failed, str(check.name)))
+    return pd.concat([part for part in parts if len(part)] or [_EMPTY_FAILURES],
+                     ignore_index=True)  # fmt: skip
+
+
+def cell_checks_only(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> bool:
+    """True when every rule of `schema` judges one cell at a time, on a column `frame` has:
+    no dtypes, coercion, parsers, uniqueness, frame-level or grouped checks, and no check
+    that Pandera would run on the non-null values only or turn into a warning."""
+    if schema.checks or schema.dtype is not None or schema.coerce or schema.parsers:
+        return False
+    if schema.unique or schema.index is not None:
+        return False
+    return all(
+        name in frame.columns and column.dtype is None and not column.coerce
+        and not column.parsers and not column.unique and not column.regex
+        and all(not (check.ignore_na or check.element_wise or check.groupby is not None
+                     or check.raise_warning or check.n_failure_cases is not None)
+                for check in column.checks)
+        for name, column in schema.columns.items()
+    )  # fmt: skip
+
+
+def _cell_failures(name: str, series: pd.Series, failed, reason: str) -> pd.DataFrame:
+    if not failed.any():
+        return _EMPTY_FAILURES
+    return pd.DataFrame({
+        "row_number": series.index[failed].astype("int64"),
+        "canonical": name,
+        "value": series[failed].astype(object).to_numpy(),
+        "reason": reason,
+    })  # fmt: skip
+
+
+def validated_failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """`schema_failures` by Pandera's own `validate`, lazily: every failure at once."""
     parts = [_EMPTY_FAILURES]
     try:
         schema.validate(frame, lazy=True)

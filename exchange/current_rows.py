@@ -19,7 +19,7 @@ settled by the SQL, which stays the authority.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
 
@@ -66,7 +66,7 @@ class CurrentRows:
         return cls(id_array[order], print_array[order])
 
     def unchanged(
-        self, ids: Sequence[str], compared: dict[str, Sequence[object]],
+        self, ids: Sequence[str], compared: Mapping[str, Sequence[object]],
         tokens: Sequence[bytes | None],
     ) -> list[bool]:  # fmt: skip
         """For each batch row: does a current row have its id, values and row token?"""
@@ -79,7 +79,7 @@ class CurrentRows:
 
 
 def fingerprints(
-    compared: dict[str, Sequence[object]], tokens: Sequence[bytes | None]
+    compared: Mapping[str, Sequence[object]], tokens: Sequence[bytes | None]
 ) -> Iterable[int]:
     """A hash per row of its compared values (named as `compared_columns` names them; dates
     as the ISO text bulk loads write) and its row token, as `driver_rows` reads stored rows."""

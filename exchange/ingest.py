@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
@@ -34,6 +34,7 @@ from exchange.checking import (
     can_fork,
     check_batches,
     checked_in_child,
+    listed,
     seal_rest,
     storable,
 )
@@ -67,11 +68,7 @@ from kernel.clock import as_utc
 from kernel.clock import today as utc_today
 from kernel.rows import key_of, table_of
 from schemas.credentials import known_codes
-from schemas.exam_results import (
-    MISSING_VALUE,
-    exam_result_schema,
-    typed_columns,
-)
+from schemas.exam_results import MISSING_VALUE, exam_result_schema
 
 ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
 # The share of a first load's valid rows a forked checker seals; the writing parent seals the
@@ -383,7 +380,7 @@ class Ingestor:
                     writing.result()
                 writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
                 tally.total += batch.total
-                tally.loaded += len(batch.good) + batch.unchanged
+                tally.loaded += batch.rows.num_rows + batch.unchanged
                 tally.unchanged += batch.unchanged
                 tally.rejected += batch.rejected
                 tally.columns_dropped |= batch.dropped
@@ -416,18 +413,15 @@ class Ingestor:
 
 
 def _result_columns(
-    delivery_id: int, good: pd.DataFrame, tokens: list[bytes] | None
+    delivery_id: int, rows: pa.Table, tokens: list[bytes] | None
 ) -> dict[str, list]:
-    """Database-ready columns: the plain ones, and the row tokens in place of the student
-    values."""
-    typed = typed_columns(good)
-    agreements = good["agreement_id"].tolist()
+    """The columns inserted: the plain ones, and the row tokens in place of the student
+    values (whose own columns stay NULL)."""
     tokens = tokens or []
-    if len(tokens) != len(good):
+    if len(tokens) != rows.num_rows:
         raise RuntimeError("exam results reached the writer unsealed")  # `seal_rest` seals them
-    data = {"delivery_id": [delivery_id] * len(good), "row_number": good.index.tolist()}
-    data.update((name, values) for name, values in typed.items() if name not in SEALED)
-    data["agreement_id"] = agreements
+    data: dict[str, list] = {"delivery_id": [delivery_id] * rows.num_rows}
+    data.update(listed(rows, (name for name in rows.column_names if name not in SEALED)))
     data["sealed_row"] = tokens
     return data
 
@@ -437,7 +431,7 @@ def _write(
 ) -> None:
     """The writer thread's share: convert the good rows, seal the rejected values, insert
     everything."""
-    columns = _result_columns(delivery_id, batch.good, batch.tokens)
+    columns = _result_columns(delivery_id, batch.rows, batch.tokens)
     insert_columns(connection, table_of(ExamResult), columns)
     rejections = batch.rejections
     if rejections.get("value"):

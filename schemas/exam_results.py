@@ -174,21 +174,27 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
     )
 
 
-def typed_columns(frame: pd.DataFrame) -> dict[str, list]:
-    """Database-ready values per column for rows that passed the schema (dates as ISO text)."""
-    out: dict[str, list] = {}
+def typed_arrays(frame: pd.DataFrame) -> dict[str, pyarrow_.Array]:
+    """Database-ready values per column for rows that passed the schema (dates as ISO text),
+    as Arrow arrays: a checking process hands them on without making Python objects."""
+    out: dict[str, pyarrow_.Array] = {}
     for name in CANONICAL_COLUMNS:
         series = frame[name]
         if name in DATE_COLUMNS:
-            out[name] = values.iso_dates(series)
+            out[name] = values.iso_date_array(series)
         elif name in ("score", "passing_score"):
-            out[name] = values.parse_numbers(series).to_pylist()
+            out[name] = values.parse_numbers(series)
         elif name == "attempt":
-            out[name] = pc.cast(values.as_arrow(series), pyarrow_.int32()).to_pylist()
+            out[name] = pc.cast(values.as_arrow(series), pyarrow_.int32())
         elif name == "state":
-            out[name] = pc.utf8_upper(values.as_arrow(series)).to_pylist()
+            out[name] = pc.utf8_upper(values.as_arrow(series))
         elif name == "result":
-            out[name] = pc.utf8_lower(values.as_arrow(series)).to_pylist()
+            out[name] = pc.utf8_lower(values.as_arrow(series))
         else:
-            out[name] = values.as_list(series)
+            out[name] = values.as_arrow(series)
     return out
+
+
+def typed_columns(frame: pd.DataFrame) -> dict[str, list]:
+    """`typed_arrays` as Python lists."""
+    return {name: array.to_pylist() for name, array in typed_arrays(frame).items()}

@@ -109,13 +109,18 @@ def _passes(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
 
 def iso_dates(series: pd.Series) -> list[str | None]:
     """Dates as ISO text (the form both databases load fastest); None where not a date."""
+    return iso_date_array(series).to_pylist()
+
+
+def iso_date_array(series: pd.Series) -> pa.Array:
+    """`iso_dates` as an Arrow array."""
     import pyarrow as pa
 
     def iso(value: str) -> str | None:
         parsed = parse_date(value)
         return parsed.isoformat() if parsed else None
 
-    return per_distinct_value(series, iso, pa.string()).to_pylist()
+    return per_distinct_value(series, iso, pa.string())
 
 
 def is_date_between(series: pd.Series, earliest: date, latest: date) -> pd.Series:

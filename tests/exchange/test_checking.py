@@ -1,10 +1,10 @@
 """`check_batch` keeps its speed-ups honest: on a fuzzed file its rejections and good rows
 equal what a plain reading of the contract gives.
 
-The reference runs Pandera once over the whole file with every check applied to
-each value on its own (so no per-distinct shortcut, Pandera's default null
-handling), finds repeated ids with a loop, and decides each row's agreement
-with `_decide`; `check_batches` works in small batches, so repeats across
+The reference runs Pandera's own `validate` once over the whole file with every
+check applied to each value on its own (so no per-distinct shortcut, Pandera's
+default null handling), finds repeated ids with a loop, and decides each row's
+agreement with `_decide`; `check_batches` works in small batches, so repeats across
 batches and every batch boundary are exercised too.
 """
 
@@ -15,15 +15,25 @@ from datetime import date
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_
 import pytest
 
 from agreements.enforcement import _decide, columns_not_permitted
 from agreements.mapping import ColumnMapping
 from credx.demo.data import EXAMS, ExamResultFaker, write_csv
-from exchange.checking import DUPLICATE_ID, CheckRules, check_batches, storable
+from exchange.checking import (
+    DUPLICATE_ID,
+    CheckRules,
+    cell_checks_only,
+    check_batches,
+    schema_failures,
+    storable,
+    validated_failures,
+)
 from exchange.readers import open_vendor_file
 from schemas.columns import CANONICAL_COLUMNS
-from schemas.exam_results import MISSING_VALUE, exam_result_schema, explain
+from schemas.exam_results import MISSING_VALUE, exam_result_schema, explain, typed_columns
+from schemas.rosters import CodeSets, roster_schema
 from tests.factories import blanket_terms
 
 TODAY = date(2026, 6, 1)
@@ -108,11 +118,6 @@ def reference(frame: pd.DataFrame, rules: CheckRules) -> tuple[list[tuple], pd.D
     return [as_shown(frame, rules, *cell) for cell in found], good
 
 
-def plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Values as Python objects, None for every kind of missing."""
-    return frame.astype(object).where(frame.notna(), None)
-
-
 def as_shown(frame: pd.DataFrame, rules: CheckRules, number: int, column: str, reason: str):
     value = frame.at[number, column]
     value = None if value is None or value != value else str(value)
@@ -152,6 +157,57 @@ def test_rejections_and_good_rows_equal_a_plain_reading(tmp_path, seed):
     expected_rejections, expected_good = reference(frame, rules)
     assert rejections == expected_rejections
     assert {reason for *_, reason, _ in rejections} >= {DUPLICATE_ID, MISSING_VALUE}
-    good = pd.concat(batch.good for batch in checked)
-    pd.testing.assert_frame_equal(plain(good), plain(expected_good))
-    assert sum(len(b.good) for b in checked) + len({r[0] for r in rejections}) == 600
+    rows = pa_.concat_tables(batch.rows for batch in checked)
+    assert rows.column_names == ["row_number", *CANONICAL_COLUMNS, "agreement_id"]
+    assert rows.to_pydict() == {
+        "row_number": expected_good.index.tolist(),
+        **typed_columns(expected_good),
+        "agreement_id": expected_good["agreement_id"].tolist(),
+    }
+    assert rows.num_rows + len({r[0] for r in rejections}) == 600
+
+
+def hostile_frame(schema: pa.DataFrameSchema, rows: int, seed: int) -> pd.DataFrame:
+    """Each of the schema's columns filled with hostile cells and missing values."""
+    rng = random.Random(seed)
+    cells = (*HOSTILE, None, None)
+    frame = pd.DataFrame(
+        {name: [rng.choice(cells) for _ in range(rows)] for name in schema.columns},
+        dtype="str",
+    )
+    frame.index = pd.RangeIndex(2, rows + 2)  # row numbers, as the readers give them
+    return frame
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [exam_result_schema(frozenset(EXAMS), TODAY), roster_schema(CodeSets(), TODAY)],
+    ids=["exam_results", "rosters"],
+)
+def test_checks_run_directly_find_what_pandera_validate_finds(schema):
+    frame = hostile_frame(schema, 400, seed=7)
+    assert cell_checks_only(schema, frame)
+
+    direct, validated = schema_failures(schema, frame), validated_failures(schema, frame)
+
+    def cells(found: pd.DataFrame) -> list[tuple]:  # the first reason per cell, as shown
+        first = found.drop_duplicates(subset=["row_number", "canonical"], keep="first")
+        return sorted(zip(first["row_number"], first["canonical"], first["reason"],
+                          first["value"].astype(str), strict=True))  # fmt: skip
+
+    assert len(direct) == len(validated) > 400
+    assert cells(direct) == cells(validated)
+
+
+def test_a_schema_with_more_than_cell_checks_is_validated_by_pandera():
+    frame = pd.DataFrame({"a": ["1", "1", "x"]}, index=pd.RangeIndex(2, 5))
+    unique = pa.DataFrameSchema({"a": pa.Column(unique=True)})
+    typed = pa.DataFrameSchema({"a": pa.Column(int)})
+    absent = pa.DataFrameSchema({"b": pa.Column()})
+
+    for schema in (unique, typed, absent):
+        assert not cell_checks_only(schema, frame)
+    assert sorted(schema_failures(unique, frame)["row_number"]) == [2, 3]
+    assert schema_failures(typed, frame)["reason"].str.contains("dtype").all()
+    with pytest.raises(RuntimeError, match="column_in_dataframe"):  # readers name it first
+        schema_failures(absent, frame)
