@@ -47,7 +47,6 @@ class CheckRules:
     headers: dict[str, str]  # canonical -> the vendor's own header
     delivery_id: int
     keys: Any = None  # kernel.sealing.FieldKeys: a forked child seals the rows it checked
-    current: CurrentRows | None = None  # the vendor's current rows: re-sent ones are not written
     # the share of the valid rows the checker seals; the writer seals the others
     # (`Ingestor._load` sets it so that a forked checker and the writing parent are busy alike)
     seal_share: float = 1.0
@@ -111,27 +110,32 @@ def listed(rows: pyarrow_.Table, names: Iterable[str]) -> dict[str, list]:
 
 
 def seal_rest(checked: CheckedBatch, rules: CheckRules, upto: int | None = None) -> CheckedBatch:
-    """Seal the valid rows not sealed yet (up to row `upto`) into their row tokens, and leave
-    out those a current row of the vendor already holds unchanged (a re-send): the token
-    tells, and the database never sees them."""
+    """Seal the valid rows not sealed yet (up to row `upto`) into their row tokens."""
     rows, tokens = checked.rows, checked.tokens or []
     done, upto = len(tokens), rows.num_rows if upto is None else upto
     if rules.keys is None or done >= upto:
         return checked
-    part = rows.slice(done, upto - done)
-    compared = rules.current is not None
-    typed = listed(part, part.column_names if compared else SEALING_COLUMNS)
-    sealed = row_tokens(rules.keys, typed["agreement_id"], typed)
-    unchanged = 0
-    if rules.current is not None:
-        repeats = rules.current.unchanged(typed["vendor_record_id"], typed, sealed)
-        unchanged = sum(repeats)
-        if unchanged:
-            keep = [not repeat for repeat in repeats]
-            mask = [True] * done + keep + [True] * (rows.num_rows - upto)
-            rows = rows.filter(pyarrow_.array(mask))
-            sealed = kept_rows(sealed, keep)
-    return replace(checked, rows=rows, tokens=tokens + sealed,
+    values = listed(rows.slice(done, upto - done), SEALING_COLUMNS)
+    sealed = row_tokens(rules.keys, values["agreement_id"], values)
+    return replace(checked, tokens=tokens + sealed)
+
+
+def without_unchanged(checked: CheckedBatch, current: CurrentRows) -> CheckedBatch:
+    """The sealed batch without the rows a current row of the vendor already holds as they
+    are (a re-send): the row token tells, and the database never sees them.
+
+    Kept apart from sealing so that a forked checker seals a re-send while the
+    writing parent, which holds the current rows, compares."""
+    rows = checked.rows
+    typed = listed(rows, rows.column_names)
+    tokens: list[bytes | None] = [*checked.tokens] if checked.tokens else [None] * rows.num_rows
+    repeats = current.unchanged(typed["vendor_record_id"], typed, tokens)
+    unchanged = sum(repeats)
+    if not unchanged:
+        return checked
+    keep = [not repeat for repeat in repeats]
+    return replace(checked, rows=rows.filter(pyarrow_.array(keep)),
+                   tokens=kept_rows(tokens, keep) if checked.tokens else None,
                    unchanged=checked.unchanged + unchanged)  # fmt: skip
 
 

@@ -10,7 +10,7 @@ in `rejected_rows`: nothing is dropped silently.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -37,6 +37,7 @@ from exchange.checking import (
     listed,
     seal_rest,
     storable,
+    without_unchanged,
 )
 from exchange.corrections import (
     NOT_CURRENT,
@@ -72,10 +73,12 @@ from schemas.exam_results import MISSING_VALUE, exam_result_schema
 
 ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
 # The share of a first load's valid rows a forked checker seals; the writing parent seals the
-# rest.  Measured at a million rows: reading and checking take the child about 2.5 CPU
-# seconds, typing and inserting the parent about 4.5; sealing (2.2 s in all) evens them out.
-# A re-send writes little: its rows are sealed and compared by the parent.
+# rest, so that both processes are busy alike (measured at a million rows: 0.3 and 0.8 were
+# slower).  A re-send writes little: while the parent reads the vendor's current rows the
+# checker runs ahead, and the parent then seals and compares (a checker sealing half or all
+# of it was no faster and cost more CPU, measured with the batches held back, `compared`).
 CHECKER_SEAL_SHARE = 0.5
+RESEND_SEAL_SHARE = 0.0
 SEALED = frozenset(ExamResult.__sealed__)  # in the row token, not written as columns
 
 
@@ -342,8 +345,8 @@ class Ingestor:
         process (`exchange.checking`), a small one in this thread; either way
         a writer thread converts and inserts, using the connection only while
         the next batch is being checked.  A first load's sealing is shared
-        with a forked checker; a re-send's is done here, against the vendor's
-        current rows, read meanwhile.
+        with a forked checker; a re-send's is done here, and its rows compared
+        with the vendor's current rows, which the writer thread reads meanwhile.
         """
         keys = sealing.keys_of(self.session.get_bind())
         connection = self.session.connection()
@@ -358,24 +361,21 @@ class Ingestor:
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
             # the vendor's current rows are read on the writer's thread while the file is
-            # being read and checked; a re-send is then sealed and compared in this process
+            # being read, checked and sealed; a re-send's rows are compared in this process
             current = (
                 writer.submit(CurrentRows.of_vendor, connection, delivery.vendor_id,
                               key_of(delivery)) if resend else None
             )  # fmt: skip
             if forked:
-                share = 0.0 if resend else CHECKER_SEAL_SHARE
+                share = RESEND_SEAL_SHARE if resend else CHECKER_SEAL_SHARE
                 checked = checked_in_child(
                     vendor_file, replace(rules, seal_share=share), self.batch_rows, exact
                 )
             else:
-                rules = replace(rules, current=current.result() if current else None)
                 checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
             writing: Future | None = None
-            for checked_batch in checked:
-                if current is not None and rules.current is None:
-                    rules = replace(rules, current=current.result())
-                batch = seal_rest(checked_batch, rules)  # the rows the checker left to seal
+            sealed = (seal_rest(batch, rules) for batch in checked)  # what the checker left
+            for batch in sealed if current is None else compared(sealed, current):
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
@@ -410,6 +410,28 @@ class Ingestor:
             rows_loaded=delivery.rows_loaded, rows_rejected=delivery.rows_rejected,
             **{k: v for k, v in json.loads(delivery.summary).items() if k.startswith("rows_")},
         )  # fmt: skip
+
+
+def compared(
+    batches: Iterator[CheckedBatch], current: Future[CurrentRows | None]
+) -> Iterator[CheckedBatch]:
+    """A re-send's batches without their unchanged rows (`without_unchanged`), once the
+    vendor's current rows are read: batches that arrive before are held back rather than
+    waited for, so the checker goes on reading while the current rows are read."""
+    waiting: list[CheckedBatch] = []
+    for batch in batches:
+        waiting.append(batch)
+        if current.done():
+            yield from _without_unchanged(waiting, current.result())
+            waiting = []
+    yield from _without_unchanged(waiting, current.result())
+
+
+def _without_unchanged(
+    batches: list[CheckedBatch], held: CurrentRows | None
+) -> Iterator[CheckedBatch]:
+    for batch in batches:
+        yield batch if held is None else without_unchanged(batch, held)
 
 
 def _result_columns(

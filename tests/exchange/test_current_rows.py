@@ -5,6 +5,7 @@ misses."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -82,3 +83,38 @@ def test_a_forked_checker_and_the_writer_together_seal_every_student_value(
     assert all(bytes(row[-1]).startswith(b"r1.") for row in stored)
     opened = {(r.vendor_record_id, r.first_name) for r in results_of(app, first.delivery_id)}
     assert opened == {(row["vendor_record_id"], row["first_name"]) for row in exam_rows(40)}
+
+
+def test_a_resend_checked_before_the_current_rows_are_read_is_compared_after(
+    app, tmp_path, monkeypatch
+):
+    """The checker does not wait for the vendor's current rows: batches that arrive before
+    they are read are held back, then compared like the rest (`ingest.compared`)."""
+    monkeypatch.setattr(app.settings, "ingest_parallel_min_bytes", 0)
+    monkeypatch.setattr(app.settings, "ingest_batch_rows", 8)
+    arrived, read = threading.Event(), CurrentRows.of_vendor.__func__
+
+    def slow_read(cls, *args):
+        assert arrived.wait(30)  # three batches are checked before the current rows are read
+        return read(cls, *args)
+
+    def counted(*args):
+        loads.append(args)
+        for number, batch in enumerate(real_checker(*args), start=1):
+            if len(loads) == 2 and number == 3:  # the re-send's third batch
+                arrived.set()
+            yield batch
+
+    real_checker, held_back, loads = ingest.checked_in_child, [], []
+    real_compare = ingest._without_unchanged
+    monkeypatch.setattr(CurrentRows, "of_vendor", classmethod(slow_read))
+    monkeypatch.setattr(ingest, "checked_in_child", counted)
+    monkeypatch.setattr(ingest, "_without_unchanged",
+                        lambda batches, held: held_back.append(len(batches))
+                        or real_compare(batches, held))  # fmt: skip
+
+    _, second = load_twice(app, tmp_path)
+
+    assert held_back[0] >= 3 and all(waiting <= 1 for waiting in held_back[1:])
+    assert (second.rows_loaded, second.rows_superseded, second.rows_unchanged) == (40, 4, 36)
+    assert sorted(r.row_number for r in results_of(app, second.delivery_id)) == [1, 2, 3, 4]
