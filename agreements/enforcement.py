@@ -84,18 +84,21 @@ def columns_not_permitted(terms: Terms) -> list[str]:
     return sorted(c for c in OPTIONAL_COLUMNS if c not in terms.data_elements)
 
 
-def minimise(frame: pd.DataFrame, agreement_ids: pd.Series, agreements: list[Terms]) -> set[str]:
-    """Blank, in place, the cells each row's agreement does not permit; return columns touched."""
+def minimise(
+    columns: dict[str, pa.Array], agreement_ids: pa.Array, agreements: list[Terms]
+) -> set[str]:
+    """Blank, in place, the values each row's agreement does not permit (`columns`: the rows'
+    values by column, `agreement_ids` their agreements); return the columns touched."""
     dropped: set[str] = set()
     for terms in agreements:
         blocked = columns_not_permitted(terms)
         if not blocked:  # the usual agreement: nothing to blank, no need to find its rows
             continue
-        rows = agreement_ids == terms.id
-        if not rows.any():
+        rows = pc.fill_null(pc.equal(agreement_ids, terms.id), False)
+        if not pc.any(rows).as_py():
             continue
-        carried = [c for c in blocked if frame.loc[rows, c].notna().any()]
-        if carried:
-            frame.loc[rows, carried] = None
-            dropped.update(carried)
+        for column in blocked:
+            if pc.any(pc.and_(rows, pc.is_valid(columns[column]))).as_py():
+                columns[column] = pc.if_else(rows, pa.scalar(None, pa.string()), columns[column])
+                dropped.add(column)
     return dropped

@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, overload
@@ -28,6 +28,7 @@ from exchange.current_rows import CurrentRows, kept_rows
 from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_tokens
+from schemas.columns import CANONICAL_COLUMNS
 from schemas.exam_results import MISSING_VALUE, explain, typed_arrays
 from schemas.values import as_arrow, as_list
 
@@ -94,14 +95,16 @@ def ready_to_write(checked: CheckedBatch, rules: CheckRules) -> CheckedBatch:
     return seal_rest(checked, rules, upto=round(rows.num_rows * rules.seal_share))
 
 
-def ready_rows(good: pd.DataFrame) -> pyarrow_.Table:
+def ready_rows(
+    numbers: Any, good: Mapping[str, pyarrow_.Array], agreement_ids: pyarrow_.Array
+) -> pyarrow_.Table:
     """Valid rows as the database takes them: their row number, each column typed
     (`typed_arrays`) and their agreement; Arrow, so a forked checker sends them to the
     writer without copying, and only the writer makes the Python values it inserts."""
     return pyarrow_.table({
-        "row_number": pyarrow_.array(good.index.to_numpy(), pyarrow_.int64()),
+        "row_number": pyarrow_.array(numbers, pyarrow_.int64()),
         **typed_arrays(good),
-        "agreement_id": as_arrow(good["agreement_id"]),
+        "agreement_id": agreement_ids,
     })  # fmt: skip
 
 
@@ -149,14 +152,17 @@ def check_batch(batch: Batch, rules: CheckRules, seen_ids: set[str]) -> CheckedB
     )  # fmt: skip
     kept = passed.copy()
     kept[passed] = assignment.agreement_ids.notna().to_numpy()
-    good = batch.frame[kept].assign(agreement_id=assignment.agreement_ids.dropna())
-    dropped = minimise(good, good["agreement_id"], rules.agreements)
+    # the kept rows are taken in Arrow, column by column: pandas would copy the frame twice
+    mask = pyarrow_.array(kept)
+    good = {name: as_arrow(batch.frame[name]).filter(mask) for name in CANONICAL_COLUMNS}
+    agreement_ids = as_arrow(assignment.agreement_ids.dropna())
+    dropped = minimise(good, agreement_ids, rules.agreements)
     shown = presented(pd.concat([failures, assignment.refusals]), rules.headers)
     return CheckedBatch(
-        rows=ready_rows(good),
+        rows=ready_rows(batch.frame.index.to_numpy()[kept], good, agreement_ids),
         rejections=_rejection_columns(rules.delivery_id, shown, batch.problems, batch.frame),
         total=len(batch.frame) + len(batch.problems),
-        rejected=len(batch.frame) - len(good) + len(batch.problems),
+        rejected=len(batch.frame) - len(agreement_ids) + len(batch.problems),
         dropped=dropped,
     )
 

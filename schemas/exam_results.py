@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from datetime import date
 
 import pandas as pd
@@ -174,7 +175,7 @@ def exam_result_schema(known_codes: frozenset[str], today: date) -> pa.DataFrame
     )
 
 
-def typed_arrays(frame: pd.DataFrame) -> dict[str, pyarrow_.Array]:
+def typed_arrays(frame: pd.DataFrame | Mapping[str, pyarrow_.Array]) -> dict[str, pyarrow_.Array]:
     """Database-ready values per column for rows that passed the schema (dates as ISO text),
     as Arrow arrays: a checking process hands them on without making Python objects."""
     out: dict[str, pyarrow_.Array] = {}

@@ -27,9 +27,12 @@ US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 NAME = r"[\p{L}\p{M}](?:[\p{L}\p{M}'’. \-]*[\p{L}\p{M}.])?"
 
 
-def as_arrow(series: pd.Series) -> pa.Array:
+def as_arrow(series: pd.Series | pa.Array) -> pa.Array:
+    """A column's text values as one Arrow array (an Arrow array is taken as it is)."""
     import pyarrow as pa
 
+    if isinstance(series, pa.Array):
+        return series
     array = pa.array(series, type=pa.string(), from_pandas=True)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
