@@ -4,13 +4,15 @@ the caller's scope (issue 19).  Pages are made small here so a few rows make sev
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
 import web.deliveries
 import web.review
+from exchange.models import Delivery
 from kernel.clock import utcnow
+from kernel.database import session_scope
+from kernel.rows import existing
 from tests.web.dashboard_world import build_world
 from tests.web.factories import make_token, sign_in
 from tests.web.review_pairs import open_pair
@@ -56,7 +58,8 @@ def test_deliveries_filter_by_vendor_status_day_and_page(client, app, world, mon
     assert later and not set(later) & set(shown)
     rejected = client.get("/deliveries?status=rejected").text
     assert DELIVERY.findall(rejected) == [str(world.rejected)]
-    day = (world.fire - timedelta(days=2)).date().isoformat()
+    with session_scope(app.engine) as session:  # its own day: ten minutes after a night
+        day = existing(session, Delivery, world.partial).received_at.date().isoformat()
     on_day = DELIVERY.findall(client.get(f"/deliveries?since={day}&until={day}").text)
     assert on_day == [str(world.partial)]
     assert "No delivery matches" in client.get("/deliveries?vendor=certiport").text
