@@ -105,11 +105,24 @@ FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
-STDERR_HANDLER = {
-    "class": "logging.StreamHandler",
-    "formatter": "credx",
-    "stream": "ext://sys.stderr",
-}
+class StderrHandler(logging.StreamHandler[Any]):
+    """Writes to `sys.stderr` as it is when a line is logged, not as it was when logging was
+    set up: a caller that swaps stderr and later closes its stand-in (a test running the CLI
+    in-process) must not leave every later log line failing on a closed file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _stream: Any) -> None:
+        pass  # always the current sys.stderr
+
+
+STDERR_HANDLER = {"()": f"{__name__}.StderrHandler", "formatter": "credx"}
 
 
 def log_config(fmt: str, level: str = "INFO") -> dict[str, Any]:

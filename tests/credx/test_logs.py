@@ -124,3 +124,25 @@ def test_log_config_hands_uvicorn_the_scrubbing_formatter():
     assert config["formatters"]["credx"]["()"] == "kernel.logs.TextFormatter"
     assert config["loggers"]["uvicorn.access"]["level"] == "CRITICAL"  # credx.http instead
     assert config["loggers"]["uvicorn.error"]["propagate"] is True
+
+
+def test_logging_follows_stderr_after_a_stand_in_is_closed(monkeypatch, capfd):
+    """The CLI run in-process by a test configures logging while stderr is a stand-in that is
+    closed afterwards: later lines go to the stderr of the moment, not to a closed file."""
+    import logging.config
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    stand_in = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stand_in)
+    logging.config.dictConfig(log_config("text"))
+    logging.getLogger("credx.test").warning("while swapped")
+    assert "while swapped" in stand_in.getvalue()
+    stand_in.close()
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+
+    logging.getLogger("credx.test").warning("after the stand-in closed")
+
+    err = capfd.readouterr().err
+    assert "after the stand-in closed" in err and "Logging error" not in err
