@@ -120,7 +120,7 @@ def phase_credx_unsealed(
         plain = checking.listed(rows, rows.column_names)
         return {"delivery_id": [delivery_id] * rows.num_rows, **plain}
 
-    checking.row_tokens = lambda keys, agreements, typed: [None] * len(agreements)  # type: ignore[assignment]
+    checking.row_tokens = lambda keys, rows: [None] * rows.num_rows  # type: ignore[assignment]
     ingest._result_columns = plain_columns  # type: ignore[assignment]
     sealing.sealer = lambda keys, scope, column: lambda value: value  # type: ignore[assignment]
     Vault.bind_to_scope = lambda self, blob_id, scope: None  # type: ignore[method-assign]

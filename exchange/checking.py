@@ -26,7 +26,6 @@ import pyarrow as pyarrow_
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
 from exchange.current_rows import CurrentRows, kept_rows
-from exchange.models import ExamResult
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_tokens
 from schemas.columns import CANONICAL_COLUMNS
@@ -34,8 +33,6 @@ from schemas.exam_results import MISSING_VALUE, explain, typed_arrays
 from schemas.values import as_arrow, as_list
 
 DUPLICATE_ID = "repeats the vendor_record_id of an earlier row in this file"
-# what `row_tokens` reads of a row: its sealed values, its id and its scope
-SEALING_COLUMNS = (*ExamResult.__sealed__, "vendor_record_id", "state", "agreement_id")
 
 
 @dataclass(frozen=True)
@@ -119,8 +116,7 @@ def seal_rest(checked: CheckedBatch, rules: CheckRules, upto: int | None = None)
     done, upto = len(tokens), rows.num_rows if upto is None else upto
     if rules.keys is None or done >= upto:
         return checked
-    values = listed(rows.slice(done, upto - done), SEALING_COLUMNS)
-    sealed = row_tokens(rules.keys, values["agreement_id"], values)
+    sealed = row_tokens(rules.keys, rows.slice(done, upto - done))
     return replace(checked, tokens=tokens + sealed)
 
 

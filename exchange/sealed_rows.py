@@ -9,33 +9,50 @@ so it is also how a re-sent row that changed nothing is recognised.
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from exchange.models import ExamResult, exam_scope
 from kernel import sealing
 from kernel.rows import table_of
 
 ROW_CONTEXT = table_of(ExamResult).name
+SEALED = ExamResult.__sealed__
 
 
-def row_tokens(
-    keys: sealing.FieldKeys, agreements: list, typed: dict[str, list]
-) -> list[bytes]:
-    """Each row's token: its `ExamResult.__sealed__` values of `typed` (`typed_columns`' lists)
-    under its scope, bound to its `vendor_record_id`."""
-    columns = [typed[column] for column in ExamResult.__sealed__]
-    records = typed["vendor_record_id"]
-    groups = _scopes(agreements, typed["state"])
-    if len(groups) == 1:
-        (scope,) = groups
-        return sealing.seal_rows(keys, scope, ROW_CONTEXT, columns, records)
-    out: list[bytes] = [b""] * len(records)
-    for scope, rows in groups.items():
-        tokens = sealing.seal_rows(
-            keys, scope, ROW_CONTEXT, [[column[i] for i in rows] for column in columns],
-            [records[i] for i in rows],
-        )  # fmt: skip
-        for i, token in zip(rows, tokens, strict=True):
+def row_tokens(keys: sealing.FieldKeys, rows: pa.Table) -> list[bytes]:
+    """Each row's token: its `ExamResult.__sealed__` values (text, dates in ISO form) under
+    its scope (`agreement_id`, else `state`), bound to its `vendor_record_id`."""
+    texts = row_texts(rows)
+    agreements = rows["agreement_id"]
+    if agreements.null_count == 0 and len(distinct := pc.unique(agreements)) == 1:
+        return sealing.seal_row_texts(keys, exam_scope(distinct[0].as_py(), ""), texts)
+    out: list[bytes] = [b""] * len(texts)
+    for scope, numbers in _scopes(agreements.to_pylist(), rows["state"].to_pylist()).items():
+        tokens = sealing.seal_row_texts(keys, scope, (texts[i] for i in numbers))
+        for i, token in zip(numbers, tokens, strict=True):
             out[i] = token
     return out
+
+
+def row_texts(rows: pa.Table) -> list[bytes]:
+    """The texts `sealing.seal_rows` seals, made column-wise in Arrow: its context and the
+    record id, then each value marked ("=" and the text; "" for None), joined by
+    `sealing.FIELD_SEPARATOR`.  Python joins cost more than the cipher (measured: 2.7 CPU
+    seconds per million rows against 1.5 here, sealing included)."""
+    separator = sealing.FIELD_SEPARATOR
+    columns = {name: pc.cast(rows[name], pa.string()) for name in (*SEALED, "vendor_record_id")}
+    for column in columns.values():
+        if pc.any(pc.match_substring(column, separator)).as_py():
+            raise ValueError("a sealed value holds the unit separator (U+001F): refused")
+    if columns["vendor_record_id"].null_count:
+        raise ValueError("a row to seal has no vendor_record_id")
+    marked = [pc.fill_null(pc.binary_join_element_wise("=", columns[name], ""), "")
+              for name in SEALED]  # fmt: skip
+    joined = pc.binary_join_element_wise(
+        ROW_CONTEXT, columns["vendor_record_id"], *marked, separator
+    )
+    return pc.cast(joined, pa.binary()).to_pylist()
 
 
 def opened_columns(
