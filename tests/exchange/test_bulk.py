@@ -1,0 +1,49 @@
+"""Bulk inserts (`exchange.bulk.insert_columns`): every row lands whole and in its columns,
+whatever the batch size against the rows a statement holds, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from credx.app import App
+from exchange import bulk
+
+
+@pytest.fixture
+def scratch(app: App):
+    table = sa.Table(
+        "bulk_scratch", sa.MetaData(),
+        sa.Column("n", sa.Integer, primary_key=True), sa.Column("word", sa.Text),
+        sa.Column("score", sa.Float), sa.Column("raw", sa.LargeBinary),
+    )  # fmt: skip
+    table.create(app.engine)
+    yield table
+    table.drop(app.engine)
+
+
+@pytest.mark.parametrize(
+    "count", [1, bulk.SQLITE_ROWS_PER_STATEMENT, 2 * bulk.SQLITE_ROWS_PER_STATEMENT + 7]
+)
+def test_every_row_lands_in_its_own_columns(app: App, scratch: sa.Table, count: int):
+    data = {
+        "n": list(range(count)),
+        "word": [None if n % 5 == 0 else f"w{n}" for n in range(count)],
+        "score": [n / 4 for n in range(count)],
+        "raw": [bytes([n % 256]) * 3 for n in range(count)],
+    }
+    with app.engine.begin() as connection:
+        assert bulk.insert_columns(connection, scratch, data) == count
+        stored = connection.execute(sa.select(scratch).order_by(scratch.c.n)).all()
+    assert [tuple(row) for row in stored] == list(
+        zip(data["n"], data["word"], data["score"], data["raw"], strict=True)
+    )
+
+
+def test_columns_of_unequal_length_are_refused_before_anything_is_written(
+    app: App, scratch: sa.Table
+):
+    with app.engine.begin() as connection, pytest.raises(ValueError, match="unequal"):
+        bulk.insert_columns(connection, scratch, {"n": [1, 2], "word": ["a"]})
+    with app.engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(scratch)).scalar() == 0
