@@ -378,7 +378,10 @@ class Ingestor:
             for batch in sealed if current is None else compared(sealed, current):
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(_write, connection, keys, key_of(delivery), batch)
+                # the columns are made here, not on the writer's thread, which the load waits on
+                columns = _result_columns(key_of(delivery), batch.rows, batch.tokens)
+                writing = writer.submit(_write, connection, keys, key_of(delivery), columns,
+                                        batch.rejections)  # fmt: skip
                 tally.total += batch.total
                 tally.loaded += batch.rows.num_rows + batch.unchanged
                 tally.unchanged += batch.unchanged
@@ -449,13 +452,11 @@ def _result_columns(
 
 
 def _write(
-    connection: Connection, keys: sealing.FieldKeys, delivery_id: int, batch: CheckedBatch
-) -> None:
-    """The writer thread's share: convert the good rows, seal the rejected values, insert
-    everything."""
-    columns = _result_columns(delivery_id, batch.rows, batch.tokens)
-    insert_columns(connection, table_of(ExamResult), columns)
-    rejections = batch.rejections
+    connection: Connection, keys: sealing.FieldKeys, delivery_id: int,
+    results: dict[str, list], rejections: dict[str, list],
+) -> None:  # fmt: skip
+    """The writer thread's share: seal the rejected values, insert everything."""
+    insert_columns(connection, table_of(ExamResult), results)
     if rejections.get("value"):
         seal = sealing.sealer(keys, delivery_scope(delivery_id), "value")
         rejections = {**rejections, "value": [seal(v) for v in rejections["value"]]}
