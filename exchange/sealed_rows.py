@@ -9,12 +9,14 @@ so it is also how a re-sent row that changed nothing is recognised.
 
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from exchange.models import ExamResult, exam_scope
 from kernel import sealing
 from kernel.rows import table_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ROW_CONTEXT = table_of(ExamResult).name
 SEALED = ExamResult.__sealed__
@@ -23,6 +25,8 @@ SEALED = ExamResult.__sealed__
 def row_tokens(keys: sealing.FieldKeys, rows: pa.Table) -> list[bytes]:
     """Each row's token: its `ExamResult.__sealed__` values (text, dates in ISO form) under
     its scope (`agreement_id`, else `state`), bound to its `vendor_record_id`."""
+    import pyarrow.compute as pc  # here: the web app opens rows and never imports Arrow
+
     texts = row_texts(rows)
     agreements = rows["agreement_id"]
     if agreements.null_count == 0 and len(distinct := pc.unique(agreements)) == 1:
@@ -40,6 +44,9 @@ def row_texts(rows: pa.Table) -> list[bytes]:
     record id, then each value marked ("=" and the text; "" for None), joined by
     `sealing.FIELD_SEPARATOR`.  Python joins cost more than the cipher (measured: 2.7 CPU
     seconds per million rows against 1.5 here, sealing included)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     separator = sealing.FIELD_SEPARATOR
     columns = {name: pc.cast(rows[name], pa.string()) for name in (*SEALED, "vendor_record_id")}
     for column in columns.values():
