@@ -25,6 +25,7 @@ import pyarrow as pyarrow_
 
 from agreements.enforcement import assign_rows, minimise
 from agreements.terms import Terms
+from exchange.corrections import compared_columns
 from exchange.current_rows import CurrentRows, kept_rows
 from exchange.readers import Batch, FileRejected, NeedsExactReader, RowProblem, VendorFile
 from exchange.sealed_rows import row_tokens
@@ -127,7 +128,8 @@ def without_unchanged(checked: CheckedBatch, current: CurrentRows) -> CheckedBat
     Kept apart from sealing so that a forked checker seals a re-send while the
     writing parent, which holds the current rows, compares."""
     rows = checked.rows
-    typed = listed(rows, rows.column_names)
+    # only what the comparison reads: a re-send's sealed values are compared by their token
+    typed = listed(rows, ("vendor_record_id", *compared_columns()))
     tokens: list[bytes | None] = [*checked.tokens] if checked.tokens else [None] * rows.num_rows
     repeats = current.unchanged(typed["vendor_record_id"], typed, tokens)
     unchanged = sum(repeats)
