@@ -25,14 +25,13 @@ SEALED = ExamResult.__sealed__
 def row_tokens(keys: sealing.FieldKeys, rows: pa.Table) -> list[bytes]:
     """Each row's token: its `ExamResult.__sealed__` values (text, dates in ISO form) under
     its scope (`agreement_id`, else `state`), bound to its `vendor_record_id`."""
-    import pyarrow.compute as pc  # here: the web app opens rows and never imports Arrow
-
     texts = row_texts(rows)
-    agreements = rows["agreement_id"]
-    if agreements.null_count == 0 and len(distinct := pc.unique(agreements)) == 1:
-        return sealing.seal_row_texts(keys, exam_scope(distinct[0].as_py(), ""), texts)
+    groups = _scopes(rows["agreement_id"].to_pylist(), rows["state"].to_pylist())
+    if len(groups) == 1:
+        (scope,) = groups
+        return sealing.seal_row_texts(keys, scope, texts)
     out: list[bytes] = [b""] * len(texts)
-    for scope, numbers in _scopes(agreements.to_pylist(), rows["state"].to_pylist()).items():
+    for scope, numbers in groups.items():
         tokens = sealing.seal_row_texts(keys, scope, (texts[i] for i in numbers))
         for i, token in zip(numbers, tokens, strict=True):
             out[i] = token
@@ -51,7 +50,7 @@ def row_texts(rows: pa.Table) -> list[bytes]:
     columns = {name: pc.cast(rows[name], pa.string()) for name in (*SEALED, "vendor_record_id")}
     for column in columns.values():
         if pc.any(pc.match_substring(column, separator)).as_py():
-            raise ValueError("a sealed value holds the unit separator (U+001F): refused")
+            raise ValueError(sealing.SEPARATOR_REFUSED)
     if columns["vendor_record_id"].null_count:
         raise ValueError("a row to seal has no vendor_record_id")
     marked = [pc.fill_null(pc.binary_join_element_wise("=", columns[name], ""), "")

@@ -54,6 +54,7 @@ _C = TypeVar("_C")
 PREFIX = "s1."
 ROW_PREFIX = b"r1."
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator, between a row token's values
+SEPARATOR_REFUSED = "a sealed value holds the unit separator (U+001F): refused"
 NONCE_BYTES = 12
 _INNER_PAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's ipad and opad, as byte maps
 _OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
@@ -215,7 +216,7 @@ def _marked(values: Sequence[object | None]) -> Sequence[str]:
 
 def _checked(fields: Sequence[str]) -> Sequence[str]:
     if FIELD_SEPARATOR in "".join(fields):  # one scan per column, not one per value
-        raise ValueError("a sealed value holds the unit separator (U+001F): refused")
+        raise ValueError(SEPARATOR_REFUSED)
     return fields
 
 
