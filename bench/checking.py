@@ -11,9 +11,9 @@ assignment, minimisation and the rejection rows.  CPU seconds (user + system of
 this process) are summed over the `check_batch` calls only, and the batches are
 checked `--repeat` times: the least is reported (the machine is shared; the
 others are printed too), wall seconds beside it.  This is the part of ingest
-that runs in the forked child before its share of the sealing: the child and the
-writing parent are about equally busy, so a cut here shortens ingest once the
-sealing is shared out again (`exchange.ingest.CHECKER_SEAL_SHARE`).
+that runs in the forked child before it seals the rows
+(`exchange.checking.ready_to_write`): at a million rows the child is the busier
+of the two processes, so a cut here shortens ingest.
 
 The digest is a sha256 over every rejection column and every good row, so two
 runs of different code on the same file can be compared for identical output.

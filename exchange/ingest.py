@@ -35,7 +35,6 @@ from exchange.checking import (
     check_batches,
     checked_in_child,
     listed,
-    seal_rest,
     storable,
     without_unchanged,
 )
@@ -72,15 +71,6 @@ from schemas.credentials import known_codes
 from schemas.exam_results import MISSING_VALUE, exam_result_schema
 
 ACCEPTED = (DeliveryStatus.LOADED, DeliveryStatus.PARTIALLY_LOADED)
-# The share of a first load's valid rows a forked checker seals; the writing parent seals the
-# rest, so that both processes are busy alike (measured at a million rows: 0.3 and 0.8 were
-# slower).  A re-send writes little: the checker seals all of it and runs ahead while the
-# parent reads the vendor's current rows, then the parent only compares (`compared`).
-# Since sealed texts are made in Arrow (`exchange.sealed_rows`) this is about 1 s faster
-# on a million-row re-send than the parent sealing (7.1-8.2 s against 8.2-9.8 s, six runs
-# each, measured alternately); before, it was no faster.
-CHECKER_SEAL_SHARE = 0.5
-RESEND_SEAL_SHARE = 1.0
 SEALED = frozenset(ExamResult.__sealed__)  # in the row token, not written as columns
 
 
@@ -346,9 +336,9 @@ class Ingestor:
         mostly the database's own.  A large file is checked in a forked child
         process (`exchange.checking`), a small one in this thread; either way
         a writer thread inserts (the columns made here), using the connection only while
-        the next batch is being checked.  A first load's sealing is shared
-        with a forked checker; a re-send's is the checker's, and its rows are compared
-        with the vendor's current rows, which the writer thread reads meanwhile.
+        the next batch is being checked.  The checker also seals the rows
+        (`checking.ready_to_write`); a re-send's rows are then compared here with the
+        vendor's current rows, which the writer thread reads meanwhile.
         """
         keys = sealing.keys_of(self.session.get_bind())
         connection = self.session.connection()
@@ -369,15 +359,11 @@ class Ingestor:
                               key_of(delivery)) if resend else None
             )  # fmt: skip
             if forked:
-                share = RESEND_SEAL_SHARE if resend else CHECKER_SEAL_SHARE
-                checked = checked_in_child(
-                    vendor_file, replace(rules, seal_share=share), self.batch_rows, exact
-                )
+                checked = checked_in_child(vendor_file, rules, self.batch_rows, exact)
             else:
                 checked = check_batches(vendor_file.batches(self.batch_rows, exact=exact), rules)
             writing: Future | None = None
-            sealed = (seal_rest(batch, rules) for batch in checked)  # what the checker left
-            for batch in sealed if current is None else compared(sealed, current):
+            for batch in checked if current is None else compared(checked, current):
                 if writing is not None:
                     writing.result()
                 # the columns are made here, not on the writer's thread, which the load waits on
@@ -446,7 +432,7 @@ def _result_columns(
     values (whose own columns stay NULL)."""
     tokens = tokens or []
     if len(tokens) != rows.num_rows:
-        raise RuntimeError("exam results reached the writer unsealed")  # `seal_rest` seals them
+        raise RuntimeError("exam results reached the writer unsealed")  # `sealed` seals them
     data: dict[str, list] = {"delivery_id": [delivery_id] * rows.num_rows}
     data.update(listed(rows, (name for name in rows.column_names if name not in SEALED)))
     data["sealed_row"] = tokens
