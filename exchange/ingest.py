@@ -26,7 +26,7 @@ from agreements.store import agreements_in_force
 from agreements.terms import Terms
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
-from exchange.bulk import insert_columns
+from exchange.bulk import as_blobs, insert_columns
 from exchange.checking import (
     DUPLICATE_ID,
     CheckedBatch,
@@ -435,7 +435,7 @@ def _result_columns(
         raise RuntimeError("exam results reached the writer unsealed")  # `sealed` seals them
     data: dict[str, list] = {"delivery_id": [delivery_id] * rows.num_rows}
     data.update(listed(rows, (name for name in rows.column_names if name not in SEALED)))
-    data["sealed_row"] = tokens
+    data["sealed_row"] = as_blobs(tokens)
     return data
 
 

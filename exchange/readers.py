@@ -32,7 +32,7 @@ from schemas.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 ZIP_MAGIC = b"PK\x03\x04"
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE = 2 << 20
 csv.field_size_limit(MAX_FIELD := 1 << 20)  # one value longer than this is refused by line
 MAX_COLUMNS = 2_000  # far more than any vendor export; a wider header is refused at once
 DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
@@ -93,11 +93,12 @@ class VendorFile:
             return "error"
 
         try:
-            # open_csv already parses the first block, so its errors are handled here too
+            # open_csv already parses the first block, so its errors are handled here too.
+            # One thread: a forked checker's parent is writing on the other core.
             reader = pacsv.open_csv(
                 _binary_stream(self.path, self.format),
                 read_options=pacsv.ReadOptions(
-                    column_names=self.header, skip_rows=1, block_size=BLOCK_SIZE,
+                    column_names=self.header, skip_rows=1, block_size=BLOCK_SIZE, use_threads=False,
                     encoding=self.mapping.encoding,
                 ),
                 parse_options=pacsv.ParseOptions(

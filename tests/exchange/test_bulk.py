@@ -47,3 +47,14 @@ def test_columns_of_unequal_length_are_refused_before_anything_is_written(
         bulk.insert_columns(connection, scratch, {"n": [1, 2], "word": ["a"]})
     with app.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(scratch)).scalar() == 0
+
+
+def test_blobs_made_bytearrays_are_stored_as_the_bytes_they_hold(app: App, scratch: sa.Table):
+    tokens = [b"r1.k." + bytes(range(n, n + 40)) for n in range(3)]
+    data = {"n": [0, 1, 2], "raw": bulk.as_blobs(tokens)}
+    with app.engine.begin() as connection:
+        bulk.insert_columns(connection, scratch, data)
+        stored = connection.execute(sa.select(scratch.c.raw).order_by(scratch.c.n)).scalars()
+        assert [bytes(value) for value in stored] == tokens
+        matched = sa.select(sa.func.count()).where(scratch.c.raw == tokens[1])
+        assert connection.execute(matched).scalar() == 1  # a BLOB, compared as bytes compare
