@@ -62,33 +62,36 @@ class Settled:
     retracted: int = 0
 
 
-def _others(vendor_id: str, delivery_id: int) -> sa.Select:
+def other_deliveries(connection: Connection, vendor_id: str, delivery_id: int) -> list[int]:
+    """The vendor's deliveries other than this one: what `current_rows_elsewhere` reads.
+
+    Fetched first and named in the statements as values, not as a subquery: PostgreSQL's
+    planner then knows from its statistics that they hold most of the table.  Given the
+    subquery it guessed 2% and settled a million-row re-send by hashing every current row
+    (a DELETE of 1.4 s and an UPDATE of 3.7 s, where following the index from the new
+    rows takes 0.2 and 0.4 s).
+    """
     deliveries = sa.table("deliveries", sa.column("id"), sa.column("vendor_id"))
-    return sa.select(deliveries.c.id).where(
+    query = sa.select(deliveries.c.id).where(
         deliveries.c.vendor_id == vendor_id, deliveries.c.id != delivery_id
     )
+    return list(connection.execute(query).scalars())
 
 
-def current_rows_elsewhere(
-    results: NamedFromClause, vendor_id: str, delivery_id: int
-) -> sa.ColumnElement[bool]:
-    """The vendor's current rows from its other deliveries: what a delivery's rows settle
-    against."""
-    return sa.and_(
-        results.c.delivery_id.in_(_others(vendor_id, delivery_id)),
-        results.c.superseded_by.is_(None),
-    )
+def current_rows_elsewhere(results: NamedFromClause, others: list[int]) -> sa.ColumnElement[bool]:
+    """The vendor's current rows from its other deliveries (`other_deliveries`): what a
+    delivery's rows settle against."""
+    return sa.and_(results.c.delivery_id.in_(others), results.c.superseded_by.is_(None))
 
 
 def has_history(connection: Connection, vendor_id: str, delivery_id: int) -> bool:
     """Whether the vendor has any current row elsewhere: a first load skips all the work."""
+    others = other_deliveries(connection, vendor_id, delivery_id)
+    if not others:
+        return False
     results = table_of(ExamResult)
-    query = (
-        sa.select(results.c.delivery_id)
-        .where(current_rows_elsewhere(results, vendor_id, delivery_id))
-        .limit(1)
-    )
-    return connection.execute(query).first() is not None
+    query = sa.select(results.c.delivery_id).where(current_rows_elsewhere(results, others))
+    return connection.execute(query.limit(1)).first() is not None
 
 
 def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int) -> Settled:
@@ -101,6 +104,7 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
         # (autovacuum cannot see them before the commit): it would then scan the table
         # once per row instead of using the vendor_record_id index.
         connection.execute(sa.text(f'ANALYZE "{results.name}"'))
+    others = other_deliveries(connection, vendor_id, delivery_id)
     old = results.alias("old")
     same = sa.and_(
         *(old.c[name].is_not_distinct_from(results.c[name]) for name in compared_columns()),
@@ -110,24 +114,24 @@ def settle_corrections(connection: Connection, vendor_id: str, delivery_id: int)
         sa.select(sa.literal(1))
         .select_from(old)
         .where(old.c.vendor_record_id == results.c.vendor_record_id)
-        .where(current_rows_elsewhere(old, vendor_id, delivery_id), same)
+        .where(current_rows_elsewhere(old, others), same)
     )
     unchanged = connection.execute(
         sa.delete(results).where(results.c.delivery_id == delivery_id, earlier.exists())
     ).rowcount
-    superseded = _retire(connection, vendor_id, delivery_id, sa.select(
+    superseded = _retire(connection, others, delivery_id, sa.select(
         results.c.vendor_record_id
     ).where(results.c.delivery_id == delivery_id))  # fmt: skip
     return Settled(unchanged=unchanged, superseded=superseded)
 
 
 def _retire(
-    connection: Connection, vendor_id: str, delivery_id: int, ids: sa.Select | list[str]
+    connection: Connection, others: list[int], delivery_id: int, ids: sa.Select | list[str]
 ) -> int:
     results = table_of(ExamResult)
     return connection.execute(
         sa.update(results)
-        .where(current_rows_elsewhere(results, vendor_id, delivery_id))
+        .where(current_rows_elsewhere(results, others))
         .where(results.c.vendor_record_id.in_(ids))
         .values(superseded_by=delivery_id)
     ).rowcount
@@ -136,13 +140,14 @@ def _retire(
 def retract(connection: Connection, vendor_id: str, delivery_id: int, ids: list[str]) -> set[str]:
     """Retire the vendor's current rows with these ids; returns the ids that matched one."""
     results = table_of(ExamResult)
+    others = other_deliveries(connection, vendor_id, delivery_id)
     found: set[str] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found.update(connection.execute(
             sa.select(results.c.vendor_record_id)
-            .where(current_rows_elsewhere(results, vendor_id, delivery_id))
+            .where(current_rows_elsewhere(results, others))
             .where(results.c.vendor_record_id.in_(chunk))
         ).scalars())  # fmt: skip
-        _retire(connection, vendor_id, delivery_id, chunk)
+        _retire(connection, others, delivery_id, chunk)
     return found

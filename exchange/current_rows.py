@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from exchange.bulk import driver_of
-from exchange.corrections import compared_columns, current_rows_elsewhere
+from exchange.corrections import compared_columns, current_rows_elsewhere, other_deliveries
 from exchange.models import ExamResult
 from kernel.rows import table_of
 from schemas.columns import DATE_COLUMNS
@@ -46,12 +46,15 @@ class CurrentRows:
         cls, connection: Connection, vendor_id: str, delivery_id: int
     ) -> CurrentRows | None:
         """The vendor's current rows from its other deliveries; None when it has none."""
+        others = other_deliveries(connection, vendor_id, delivery_id)
+        if not others:
+            return None
         results = table_of(ExamResult)
         names = compared_columns()
         query = sa.select(
             results.c.vendor_record_id, *(_as_text(results.c[n]) for n in names),
             results.c.sealed_row,
-        ).where(current_rows_elsewhere(results, vendor_id, delivery_id))  # fmt: skip
+        ).where(current_rows_elsewhere(results, others))  # fmt: skip
         ids: list[int] = []
         prints: list[int] = []
         for part in driver_rows(connection, query):
@@ -93,12 +96,16 @@ def driver_rows(connection: Connection, query: sa.Select) -> Iterator[list[tuple
     A million current rows cost SQLAlchemy's result rows more than the database
     takes to read them; the columns read here need no conversion (dates are cast
     to text in the query), so the driver's own tuples serve.  On PostgreSQL a
-    server-side cursor keeps memory to one part.
+    server-side cursor keeps memory to one part, and reads in binary: the same
+    Python values, parsed with less work (a million rows of 15 columns: 4.6
+    against 5.5 s, 2.7 against 3.4 CPU s).
     """
-    compiled = query.compile(dialect=connection.dialect)
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
     driver = driver_of(connection)
     if connection.dialect.name == "postgresql":
-        cursor = driver.cursor(name="credx_current_rows")
+        cursor = driver.cursor(name="credx_current_rows", binary=True)
         cursor.execute(str(compiled), compiled.params)
     else:
         cursor = driver.cursor()
