@@ -3,6 +3,10 @@ INSERT on SQLite."""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +39,44 @@ def as_blobs(values: list[bytes]) -> list[bytearray]:
     plus 250 ns to copy a 115-byte token into a bytearray).  psycopg's COPY takes either.
     """
     return list(map(bytearray, values))
+
+
+@contextmanager
+def wal_synced_ahead(connection: sa.Connection, every: float = 0.5) -> Iterator[None]:
+    """While a bulk load writes, have the OS write SQLite's write-ahead log to disk.
+
+    The commit's checkpoint first syncs the log, then copies it into the
+    database: after a million-row load that sync waited on some 250 MB the OS
+    still held.  Synced as it grows, the log is on disk by then, the I/O having
+    overlapped the load's CPU work, as PostgreSQL's WAL writer does (a
+    million-row commit took 0.98-1.02 s instead of 1.01-1.66, four runs each,
+    alternated).  Nothing about what is durable changes.  Other databases:
+    nothing to do.
+    """
+    path = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    log, stop = f"{path}-wal", threading.Event()
+
+    def sync() -> None:
+        while not stop.wait(every):
+            try:
+                descriptor = os.open(log, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fdatasync(descriptor)
+            finally:
+                os.close(descriptor)
+
+    syncer = threading.Thread(target=sync, name="credx-wal-sync", daemon=True)
+    syncer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        syncer.join()
 
 
 def driver_of(connection: sa.Connection) -> Any:

@@ -26,7 +26,7 @@ from agreements.store import agreements_in_force
 from agreements.terms import Terms
 from agreements.vendors import get_vendor
 from eventlog.log import EventLog
-from exchange.bulk import as_blobs, insert_columns
+from exchange.bulk import as_blobs, insert_columns, wal_synced_ahead
 from exchange.checking import (
     DUPLICATE_ID,
     CheckedBatch,
@@ -351,7 +351,10 @@ class Ingestor:
         resend = has_history(connection, delivery.vendor_id, key_of(delivery))
         forked = can_fork() and vendor_file.path.stat().st_size >= self.parallel_min_bytes
         tally = Tally()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer:
+        with (
+            wal_synced_ahead(connection),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="credx-writer") as writer,
+        ):
             # the vendor's current rows are read on the writer's thread while the file is
             # being read, checked and sealed; a re-send's rows are compared in this process
             current = (

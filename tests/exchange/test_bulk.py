@@ -3,6 +3,9 @@ whatever the batch size against the rows a statement holds, on SQLite and Postgr
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -58,3 +61,26 @@ def test_blobs_made_bytearrays_are_stored_as_the_bytes_they_hold(app: App, scrat
         assert [bytes(value) for value in stored] == tokens
         matched = sa.select(sa.func.count()).where(scratch.c.raw == tokens[1])
         assert connection.execute(matched).scalar() == 1  # a BLOB, compared as bytes compare
+
+
+def test_a_load_on_sqlite_has_its_write_ahead_log_synced_as_it_grows(
+    app: App, scratch: sa.Table, monkeypatch
+):
+    synced: list[str] = []
+    real_sync = os.fdatasync
+
+    def recorded_sync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_sync(descriptor)
+
+    monkeypatch.setattr(bulk.os, "fdatasync", recorded_sync)
+    with app.engine.begin() as connection, bulk.wal_synced_ahead(connection, every=0.01):
+        bulk.insert_columns(connection, scratch, {"n": list(range(2000)), "word": ["w"] * 2000})
+        time.sleep(0.2)
+    calls = len(synced)
+    time.sleep(0.05)
+    assert len(synced) == calls  # it stops with the load
+    if app.engine.dialect.name == "sqlite":
+        assert calls and all(path.endswith(".db-wal") for path in synced)
+    else:
+        assert synced == []  # PostgreSQL writes its own log
